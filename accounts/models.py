@@ -1,0 +1,119 @@
+"""Who is who: tenants, their ERP customer accounts, memberships, tokens and sources."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from guardian.models import UserObjectPermissionBase
+
+
+class Tenant(models.Model):
+    """A B2B customer company using the portal."""
+
+    slug = models.SlugField(max_length=64, unique=True)
+    name = models.CharField(max_length=200)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class CustomerAccount(models.Model):
+    """An ERP customer account. Events name it; the tenant that owns it sees its data.
+
+    An account can exist before any tenant owns it (events arrived first); its events are
+    held until a platform admin assigns it.
+    """
+
+    number = models.CharField(max_length=64, unique=True)
+    name = models.CharField(max_length=200, blank=True)
+    tenant = models.ForeignKey(
+        Tenant, null=True, blank=True, on_delete=models.PROTECT, related_name="accounts"
+    )
+
+    class Meta:
+        permissions = [("view_finance", "Can see invoices and freight charges of the account")]
+
+    def __str__(self) -> str:
+        return self.number
+
+
+class CustomerAccountUserObjectPermission(UserObjectPermissionBase):
+    """Direct foreign-key guardian permissions: one row per (user, account, permission)."""
+
+    content_object = models.ForeignKey(CustomerAccount, on_delete=models.CASCADE)
+
+
+class Role(models.TextChoices):
+    MEMBER = "member", "Member"
+    TENANT_ADMIN = "tenant_admin", "Tenant admin"
+
+
+class Membership(models.Model):
+    """A user's place in a tenant. `all_accounts` members see every account the tenant
+    owns; the others see the accounts granted to them through guardian permissions."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="membership"
+    )
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=20, choices=Role.choices, default=Role.MEMBER)
+    all_accounts = models.BooleanField(default=True)
+    finance = models.BooleanField(default=False, help_text="May see invoices and charges")
+
+    def __str__(self) -> str:
+        return f"{self.user} in {self.tenant} ({self.role})"
+
+
+class StaffProfile(models.Model):
+    """Customer-service staff: the tenants they serve, or all of them."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="staff_profile"
+    )
+    all_tenants = models.BooleanField(default=False)
+    tenants = models.ManyToManyField(Tenant, blank=True, related_name="staff")
+
+    def __str__(self) -> str:
+        return f"staff {self.user}"
+
+
+class TokenScope(models.TextChoices):
+    SHIPMENTS = "shipments", "Orders and shipments"
+    DOCUMENTS = "documents", "Documents"
+    INVOICES = "invoices", "Invoices and freight charges"
+
+
+class ApiToken(models.Model):
+    """A partner's bearer token for REST and GraphQL. Only its SHA-256 is stored."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(max_length=200)
+    prefix = models.CharField(max_length=16, help_text="Shown to identify the token")
+    token_hash = models.CharField(max_length=64, unique=True)
+    scopes = models.JSONField(default=list, help_text="Empty means every scope")
+    accounts = models.ManyToManyField(
+        CustomerAccount, blank=True, help_text="Empty means every account of the tenant"
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+
+class SourceSystem(models.Model):
+    """An upstream system (ERP, TMS, carrier feed) allowed to send events."""
+
+    key = models.SlugField(max_length=64, unique=True)
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    active = models.BooleanField(default=True)
+
+    def __str__(self) -> str:
+        return self.key

@@ -1,0 +1,128 @@
+"""Writes about who is who: tenants and their accounts, users, sources, partner tokens."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from guardian.shortcuts import assign_perm
+
+from accounts.models import (
+    ApiToken,
+    CustomerAccount,
+    Membership,
+    Role,
+    SourceSystem,
+    StaffProfile,
+    Tenant,
+    TokenScope,
+)
+from accounts.tokens import hash_secret, new_secret
+
+
+def tenant_create_or_update(*, slug: str, name: str, account_numbers: Iterable[str]) -> Tenant:
+    """Create the tenant (or rename it) and assign it the given ERP accounts.
+
+    Events held because nobody owned these accounts are released for processing.
+    """
+    from integration.services.processing import release_held_events, wake_inbox_worker
+
+    numbers = sorted({number.strip() for number in account_numbers if number.strip()})
+    with transaction.atomic():
+        tenant, _ = Tenant.objects.update_or_create(slug=slug, defaults={"name": name})
+        for number in numbers:
+            account, _ = CustomerAccount.objects.get_or_create(number=number)
+            if account.tenant_id not in (None, tenant.id):
+                raise ValueError(f"account {number} already belongs to {account.tenant.slug}")
+            if account.tenant_id is None:
+                account.tenant = tenant
+                account.save(update_fields=["tenant"])
+        released = release_held_events({f"account:{number}" for number in numbers})
+        if released:
+            transaction.on_commit(wake_inbox_worker)
+    return tenant
+
+
+def source_create(*, key: str) -> tuple[SourceSystem, str]:
+    """Register a source system (or rotate its token); return it with its new token."""
+    secret = new_secret(f"src_{key}")
+    source, _ = SourceSystem.objects.update_or_create(
+        key=key, defaults={"token_hash": hash_secret(secret), "active": True}
+    )
+    return source, secret
+
+
+def api_token_create(
+    *,
+    tenant: Tenant,
+    name: str,
+    scopes: Iterable[str] = (),
+    account_numbers: Iterable[str] = (),
+    expires_at: datetime | None = None,
+    created_by: AbstractBaseUser | None = None,
+) -> tuple[ApiToken, str]:
+    """Issue a partner token; the secret is returned once and never stored."""
+    scopes = sorted(set(scopes))
+    unknown = set(scopes) - set(TokenScope.values)
+    if unknown:
+        raise ValueError(f"unknown scopes: {', '.join(sorted(unknown))}")
+    secret = new_secret("svp")
+    with transaction.atomic():
+        token = ApiToken.objects.create(
+            tenant=tenant, name=name, prefix=secret[:10], token_hash=hash_secret(secret),
+            scopes=scopes, expires_at=expires_at, created_by=created_by,
+        )
+        numbers = list(account_numbers)
+        if numbers:
+            accounts = list(CustomerAccount.objects.filter(tenant=tenant, number__in=numbers))
+            if len(accounts) != len(set(numbers)):
+                raise ValueError("every limited account must belong to the token's tenant")
+            token.accounts.set(accounts)
+    return token, secret
+
+
+def user_create(
+    *,
+    username: str,
+    password: str,
+    email: str = "",
+    tenant: Tenant | None = None,
+    role: str = Role.MEMBER,
+    account_numbers: Iterable[str] = (),
+    finance: bool = False,
+    staff_tenants: Iterable[Tenant] | None = None,
+    staff_all_tenants: bool = False,
+    platform_admin: bool = False,
+) -> AbstractBaseUser:
+    """Create (or update) a user with one role: tenant member/admin, staff or platform admin.
+
+    A member given `account_numbers` sees only those accounts (guardian object
+    permissions); without them the member sees all the tenant's accounts.
+    """
+    User = get_user_model()
+    with transaction.atomic():
+        user, _ = User.objects.get_or_create(username=username, defaults={"email": email})
+        user.email = email or user.email
+        user.set_password(password)
+        user.is_superuser = user.is_staff = platform_admin
+        user.save()
+        if tenant is not None:
+            numbers = list(account_numbers)
+            Membership.objects.update_or_create(
+                user=user,
+                defaults={"tenant": tenant, "role": role, "all_accounts": not numbers,
+                          "finance": finance or role == Role.TENANT_ADMIN},
+            )
+            for account in CustomerAccount.objects.filter(tenant=tenant, number__in=numbers):
+                assign_perm("accounts.view_customeraccount", user, account)
+                if finance:
+                    assign_perm("accounts.view_finance", user, account)
+        if staff_tenants is not None or staff_all_tenants:
+            profile, _ = StaffProfile.objects.update_or_create(
+                user=user, defaults={"all_tenants": staff_all_tenants}
+            )
+            profile.tenants.set(list(staff_tenants or []))
+    return user

@@ -1,0 +1,112 @@
+"""The durable side of intake: the inbox, rejected events, and the X12 214 mapping table."""
+
+from __future__ import annotations
+
+from django.db import models
+
+
+class EventType(models.TextChoices):
+    ORDER_RELEASED = "order.released"
+    ORDER_CANCELLED = "order.cancelled"
+    SHIPMENT_CREATED = "shipment.created"
+    SHIPMENT_TENDER_ACCEPTED = "shipment.tender_accepted"
+    SHIPMENT_MILESTONE = "shipment.milestone"
+    SHIPMENT_ETA_UPDATED = "shipment.eta_updated"
+    SHIPMENT_DELAYED = "shipment.delayed"
+    DOCUMENT_AVAILABLE = "document.available"
+    INVOICE_POSTED = "invoice.posted"
+    INVOICE_PAID = "invoice.paid"
+    FREIGHT_CHARGE_POSTED = "freight.charge_posted"
+
+
+class InboxState(models.TextChoices):
+    PENDING = "pending", "Waiting to be projected"
+    PROCESSED = "processed", "Projected into the read models"
+    HELD = "held", "Waiting for an order, shipment, invoice or account owner"
+    DEAD = "dead", "Failed repeatedly (dead letter)"
+
+
+class InboxEvent(models.Model):
+    """An accepted event, stored before intake answers. (source, event_id) is unique."""
+
+    source = models.CharField(max_length=64)
+    event_id = models.CharField(max_length=128)
+    event_type = models.CharField(max_length=40, choices=EventType.choices)
+    spec_version = models.CharField(max_length=16)
+    occurred_at = models.DateTimeField()
+    sequence = models.BigIntegerField(null=True, blank=True)
+    data = models.JSONField()
+    received_at = models.DateTimeField()
+    state = models.CharField(
+        max_length=12, choices=InboxState.choices, default=InboxState.PENDING
+    )
+    waiting_for = models.CharField(max_length=200, blank=True, default="")
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True, default="")
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    processed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["source", "event_id"], name="inbox_source_event_id")
+        ]
+        indexes = [
+            models.Index(
+                fields=["id"],
+                name="inbox_pending",
+                condition=models.Q(state="pending"),
+            ),
+            models.Index(
+                fields=["waiting_for"],
+                name="inbox_held_waiting_for",
+                condition=models.Q(state="held"),
+            ),
+            models.Index(fields=["received_at"], name="inbox_received_at"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.source}:{self.event_id} ({self.event_type}, {self.state})"
+
+    @property
+    def key(self) -> str:
+        return f"{self.source}:{self.event_id}"
+
+
+class RejectedEvent(models.Model):
+    """An event the contract rejected, kept with its reasons so it can be fixed and replayed."""
+
+    source = models.CharField(max_length=64)
+    event_id = models.CharField(max_length=500, blank=True, default="")
+    event_type = models.CharField(max_length=100, blank=True, default="")
+    body = models.JSONField()
+    errors = models.JSONField()
+    received_at = models.DateTimeField()
+    replayed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["received_at"], name="rejected_received_at")]
+
+    def __str__(self) -> str:
+        return f"rejected {self.source}:{self.event_id}"
+
+
+class StatusCodeAction(models.TextChoices):
+    MILESTONE = "milestone", "Records a milestone"
+    STORED = "stored", "Stored on the history, no status change"
+    ETA = "eta", "An ETA update"
+    DELAY = "delay", "A delay"
+
+
+class StatusCodeMapping(models.Model):
+    """How an X12 214 shipment status code (AT7-01) maps to the portal's milestones.
+
+    Seeded with the contract's default table by a data migration; admins edit it.
+    """
+
+    code = models.CharField(max_length=8, unique=True)
+    description = models.CharField(max_length=200)
+    action = models.CharField(max_length=12, choices=StatusCodeAction.choices)
+    milestone = models.CharField(max_length=32, blank=True, default="")
+
+    def __str__(self) -> str:
+        return f"{self.code}: {self.description}"

@@ -1,0 +1,134 @@
+"""Intake: judge each event against the contract and store it durably in one round trip.
+
+`accepted` means committed: the answer is built only after the transaction that wrote
+the inbox rows commits. The worker is woken on commit (`wake_inbox_worker`).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from integration.contract import parse_timestamp, validate_event
+from integration.models import RejectedEvent
+from integration.services.processing import wake_inbox_worker
+
+MAX_BATCH_EVENTS = 1000
+
+_INSERT_INBOX = """
+INSERT INTO integration_inboxevent
+    (source, event_id, event_type, spec_version, occurred_at, sequence, data, received_at,
+     state, waiting_for, attempts, last_error)
+SELECT %s, rows.event_id, rows.event_type, rows.spec_version, rows.occurred_at,
+       rows.sequence, rows.data::jsonb, %s, 'pending', '', 0, ''
+FROM unnest(%s::text[], %s::text[], %s::text[], %s::timestamptz[], %s::bigint[], %s::text[])
+    AS rows(event_id, event_type, spec_version, occurred_at, sequence, data)
+ON CONFLICT (source, event_id) DO NOTHING
+RETURNING event_id
+"""
+
+
+class BatchTooLarge(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class EventResult:
+    event_id: Any
+    status: str
+    errors: list[dict[str, str]] | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        result: dict[str, Any] = {"event_id": self.event_id, "status": self.status}
+        if self.errors:
+            result["errors"] = self.errors
+        return result
+
+
+def events_from_body(body: Any) -> list[Any]:
+    """The events of a request body: one event object, or {"events": [...]}."""
+    if isinstance(body, dict) and "events" in body and "event_type" not in body:
+        events = body["events"]
+        if not isinstance(events, list):
+            raise ValueError('"events" must be a list of event objects')
+        if len(events) > MAX_BATCH_EVENTS:
+            raise BatchTooLarge(
+                f"a batch holds at most {MAX_BATCH_EVENTS} events; this one has {len(events)}"
+            )
+        if not events:
+            raise ValueError('"events" must not be empty')
+        return events
+    if isinstance(body, dict):
+        return [body]
+    raise ValueError('the body must be an event object or {"events": [...]}')
+
+
+def receive_events(*, source: str, events: list[Any]) -> list[EventResult]:
+    """Validate, store and answer a batch of events from an authenticated source."""
+    received_at = timezone.now()
+    results: list[EventResult | None] = [None] * len(events)
+    accepted: dict[str, tuple[int, dict[str, Any]]] = {}
+    rejected_rows: list[RejectedEvent] = []
+    for position, event in enumerate(events):
+        errors = validate_event(event, authenticated_source=source)
+        if "\\u0000" in json.dumps(event):
+            errors.append({"field": "", "message": "text must not contain NUL characters"})
+            event = json.loads(json.dumps(event).replace("\\u0000", "\\ufffd"))
+        event_id = event.get("event_id") if isinstance(event, dict) else None
+        if errors:
+            results[position] = EventResult(event_id, "rejected", errors)
+            rejected_rows.append(_rejected_row(source, event, errors, received_at))
+        elif event_id in accepted:
+            results[position] = EventResult(event_id, "duplicate")
+        else:
+            accepted[event_id] = (position, event)
+
+    with transaction.atomic():
+        inserted = _insert_inbox_rows(source, [event for _, event in accepted.values()],
+                                      received_at)
+        if rejected_rows:
+            RejectedEvent.objects.bulk_create(rejected_rows)
+        if inserted:
+            transaction.on_commit(wake_inbox_worker)
+    for event_id, (position, _) in accepted.items():
+        results[position] = EventResult(event_id, "accepted" if event_id in inserted
+                                        else "duplicate")
+    return [result for result in results if result is not None]
+
+
+def _insert_inbox_rows(source: str, events: list[dict[str, Any]], received_at) -> set[str]:
+    if not events:
+        return set()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _INSERT_INBOX,
+            [
+                source,
+                received_at,
+                [event["event_id"] for event in events],
+                [event["event_type"] for event in events],
+                [event["spec_version"] for event in events],
+                [parse_timestamp(event["occurred_at"]) for event in events],
+                [event.get("sequence") for event in events],
+                [json.dumps(event["data"]) for event in events],
+            ],
+        )
+        return {row[0] for row in cursor.fetchall()}
+
+
+def _rejected_row(source: str, event: Any, errors: list[dict[str, str]],
+                  received_at) -> RejectedEvent:
+    event_id = event.get("event_id") if isinstance(event, dict) else ""
+    event_type = event.get("event_type") if isinstance(event, dict) else ""
+    return RejectedEvent(
+        source=source,
+        event_id=str(event_id or "")[:500],
+        event_type=str(event_type or "")[:100],
+        body=event,
+        errors=errors,
+        received_at=received_at,
+    )

@@ -1,0 +1,137 @@
+"""Processing: claim inbox rows in batches and project them into the read models.
+
+A batch is claimed with `FOR UPDATE SKIP LOCKED` so several workers share the inbox
+without waiting on each other, and claim, projection and the state change commit in
+one transaction: a worker killed mid-batch leaves its rows pending, and the sweep hands
+them to another worker. Nothing is projected twice because nothing half-done commits.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import DatabaseError, transaction
+from django.utils import timezone
+
+from integration.models import InboxEvent, InboxState
+from visibility.services.derivation import derive_orders, derive_shipments
+from visibility.services.projection import (
+    PROJECTION_ORDER,
+    Hold,
+    ProjectedEvent,
+    ProjectionEffects,
+    project_event,
+)
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class BatchOutcome:
+    claimed: int = 0
+    processed: int = 0
+    held: int = 0
+    failed: int = 0
+    released: int = 0
+
+
+def _as_projected(row: InboxEvent) -> ProjectedEvent:
+    return ProjectedEvent(key=row.key, event_type=row.event_type, occurred_at=row.occurred_at,
+                          sequence=row.sequence, data=row.data)
+
+
+def process_inbox_batch(*, batch_size: int | None = None) -> BatchOutcome:
+    """Claim and project one batch of pending inbox rows; return what happened."""
+    batch_size = batch_size or settings.INBOX_BATCH_SIZE
+    outcome = BatchOutcome()
+    now = timezone.now()
+    with transaction.atomic():
+        rows = list(
+            InboxEvent.objects.select_for_update(skip_locked=True)
+            .filter(state=InboxState.PENDING)
+            .exclude(next_attempt_at__gt=now)
+            .order_by("id")[:batch_size]
+        )
+        if not rows:
+            return outcome
+        outcome.claimed = len(rows)
+        rows.sort(key=lambda row: (PROJECTION_ORDER[row.event_type], row.occurred_at, row.id))
+        effects = ProjectionEffects()
+        for row in rows:
+            _project_row(row, effects, outcome, now)
+        derive_shipments(effects.shipment_ids)
+        derive_orders(effects.order_ids)
+        InboxEvent.objects.bulk_update(
+            rows, ["state", "waiting_for", "attempts", "last_error", "next_attempt_at",
+                   "processed_at"]
+        )
+        if effects.released_keys:
+            outcome.released = release_held_events(effects.released_keys)
+    return outcome
+
+
+def _project_row(row: InboxEvent, effects: ProjectionEffects, outcome: BatchOutcome,
+                 now) -> None:
+    """Project one row inside a savepoint, so one failing event does not undo its batch."""
+    try:
+        with transaction.atomic():
+            project_event(_as_projected(row), effects)
+    except Hold as hold:
+        row.state, row.waiting_for = InboxState.HELD, hold.waiting_for
+        outcome.held += 1
+        return
+    except (DatabaseError, ValueError, KeyError, TypeError, ArithmeticError) as error:
+        row.attempts += 1
+        row.last_error = f"{type(error).__name__}: {error}"[:2000]
+        if row.attempts >= settings.INBOX_MAX_ATTEMPTS:
+            row.state = InboxState.DEAD
+            logger.error("event %s is a dead letter after %s attempts: %s", row.key,
+                         row.attempts, row.last_error)
+        else:
+            row.next_attempt_at = now + timedelta(seconds=2 ** row.attempts)
+        outcome.failed += 1
+        return
+    row.state, row.waiting_for, row.last_error = InboxState.PROCESSED, "", ""
+    row.next_attempt_at, row.processed_at = None, now
+    outcome.processed += 1
+
+
+def release_held_events(keys: set[str]) -> int:
+    """Make held events waiting for any of `keys` pending again."""
+    return InboxEvent.objects.filter(state=InboxState.HELD, waiting_for__in=keys).update(
+        state=InboxState.PENDING, waiting_for="", next_attempt_at=None
+    )
+
+
+def process_inbox_until_empty(*, batch_size: int | None = None, max_batches: int = 10_000) -> int:
+    """Drain the inbox (used by the Celery task, demo loading and tests)."""
+    projected = 0
+    for _ in range(max_batches):
+        outcome = process_inbox_batch(batch_size=batch_size)
+        projected += outcome.processed
+        if outcome.claimed == 0:
+            break
+    return projected
+
+
+def pending_inbox_exists() -> bool:
+    now = timezone.now()
+    return (
+        InboxEvent.objects.filter(state=InboxState.PENDING).exclude(next_attempt_at__gt=now)
+        .exists()
+    )
+
+
+def wake_inbox_worker() -> None:
+    """Ask a worker to drain the inbox. Redis carries only this wake-up, never the data:
+    if Redis is down the call is skipped and the periodic sweep catches up."""
+    from integration.tasks import process_inbox
+
+    try:
+        process_inbox.delay()
+    except Exception:
+        logger.warning("could not wake the inbox worker; the periodic sweep will catch up",
+                       exc_info=True)

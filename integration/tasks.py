@@ -1,0 +1,22 @@
+"""Celery entry points for the inbox. Thin: each calls a service and is safe to run twice."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from integration.services.processing import pending_inbox_exists, process_inbox_until_empty
+
+
+@shared_task(name="integration.tasks.process_inbox")
+def process_inbox() -> int:
+    """Drain the inbox in batches. Woken by intake; concurrent runs share it via SKIP LOCKED."""
+    return process_inbox_until_empty()
+
+
+@shared_task(name="integration.tasks.sweep_inbox")
+def sweep_inbox() -> bool:
+    """Re-queue processing when rows wait that no wake-up reached (lost message, dead worker)."""
+    if pending_inbox_exists():
+        process_inbox.delay()
+        return True
+    return False

@@ -1,0 +1,23 @@
+"""The Celery application: workers project the inbox; beat runs the sweep."""
+
+from __future__ import annotations
+
+import os
+
+from celery import Celery
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
+
+app = Celery("portal")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()
+
+
+@app.on_after_finalize.connect
+def schedule_inbox_sweep(sender: Celery, **kwargs: object) -> None:
+    from django.conf import settings
+
+    sender.add_periodic_task(
+        settings.INBOX_SWEEP_SECONDS, sender.signature("integration.tasks.sweep_inbox"),
+        name="sweep the inbox for unclaimed events",
+    )

@@ -1,0 +1,82 @@
+"""The GraphQL schema at /graphql. Resolvers are thin: they read through
+`visibility.selectors` with the request's actor, so another tenant's shipment is null."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import strawberry
+import strawberry_django
+from strawberry import auto
+from strawberry.scalars import JSON
+from strawberry.types import Info
+from strawberry_django.optimizer import DjangoOptimizerExtension
+
+from accounts.authentication import actor_from_request
+from visibility import models, selectors
+
+
+@strawberry_django.type(models.ShipmentEvent)
+class MilestoneType:
+    milestone: auto
+    carrier_status_code: auto
+    occurred_at: auto
+    location: JSON | None
+    remarks: auto
+    received_by: auto
+
+
+@strawberry_django.type(models.Order)
+class OrderType:
+    order_number: auto
+    customer_po: auto
+    status: str
+    requested_delivery_date: date | None
+
+
+@strawberry.type
+class ShipmentOrderType:
+    order_number: str
+    customer_po: str
+    line_numbers: list[int]
+
+
+@strawberry_django.type(models.Shipment)
+class ShipmentType:
+    shipment_id: auto
+    load_id: auto
+    status: str
+    carrier_scac: auto
+    carrier_name: auto
+    mode: str
+    tracking_numbers: list[str]
+    eta: datetime | None
+    promised_date: date | None
+    delayed: auto
+    at_risk: auto
+    delivered_at: auto
+    last_event_at: auto
+
+    @strawberry_django.field(prefetch_related=["history"])
+    def milestones(self, root: models.Shipment) -> list[MilestoneType]:
+        return [fact for fact in root.history.all()
+                if fact.kind == models.ShipmentEvent.Kind.MILESTONE]
+
+    @strawberry_django.field(prefetch_related=["order_links__order"])
+    def orders(self, root: models.Shipment) -> list[ShipmentOrderType]:
+        return [
+            ShipmentOrderType(order_number=link.order.order_number,
+                              customer_po=link.order.customer_po,
+                              line_numbers=list(link.line_numbers))
+            for link in root.order_links.all()
+        ]
+
+
+@strawberry.type
+class Query:
+    @strawberry.field
+    def shipment(self, info: Info, shipment_id: str) -> ShipmentType | None:
+        return selectors.shipment_get(actor_from_request(info.context.request), shipment_id)
+
+
+schema = strawberry.Schema(query=Query, extensions=[DjangoOptimizerExtension])

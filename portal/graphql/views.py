@@ -1,0 +1,32 @@
+"""The /graphql endpoint: a partner token or the browser session identifies the actor."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.middleware.csrf import CsrfViewMiddleware
+from django.utils.decorators import method_decorator
+from django.views.decorators.csrf import csrf_exempt
+from strawberry.django.views import GraphQLView
+
+from accounts.authentication import api_token_from_request, bearer_secret
+
+
+@method_decorator(csrf_exempt, name="dispatch")
+class PortalGraphQLView(GraphQLView):
+    def dispatch(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        if bearer_secret(request) is not None:
+            token = api_token_from_request(request)
+            if token is None:
+                response = JsonResponse({"error": "invalid, expired or revoked token"},
+                                        status=401)
+                response["WWW-Authenticate"] = 'Bearer realm="api"'
+                return response
+            request.auth = token
+        elif request.method == "POST":
+            # Session callers are browsers: they need the CSRF token like any form.
+            rejected = CsrfViewMiddleware(lambda _: HttpResponse()).process_view(
+                request, None, (), {}
+            )
+            if rejected is not None:
+                return rejected
+        return super().dispatch(request, *args, **kwargs)

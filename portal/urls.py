@@ -1,0 +1,23 @@
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import path
+
+from integration.api.views import receive_events_view
+from portal import views
+from portal.graphql.schema import schema
+from portal.graphql.views import PortalGraphQLView
+from visibility.api.views import ShipmentDetailApi
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("shipments/", views.shipment_list, name="shipment-list"),
+    path("shipments/<str:shipment_id>/", views.shipment_detail, name="shipment-detail"),
+    path("healthz", views.healthz, name="healthz"),
+    path("api/v1/events", receive_events_view, name="api-events"),
+    path("api/v1/shipments/<str:shipment_id>", ShipmentDetailApi.as_view(),
+         name="api-shipment-detail"),
+    path("graphql", PortalGraphQLView.as_view(schema=schema), name="graphql"),
+    path("admin/", admin.site.urls),
+]

@@ -1,0 +1,47 @@
+"""Browser pages. Thin: each reads through `visibility.selectors` with the signed-in user."""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+
+from visibility import selectors
+from visibility.models import ShipmentStatus
+
+
+def home(request: HttpRequest) -> HttpResponse:
+    return redirect("shipment-list" if request.user.is_authenticated else "login")
+
+
+@login_required
+def shipment_list(request: HttpRequest) -> HttpResponse:
+    shipments = selectors.shipment_list(request.user)
+    status = request.GET.get("status", "")
+    if status in ShipmentStatus.values:
+        shipments = shipments.filter(status=status)
+    query = request.GET.get("q", "").strip()
+    if query:
+        shipments = shipments.filter(shipment_id__icontains=query)
+    page = Paginator(shipments, 25).get_page(request.GET.get("page"))
+    return render(request, "shipments/list.html", {
+        "page": page, "statuses": ShipmentStatus.choices, "status": status, "query": query,
+    })
+
+
+@login_required
+def shipment_detail(request: HttpRequest, shipment_id: str) -> HttpResponse:
+    shipment = selectors.shipment_get(request.user, shipment_id)
+    if shipment is None:
+        raise Http404("No such shipment")
+    history = list(shipment.history.all())
+    return render(request, "shipments/detail.html", {
+        "shipment": shipment,
+        "history": history,
+        "orders": [link.order for link in shipment.order_links.all()],
+    })
+
+
+def healthz(request: HttpRequest) -> HttpResponse:
+    return HttpResponse("ok", content_type="text/plain")

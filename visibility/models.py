@@ -1,0 +1,286 @@
+"""The portal's own read models, built only from events (DESIGN.md decision 1).
+
+Every row carries (directly or through its shipment/order) the customer account that
+decides which tenant sees it. Snapshot fields keep the version that wrote them so that
+an older snapshot arriving late never overwrites a newer one.
+"""
+
+from __future__ import annotations
+
+from django.contrib.postgres.fields import ArrayField
+from django.db import models
+
+from accounts.models import CustomerAccount
+
+
+class Milestone(models.TextChoices):
+    PICKED_UP = "picked_up", "Picked up"
+    DEPARTED_ORIGIN = "departed_origin", "Departed origin"
+    ARRIVED_HUB = "arrived_hub", "Arrived at hub"
+    DEPARTED_HUB = "departed_hub", "Departed hub"
+    IN_TRANSIT = "in_transit", "In transit"
+    OUT_FOR_DELIVERY = "out_for_delivery", "Out for delivery"
+    DELIVERY_ATTEMPTED = "delivery_attempted", "Delivery attempted"
+    DELIVERED = "delivered", "Delivered"
+    EXCEPTION = "exception", "Exception"
+
+
+class ShipmentStatus(models.TextChoices):
+    """Customer-facing status; the wording customers read lives here and nowhere else."""
+
+    BOOKED = "booked", "Booked"
+    PLANNED = "planned", "Planned"
+    CARRIER_ASSIGNED = "carrier_assigned", "Carrier assigned"
+    IN_TRANSIT = "in_transit", "In transit"
+    OUT_FOR_DELIVERY = "out_for_delivery", "Out for delivery"
+    DELIVERED = "delivered", "Delivered"
+    EXCEPTION = "exception", "Exception"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+class TransportMode(models.TextChoices):
+    PARCEL = "parcel", "Parcel"
+    LTL = "ltl", "LTL"
+    FTL = "ftl", "FTL"
+    OCEAN = "ocean", "Ocean"
+    AIR = "air", "Air"
+    RAIL = "rail", "Rail"
+
+
+class SnapshotVersion(models.Model):
+    """Which event wrote a snapshot: compared as (sequence, occurred_at, event key)."""
+
+    snapshot_sequence = models.BigIntegerField(null=True, blank=True)
+    snapshot_occurred_at = models.DateTimeField(null=True, blank=True)
+    snapshot_event_key = models.CharField(max_length=200, blank=True, default="")
+
+    class Meta:
+        abstract = True
+
+
+class Order(SnapshotVersion):
+    order_number = models.CharField(max_length=64, unique=True)
+    customer_account = models.ForeignKey(
+        CustomerAccount, on_delete=models.PROTECT, related_name="orders"
+    )
+    customer_po = models.CharField(max_length=64, blank=True, default="")
+    order_date = models.DateField(null=True, blank=True)
+    requested_delivery_date = models.DateField(null=True, blank=True)
+    ship_from = models.JSONField(null=True, blank=True)
+    ship_to = models.JSONField(null=True, blank=True)
+    status = models.CharField(
+        max_length=20, choices=ShipmentStatus.choices, default=ShipmentStatus.BOOKED
+    )
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    cancel_reason = models.CharField(max_length=500, blank=True, default="")
+    last_event_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["customer_account", "-last_event_at"])]
+
+    def __str__(self) -> str:
+        return self.order_number
+
+
+class OrderLine(models.Model):
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines")
+    line_number = models.IntegerField()
+    sku = models.CharField(max_length=64)
+    description = models.CharField(max_length=500, blank=True, default="")
+    quantity = models.DecimalField(max_digits=14, decimal_places=3)
+    uom = models.CharField(max_length=16, blank=True, default="")
+    weight_kg = models.DecimalField(max_digits=14, decimal_places=3, null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["order", "line_number"], name="order_line_number")
+        ]
+        ordering = ["line_number"]
+
+
+class Shipment(SnapshotVersion):
+    shipment_id = models.CharField(max_length=64, unique=True)
+    customer_account = models.ForeignKey(
+        CustomerAccount, on_delete=models.PROTECT, related_name="shipments"
+    )
+    load_id = models.CharField(max_length=64, blank=True, default="")
+    carrier_scac = models.CharField(max_length=8, blank=True, default="")
+    carrier_name = models.CharField(max_length=200, blank=True, default="")
+    mode = models.CharField(max_length=10, choices=TransportMode.choices, blank=True, default="")
+    service_level = models.CharField(max_length=64, blank=True, default="")
+    tracking_numbers = ArrayField(models.CharField(max_length=64), default=list, blank=True)
+    origin = models.JSONField(null=True, blank=True)
+    destination = models.JSONField(null=True, blank=True)
+    planned_pickup_at = models.DateTimeField(null=True, blank=True)
+    planned_delivery_at = models.DateTimeField(null=True, blank=True)
+    tender_accepted_at = models.DateTimeField(null=True, blank=True)
+    # Which event last set the carrier (the snapshot or a tender acceptance): occurred_at, key.
+    carrier_occurred_at = models.DateTimeField(null=True, blank=True)
+    carrier_event_key = models.CharField(max_length=200, blank=True, default="")
+    # Derived from milestones, ETAs and delays by visibility.projection.derive.
+    status = models.CharField(
+        max_length=20, choices=ShipmentStatus.choices, default=ShipmentStatus.BOOKED
+    )
+    status_at = models.DateTimeField(null=True, blank=True)
+    eta = models.DateTimeField(null=True, blank=True)
+    eta_window_start = models.DateTimeField(null=True, blank=True)
+    eta_window_end = models.DateTimeField(null=True, blank=True)
+    eta_basis = models.CharField(max_length=16, blank=True, default="")
+    promised_date = models.DateField(null=True, blank=True)
+    delayed = models.BooleanField(default=False)
+    at_risk = models.BooleanField(default=False)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    received_by = models.CharField(max_length=200, blank=True, default="")
+    last_event_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["customer_account", "-last_event_at"]),
+            models.Index(fields=["load_id"]),
+        ]
+
+    def __str__(self) -> str:
+        return self.shipment_id
+
+
+class ShipmentOrder(models.Model):
+    """Which order (and which of its lines) a shipment carries."""
+
+    shipment = models.ForeignKey(Shipment, on_delete=models.CASCADE, related_name="order_links")
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="shipment_links")
+    line_numbers = ArrayField(models.IntegerField(), default=list, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["shipment", "order"], name="shipment_order_unique")
+        ]
+
+
+class ShipmentStop(models.Model):
+    shipment = models.ForeignKey(Shipment, on_delete=models.CASCADE, related_name="stops")
+    sequence = models.IntegerField()
+    stop_type = models.CharField(max_length=10)
+    location = models.JSONField(null=True, blank=True)
+    planned_arrival = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["sequence"]
+        constraints = [
+            models.UniqueConstraint(fields=["shipment", "sequence"], name="shipment_stop_sequence")
+        ]
+
+
+class ShipmentEvent(models.Model):
+    """A fact on a shipment's history, keyed by the event that reported it.
+
+    Milestones, carrier status codes (mapped or not), ETA updates and delays are all
+    kept as a set: applying the same event twice, or in any order, gives the same set.
+    """
+
+    class Kind(models.TextChoices):
+        MILESTONE = "milestone", "Milestone"
+        STATUS_CODE = "status_code", "Carrier status (no status change)"
+        UNMAPPED_CODE = "unmapped_code", "Unknown carrier status code"
+        ETA = "eta", "ETA update"
+        DELAY = "delay", "Delay"
+
+    shipment = models.ForeignKey(Shipment, on_delete=models.CASCADE, related_name="history")
+    event_key = models.CharField(max_length=200)
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    occurred_at = models.DateTimeField()
+    milestone = models.CharField(max_length=32, choices=Milestone.choices, blank=True, default="")
+    carrier_status_code = models.CharField(max_length=8, blank=True, default="")
+    location = models.JSONField(null=True, blank=True)
+    stop_sequence = models.IntegerField(null=True, blank=True)
+    remarks = models.CharField(max_length=1000, blank=True, default="")
+    received_by = models.CharField(max_length=200, blank=True, default="")
+    eta = models.DateTimeField(null=True, blank=True)
+    eta_window_start = models.DateTimeField(null=True, blank=True)
+    eta_window_end = models.DateTimeField(null=True, blank=True)
+    eta_basis = models.CharField(max_length=16, blank=True, default="")
+    reason_code = models.CharField(max_length=8, blank=True, default="")
+    reason_text = models.CharField(max_length=500, blank=True, default="")
+
+    class Meta:
+        ordering = ["occurred_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["shipment", "event_key", "kind"], name="shipment_event_unique"
+            )
+        ]
+        indexes = [models.Index(fields=["shipment", "occurred_at"])]
+
+
+class Invoice(SnapshotVersion):
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        PAID = "paid", "Paid"
+        OVERDUE = "overdue", "Overdue"
+
+    invoice_number = models.CharField(max_length=64, unique=True)
+    customer_account = models.ForeignKey(
+        CustomerAccount, on_delete=models.PROTECT, related_name="invoices"
+    )
+    order_numbers = ArrayField(models.CharField(max_length=64), default=list, blank=True)
+    shipment_ids = ArrayField(models.CharField(max_length=64), default=list, blank=True)
+    issue_date = models.DateField(null=True, blank=True)
+    due_date = models.DateField(null=True, blank=True)
+    currency = models.CharField(max_length=3)
+    total_amount = models.DecimalField(max_digits=16, decimal_places=2)
+    paid_at = models.DateTimeField(null=True, blank=True)
+    paid_amount = models.DecimalField(max_digits=16, decimal_places=2, null=True, blank=True)
+    payment_event_key = models.CharField(max_length=200, blank=True, default="")
+
+    def __str__(self) -> str:
+        return self.invoice_number
+
+
+class InvoiceLine(models.Model):
+    invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="lines")
+    position = models.IntegerField()
+    description = models.CharField(max_length=500, blank=True, default="")
+    amount = models.DecimalField(max_digits=16, decimal_places=2)
+
+    class Meta:
+        ordering = ["position"]
+
+
+class FreightCharge(models.Model):
+    charge_id = models.CharField(max_length=64, unique=True)
+    shipment = models.ForeignKey(Shipment, on_delete=models.CASCADE, related_name="charges")
+    charge_type = models.CharField(max_length=16)
+    amount = models.DecimalField(max_digits=16, decimal_places=2)
+    currency = models.CharField(max_length=3)
+    occurred_at = models.DateTimeField()
+    event_key = models.CharField(max_length=200)
+
+
+class Document(models.Model):
+    class DocumentType(models.TextChoices):
+        POD = "pod", "Proof of delivery"
+        BOL = "bol", "Bill of lading"
+        COMMERCIAL_INVOICE = "commercial_invoice", "Commercial invoice"
+        PACKING_LIST = "packing_list", "Packing list"
+        CUSTOMS = "customs", "Customs"
+
+    document_id = models.CharField(max_length=128, unique=True)
+    document_type = models.CharField(max_length=24, choices=DocumentType.choices)
+    customer_account = models.ForeignKey(
+        CustomerAccount, on_delete=models.PROTECT, related_name="documents"
+    )
+    shipment = models.ForeignKey(
+        Shipment, null=True, blank=True, on_delete=models.CASCADE, related_name="documents"
+    )
+    order = models.ForeignKey(
+        Order, null=True, blank=True, on_delete=models.CASCADE, related_name="documents"
+    )
+    invoice = models.ForeignKey(
+        Invoice, null=True, blank=True, on_delete=models.CASCADE, related_name="documents"
+    )
+    filename = models.CharField(max_length=255)
+    content_type = models.CharField(max_length=100)
+    file = models.FileField(upload_to="documents/%Y/%m/")
+    size = models.BigIntegerField()
+    sha256 = models.CharField(max_length=64)
+    occurred_at = models.DateTimeField()
+    event_key = models.CharField(max_length=200)

@@ -1,0 +1,164 @@
+"""Derive what customers read (status, ETA, delayed, at risk) from stored facts.
+
+Derivation is a pure function of a shipment's stored snapshot and history, so the
+result is the same whatever order the events arrived in (DESIGN.md decision 3).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date
+
+from visibility.models import (
+    Milestone,
+    Order,
+    Shipment,
+    ShipmentEvent,
+    ShipmentStatus,
+)
+
+# Ties on occurred_at are broken by how far along the lifecycle a milestone is.
+MILESTONE_RANK = {
+    Milestone.PICKED_UP: 1,
+    Milestone.DEPARTED_ORIGIN: 2,
+    Milestone.ARRIVED_HUB: 3,
+    Milestone.DEPARTED_HUB: 4,
+    Milestone.IN_TRANSIT: 5,
+    Milestone.OUT_FOR_DELIVERY: 6,
+    Milestone.DELIVERY_ATTEMPTED: 7,
+    Milestone.EXCEPTION: 8,
+    Milestone.DELIVERED: 9,
+}
+
+MILESTONE_STATUS = {
+    Milestone.PICKED_UP: ShipmentStatus.IN_TRANSIT,
+    Milestone.DEPARTED_ORIGIN: ShipmentStatus.IN_TRANSIT,
+    Milestone.ARRIVED_HUB: ShipmentStatus.IN_TRANSIT,
+    Milestone.DEPARTED_HUB: ShipmentStatus.IN_TRANSIT,
+    Milestone.IN_TRANSIT: ShipmentStatus.IN_TRANSIT,
+    Milestone.OUT_FOR_DELIVERY: ShipmentStatus.OUT_FOR_DELIVERY,
+    Milestone.DELIVERY_ATTEMPTED: ShipmentStatus.OUT_FOR_DELIVERY,
+    Milestone.EXCEPTION: ShipmentStatus.EXCEPTION,
+    Milestone.DELIVERED: ShipmentStatus.DELIVERED,
+}
+
+DERIVED_SHIPMENT_FIELDS = [
+    "status", "status_at", "eta", "eta_window_start", "eta_window_end", "eta_basis",
+    "promised_date", "delayed", "at_risk", "delivered_at", "received_by", "last_event_at",
+]
+
+
+def derive_shipments(shipment_ids: Iterable[int]) -> None:
+    shipments = list(
+        Shipment.objects.filter(id__in=list(shipment_ids))
+        .prefetch_related("history", "order_links__order")
+        .order_by("id")
+    )
+    for shipment in shipments:
+        _derive_shipment(shipment)
+    Shipment.objects.bulk_update(shipments, DERIVED_SHIPMENT_FIELDS)
+
+
+def _derive_shipment(shipment: Shipment) -> None:
+    history = list(shipment.history.all())
+    orders = [link.order for link in shipment.order_links.all()]
+    milestones = [fact for fact in history if fact.kind == ShipmentEvent.Kind.MILESTONE]
+    latest = max(
+        milestones,
+        key=lambda fact: (fact.occurred_at, MILESTONE_RANK[fact.milestone], fact.event_key),
+        default=None,
+    )
+    delivered = [fact for fact in milestones if fact.milestone == Milestone.DELIVERED]
+    first_delivery = min(delivered, key=lambda fact: (fact.occurred_at, fact.event_key),
+                         default=None)
+
+    if latest is not None:
+        shipment.status = MILESTONE_STATUS[latest.milestone]
+        shipment.status_at = latest.occurred_at
+    else:
+        shipment.status_at = None
+        if orders and all(order.cancelled_at for order in orders):
+            shipment.status = ShipmentStatus.CANCELLED
+        elif shipment.carrier_scac:
+            shipment.status = ShipmentStatus.CARRIER_ASSIGNED
+        elif shipment.planned_pickup_at or shipment.planned_delivery_at:
+            shipment.status = ShipmentStatus.PLANNED
+        else:
+            shipment.status = ShipmentStatus.BOOKED
+    shipment.delivered_at = first_delivery.occurred_at if first_delivery else None
+    shipment.received_by = first_delivery.received_by if first_delivery else ""
+
+    estimates = [fact for fact in history if fact.eta is not None]
+    newest_estimate = max(estimates, key=lambda fact: (fact.occurred_at, fact.event_key),
+                          default=None)
+    if newest_estimate is not None:
+        shipment.eta = newest_estimate.eta
+        shipment.eta_window_start = newest_estimate.eta_window_start
+        shipment.eta_window_end = newest_estimate.eta_window_end
+        shipment.eta_basis = newest_estimate.eta_basis or (
+            "carrier" if newest_estimate.kind == ShipmentEvent.Kind.DELAY else ""
+        )
+    else:
+        shipment.eta = shipment.planned_delivery_at
+        shipment.eta_window_start = shipment.eta_window_end = None
+        shipment.eta_basis = "planned" if shipment.planned_delivery_at else ""
+
+    requested = [order.requested_delivery_date for order in orders
+                 if order.requested_delivery_date]
+    shipment.promised_date = min(requested) if requested else (
+        shipment.planned_delivery_at.date() if shipment.planned_delivery_at else None
+    )
+    is_open = shipment.status not in (ShipmentStatus.DELIVERED, ShipmentStatus.CANCELLED)
+    shipment.at_risk = bool(
+        is_open and shipment.eta and shipment.promised_date
+        and shipment.eta.date() > shipment.promised_date
+    )
+    reported_delay = any(fact.kind == ShipmentEvent.Kind.DELAY for fact in history)
+    late_against_plan = bool(
+        shipment.eta and shipment.planned_delivery_at
+        and shipment.eta > shipment.planned_delivery_at
+    )
+    shipment.delayed = is_open and (reported_delay or late_against_plan)
+    moments = [fact.occurred_at for fact in history]
+    moments += [moment for moment in (shipment.snapshot_occurred_at,
+                                      shipment.carrier_occurred_at) if moment]
+    shipment.last_event_at = max(moments, default=None)
+
+
+ORDER_STATUS_PRECEDENCE = [
+    ShipmentStatus.EXCEPTION,
+    ShipmentStatus.OUT_FOR_DELIVERY,
+    ShipmentStatus.IN_TRANSIT,
+    ShipmentStatus.CARRIER_ASSIGNED,
+    ShipmentStatus.PLANNED,
+    ShipmentStatus.BOOKED,
+]
+
+
+def derive_orders(order_ids: Iterable[int]) -> None:
+    orders = list(
+        Order.objects.filter(id__in=list(order_ids))
+        .prefetch_related("shipment_links__shipment")
+        .order_by("id")
+    )
+    for order in orders:
+        shipments = [link.shipment for link in order.shipment_links.all()]
+        statuses = {shipment.status for shipment in shipments}
+        if order.cancelled_at and not statuses & {ShipmentStatus.DELIVERED}:
+            order.status = ShipmentStatus.CANCELLED
+        elif shipments and statuses == {ShipmentStatus.DELIVERED}:
+            order.status = ShipmentStatus.DELIVERED
+        else:
+            order.status = next(
+                (status for status in ORDER_STATUS_PRECEDENCE if status in statuses),
+                ShipmentStatus.BOOKED,
+            )
+        moments = [shipment.last_event_at for shipment in shipments if shipment.last_event_at]
+        moments += [moment for moment in (order.snapshot_occurred_at, order.cancelled_at)
+                    if moment]
+        order.last_event_at = max(moments, default=None)
+    Order.objects.bulk_update(orders, ["status", "last_event_at"])
+
+
+def is_overdue(due_date: date | None, paid: bool, today: date) -> bool:
+    return bool(due_date and not paid and due_date < today)
