@@ -62,8 +62,7 @@ def process_inbox_batch(*, batch_size: int | None = None) -> BatchOutcome:
         effects = ProjectionEffects()
         for row in rows:
             _project_row(row, effects, outcome, now)
-        derive_shipments(effects.shipment_ids)
-        derive_orders(effects.order_ids)
+        derive_orders(effects.order_ids | derive_shipments(effects.shipment_ids))
         InboxEvent.objects.bulk_update(
             rows, ["state", "waiting_for", "attempts", "last_error", "next_attempt_at",
                    "processed_at"]

@@ -48,7 +48,8 @@ DERIVED_SHIPMENT_FIELDS = [
 ]
 
 
-def derive_shipments(shipment_ids: Iterable[int]) -> None:
+def derive_shipments(shipment_ids: Iterable[int]) -> set[int]:
+    """Re-derive the shipments; return the ids of their orders, whose status follows."""
     shipments = list(
         Shipment.objects.filter(id__in=list(shipment_ids))
         .prefetch_related("history", "order_links__order")
@@ -57,6 +58,7 @@ def derive_shipments(shipment_ids: Iterable[int]) -> None:
     for shipment in shipments:
         _derive_shipment(shipment)
     Shipment.objects.bulk_update(shipments, DERIVED_SHIPMENT_FIELDS)
+    return {link.order_id for shipment in shipments for link in shipment.order_links.all()}
 
 
 def _derive_shipment(shipment: Shipment) -> None:

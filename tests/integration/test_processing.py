@@ -1,0 +1,208 @@
+"""Projection of accepted events: the order-to-cash story, convergence, held events."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from accounts.services import tenant_create_or_update
+from integration.models import InboxEvent, InboxState
+from integration.services.intake import receive_events
+from integration.services.processing import process_inbox_batch, process_inbox_until_empty
+from visibility.models import Document, FreightCharge, Invoice, Order, Shipment, ShipmentEvent
+
+pytestmark = pytest.mark.django_db
+
+
+def receive_all(events):
+    for event in events:
+        receive_events(source=event["source"], events=[event])
+
+
+def read_model_state() -> dict:
+    """Everything a customer can read, in a comparable form."""
+    shipments = {
+        shipment.shipment_id: {
+            field: getattr(shipment, field) for field in (
+                "status", "status_at", "eta", "eta_basis", "delayed", "at_risk", "delivered_at",
+                "received_by", "carrier_scac", "carrier_name", "tracking_numbers",
+                "promised_date", "last_event_at", "load_id", "planned_delivery_at")
+        } | {"history": sorted((fact.event_key, fact.kind, fact.milestone, str(fact.eta))
+                               for fact in shipment.history.all()),
+             "stops": [(stop.sequence, stop.stop_type) for stop in shipment.stops.all()],
+             "orders": sorted(link.order.order_number for link in shipment.order_links.all())}
+        for shipment in Shipment.objects.prefetch_related("history", "stops",
+                                                          "order_links__order")
+    }
+    orders = {
+        order.order_number: (order.status, order.customer_po, order.cancelled_at,
+                             order.last_event_at,
+                             [(line.line_number, line.sku, line.quantity)
+                              for line in order.lines.all()])
+        for order in Order.objects.prefetch_related("lines")
+    }
+    invoices = {invoice.invoice_number: (invoice.total_amount, invoice.paid_at,
+                                         invoice.paid_amount)
+                for invoice in Invoice.objects.all()}
+    documents = sorted(Document.objects.values_list("document_id", "sha256", "size"))
+    charges = sorted(FreightCharge.objects.values_list("charge_id", "amount"))
+    return {"shipments": shipments, "orders": orders, "invoices": invoices,
+            "documents": documents, "charges": charges}
+
+
+def test_order_to_cash_story_builds_the_read_models(brenner, story):
+    receive_all(story)
+    process_inbox_until_empty()
+
+    shipment = Shipment.objects.get(shipment_id="SHP-778120")
+    assert shipment.status == "delivered"
+    assert shipment.received_by == "K. Huber"
+    assert shipment.delivered_at.isoformat() == "2026-11-20T08:42:00+00:00"
+    assert shipment.carrier_name == "DHL Freight"
+    assert shipment.customer_account.number == "C-1001"
+    assert shipment.delayed is False  # delivered shipments are no longer "delayed"
+    assert shipment.eta.isoformat() == "2026-11-20T09:00:00+00:00"  # the delay's new ETA
+    milestones = list(shipment.history.filter(kind=ShipmentEvent.Kind.MILESTONE)
+                      .values_list("milestone", flat=True))
+    assert milestones == ["picked_up", "departed_origin", "arrived_hub", "departed_hub",
+                          "out_for_delivery", "delivered"]
+    order = Order.objects.get(order_number="SO-100045")
+    assert order.status == "delivered"
+    assert [line.line_number for line in order.lines.all()] == [10, 20]
+    invoice = Invoice.objects.get(invoice_number="INV-2026-004512")
+    assert str(invoice.paid_amount) == "18950.00"
+    document = Document.objects.get(document_id="DOC-POD-778120")
+    assert document.file.read().startswith(b"%PDF")
+    assert FreightCharge.objects.get(charge_id="CHG-778120-1").shipment == shipment
+    assert not InboxEvent.objects.exclude(state=InboxState.PROCESSED).exists()
+
+
+def test_delay_before_delivery_marks_shipment_delayed_and_at_risk(brenner, story):
+    up_to_delay = [event for event in story
+                   if event["event_id"] <= "tms-demo-0007" and event["source"] == "tms"]
+    receive_all([story[0], *up_to_delay])
+    process_inbox_until_empty()
+
+    shipment = Shipment.objects.get(shipment_id="SHP-778120")
+    assert shipment.status == "in_transit"
+    assert shipment.delayed is True
+    assert shipment.promised_date.isoformat() == "2026-11-20"
+    assert shipment.at_risk is False  # the new ETA is still on the requested day
+
+    later = {**up_to_delay[-1], "event_id": "tms-delay-2", "occurred_at": "2026-11-19T06:00:00Z",
+             "data": {"shipment_id": "SHP-778120", "reason_code": "AI",
+                      "new_eta": "2026-11-21T10:00:00+01:00"}}
+    receive_all([later])
+    process_inbox_until_empty()
+
+    shipment.refresh_from_db()
+    assert shipment.at_risk is True
+    assert shipment.eta.isoformat() == "2026-11-21T09:00:00+00:00"
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_any_permutation_with_duplicates_converges(brenner, story, seed):
+    receive_all(story)
+    process_inbox_until_empty()
+    expected = read_model_state()
+    Shipment.objects.all().delete()
+    Order.objects.all().delete()
+    Invoice.objects.all().delete()
+    InboxEvent.objects.all().delete()
+
+    rng = random.Random(seed)
+    shuffled = story + rng.sample(story, 5)
+    rng.shuffle(shuffled)
+    for event in shuffled:
+        receive_events(source=event["source"], events=[event])
+        process_inbox_batch(batch_size=rng.randint(1, 4))
+    process_inbox_until_empty()
+
+    assert read_model_state() == expected
+
+
+def test_events_for_an_unowned_account_are_held_until_it_is_assigned(db, story):
+    receive_all(story)
+    process_inbox_until_empty()
+
+    assert not Shipment.objects.exists()
+    held = InboxEvent.objects.get(event_id="erp-demo-0001")
+    assert (held.state, held.waiting_for) == (InboxState.HELD, "account:C-1001")
+
+    tenant_create_or_update(slug="brenner", name="Brenner", account_numbers=["C-1001"])
+    process_inbox_until_empty()
+
+    assert Shipment.objects.get(shipment_id="SHP-778120").status == "delivered"
+    assert not InboxEvent.objects.exclude(state=InboxState.PROCESSED).exists()
+
+
+def test_milestone_before_its_shipment_is_held_then_applied(brenner, story):
+    milestone = next(event for event in story if event["event_id"] == "tms-demo-0003")
+    receive_all([milestone])
+    process_inbox_until_empty()
+    assert InboxEvent.objects.get().waiting_for == "shipment:SHP-778120"
+
+    receive_all(story[:2])
+    process_inbox_until_empty()
+
+    assert Shipment.objects.get().status == "in_transit"
+
+
+def test_unknown_carrier_status_code_is_kept_on_the_history(brenner, story):
+    unknown = {**story[3], "event_id": "tms-unknown-code",
+               "data": {"shipment_id": "SHP-778120", "carrier_status_code": "ZZ"}}
+    receive_all([*story[:2], unknown])
+    process_inbox_until_empty()
+
+    fact = ShipmentEvent.objects.get(event_key="tms:tms-unknown-code")
+    assert (fact.kind, fact.carrier_status_code) == (ShipmentEvent.Kind.UNMAPPED_CODE, "ZZ")
+    assert Shipment.objects.get().status == "carrier_assigned"
+
+
+def test_older_snapshot_arriving_late_does_not_overwrite_newer(brenner, story):
+    newer = {**story[0], "event_id": "erp-demo-0001b", "sequence": 2,
+             "data": {**story[0]["data"], "customer_po": "PO-NEW"}}
+    receive_all([newer, story[0]])
+    process_inbox_until_empty()
+
+    assert Order.objects.get().customer_po == "PO-NEW"
+
+
+def test_a_failing_event_does_not_hold_up_its_batch(brenner, story, monkeypatch):
+    from visibility.services import projection
+
+    original = projection.PROJECTORS["shipment.tender_accepted"]
+
+    def broken(event, effects):
+        raise ValueError("simulated projection bug")
+
+    monkeypatch.setitem(projection.PROJECTORS, "shipment.tender_accepted", broken)
+    receive_all(story[:4])
+    process_inbox_batch()
+
+    failed = InboxEvent.objects.get(event_id="tms-demo-0002")
+    assert failed.state == InboxState.PENDING and failed.attempts == 1
+    assert "simulated projection bug" in failed.last_error
+    assert InboxEvent.objects.filter(state=InboxState.PROCESSED).count() == 3
+
+    monkeypatch.setitem(projection.PROJECTORS, "shipment.tender_accepted", original)
+    InboxEvent.objects.filter(id=failed.id).update(next_attempt_at=None)
+    process_inbox_until_empty()
+    assert InboxEvent.objects.get(id=failed.id).state == InboxState.PROCESSED
+
+
+def test_an_event_that_keeps_failing_becomes_a_dead_letter(brenner, story, monkeypatch, settings):
+    from visibility.services import projection
+
+    settings.INBOX_MAX_ATTEMPTS = 2
+    monkeypatch.setitem(projection.PROJECTORS, "order.released",
+                        lambda event, effects: 1 / 0)
+    receive_all(story[:1])
+    for _ in range(2):
+        InboxEvent.objects.update(next_attempt_at=None)
+        process_inbox_batch()
+
+    dead = InboxEvent.objects.get()
+    assert dead.state == InboxState.DEAD
+    assert "ZeroDivisionError" in dead.last_error

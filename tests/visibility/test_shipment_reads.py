@@ -1,0 +1,142 @@
+"""A tenant's user or token sees its shipment on REST, GraphQL and the page; others get 404/null."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from accounts.services import api_token_create, user_create
+from tests.conftest import PASSWORD
+
+pytestmark = pytest.mark.django_db
+
+SHIPMENT_QUERY = """
+query ($id: String!) {
+  shipment(shipmentId: $id) {
+    shipmentId status trackingNumbers eta
+    milestones { milestone occurredAt location }
+    orders { orderNumber customerPo lineNumbers }
+  }
+}"""
+
+
+def graphql(client, query, variables, **headers):
+    return client.post("/graphql", data=json.dumps({"query": query, "variables": variables}),
+                       content_type="application/json", **headers)
+
+
+def test_rest_detail_for_the_tenants_token(client, delivered_story, partner_token):
+    response = client.get("/api/v1/shipments/SHP-778120",
+                          HTTP_AUTHORIZATION=f"Bearer {partner_token}")
+
+    assert response.status_code == 200
+    body = response.json()
+    assert body["shipment_id"] == "SHP-778120"
+    assert body["status"] == "delivered"
+    assert body["tracking_numbers"] == ["JJD0002249381"]
+    assert body["eta"] == "2026-11-20T09:00:00Z"
+    assert body["orders"] == [{"order_number": "SO-100045", "customer_po": "PO-BT-7781",
+                               "line_numbers": [10, 20]}]
+    assert [m["milestone"] for m in body["milestones"]] == [
+        "picked_up", "departed_origin", "arrived_hub", "departed_hub", "out_for_delivery",
+        "delivered"]
+    assert body["milestones"][0] == {
+        "milestone": "picked_up", "carrier_status_code": "",
+        "occurred_at": "2026-11-17T08:40:00Z", "location": {"city": "Rotterdam",
+                                                           "country": "NL"},
+        "stop_sequence": 1, "remarks": "", "received_by": ""}
+
+
+def test_rest_detail_for_a_signed_in_user(client, delivered_story, customer_user):
+    client.force_login(customer_user)
+
+    response = client.get("/api/v1/shipments/SHP-778120")
+
+    assert response.status_code == 200
+    assert response.json()["status"] == "delivered"
+
+
+def test_rest_detail_is_404_for_another_tenant(client, delivered_story, other_tenant_user,
+                                                other_tenant_token):
+    by_token = client.get("/api/v1/shipments/SHP-778120",
+                          HTTP_AUTHORIZATION=f"Bearer {other_tenant_token}")
+    client.force_login(other_tenant_user)
+    by_user = client.get("/api/v1/shipments/SHP-778120")
+
+    assert by_token.status_code == 404
+    assert by_user.status_code == 404
+
+
+def test_rest_rejects_anonymous_and_bad_tokens(client, delivered_story):
+    assert client.get("/api/v1/shipments/SHP-778120").status_code in (401, 403)
+    bad = client.get("/api/v1/shipments/SHP-778120", HTTP_AUTHORIZATION="Bearer wrong")
+    assert bad.status_code == 401
+
+
+def test_member_limited_to_another_account_does_not_see_it(client, delivered_story, brenner):
+    limited = user_create(username="limited", password=PASSWORD, tenant=brenner,
+                          account_numbers=["C-1002"])
+    client.force_login(limited)
+
+    assert client.get("/api/v1/shipments/SHP-778120").status_code == 404
+
+
+def test_token_limited_to_another_account_or_scope_does_not_see_it(client, delivered_story,
+                                                                    brenner):
+    _, other_account = api_token_create(tenant=brenner, name="x", account_numbers=["C-1002"])
+    _, invoices_only = api_token_create(tenant=brenner, name="y", scopes=["invoices"])
+
+    for token in (other_account, invoices_only):
+        response = client.get("/api/v1/shipments/SHP-778120",
+                              HTTP_AUTHORIZATION=f"Bearer {token}")
+        assert response.status_code == 404
+
+
+def test_graphql_shipment_for_the_tenants_token(client, delivered_story, partner_token):
+    response = graphql(client, SHIPMENT_QUERY, {"id": "SHP-778120"},
+                       HTTP_AUTHORIZATION=f"Bearer {partner_token}")
+
+    assert response.status_code == 200
+    shipment = response.json()["data"]["shipment"]
+    assert shipment["status"] == "delivered"
+    assert shipment["orders"] == [{"orderNumber": "SO-100045", "customerPo": "PO-BT-7781",
+                                   "lineNumbers": [10, 20]}]
+    assert shipment["milestones"][-1]["milestone"] == "delivered"
+
+
+def test_graphql_shipment_is_null_for_another_tenant(client, delivered_story,
+                                                    other_tenant_token):
+    response = graphql(client, SHIPMENT_QUERY, {"id": "SHP-778120"},
+                       HTTP_AUTHORIZATION=f"Bearer {other_tenant_token}")
+
+    assert response.json() == {"data": {"shipment": None}}
+
+
+def test_graphql_session_user_needs_csrf(delivered_story, customer_user):
+    from django.test import Client
+
+    browser = Client(enforce_csrf_checks=True)
+    browser.force_login(customer_user)
+
+    response = graphql(browser, SHIPMENT_QUERY, {"id": "SHP-778120"})
+
+    assert response.status_code == 403
+
+
+def test_shipment_page_shows_status_and_history(client, delivered_story, customer_user):
+    client.force_login(customer_user)
+
+    response = client.get("/shipments/SHP-778120/")
+
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "Delivered" in page and "K. Huber" in page and "DHL Freight" in page
+
+
+def test_shipment_page_is_404_for_another_tenant(client, delivered_story, other_tenant_user):
+    client.force_login(other_tenant_user)
+
+    assert client.get("/shipments/SHP-778120/").status_code == 404
+    listing = client.get("/shipments/").content.decode()
+    assert "SHP-778120" not in listing
