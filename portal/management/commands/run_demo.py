@@ -25,11 +25,17 @@ class Command(BaseCommand):
         parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
 
     def handle(self, *args, port, **options):
+        def interrupt(signum, frame):
+            raise KeyboardInterrupt
+
+        # Explicit handlers: a shell that starts us in the background ignores SIGINT.
+        signal.signal(signal.SIGINT, interrupt)
+        signal.signal(signal.SIGTERM, interrupt)
         python = sys.executable
         environment = {**os.environ, "DEBUG": os.environ.get("DEBUG", "1")}
         commands = [
             [python, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"],
-            [python, "-m", "celery", "-A", "portal", "worker", "--loglevel=INFO",
+            [python, "-m", "celery", "-A", "portal", "worker", "--loglevel=WARNING",
              "--concurrency=2"],
             [python, "-m", "celery", "-A", "portal", "beat", "--loglevel=WARNING",
              "--schedule", settings.CELERY_BEAT_SCHEDULE_FILENAME],
