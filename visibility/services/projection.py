@@ -19,6 +19,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
 
 from accounts.models import CustomerAccount
 from integration.contract import parse_timestamp
@@ -394,8 +395,11 @@ def project_document_available(event: ProjectedEvent, effects: ProjectionEffects
         filename=data["filename"], content_type=data["content_type"], size=len(content),
         sha256=checksum, occurred_at=event.occurred_at, event_key=event.key,
     )
-    document.file.save(f"{checksum[:2]}/{checksum}/{data['filename']}", ContentFile(content),
-                       save=False)
+    # Content-addressed name: replaying or rebuilding reuses the stored file.
+    name = f"documents/{checksum[:2]}/{checksum}/{data['filename']}"
+    if not default_storage.exists(name):
+        default_storage.save(name, ContentFile(content))
+    document.file.name = name
     document.save()
     if shipment is not None:
         effects.shipment_ids.add(shipment.id)

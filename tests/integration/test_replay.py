@@ -1,0 +1,70 @@
+"""replay_events and rebuild_read_models put stored events through projection again."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.management import call_command
+
+from integration.models import InboxEvent, InboxState, RejectedEvent
+from integration.services.intake import receive_events
+from integration.services.processing import process_inbox_until_empty
+from tests.integration.test_processing import read_model_state
+
+pytestmark = pytest.mark.django_db
+
+
+def test_rebuild_gives_the_same_read_models_as_live_projection(brenner, story, capsys):
+    for event in story:
+        receive_events(source=event["source"], events=[event])
+    process_inbox_until_empty()
+    live = read_model_state()
+
+    call_command("rebuild_read_models", batch_size=3)
+
+    assert read_model_state() == live
+    assert "rebuilt read models from 15 events" in capsys.readouterr().out
+
+
+def test_replay_dead_letters_after_the_cause_is_fixed(brenner, story):
+    for event in story[:2]:
+        receive_events(source=event["source"], events=[event])
+    InboxEvent.objects.filter(event_id="tms-demo-0001").update(
+        state=InboxState.DEAD, attempts=5, last_error="boom")
+    process_inbox_until_empty()
+
+    call_command("replay_events", dead=True)
+
+    replayed = InboxEvent.objects.get(event_id="tms-demo-0001")
+    assert (replayed.state, replayed.attempts, replayed.last_error) == (
+        InboxState.PROCESSED, 0, "")
+
+
+def test_replay_by_source_and_type(brenner, story):
+    for event in story:
+        receive_events(source=event["source"], events=[event])
+    process_inbox_until_empty()
+
+    call_command("replay_events", source="tms", event_type="shipment.milestone",
+                 no_process=True)
+
+    assert InboxEvent.objects.filter(state=InboxState.PENDING).count() == 6
+
+
+def test_replay_rejected_events_reruns_validation(brenner, story):
+    bad = {**story[0], "event_id": "erp-fixed-later", "source": "erp",
+           "data": {**story[0]["data"], "order_date": "16.11.2026"}}
+    receive_events(source="erp", events=[bad])
+    RejectedEvent.objects.filter(event_id="erp-fixed-later").update(
+        body={**bad, "data": {**bad["data"], "order_date": "2026-11-16"}})
+
+    call_command("replay_events", rejected=True)
+
+    assert InboxEvent.objects.get(event_id="erp-fixed-later").state == InboxState.PROCESSED
+    assert RejectedEvent.objects.get().replayed_at is not None
+
+
+def test_replay_without_a_selection_is_refused():
+    from django.core.management.base import CommandError
+
+    with pytest.raises(CommandError, match="say what to replay"):
+        call_command("replay_events")
