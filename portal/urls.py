@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
+from integration.api.health import integration_health_json, integration_health_page
 from integration.api.views import receive_events_view
 from portal import views
 from portal.graphql.schema import schema
@@ -18,6 +19,8 @@ urlpatterns = [
     path("api/v1/events", receive_events_view, name="api-events"),
     path("api/v1/shipments/<str:shipment_id>", ShipmentDetailApi.as_view(),
          name="api-shipment-detail"),
+    path("api/v1/integration/health", integration_health_json, name="api-integration-health"),
+    path("operations/integration/", integration_health_page, name="integration-health"),
     path("graphql", PortalGraphQLView.as_view(schema=schema), name="graphql"),
     path("admin/", admin.site.urls),
 ]
