@@ -23,6 +23,7 @@ from visibility.services.projection import (
     Hold,
     ProjectedEvent,
     ProjectionEffects,
+    project_batch,
     project_event,
 )
 
@@ -44,7 +45,12 @@ def _as_projected(row: InboxEvent) -> ProjectedEvent:
 
 
 def process_inbox_batch(*, batch_size: int | None = None) -> BatchOutcome:
-    """Claim and project one batch of pending inbox rows; return what happened."""
+    """Claim and project one batch of pending inbox rows; return what happened.
+
+    The whole batch is first projected in bulk inside one savepoint. If anything in it
+    fails, that savepoint is rolled back and the batch is projected again one event per
+    savepoint, so only the failing event is retried and the rest of its batch goes on.
+    """
     batch_size = batch_size or settings.INBOX_BATCH_SIZE
     outcome = BatchOutcome()
     now = timezone.now()
@@ -59,17 +65,50 @@ def process_inbox_batch(*, batch_size: int | None = None) -> BatchOutcome:
             return outcome
         outcome.claimed = len(rows)
         rows.sort(key=lambda row: (PROJECTION_ORDER[row.event_type], row.occurred_at, row.id))
-        effects = ProjectionEffects()
-        for row in rows:
-            _project_row(row, effects, outcome, now)
+        try:
+            with transaction.atomic():
+                effects = ProjectionEffects()
+                held = project_batch([_as_projected(row) for row in rows], effects)
+        except PROJECTION_FAILURES:
+            effects = ProjectionEffects()
+            for row in rows:
+                _project_row(row, effects, outcome, now)
+        else:
+            for row in rows:
+                _mark(row, outcome, now, waiting_for=held.get(row.key))
         derive_orders(effects.order_ids | derive_shipments(effects.shipment_ids))
-        InboxEvent.objects.bulk_update(
-            rows, ["state", "waiting_for", "attempts", "last_error", "next_attempt_at",
-                   "processed_at"]
-        )
+        _save_states(rows)
         if effects.released_keys:
             outcome.released = release_held_events(effects.released_keys)
     return outcome
+
+
+PROJECTION_FAILURES = (DatabaseError, ValueError, KeyError, TypeError, ArithmeticError)
+
+
+def _mark(row: InboxEvent, outcome: BatchOutcome, now, *, waiting_for: str | None) -> None:
+    if waiting_for:
+        row.state, row.waiting_for = InboxState.HELD, waiting_for
+        outcome.held += 1
+    else:
+        row.state, row.waiting_for, row.last_error = InboxState.PROCESSED, "", ""
+        row.next_attempt_at, row.processed_at = None, now
+        outcome.processed += 1
+
+
+def _save_states(rows: list[InboxEvent]) -> None:
+    """Write the new states: one UPDATE for the processed rows, bulk for the rest."""
+    processed = [row.id for row in rows if row.state == InboxState.PROCESSED]
+    if processed:
+        InboxEvent.objects.filter(id__in=processed).update(
+            state=InboxState.PROCESSED, waiting_for="", last_error="", next_attempt_at=None,
+            processed_at=timezone.now(),
+        )
+    others = [row for row in rows if row.state != InboxState.PROCESSED]
+    if others:
+        InboxEvent.objects.bulk_update(
+            others, ["state", "waiting_for", "attempts", "last_error", "next_attempt_at"]
+        )
 
 
 def _project_row(row: InboxEvent, effects: ProjectionEffects, outcome: BatchOutcome,
@@ -79,10 +118,9 @@ def _project_row(row: InboxEvent, effects: ProjectionEffects, outcome: BatchOutc
         with transaction.atomic():
             project_event(_as_projected(row), effects)
     except Hold as hold:
-        row.state, row.waiting_for = InboxState.HELD, hold.waiting_for
-        outcome.held += 1
+        _mark(row, outcome, now, waiting_for=hold.waiting_for)
         return
-    except (DatabaseError, ValueError, KeyError, TypeError, ArithmeticError) as error:
+    except PROJECTION_FAILURES as error:
         row.attempts += 1
         row.last_error = f"{type(error).__name__}: {error}"[:2000]
         if row.attempts >= settings.INBOX_MAX_ATTEMPTS:
@@ -93,9 +131,7 @@ def _project_row(row: InboxEvent, effects: ProjectionEffects, outcome: BatchOutc
             row.next_attempt_at = now + timedelta(seconds=2 ** row.attempts)
         outcome.failed += 1
         return
-    row.state, row.waiting_for, row.last_error = InboxState.PROCESSED, "", ""
-    row.next_attempt_at, row.processed_at = None, now
-    outcome.processed += 1
+    _mark(row, outcome, now, waiting_for=None)
 
 
 def release_held_events(keys: set[str]) -> int:

@@ -241,72 +241,97 @@ def _status_code_mappings() -> dict[str, StatusCodeMapping]:
     return {mapping.code: mapping for mapping in StatusCodeMapping.objects.all()}
 
 
-def _add_history(shipment: Shipment, event: ProjectedEvent, effects: ProjectionEffects,
-                 kind: str, **fields: Any) -> None:
-    ShipmentEvent.objects.bulk_create(
-        [ShipmentEvent(shipment=shipment, event_key=event.key, kind=kind,
-                       occurred_at=event.occurred_at, **fields)],
-        ignore_conflicts=True,
-    )
-    effects.shipment_ids.add(shipment.id)
-
-
-def project_shipment_milestone(event: ProjectedEvent, effects: ProjectionEffects) -> None:
+def _milestone_fact(event: ProjectedEvent, mappings: dict[str, StatusCodeMapping]) -> dict:
     data = event.data
-    shipment = _shipment(data["shipment_id"])
-    common = {
+    fact: dict[str, Any] = {
+        "kind": ShipmentEvent.Kind.MILESTONE,
+        "milestone": data.get("milestone") or "",
         "carrier_status_code": data.get("carrier_status_code") or "",
         "location": data.get("location"),
         "stop_sequence": data.get("stop_sequence"),
         "remarks": data.get("remarks") or "",
         "received_by": data.get("received_by") or "",
     }
-    milestone = data.get("milestone")
-    code = data.get("carrier_status_code")
-    if milestone is None and code:
-        mapping = _status_code_mappings().get(code)
-        if mapping is None:
-            _add_history(shipment, event, effects, ShipmentEvent.Kind.UNMAPPED_CODE, **common)
-            return
-        if mapping.action == StatusCodeAction.MILESTONE:
-            milestone = mapping.milestone
-        elif mapping.action == StatusCodeAction.ETA:
-            eta = _timestamp(data.get("eta"))
-            _add_history(shipment, event, effects, ShipmentEvent.Kind.ETA if eta else
-                         ShipmentEvent.Kind.STATUS_CODE, eta=eta, eta_basis="carrier", **common)
-            return
-        elif mapping.action == StatusCodeAction.DELAY:
-            _add_history(shipment, event, effects, ShipmentEvent.Kind.DELAY,
-                         reason_code=code, reason_text=data.get("remarks") or "", **common)
-            return
-        else:
-            _add_history(shipment, event, effects, ShipmentEvent.Kind.STATUS_CODE, **common)
-            return
-    _add_history(shipment, event, effects, ShipmentEvent.Kind.MILESTONE,
-                 milestone=milestone, **common)
+    code = fact["carrier_status_code"]
+    if fact["milestone"] or not code:
+        return fact
+    mapping = mappings.get(code)
+    if mapping is None:
+        fact["kind"] = ShipmentEvent.Kind.UNMAPPED_CODE
+    elif mapping.action == StatusCodeAction.MILESTONE:
+        fact["milestone"] = mapping.milestone
+    elif mapping.action == StatusCodeAction.ETA and data.get("eta"):
+        fact.update(kind=ShipmentEvent.Kind.ETA, eta=_timestamp(data["eta"]), eta_basis="carrier")
+    elif mapping.action == StatusCodeAction.DELAY:
+        fact.update(kind=ShipmentEvent.Kind.DELAY, reason_code=code,
+                    reason_text=fact["remarks"])
+    else:
+        fact["kind"] = ShipmentEvent.Kind.STATUS_CODE
+    return fact
 
 
-def project_eta_updated(event: ProjectedEvent, effects: ProjectionEffects) -> None:
+def _eta_fact(event: ProjectedEvent, mappings: dict[str, StatusCodeMapping]) -> dict:
     data = event.data
-    shipment = _shipment(data["shipment_id"])
-    _add_history(
-        shipment, event, effects, ShipmentEvent.Kind.ETA,
-        eta=_timestamp(data["eta"]),
-        eta_window_start=_timestamp(data.get("eta_window_start")),
-        eta_window_end=_timestamp(data.get("eta_window_end")),
-        eta_basis=data.get("basis") or "",
-    )
+    return {
+        "kind": ShipmentEvent.Kind.ETA,
+        "eta": _timestamp(data["eta"]),
+        "eta_window_start": _timestamp(data.get("eta_window_start")),
+        "eta_window_end": _timestamp(data.get("eta_window_end")),
+        "eta_basis": data.get("basis") or "",
+    }
 
 
-def project_shipment_delayed(event: ProjectedEvent, effects: ProjectionEffects) -> None:
+def _delay_fact(event: ProjectedEvent, mappings: dict[str, StatusCodeMapping]) -> dict:
     data = event.data
-    shipment = _shipment(data["shipment_id"])
-    _add_history(
-        shipment, event, effects, ShipmentEvent.Kind.DELAY,
-        reason_code=data["reason_code"],
-        reason_text=data.get("reason_text") or "",
-        eta=_timestamp(data.get("new_eta")),
+    return {
+        "kind": ShipmentEvent.Kind.DELAY,
+        "reason_code": data["reason_code"],
+        "reason_text": data.get("reason_text") or "",
+        "eta": _timestamp(data.get("new_eta")),
+    }
+
+
+HISTORY_FACTS = {
+    "shipment.milestone": _milestone_fact,
+    "shipment.eta_updated": _eta_fact,
+    "shipment.delayed": _delay_fact,
+}
+
+
+def project_history_events(events: list[ProjectedEvent],
+                           effects: ProjectionEffects) -> dict[str, str]:
+    """Add milestones, ETAs and delays to their shipments' history in bulk.
+
+    These are most of the traffic, so a batch of them costs three statements: look up
+    the shipments, read the mapping table, insert the facts (duplicates ignored).
+    Returns the events held because their shipment is unknown, with what they wait for.
+    """
+    if not events:
+        return {}
+    shipment_pks = dict(
+        Shipment.objects.filter(shipment_id__in={event.data["shipment_id"] for event in events})
+        .values_list("shipment_id", "id")
     )
+    mappings = _status_code_mappings()
+    held: dict[str, str] = {}
+    facts: list[ShipmentEvent] = []
+    for event in events:
+        shipment_pk = shipment_pks.get(event.data["shipment_id"])
+        if shipment_pk is None:
+            held[event.key] = f"shipment:{event.data['shipment_id']}"
+            continue
+        fields = HISTORY_FACTS[event.event_type](event, mappings)
+        facts.append(ShipmentEvent(shipment_id=shipment_pk, event_key=event.key,
+                                   occurred_at=event.occurred_at, **fields))
+        effects.shipment_ids.add(shipment_pk)
+    ShipmentEvent.objects.bulk_create(facts, ignore_conflicts=True, batch_size=1000)
+    return held
+
+
+def project_history_event(event: ProjectedEvent, effects: ProjectionEffects) -> None:
+    held = project_history_events([event], effects)
+    if held:
+        raise Hold(held[event.key])
 
 
 def project_freight_charge(event: ProjectedEvent, effects: ProjectionEffects) -> None:
@@ -410,9 +435,9 @@ PROJECTORS: dict[str, Callable[[ProjectedEvent, ProjectionEffects], None]] = {
     "order.cancelled": project_order_cancelled,
     "shipment.created": project_shipment_created,
     "shipment.tender_accepted": project_tender_accepted,
-    "shipment.milestone": project_shipment_milestone,
-    "shipment.eta_updated": project_eta_updated,
-    "shipment.delayed": project_shipment_delayed,
+    "shipment.milestone": project_history_event,
+    "shipment.eta_updated": project_history_event,
+    "shipment.delayed": project_history_event,
     "document.available": project_document_available,
     "invoice.posted": project_invoice_posted,
     "invoice.paid": project_invoice_paid,
@@ -426,3 +451,23 @@ PROJECTION_ORDER["invoice.posted"] = 2
 
 def project_event(event: ProjectedEvent, effects: ProjectionEffects) -> None:
     PROJECTORS[event.event_type](event, effects)
+
+
+def project_batch(events: list[ProjectedEvent], effects: ProjectionEffects) -> dict[str, str]:
+    """Apply a whole batch (sorted by PROJECTION_ORDER); return held keys -> waiting_for.
+
+    Snapshots go one by one (each reads and compares a version); history events go in
+    bulk after them, so a shipment created in the same batch is found.
+    """
+    held: dict[str, str] = {}
+    history: list[ProjectedEvent] = []
+    for event in events:
+        if event.event_type in HISTORY_FACTS:
+            history.append(event)
+            continue
+        try:
+            project_event(event, effects)
+        except Hold as hold:
+            held[event.key] = hold.waiting_for
+    held.update(project_history_events(history, effects))
+    return held
