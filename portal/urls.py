@@ -7,7 +7,7 @@ from integration.api.views import receive_events_view
 from portal import views
 from portal.graphql.schema import schema
 from portal.graphql.views import PortalGraphQLView
-from visibility.api.views import ShipmentDetailApi
+from visibility.api.views import OrderDetailApi, ShipmentDetailApi, ShipmentListApi
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -17,6 +17,8 @@ urlpatterns = [
     path("shipments/<str:shipment_id>/", views.shipment_detail, name="shipment-detail"),
     path("healthz", views.healthz, name="healthz"),
     path("api/v1/events", receive_events_view, name="api-events"),
+    path("api/v1/shipments", ShipmentListApi.as_view(), name="api-shipment-list"),
+    path("api/v1/orders/<str:order_number>", OrderDetailApi.as_view(), name="api-order-detail"),
     path("api/v1/shipments/<str:shipment_id>", ShipmentDetailApi.as_view(),
          name="api-shipment-detail"),
     path("api/v1/integration/health", integration_health_json, name="api-integration-health"),

@@ -32,6 +32,7 @@ def shipment_get(actor: Actor, shipment_id: str) -> Shipment | None:
 def shipment_list(actor: Actor) -> QuerySet[Shipment]:
     return (
         shipments_for(actor)
+        .select_related("customer_account")
         .prefetch_related("order_links__order")
         .order_by("-last_event_at", "-id")
     )
@@ -46,6 +47,7 @@ def orders_for(actor: Actor) -> QuerySet[Order]:
 def order_get(actor: Actor, order_number: str) -> Order | None:
     return (
         orders_for(actor)
+        .select_related("customer_account")
         .prefetch_related("lines", "shipment_links__shipment")
         .filter(order_number=order_number)
         .first()

@@ -53,7 +53,41 @@ class ShipmentSerializer(serializers.ModelSerializer):
         return MilestoneSerializer(facts, many=True).data
 
 
-class OrderSerializer(serializers.ModelSerializer):
+class ShipmentListSerializer(serializers.ModelSerializer):
+    customer_account = serializers.CharField(source="customer_account.number")
+    orders = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Shipment
+        fields = ["shipment_id", "customer_account", "load_id", "status", "carrier_scac",
+                  "carrier_name", "mode", "tracking_numbers", "eta", "promised_date",
+                  "delayed", "at_risk", "delivered_at", "last_event_at", "orders"]
+
+    def get_orders(self, shipment: Shipment) -> list[str]:
+        return [link.order.order_number for link in shipment.order_links.all()]
+
+
+class OrderLineSerializer(serializers.Serializer):
+    line_number = serializers.IntegerField()
+    sku = serializers.CharField()
+    description = serializers.CharField()
+    quantity = serializers.DecimalField(max_digits=14, decimal_places=3)
+    uom = serializers.CharField()
+    weight_kg = serializers.DecimalField(max_digits=14, decimal_places=3, allow_null=True)
+
+
+class OrderDetailSerializer(serializers.ModelSerializer):
+    customer_account = serializers.CharField(source="customer_account.number")
+    lines = OrderLineSerializer(many=True)
+    shipments = serializers.SerializerMethodField()
+
     class Meta:
         model = Order
-        fields = ["order_number", "customer_po", "status", "requested_delivery_date"]
+        fields = ["order_number", "customer_account", "customer_po", "order_date",
+                  "requested_delivery_date", "ship_from", "ship_to", "status", "cancelled_at",
+                  "cancel_reason", "last_event_at", "lines", "shipments"]
+
+    def get_shipments(self, order: Order) -> list[dict]:
+        return [{"shipment_id": link.shipment.shipment_id, "status": link.shipment.status,
+                 "eta": link.shipment.eta, "line_numbers": link.line_numbers}
+                for link in order.shipment_links.all()]

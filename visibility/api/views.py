@@ -3,13 +3,40 @@
 from __future__ import annotations
 
 from django.http import Http404
+from django_filters.rest_framework import DjangoFilterBackend
+from rest_framework.generics import ListAPIView
+from rest_framework.pagination import CursorPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.authentication import actor_from_request
 from visibility import selectors
-from visibility.api.serializers import ShipmentSerializer
+from visibility.api.filters import ShipmentFilter
+from visibility.api.serializers import (
+    OrderDetailSerializer,
+    ShipmentListSerializer,
+    ShipmentSerializer,
+)
+
+
+class NewestFirstCursor(CursorPagination):
+    """Cursor pagination: stable under inserts and no COUNT(*) per page."""
+
+    ordering = ("-last_event_at", "-id")
+    page_size = 50
+    page_size_query_param = "page_size"
+    max_page_size = 200
+
+
+class ShipmentListApi(ListAPIView):
+    serializer_class = ShipmentListSerializer
+    pagination_class = NewestFirstCursor
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = ShipmentFilter
+
+    def get_queryset(self):
+        return selectors.shipment_list(actor_from_request(self.request))
 
 
 class ShipmentDetailApi(APIView):
@@ -18,3 +45,11 @@ class ShipmentDetailApi(APIView):
         if shipment is None:
             raise Http404
         return Response(ShipmentSerializer(shipment).data)
+
+
+class OrderDetailApi(APIView):
+    def get(self, request: Request, order_number: str) -> Response:
+        order = selectors.order_get(actor_from_request(request), order_number)
+        if order is None:
+            raise Http404
+        return Response(OrderDetailSerializer(order).data)

@@ -1,0 +1,80 @@
+"""Shipment list (filtered, cursor-paginated) and order detail over REST."""
+
+from __future__ import annotations
+
+import pytest
+
+from integration.services.intake import receive_events
+from integration.services.processing import process_inbox_until_empty
+from portal.demo.events import generated_events
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def many_shipments(brenner, nordwind, delivered_story):
+    events = generated_events(["C-1001", "C-1002", "C-2001"], shipments_per_account=12)
+    for source in ("erp", "tms"):
+        receive_events(source=source, events=[e for e in events if e["source"] == source])
+    process_inbox_until_empty()
+
+
+def collect_pages(client, url, headers):
+    seen, pages = [], 0
+    while url:
+        body = client.get(url, **headers).json()
+        seen += [row["shipment_id"] for row in body["results"]]
+        url, pages = body["next"], pages + 1
+    return seen, pages
+
+
+def test_list_pages_through_only_the_tenants_shipments(client, many_shipments, partner_token):
+    headers = {"HTTP_AUTHORIZATION": f"Bearer {partner_token}"}
+
+    seen, pages = collect_pages(client, "/api/v1/shipments?page_size=5", headers)
+
+    assert len(seen) == len(set(seen)) == 25  # 12 + 12 generated + SHP-778120
+    assert pages == 5
+    assert all(not shipment_id.startswith("SHP-2001") for shipment_id in seen)
+
+
+def test_list_filters_by_status_and_flags(client, many_shipments, partner_token):
+    headers = {"HTTP_AUTHORIZATION": f"Bearer {partner_token}"}
+
+    delivered = client.get("/api/v1/shipments?status=delivered", **headers).json()["results"]
+    delayed = client.get("/api/v1/shipments?delayed=true", **headers).json()["results"]
+
+    assert delivered and {row["status"] for row in delivered} == {"delivered"}
+    assert "SHP-778120" in {row["shipment_id"] for row in delivered}
+    assert delayed and all(row["delayed"] for row in delayed)
+
+
+def test_list_rejects_a_bad_filter_with_400(client, many_shipments, partner_token):
+    response = client.get("/api/v1/shipments?status=teleported",
+                          HTTP_AUTHORIZATION=f"Bearer {partner_token}")
+
+    assert response.status_code == 400
+    assert "status" in response.json()
+
+
+@pytest.mark.parametrize("page_size", [5, 25])
+def test_list_query_count_does_not_grow_with_page_size(client, many_shipments, partner_token,
+                                                      django_assert_max_num_queries, page_size):
+    with django_assert_max_num_queries(6):
+        response = client.get(f"/api/v1/shipments?page_size={page_size}",
+                              HTTP_AUTHORIZATION=f"Bearer {partner_token}")
+    assert len(response.json()["results"]) == page_size
+
+
+def test_order_detail_with_lines_and_shipments(client, delivered_story, partner_token,
+                                               other_tenant_token):
+    mine = client.get("/api/v1/orders/SO-100045", HTTP_AUTHORIZATION=f"Bearer {partner_token}")
+    theirs = client.get("/api/v1/orders/SO-100045",
+                        HTTP_AUTHORIZATION=f"Bearer {other_tenant_token}")
+
+    assert mine.status_code == 200
+    body = mine.json()
+    assert body["status"] == "delivered"
+    assert [line["sku"] for line in body["lines"]] == ["DRL-18V", "BAT-5AH"]
+    assert body["shipments"][0]["shipment_id"] == "SHP-778120"
+    assert theirs.status_code == 404
