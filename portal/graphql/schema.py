@@ -72,11 +72,52 @@ class ShipmentType:
         ]
 
 
+@strawberry_django.type(models.OrderLine)
+class OrderLineType:
+    line_number: auto
+    sku: auto
+    description: auto
+    quantity: str
+    uom: auto
+
+
+@strawberry_django.type(models.Order)
+class OrderDetailType:
+    order_number: auto
+    customer_po: auto
+    status: str
+    requested_delivery_date: date | None
+    cancelled_at: auto
+    lines: list[OrderLineType]
+
+    @strawberry_django.field(prefetch_related=["shipment_links__shipment"])
+    def shipments(self, root: models.Order) -> list[ShipmentType]:
+        return [link.shipment for link in root.shipment_links.all()]
+
+
+MAX_LIST_SIZE = 200
+
+
 @strawberry.type
 class Query:
     @strawberry.field
     def shipment(self, info: Info, shipment_id: str) -> ShipmentType | None:
         return selectors.shipment_get(actor_from_request(info.context.request), shipment_id)
+
+    @strawberry_django.field
+    def shipments(self, info: Info, status: str | None = None, delayed: bool | None = None,
+                  first: int = 50) -> list[ShipmentType]:
+        """Newest first; `first` is capped at 200."""
+        shipments = selectors.shipment_list(actor_from_request(info.context.request))
+        if status is not None:
+            shipments = shipments.filter(status=status)
+        if delayed is not None:
+            shipments = shipments.filter(delayed=delayed)
+        return shipments[: max(0, min(first, MAX_LIST_SIZE))]
+
+    @strawberry.field
+    def order(self, info: Info, order_number: str) -> OrderDetailType | None:
+        return selectors.order_get(actor_from_request(info.context.request), order_number)
 
 
 schema = strawberry.Schema(query=Query, extensions=[DjangoOptimizerExtension])

@@ -140,3 +140,19 @@ def test_shipment_page_is_404_for_another_tenant(client, delivered_story, other_
     assert client.get("/shipments/SHP-778120/").status_code == 404
     listing = client.get("/shipments/").content.decode()
     assert "SHP-778120" not in listing
+
+
+def test_graphql_lists_only_the_tenants_shipments_and_orders(client, delivered_story,
+                                                             partner_token, other_tenant_token):
+    query = """{ shipments(status: "delivered") { shipmentId }
+                 order(orderNumber: "SO-100045") { status lines { sku quantity }
+                                                   shipments { shipmentId } } }"""
+    mine = graphql(client, query, {}, HTTP_AUTHORIZATION=f"Bearer {partner_token}").json()
+    theirs = graphql(client, query, {}, HTTP_AUTHORIZATION=f"Bearer {other_tenant_token}").json()
+
+    assert mine["data"]["shipments"] == [{"shipmentId": "SHP-778120"}]
+    assert mine["data"]["order"] == {"status": "delivered",
+                                     "lines": [{"sku": "DRL-18V", "quantity": "40.000"},
+                                               {"sku": "BAT-5AH", "quantity": "80.000"}],
+                                     "shipments": [{"shipmentId": "SHP-778120"}]}
+    assert theirs == {"data": {"shipments": [], "order": None}}
