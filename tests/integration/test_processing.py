@@ -206,3 +206,39 @@ def test_an_event_that_keeps_failing_becomes_a_dead_letter(brenner, story, monke
     dead = InboxEvent.objects.get()
     assert dead.state == InboxState.DEAD
     assert "ZeroDivisionError" in dead.last_error
+
+
+def converge_both_ways(events):
+    """Project `events` in order and reversed; return both read-model states."""
+    states = []
+    for ordering in (events, list(reversed(events))):
+        Shipment.objects.all().delete()
+        Order.objects.all().delete()
+        InboxEvent.objects.all().delete()
+        for event in ordering:
+            receive_events(source=event["source"], events=[event])
+            process_inbox_until_empty()
+        states.append(read_model_state())
+    return states
+
+
+def test_carrier_of_an_older_snapshot_is_kept_when_the_newer_names_none(brenner, story):
+    newer_without_carrier = {**story[1], "event_id": "tms-snapshot-2", "sequence": 5,
+                             "occurred_at": "2026-11-16T13:00:00Z",
+                             "data": {k: v for k, v in story[1]["data"].items()
+                                      if k != "carrier"}}
+
+    in_order, reversed_order = converge_both_ways([story[0], story[1], newer_without_carrier])
+
+    assert in_order == reversed_order
+    assert in_order["shipments"]["SHP-778120"]["carrier_scac"] == "DHLF"
+
+
+def test_shipment_follows_its_order_to_another_account(brenner, story):
+    moved = {**story[0], "event_id": "erp-moved", "sequence": 2,
+             "data": {**story[0]["data"], "customer_account": "C-1002"}}
+
+    in_order, reversed_order = converge_both_ways([story[0], story[1], moved])
+
+    assert in_order == reversed_order
+    assert Shipment.objects.get().customer_account.number == "C-1002"

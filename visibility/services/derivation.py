@@ -9,7 +9,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import date
 
+from django.db.models import F, OuterRef, Subquery
+
 from visibility.models import (
+    Document,
     Milestone,
     Order,
     Shipment,
@@ -43,8 +46,9 @@ MILESTONE_STATUS = {
 }
 
 DERIVED_SHIPMENT_FIELDS = [
-    "status", "status_at", "eta", "eta_window_start", "eta_window_end", "eta_basis",
-    "promised_date", "delayed", "at_risk", "delivered_at", "received_by", "last_event_at",
+    "customer_account", "status", "status_at", "eta", "eta_window_start", "eta_window_end",
+    "eta_basis", "promised_date", "delayed", "at_risk", "delivered_at", "received_by",
+    "last_event_at",
 ]
 
 
@@ -58,12 +62,18 @@ def derive_shipments(shipment_ids: Iterable[int]) -> set[int]:
     for shipment in shipments:
         _derive_shipment(shipment)
     Shipment.objects.bulk_update(shipments, DERIVED_SHIPMENT_FIELDS)
+    _documents_follow_their_shipment([shipment.id for shipment in shipments])
     return {link.order_id for shipment in shipments for link in shipment.order_links.all()}
 
 
 def _derive_shipment(shipment: Shipment) -> None:
     history = list(shipment.history.all())
-    orders = [link.order for link in shipment.order_links.all()]
+    orders = sorted((link.order for link in shipment.order_links.all()),
+                    key=lambda order: order.order_number)
+    if orders:
+        # A shipment belongs to the account of its (first) order, even if that order's
+        # snapshot moved it to another account after the shipment was created.
+        shipment.customer_account_id = orders[0].customer_account_id
     milestones = [fact for fact in history if fact.kind == ShipmentEvent.Kind.MILESTONE]
     latest = max(
         milestones,
@@ -164,3 +174,13 @@ def derive_orders(order_ids: Iterable[int]) -> None:
 
 def is_overdue(due_date: date | None, paid: bool, today: date) -> bool:
     return bool(due_date and not paid and due_date < today)
+
+
+def _documents_follow_their_shipment(shipment_ids: list[int]) -> None:
+    if not shipment_ids:
+        return
+    Document.objects.filter(shipment_id__in=shipment_ids).exclude(
+        customer_account_id=F("shipment__customer_account_id")
+    ).update(customer_account_id=Subquery(
+        Shipment.objects.filter(id=OuterRef("shipment_id")).values("customer_account_id")[:1]
+    ))

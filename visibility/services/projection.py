@@ -170,11 +170,17 @@ def project_shipment_created(event: ProjectedEvent, effects: ProjectionEffects) 
     shipment = (
         Shipment.objects.select_for_update().filter(shipment_id=data["shipment_id"]).first()
     )
+    carrier = data.get("carrier") or {}
     if shipment is None:
         shipment = Shipment(shipment_id=data["shipment_id"])
     elif not _is_newer(event, shipment):
+        # An older snapshot still competes for the carrier, which any event naming one
+        # sets by (occurred_at, key): otherwise the result would depend on arrival order.
+        if carrier.get("scac") and _set_carrier(shipment, carrier, event):
+            shipment.save(update_fields=CARRIER_FIELDS)
         effects.shipment_ids.add(shipment.id)
         return
+    # Re-derived from the orders on every derivation; set here for the first insert.
     shipment.customer_account = orders[order_numbers[0]].customer_account
     shipment.load_id = data.get("load_id") or ""
     shipment.mode = data.get("mode") or ""
@@ -184,7 +190,6 @@ def project_shipment_created(event: ProjectedEvent, effects: ProjectionEffects) 
     shipment.destination = data.get("destination")
     shipment.planned_pickup_at = _timestamp(data.get("planned_pickup_at"))
     shipment.planned_delivery_at = _timestamp(data.get("planned_delivery_at"))
-    carrier = data.get("carrier") or {}
     if carrier.get("scac"):
         _set_carrier(shipment, carrier, event)
     _set_snapshot_version(shipment, event)
@@ -215,16 +220,21 @@ def project_shipment_created(event: ProjectedEvent, effects: ProjectionEffects) 
     effects.released_keys.add(f"shipment:{shipment.shipment_id}")
 
 
-def _set_carrier(shipment: Shipment, carrier: dict[str, Any], event: ProjectedEvent) -> None:
+CARRIER_FIELDS = ["carrier_scac", "carrier_name", "carrier_occurred_at", "carrier_event_key"]
+
+
+def _set_carrier(shipment: Shipment, carrier: dict[str, Any], event: ProjectedEvent) -> bool:
     """The carrier comes from the snapshot or a tender acceptance, newest (occurred_at) wins."""
-    if (event.occurred_at, event.key) > (
+    if (event.occurred_at, event.key) <= (
         shipment.carrier_occurred_at or datetime.min.replace(tzinfo=event.occurred_at.tzinfo),
         shipment.carrier_event_key,
     ):
-        shipment.carrier_scac = carrier["scac"]
-        shipment.carrier_name = carrier.get("name") or ""
-        shipment.carrier_occurred_at = event.occurred_at
-        shipment.carrier_event_key = event.key
+        return False
+    shipment.carrier_scac = carrier["scac"]
+    shipment.carrier_name = carrier.get("name") or ""
+    shipment.carrier_occurred_at = event.occurred_at
+    shipment.carrier_event_key = event.key
+    return True
 
 
 def project_tender_accepted(event: ProjectedEvent, effects: ProjectionEffects) -> None:
