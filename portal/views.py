@@ -45,3 +45,18 @@ def shipment_detail(request: HttpRequest, shipment_id: str) -> HttpResponse:
 
 def healthz(request: HttpRequest) -> HttpResponse:
     return HttpResponse("ok", content_type="text/plain")
+
+
+@login_required
+def search(request: HttpRequest) -> HttpResponse:
+    query = request.GET.get("q", "").strip()[:128]
+    hits = selectors.search_references(request.user, query) if query else []
+    return render(request, "search.html", {"query": query, "hits": hits})
+
+
+@login_required
+def order_detail(request: HttpRequest, order_number: str) -> HttpResponse:
+    order = selectors.order_get(request.user, order_number)
+    if order is None:
+        raise Http404("No such order")
+    return render(request, "orders/detail.html", {"order": order})

@@ -8,6 +8,7 @@ an older snapshot arriving late never overwrites a newer one.
 from __future__ import annotations
 
 from django.contrib.postgres.fields import ArrayField
+from django.contrib.postgres.indexes import GinIndex
 from django.db import models
 
 from accounts.models import CustomerAccount
@@ -284,3 +285,47 @@ class Document(models.Model):
     sha256 = models.CharField(max_length=64)
     occurred_at = models.DateTimeField()
     event_key = models.CharField(max_length=200)
+
+
+class Reference(models.Model):
+    """One way to find an order, shipment or invoice: the search-by-any-reference index.
+
+    `normalized` is the value upper-cased without spaces or dashes; a B-tree index with
+    pattern ops serves exact and prefix matches, a trigram GIN index partial ones.
+    """
+
+    class Kind(models.TextChoices):
+        ORDER = "order", "Order"
+        SHIPMENT = "shipment", "Shipment"
+        INVOICE = "invoice", "Invoice"
+
+    class ReferenceType(models.TextChoices):
+        ORDER_NUMBER = "order_number", "Order number"
+        CUSTOMER_PO = "customer_po", "Customer PO"
+        SHIPMENT_ID = "shipment_id", "Shipment id"
+        LOAD_ID = "load_id", "Load id"
+        TRACKING_NUMBER = "tracking_number", "Tracking number"
+        INVOICE_NUMBER = "invoice_number", "Invoice number"
+        DOCUMENT_ID = "document_id", "Document id"
+
+    customer_account = models.ForeignKey(CustomerAccount, on_delete=models.CASCADE,
+                                         related_name="+")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    object_key = models.CharField(max_length=64)
+    reference_type = models.CharField(max_length=20, choices=ReferenceType.choices)
+    value = models.CharField(max_length=128)
+    normalized = models.CharField(max_length=128)
+    order = models.ForeignKey(Order, null=True, blank=True, on_delete=models.CASCADE,
+                              related_name="references")
+    shipment = models.ForeignKey(Shipment, null=True, blank=True, on_delete=models.CASCADE,
+                                 related_name="references")
+    invoice = models.ForeignKey(Invoice, null=True, blank=True, on_delete=models.CASCADE,
+                                related_name="references")
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["normalized"], name="reference_normalized",
+                         opclasses=["varchar_pattern_ops"]),
+            GinIndex(fields=["normalized"], name="reference_normalized_trgm",
+                     opclasses=["gin_trgm_ops"]),
+        ]

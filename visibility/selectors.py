@@ -4,11 +4,15 @@ decision 4). Another tenant's object is simply not found: callers answer 404, no
 
 from __future__ import annotations
 
-from django.db.models import Prefetch, QuerySet
+from dataclasses import dataclass
+
+from django.contrib.postgres.search import TrigramSimilarity
+from django.db.models import Case, IntegerField, Prefetch, Q, QuerySet, Value, When
 
 from accounts.models import TokenScope
 from accounts.scoping import Actor, visible_account_ids
-from visibility.models import Document, Invoice, Order, Shipment, ShipmentEvent
+from visibility.models import Document, Invoice, Order, Reference, Shipment, ShipmentEvent
+from visibility.services.references import normalize_reference
 
 
 def shipments_for(actor: Actor) -> QuerySet[Shipment]:
@@ -64,3 +68,48 @@ def documents_for(actor: Actor) -> QuerySet[Document]:
     return Document.objects.filter(
         customer_account_id__in=visible_account_ids(actor, TokenScope.DOCUMENTS)
     )
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    kind: str
+    object_key: str
+    reference_type: str
+    value: str
+    rank: int
+    similarity: float
+
+
+SEARCH_MIN_PARTIAL_LENGTH = 3
+
+
+def search_references(actor: Actor, query: str, *, limit: int = 20) -> list[SearchHit]:
+    """Find orders, shipments and invoices by any reference, best match first.
+
+    Exact (normalized) beats prefix beats partial; partial matching (trigram) starts at
+    three characters. One hit per object: its best-matching reference.
+    """
+    normalized = normalize_reference(query)
+    if not normalized:
+        return []
+    matches = Q(normalized__startswith=normalized)
+    if len(normalized) >= SEARCH_MIN_PARTIAL_LENGTH:
+        matches |= Q(normalized__contains=normalized) | Q(normalized__trigram_similar=normalized)
+    rows = (
+        Reference.objects.filter(customer_account_id__in=visible_account_ids(actor))
+        .filter(matches)
+        .annotate(
+            rank=Case(When(normalized=normalized, then=Value(3)),
+                      When(normalized__startswith=normalized, then=Value(2)),
+                      When(normalized__contains=normalized, then=Value(1)),
+                      default=Value(0), output_field=IntegerField()),
+            similarity=TrigramSimilarity("normalized", normalized),
+        )
+        .order_by("-rank", "-similarity", "normalized", "id")
+        .values_list("kind", "object_key", "reference_type", "value", "rank", "similarity")
+    )[: limit * 3]
+    hits: dict[tuple[str, str], SearchHit] = {}
+    for kind, object_key, reference_type, value, rank, similarity in rows:
+        hits.setdefault((kind, object_key),
+                        SearchHit(kind, object_key, reference_type, value, rank, similarity))
+    return list(hits.values())[:limit]

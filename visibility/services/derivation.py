@@ -19,6 +19,7 @@ from visibility.models import (
     ShipmentEvent,
     ShipmentStatus,
 )
+from visibility.services.references import references_follow_account
 
 # Ties on occurred_at are broken by how far along the lifecycle a milestone is.
 MILESTONE_RANK = {
@@ -63,6 +64,7 @@ def derive_shipments(shipment_ids: Iterable[int]) -> set[int]:
         _derive_shipment(shipment)
     Shipment.objects.bulk_update(shipments, DERIVED_SHIPMENT_FIELDS)
     _documents_follow_their_shipment([shipment.id for shipment in shipments])
+    references_follow_account([shipment.id for shipment in shipments])
     return {link.order_id for shipment in shipments for link in shipment.order_links.all()}
 
 

@@ -31,11 +31,13 @@ from visibility.models import (
     InvoiceLine,
     Order,
     OrderLine,
+    Reference,
     Shipment,
     ShipmentEvent,
     ShipmentOrder,
     ShipmentStop,
 )
+from visibility.services.references import references_add, references_replace
 
 
 class Hold(Exception):
@@ -136,6 +138,8 @@ def project_order_released(event: ProjectedEvent, effects: ProjectionEffects) ->
     )
     effects.order_ids.add(order.id)
     effects.shipment_ids.update(order.shipment_links.values_list("shipment_id", flat=True))
+    references_replace(order, [(Reference.ReferenceType.ORDER_NUMBER, order.order_number),
+                               (Reference.ReferenceType.CUSTOMER_PO, order.customer_po)])
     effects.released_keys.add(f"order:{order.order_number}")
 
 
@@ -217,6 +221,12 @@ def project_shipment_created(event: ProjectedEvent, effects: ProjectionEffects) 
     )
     effects.shipment_ids.add(shipment.id)
     effects.order_ids.update(order.id for order in orders.values())
+    references_replace(shipment, [
+        (Reference.ReferenceType.SHIPMENT_ID, shipment.shipment_id),
+        (Reference.ReferenceType.LOAD_ID, shipment.load_id),
+        *((Reference.ReferenceType.TRACKING_NUMBER, number)
+          for number in shipment.tracking_numbers),
+    ])
     effects.released_keys.add(f"shipment:{shipment.shipment_id}")
 
 
@@ -384,6 +394,8 @@ def project_invoice_posted(event: ProjectedEvent, effects: ProjectionEffects) ->
                     description=line.get("description") or "", amount=Decimal(line["amount"]))
         for position, line in enumerate(data.get("lines") or [], start=1)
     )
+    references_replace(invoice, [(Reference.ReferenceType.INVOICE_NUMBER,
+                                  invoice.invoice_number)])
     effects.released_keys.add(f"invoice:{invoice.invoice_number}")
 
 
@@ -436,6 +448,8 @@ def project_document_available(event: ProjectedEvent, effects: ProjectionEffects
         default_storage.save(name, ContentFile(content))
     document.file.name = name
     document.save()
+    references_add(shipment or order or invoice,
+                   [(Reference.ReferenceType.DOCUMENT_ID, document.document_id)])
     if shipment is not None:
         effects.shipment_ids.add(shipment.id)
 
