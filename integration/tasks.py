@@ -15,7 +15,13 @@ def process_inbox() -> int:
 
 @shared_task(name="integration.tasks.sweep_inbox")
 def sweep_inbox() -> bool:
-    """Re-queue processing when rows wait that no wake-up reached (lost message, dead worker)."""
+    """Re-queue work that no wake-up reached (lost message, dead worker, retry due):
+    pending inbox rows, and pending notifications."""
+    from visibility.services.notifications import pending_notifications_exist
+    from visibility.tasks import deliver_notifications
+
+    if pending_notifications_exist():
+        deliver_notifications.delay()
     if pending_inbox_exists():
         process_inbox.delay()
         return True

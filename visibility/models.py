@@ -7,6 +7,7 @@ an older snapshot arriving late never overwrites a newer one.
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex
 from django.db import models
@@ -329,3 +330,83 @@ class Reference(models.Model):
             GinIndex(fields=["normalized"], name="reference_normalized_trgm",
                      opclasses=["gin_trgm_ops"]),
         ]
+
+
+# --- notifications -------------------------------------------------------------------------
+
+
+class NotificationTrigger(models.TextChoices):
+    DELAY = "delay", "Delay"
+    DELIVERY = "delivery", "Delivery"
+    EXCEPTION = "exception", "Exception"
+
+
+class NotificationSubscription(models.Model):
+    """A user's wish to hear of one trigger for the shipments they may see."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
+                             related_name="notification_subscriptions")
+    tenant = models.ForeignKey("accounts.Tenant", on_delete=models.CASCADE, related_name="+")
+    trigger = models.CharField(max_length=12, choices=NotificationTrigger.choices)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "tenant", "trigger"],
+                                               name="subscription_unique")]
+
+
+class Webhook(models.Model):
+    """A tenant's endpoint for signed notification callbacks."""
+
+    tenant = models.ForeignKey("accounts.Tenant", on_delete=models.CASCADE,
+                               related_name="webhooks")
+    url = models.URLField(max_length=500)
+    secret = models.CharField(max_length=100)
+    triggers = ArrayField(models.CharField(max_length=12, choices=NotificationTrigger.choices))
+    active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+
+class Notification(models.Model):
+    """The outbox: exactly one row per (shipment, trigger, subscriber), drained by a worker.
+
+    Keyed by the shipment's id string, not a foreign key, so rebuilding the read models
+    never deletes the record of what was already sent (and never sends it again).
+    """
+
+    class State(models.TextChoices):
+        PENDING = "pending", "Pending"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Failed"
+
+    shipment_ref = models.CharField(max_length=64)
+    trigger = models.CharField(max_length=12, choices=NotificationTrigger.choices)
+    subscriber = models.CharField(max_length=40, help_text="user:<id> or webhook:<id>")
+    tenant = models.ForeignKey("accounts.Tenant", on_delete=models.CASCADE, related_name="+")
+    payload = models.JSONField()
+    state = models.CharField(max_length=8, choices=State.choices, default=State.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["shipment_ref", "trigger", "subscriber"],
+                                               name="notification_once")]
+        indexes = [models.Index(fields=["id"], name="notification_pending",
+                                condition=models.Q(state="pending"))]
+
+
+class WebhookDelivery(models.Model):
+    """One attempt to deliver a notification to a webhook: the log tenant admins read."""
+
+    webhook = models.ForeignKey(Webhook, on_delete=models.CASCADE, related_name="deliveries")
+    notification = models.ForeignKey(Notification, on_delete=models.CASCADE,
+                                     related_name="deliveries")
+    attempted_at = models.DateTimeField(auto_now_add=True)
+    status_code = models.IntegerField(null=True, blank=True)
+    error = models.CharField(max_length=500, blank=True, default="")
+    duration_ms = models.IntegerField(default=0)
+
+    class Meta:
+        ordering = ["-attempted_at"]

@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from integration.models import InboxEvent, InboxState
 from visibility.services.derivation import derive_orders, derive_shipments
+from visibility.services.notifications import notifications_record
 from visibility.services.projection import (
     PROJECTION_ORDER,
     Hold,
@@ -76,7 +77,9 @@ def process_inbox_batch(*, batch_size: int | None = None) -> BatchOutcome:
         else:
             for row in rows:
                 _mark(row, outcome, now, waiting_for=held.get(row.key))
-        derive_orders(effects.order_ids | derive_shipments(effects.shipment_ids))
+        derivation = derive_shipments(effects.shipment_ids)
+        derive_orders(effects.order_ids | derivation.order_ids)
+        notifications_record(derivation.transitions)
         _save_states(rows)
         if effects.released_keys:
             outcome.released = release_held_events(effects.released_keys)

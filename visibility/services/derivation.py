@@ -7,6 +7,7 @@ result is the same whatever order the events arrived in (DESIGN.md decision 3).
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from datetime import date
 
 from django.db.models import F, OuterRef, Subquery
@@ -14,6 +15,7 @@ from django.db.models import F, OuterRef, Subquery
 from visibility.models import (
     Document,
     Milestone,
+    NotificationTrigger,
     Order,
     Shipment,
     ShipmentEvent,
@@ -53,19 +55,44 @@ DERIVED_SHIPMENT_FIELDS = [
 ]
 
 
-def derive_shipments(shipment_ids: Iterable[int]) -> set[int]:
-    """Re-derive the shipments; return the ids of their orders, whose status follows."""
+@dataclass
+class ShipmentDerivation:
+    """What re-deriving shipments changed: the orders to follow, and what just happened
+    to a shipment that customers may be notified of (it became delivered, ...)."""
+
+    order_ids: set[int] = field(default_factory=set)
+    transitions: list[tuple[Shipment, str]] = field(default_factory=list)
+
+
+def _notable(shipment: Shipment) -> set[str]:
+    facts = set()
+    if shipment.status == ShipmentStatus.DELIVERED:
+        facts.add(NotificationTrigger.DELIVERY)
+    if shipment.status == ShipmentStatus.EXCEPTION:
+        facts.add(NotificationTrigger.EXCEPTION)
+    if shipment.delayed:
+        facts.add(NotificationTrigger.DELAY)
+    return facts
+
+
+def derive_shipments(shipment_ids: Iterable[int]) -> ShipmentDerivation:
+    """Re-derive the shipments from their stored facts."""
     shipments = list(
         Shipment.objects.filter(id__in=list(shipment_ids))
         .prefetch_related("history", "order_links__order")
         .order_by("id")
     )
+    result = ShipmentDerivation()
     for shipment in shipments:
+        before = _notable(shipment)
         _derive_shipment(shipment)
+        result.transitions += [(shipment, trigger)
+                               for trigger in sorted(_notable(shipment) - before)]
+        result.order_ids.update(link.order_id for link in shipment.order_links.all())
     Shipment.objects.bulk_update(shipments, DERIVED_SHIPMENT_FIELDS)
     _documents_follow_their_shipment([shipment.id for shipment in shipments])
     references_follow_account([shipment.id for shipment in shipments])
-    return {link.order_id for shipment in shipments for link in shipment.order_links.all()}
+    return result
 
 
 def _derive_shipment(shipment: Shipment) -> None:

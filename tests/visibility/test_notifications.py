@@ -1,0 +1,141 @@
+"""Delay, delivery and exception notifications: exactly once, never superseded, signed."""
+
+from __future__ import annotations
+
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, HTTPServer
+
+import pytest
+from django.core import mail
+from django.core.management import call_command
+
+from accounts.services import user_create
+from integration.services.intake import receive_events
+from integration.services.processing import process_inbox_until_empty
+from tests.conftest import PASSWORD
+from visibility.models import Notification, NotificationSubscription, Webhook, WebhookDelivery
+from visibility.services.notifications import notifications_deliver, sign_webhook_body
+
+pytestmark = pytest.mark.django_db
+
+
+def subscribe(user, tenant, *triggers):
+    for trigger in triggers:
+        NotificationSubscription.objects.create(user=user, tenant=tenant, trigger=trigger)
+
+
+def project(events):
+    for event in events:
+        receive_events(source=event["source"], events=[event])
+    process_inbox_until_empty()
+
+
+@pytest.fixture
+def subscriber(brenner):
+    user = user_create(username="watcher", password=PASSWORD, email="watcher@example.com",
+                       tenant=brenner)
+    subscribe(user, brenner, "delay", "delivery", "exception")
+    return user
+
+
+def sent_subjects():
+    return sorted(message.subject for message in mail.outbox)
+
+
+def test_one_email_per_shipment_and_trigger_whatever_is_replayed(subscriber, story):
+    up_to_delay = story[:8]
+    assert up_to_delay[-1]["event_type"] == "shipment.delayed"
+    project(up_to_delay)  # delayed while in transit...
+    project(story)  # ...then delivered; the first eight arrive again as duplicates
+    project(story)
+    call_command("replay_events", source="tms")
+    call_command("rebuild_read_models")
+    notifications_deliver()
+    notifications_deliver()
+
+    assert sent_subjects() == ["Delayed: shipment SHP-778120", "Delivered: shipment SHP-778120"]
+    [delivered] = [m for m in mail.outbox if m.subject.startswith("Delivered")]
+    assert delivered.to == ["watcher@example.com"]
+    assert "received by K. Huber" in delivered.body
+    assert "http://localhost:8000/shipments/SHP-778120/" in delivered.body
+    html, content_type = delivered.alternatives[0]
+    assert content_type == "text/html"
+    assert 'href="http://localhost:8000/shipments/SHP-778120/"' in html
+
+
+def test_delay_and_delivery_in_one_batch_only_tell_of_the_delivery(subscriber, story):
+    project(story)
+    notifications_deliver()
+
+    assert sent_subjects() == ["Delivered: shipment SHP-778120"]
+
+
+def test_a_delay_reported_after_delivery_sends_nothing(subscriber, story):
+    delay = next(event for event in story if event["event_type"] == "shipment.delayed")
+    project([event for event in story if event is not delay])
+    project([delay])
+    notifications_deliver()
+
+    assert sent_subjects() == ["Delivered: shipment SHP-778120"]
+
+
+def test_subscribers_who_may_not_see_the_shipment_get_nothing(brenner, nordwind, story):
+    limited = user_create(username="limited", password=PASSWORD, email="l@example.com",
+                          tenant=brenner, account_numbers=["C-1002"])
+    outsider = user_create(username="outsider", password=PASSWORD, email="o@example.com",
+                           tenant=nordwind)
+    subscribe(limited, brenner, "delivery")
+    subscribe(outsider, nordwind, "delivery")
+    project(story)
+    notifications_deliver()
+
+    assert mail.outbox == []
+
+
+class Receiver(BaseHTTPRequestHandler):
+    received: list = []
+    answers: list = []
+
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        Receiver.received.append((dict(self.headers), body))
+        self.send_response(Receiver.answers.pop(0) if Receiver.answers else 204)
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def receiver():
+    Receiver.received, Receiver.answers = [], []
+    server = HTTPServer(("127.0.0.1", 0), Receiver)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}/hook"
+    server.shutdown()
+
+
+def test_webhook_is_signed_retried_with_backoff_and_logged(brenner, story, receiver):
+    webhook = Webhook.objects.create(tenant=brenner, url=receiver, secret="s3cret",
+                                     triggers=["delivery"])
+    Receiver.answers = [500]
+    project(story)
+
+    notifications_deliver()  # first attempt: the receiver answers 500
+    notification = Notification.objects.get(subscriber=f"webhook:{webhook.id}")
+    assert notification.state == "pending" and notification.attempts == 1
+    assert notification.next_attempt_at is not None
+    assert notifications_deliver() == 0  # backoff: not due yet
+
+    Notification.objects.update(next_attempt_at=None)
+    assert notifications_deliver() == 1
+
+    headers, body = Receiver.received[-1]
+    expected = sign_webhook_body("s3cret", headers["X-Portal-Timestamp"], body)
+    assert headers["X-Portal-Signature"] == f"sha256={expected}"
+    assert json.loads(body)["trigger"] == "delivery"
+    assert json.loads(body)["shipment_id"] == "SHP-778120"
+    log = list(WebhookDelivery.objects.values_list("status_code", flat=True))
+    assert sorted(log) == [204, 500]

@@ -1,0 +1,197 @@
+"""Notifications: recorded once per (shipment, trigger, subscriber), delivered by a worker.
+
+Projection records a notification when a shipment *becomes* delivered, delayed or an
+exception (a transition found by derivation), in the same transaction as the change, so
+nothing is lost and a duplicate or replayed event finds the row already there (unique
+constraint) and sends nothing twice. A delay that arrives after delivery is superseded:
+a delivered shipment is never `delayed`, so no transition and no notification.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+import time
+import urllib.error
+import urllib.request
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.mail import EmailMultiAlternatives
+from django.db import transaction
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
+
+from accounts.scoping import visible_account_ids
+from visibility.models import (
+    Notification,
+    NotificationSubscription,
+    Shipment,
+    Webhook,
+    WebhookDelivery,
+)
+
+logger = logging.getLogger(__name__)
+
+MAX_DELIVERY_ATTEMPTS = 6
+WEBHOOK_TIMEOUT_SECONDS = 5
+
+
+def shipment_url(shipment_id: str) -> str:
+    return settings.PORTAL_BASE_URL.rstrip("/") + reverse("shipment-detail", args=[shipment_id])
+
+
+def _payload(shipment: Shipment, trigger: str) -> dict:
+    return {
+        "trigger": trigger,
+        "shipment_id": shipment.shipment_id,
+        "status": shipment.status,
+        "eta": shipment.eta.isoformat() if shipment.eta else None,
+        "promised_date": shipment.promised_date.isoformat() if shipment.promised_date else None,
+        "delivered_at": shipment.delivered_at.isoformat() if shipment.delivered_at else None,
+        "received_by": shipment.received_by or None,
+        "url": shipment_url(shipment.shipment_id),
+    }
+
+
+def notifications_record(transitions: list[tuple[Shipment, str]]) -> int:
+    """Record the notifications these transitions owe their subscribers; return how many."""
+    if not transitions:
+        return 0
+    account_tenants = dict(
+        Shipment.objects.filter(id__in={shipment.id for shipment, _ in transitions})
+        .values_list("customer_account_id", "customer_account__tenant_id")
+    )
+    tenant_ids = {tenant for tenant in account_tenants.values() if tenant}
+    subscriptions = list(NotificationSubscription.objects.filter(tenant_id__in=tenant_ids))
+    webhooks = list(Webhook.objects.filter(tenant_id__in=tenant_ids, active=True))
+    users = {user.id: user for user in get_user_model().objects.filter(
+        id__in={subscription.user_id for subscription in subscriptions}, is_active=True)}
+    visible: dict[int, set[int]] = {
+        user_id: set(visible_account_ids(user).values_list("id", flat=True))
+        for user_id, user in users.items()
+    }
+    rows = []
+    for shipment, trigger in transitions:
+        tenant_id = account_tenants.get(shipment.customer_account_id)
+        payload = _payload(shipment, trigger)
+        common = {"shipment_ref": shipment.shipment_id, "trigger": trigger,
+                  "tenant_id": tenant_id, "payload": payload}
+        for subscription in subscriptions:
+            if (subscription.tenant_id == tenant_id and subscription.trigger == trigger
+                    and shipment.customer_account_id in visible.get(subscription.user_id, ())):
+                rows.append(Notification(subscriber=f"user:{subscription.user_id}", **common))
+        for webhook in webhooks:
+            if webhook.tenant_id == tenant_id and trigger in webhook.triggers:
+                rows.append(Notification(subscriber=f"webhook:{webhook.id}", **common))
+    created = Notification.objects.bulk_create(rows, ignore_conflicts=True)
+    if created:
+        transaction.on_commit(wake_notification_worker)
+    return len(created)
+
+
+def wake_notification_worker() -> None:
+    from visibility.tasks import deliver_notifications
+
+    try:
+        deliver_notifications.delay()
+    except Exception:
+        logger.warning("could not wake the notification worker; the sweep will catch up",
+                       exc_info=True)
+
+
+# --- delivery ------------------------------------------------------------------------------
+
+
+def sign_webhook_body(secret: str, timestamp: str, body: bytes) -> str:
+    """HMAC-SHA256 over "<timestamp>.<body>", hex: the receiver recomputes and compares."""
+    message = timestamp.encode() + b"." + body
+    return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
+
+
+def _send_email(notification: Notification) -> None:
+    user = get_user_model().objects.get(id=int(notification.subscriber.split(":")[1]))
+    if not user.email:
+        raise ValueError(f"user {user.pk} has no email address")
+    context = {"user": user, **notification.payload}
+    subject = render_to_string("notifications/subject.txt", context).strip()
+    message = EmailMultiAlternatives(
+        subject=subject, body=render_to_string("notifications/email.txt", context),
+        to=[user.email],
+    )
+    message.attach_alternative(render_to_string("notifications/email.html", context),
+                               "text/html")
+    message.send()
+
+
+def _send_webhook(notification: Notification) -> None:
+    webhook = Webhook.objects.get(id=int(notification.subscriber.split(":")[1]))
+    body = json.dumps({"notification_id": notification.id, **notification.payload},
+                      sort_keys=True).encode()
+    timestamp = str(int(time.time()))
+    request = urllib.request.Request(webhook.url, data=body, method="POST", headers={
+        "Content-Type": "application/json",
+        "X-Portal-Timestamp": timestamp,
+        "X-Portal-Signature": "sha256=" + sign_webhook_body(webhook.secret, timestamp, body),
+        "X-Portal-Notification-Id": str(notification.id),
+    })
+    started = time.monotonic()
+    status, error = None, ""
+    try:
+        with urllib.request.urlopen(request, timeout=WEBHOOK_TIMEOUT_SECONDS) as response:
+            status = response.status
+    except urllib.error.HTTPError as failure:
+        status, error = failure.code, f"HTTP {failure.code}"
+    except (urllib.error.URLError, OSError) as failure:
+        error = str(failure)[:500]
+    WebhookDelivery.objects.create(
+        webhook=webhook, notification=notification, status_code=status, error=error,
+        duration_ms=int((time.monotonic() - started) * 1000))
+    if error:
+        raise ConnectionError(error)
+
+
+def notifications_deliver(*, limit: int = 100) -> int:
+    """Send pending notifications whose time has come; retry failures with backoff."""
+    sent = 0
+    now = timezone.now()
+    with transaction.atomic():
+        pending = list(
+            Notification.objects.select_for_update(skip_locked=True)
+            .filter(state=Notification.State.PENDING)
+            .exclude(next_attempt_at__gt=now)
+            .order_by("id")[:limit]
+        )
+        for notification in pending:
+            try:
+                if notification.subscriber.startswith("webhook:"):
+                    _send_webhook(notification)
+                else:
+                    _send_email(notification)
+            except Exception as failure:  # any delivery failure is retried, then recorded
+                notification.attempts += 1
+                notification.last_error = f"{type(failure).__name__}: {failure}"[:2000]
+                if notification.attempts >= MAX_DELIVERY_ATTEMPTS:
+                    notification.state = Notification.State.FAILED
+                else:
+                    notification.next_attempt_at = now + timedelta(
+                        seconds=30 * 2 ** (notification.attempts - 1))
+            else:
+                notification.state = Notification.State.SENT
+                notification.sent_at = timezone.now()
+                sent += 1
+            notification.save(update_fields=["state", "attempts", "last_error",
+                                              "next_attempt_at", "sent_at"])
+    return sent
+
+
+def pending_notifications_exist() -> bool:
+    return (
+        Notification.objects.filter(state=Notification.State.PENDING)
+        .exclude(next_attempt_at__gt=timezone.now())
+        .exists()
+    )
