@@ -4,7 +4,7 @@ from django.urls import path
 
 from integration.api.health import integration_health_json, integration_health_page
 from integration.api.views import receive_events_view
-from portal import views
+from portal import settings_views, views
 from portal.graphql.schema import schema
 from portal.graphql.views import PortalGraphQLView
 from visibility.api.views import OrderDetailApi, ShipmentDetailApi, ShipmentListApi
@@ -17,6 +17,9 @@ urlpatterns = [
     path("shipments/<str:shipment_id>/", views.shipment_detail, name="shipment-detail"),
     path("search/", views.search, name="search"),
     path("orders/<str:order_number>/", views.order_detail, name="order-detail"),
+    path("settings/notifications/", settings_views.notification_settings,
+         name="notification-settings"),
+    path("settings/webhooks/", settings_views.webhook_settings, name="webhook-settings"),
     path("healthz", views.healthz, name="healthz"),
     path("api/v1/events", receive_events_view, name="api-events"),
     path("api/v1/shipments", ShipmentListApi.as_view(), name="api-shipment-list"),

@@ -11,7 +11,17 @@ from django.db.models import Case, IntegerField, Prefetch, Q, QuerySet, Value, W
 
 from accounts.models import TokenScope
 from accounts.scoping import Actor, visible_account_ids
-from visibility.models import Document, Invoice, Order, Reference, Shipment, ShipmentEvent
+from visibility.models import (
+    Document,
+    Invoice,
+    NotificationSubscription,
+    Order,
+    Reference,
+    Shipment,
+    ShipmentEvent,
+    Webhook,
+    WebhookDelivery,
+)
 from visibility.services.references import normalize_reference
 
 
@@ -113,3 +123,17 @@ def search_references(actor: Actor, query: str, *, limit: int = 20) -> list[Sear
         hits.setdefault((kind, object_key),
                         SearchHit(kind, object_key, reference_type, value, rank, similarity))
     return list(hits.values())[:limit]
+
+
+def subscriptions_of(user: Actor, tenant_id: int) -> set[str]:
+    return set(NotificationSubscription.objects.filter(user=user, tenant_id=tenant_id)
+               .values_list("trigger", flat=True))
+
+
+def webhooks_of_tenant(tenant_id: int) -> QuerySet[Webhook]:
+    return Webhook.objects.filter(tenant_id=tenant_id).order_by("-created_at")
+
+
+def webhook_deliveries_of_tenant(tenant_id: int, *, limit: int = 50) -> QuerySet:
+    return (WebhookDelivery.objects.filter(webhook__tenant_id=tenant_id)
+            .select_related("webhook", "notification").order_by("-attempted_at")[:limit])

@@ -1,0 +1,69 @@
+"""Pages where users choose notifications and tenant admins manage webhooks."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+
+from accounts.models import Membership, Role
+from visibility import selectors
+from visibility.models import NotificationTrigger
+from visibility.services.subscriptions import (
+    subscriptions_set,
+    webhook_create,
+    webhook_deactivate,
+)
+
+
+def _membership(request: HttpRequest) -> Membership:
+    membership = Membership.objects.filter(user=request.user).select_related("tenant").first()
+    if membership is None:
+        raise Http404("Notifications belong to a tenant's users")
+    return membership
+
+
+@login_required
+def notification_settings(request: HttpRequest) -> HttpResponse:
+    membership = _membership(request)
+    if request.method == "POST":
+        subscriptions_set(user=request.user, tenant=membership.tenant,
+                          triggers=request.POST.getlist("trigger"))
+        messages.success(request, "Notification settings saved.")
+        return redirect("notification-settings")
+    chosen = selectors.subscriptions_of(request.user, membership.tenant_id)
+    return render(request, "settings/notifications.html", {
+        "tenant": membership.tenant,
+        "triggers": [(value, label, value in chosen)
+                     for value, label in NotificationTrigger.choices],
+    })
+
+
+@login_required
+def webhook_settings(request: HttpRequest) -> HttpResponse:
+    membership = _membership(request)
+    if membership.role != Role.TENANT_ADMIN:
+        raise Http404("Only tenant admins manage webhooks")
+    new_webhook = None
+    if request.method == "POST" and request.POST.get("deactivate"):
+        webhook = selectors.webhooks_of_tenant(membership.tenant_id).filter(
+            id=request.POST["deactivate"]).first()
+        if webhook is None:
+            raise Http404
+        webhook_deactivate(webhook=webhook)
+        return redirect("webhook-settings")
+    if request.method == "POST":
+        try:
+            new_webhook = webhook_create(tenant=membership.tenant, url=request.POST.get("url", ""),
+                                         triggers=request.POST.getlist("trigger"))
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+    return render(request, "settings/webhooks.html", {
+        "tenant": membership.tenant,
+        "new_webhook": new_webhook,
+        "webhooks": selectors.webhooks_of_tenant(membership.tenant_id),
+        "deliveries": selectors.webhook_deliveries_of_tenant(membership.tenant_id),
+        "triggers": NotificationTrigger.choices,
+    })

@@ -1,0 +1,69 @@
+"""Users choose their notifications; tenant admins manage webhooks and read their log."""
+
+from __future__ import annotations
+
+import pytest
+
+from accounts.services import user_create
+from tests.conftest import PASSWORD
+from visibility.models import NotificationSubscription, Webhook
+
+pytestmark = pytest.mark.django_db
+
+
+def test_user_subscribes_and_unsubscribes(client, customer_user, brenner):
+    client.force_login(customer_user)
+
+    client.post("/settings/notifications/", {"trigger": ["delay", "delivery"]})
+    assert set(NotificationSubscription.objects.filter(user=customer_user)
+               .values_list("trigger", flat=True)) == {"delay", "delivery"}
+
+    client.post("/settings/notifications/", {"trigger": ["exception"]})
+    assert set(NotificationSubscription.objects.filter(user=customer_user)
+               .values_list("trigger", flat=True)) == {"exception"}
+    page = client.get("/settings/notifications/").content.decode()
+    assert 'value="exception" checked' in page
+
+
+def test_tenant_admin_adds_a_webhook_and_sees_its_secret_once(client, brenner):
+    admin = user_create(username="boss", password=PASSWORD, tenant=brenner,
+                        role="tenant_admin")
+    client.force_login(admin)
+
+    page = client.post("/settings/webhooks/", {"url": "https://erp.example.com/hook",
+                                               "trigger": ["delivery"]}).content.decode()
+
+    webhook = Webhook.objects.get()
+    assert (webhook.tenant, webhook.triggers) == (brenner, ["delivery"])
+    assert webhook.secret in page
+    assert webhook.secret not in client.get("/settings/webhooks/").content.decode()
+
+
+def test_bad_webhook_url_is_a_clear_error(client, brenner):
+    admin = user_create(username="boss", password=PASSWORD, tenant=brenner,
+                        role="tenant_admin")
+    client.force_login(admin)
+
+    response = client.post("/settings/webhooks/", {"url": "not a url", "trigger": ["delay"]})
+
+    assert response.status_code == 200
+    assert "Enter a valid URL" in response.content.decode()
+    assert not Webhook.objects.exists()
+
+
+def test_members_cannot_manage_webhooks(client, customer_user):
+    client.force_login(customer_user)
+
+    assert client.get("/settings/webhooks/").status_code == 404
+
+
+def test_an_admin_cannot_deactivate_another_tenants_webhook(client, brenner, nordwind):
+    theirs = Webhook.objects.create(tenant=nordwind, url="https://n.example/h", secret="x",
+                                    triggers=["delay"])
+    admin = user_create(username="boss", password=PASSWORD, tenant=brenner,
+                        role="tenant_admin")
+    client.force_login(admin)
+
+    assert client.post("/settings/webhooks/", {"deactivate": theirs.id}).status_code == 404
+    theirs.refresh_from_db()
+    assert theirs.active
