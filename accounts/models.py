@@ -117,3 +117,33 @@ class SourceSystem(models.Model):
 
     def __str__(self) -> str:
         return self.key
+
+
+class AuditAction(models.TextChoices):
+    SIGN_IN = "sign_in", "Signed in"
+    SIGN_IN_FAILED = "sign_in_failed", "Failed sign-in"
+    SIGN_IN_THROTTLED = "sign_in_throttled", "Sign-in throttled"
+    TOKEN_CREATED = "token_created", "API token created"
+    TOKEN_REVOKED = "token_revoked", "API token revoked"
+    ENTITLEMENT_CHANGED = "entitlement_changed", "Entitlement changed"
+    USER_INVITED = "user_invited", "User invited"
+    DOCUMENT_DOWNLOADED = "document_downloaded", "Document downloaded"
+    STAFF_VIEWED = "staff_viewed", "Staff looked at tenant data"
+    STAFF_SEARCHED = "staff_searched", "Staff searched"
+
+
+class AuditEntry(models.Model):
+    """Append-only: a database trigger (migration 0003) refuses UPDATE and DELETE."""
+
+    occurred_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    action = models.CharField(max_length=24, choices=AuditAction.choices)
+    tenant = models.ForeignKey(Tenant, null=True, blank=True, on_delete=models.DO_NOTHING,
+                               db_constraint=False, related_name="+")
+    actor = models.CharField(max_length=200, help_text="user:<name>, token:<prefix> or anonymous")
+    target = models.CharField(max_length=200, blank=True, default="")
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    details = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["tenant", "-occurred_at"])]
+        verbose_name_plural = "audit entries"

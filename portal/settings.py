@@ -55,11 +55,18 @@ _database.setdefault("OPTIONS", {})["connect_timeout"] = int(
 DATABASES = {"default": _database}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-_cache_location = (
-    "unix://" + REDIS_URL.removeprefix("redis+socket://")
-    if REDIS_URL.startswith("redis+socket://")
-    else REDIS_URL
-)
+
+
+def _cache_url(broker_url: str) -> str:
+    """The cache uses its own Redis database (1), so clearing it never touches the queues."""
+    if broker_url.startswith("redis+socket://"):
+        return "unix://" + broker_url.removeprefix("redis+socket://") + "?db=1"
+    scheme, _, rest = broker_url.partition("://")
+    address = rest.split("/", 1)[0]
+    return f"{scheme}://{address}/1"
+
+
+_cache_location = os.environ.get("CACHE_REDIS_URL") or _cache_url(REDIS_URL)
 CACHES = {
     "default": {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",

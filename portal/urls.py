@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
+from accounts.signin import ThrottledAdminAuthenticationForm, ThrottledAuthenticationForm
 from integration.api.health import integration_health_json, integration_health_page
 from integration.api.views import receive_events_view
 from portal import settings_views, views
@@ -9,9 +10,13 @@ from portal.graphql.schema import schema
 from portal.graphql.views import PortalGraphQLView
 from visibility.api.views import OrderDetailApi, ShipmentDetailApi, ShipmentListApi
 
+admin.site.login_form = ThrottledAdminAuthenticationForm
+
 urlpatterns = [
     path("", views.home, name="home"),
-    path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("login/", auth_views.LoginView.as_view(
+        redirect_authenticated_user=True, authentication_form=ThrottledAuthenticationForm),
+        name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("shipments/", views.shipment_list, name="shipment-list"),
     path("shipments/<str:shipment_id>/", views.shipment_detail, name="shipment-detail"),

@@ -1,0 +1,37 @@
+"""Writing the audit log. Every entry names who (user or token), what, and for which tenant."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest
+
+from accounts.models import ApiToken, AuditAction, AuditEntry, Tenant
+from accounts.scoping import Actor
+
+
+def describe_actor(actor: Actor) -> str:
+    if isinstance(actor, ApiToken):
+        return f"token:{actor.prefix}"
+    if actor is None or not getattr(actor, "is_authenticated", False):
+        return "anonymous"
+    return f"user:{actor.get_username()}"
+
+
+def client_address(request: HttpRequest | None) -> str | None:
+    if request is None:
+        return None
+    return request.META.get("REMOTE_ADDR") or None
+
+
+def audit_record(*, action: AuditAction, actor: Actor | str, tenant: Tenant | int | None = None,
+                 target: str = "", request: HttpRequest | None = None,
+                 details: dict[str, Any] | None = None) -> AuditEntry:
+    return AuditEntry.objects.create(
+        action=action,
+        actor=actor if isinstance(actor, str) else describe_actor(actor),
+        tenant_id=tenant.id if isinstance(tenant, Tenant) else tenant,
+        target=target[:200],
+        ip_address=client_address(request),
+        details=details or {},
+    )
