@@ -6,7 +6,7 @@ from typing import Any
 
 from django.http import HttpRequest
 
-from accounts.models import ApiToken, AuditAction, AuditEntry, Tenant
+from accounts.models import ApiToken, AuditAction, AuditEntry, StaffProfile, Tenant
 from accounts.scoping import Actor
 
 
@@ -35,3 +35,26 @@ def audit_record(*, action: AuditAction, actor: Actor | str, tenant: Tenant | in
         ip_address=client_address(request),
         details=details or {},
     )
+
+
+def is_staff_look(actor: Actor) -> bool:
+    """A look by the operator's people (staff, platform admins), not by the tenant's own."""
+    if isinstance(actor, ApiToken) or actor is None or not actor.is_authenticated:
+        return False
+    return bool(actor.is_superuser or StaffProfile.objects.filter(user_id=actor.pk).exists())
+
+
+def audit_staff_look(*, actor: Actor, tenant_id: int | None, target: str,
+                     request: HttpRequest | None = None) -> None:
+    if is_staff_look(actor):
+        audit_record(action=AuditAction.STAFF_VIEWED, actor=actor, tenant=tenant_id,
+                     target=target, request=request)
+
+
+def audit_staff_search(*, actor: Actor, query: str, tenant_ids: set[int],
+                       request: HttpRequest | None = None) -> None:
+    if not is_staff_look(actor):
+        return
+    for tenant_id in sorted(tenant_ids) or [None]:
+        audit_record(action=AuditAction.STAFF_SEARCHED, actor=actor, tenant=tenant_id,
+                     target=query[:200], request=request)

@@ -8,10 +8,13 @@ from datetime import datetime
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
+from django.utils import timezone
 from guardian.shortcuts import assign_perm
 
+from accounts.audit import audit_record
 from accounts.models import (
     ApiToken,
+    AuditAction,
     CustomerAccount,
     Membership,
     Role,
@@ -81,7 +84,22 @@ def api_token_create(
             if len(accounts) != len(set(numbers)):
                 raise ValueError("every limited account must belong to the token's tenant")
             token.accounts.set(accounts)
+        audit_record(action=AuditAction.TOKEN_CREATED,
+                     actor=created_by if created_by is not None else "system",
+                     tenant=tenant, target=f"token:{token.prefix}",
+                     details={"name": name, "scopes": scopes, "accounts": sorted(numbers),
+                              "expires_at": expires_at.isoformat() if expires_at else None})
     return token, secret
+
+
+def api_token_revoke(*, token: ApiToken, revoked_by: AbstractBaseUser) -> ApiToken:
+    with transaction.atomic():
+        if token.revoked_at is None:
+            token.revoked_at = timezone.now()
+            token.save(update_fields=["revoked_at"])
+            audit_record(action=AuditAction.TOKEN_REVOKED, actor=revoked_by,
+                         tenant=token.tenant_id, target=f"token:{token.prefix}")
+    return token
 
 
 def user_create(

@@ -199,6 +199,8 @@ REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "EXCEPTION_HANDLER": "portal.api_errors.json_exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    "DEFAULT_THROTTLE_CLASSES": ["accounts.throttling.PartnerTokenRateThrottle"],
+    "DEFAULT_THROTTLE_RATES": {"partner_token": os.environ.get("API_TOKEN_RATE", "1200/min")},
 }
 
 # --- Celery -----------------------------------------------------------------------------------

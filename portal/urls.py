@@ -5,7 +5,7 @@ from django.urls import path
 from accounts.signin import ThrottledAdminAuthenticationForm, ThrottledAuthenticationForm
 from integration.api.health import integration_health_json, integration_health_page
 from integration.api.views import receive_events_view
-from portal import settings_views, views
+from portal import admin_views, settings_views, views
 from portal.graphql.schema import schema
 from portal.graphql.views import PortalGraphQLView
 from visibility.api.views import OrderDetailApi, ShipmentDetailApi, ShipmentListApi
@@ -25,6 +25,8 @@ urlpatterns = [
     path("settings/notifications/", settings_views.notification_settings,
          name="notification-settings"),
     path("settings/webhooks/", settings_views.webhook_settings, name="webhook-settings"),
+    path("settings/tokens/", admin_views.api_tokens, name="api-token-settings"),
+    path("settings/audit/", admin_views.audit_log, name="audit-log"),
     path("healthz", views.healthz, name="healthz"),
     path("api/v1/events", receive_events_view, name="api-events"),
     path("api/v1/shipments", ShipmentListApi.as_view(), name="api-shipment-list"),

@@ -7,6 +7,7 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
+from accounts.audit import audit_staff_look, audit_staff_search
 from visibility import selectors
 from visibility.models import ShipmentStatus
 
@@ -35,6 +36,8 @@ def shipment_detail(request: HttpRequest, shipment_id: str) -> HttpResponse:
     shipment = selectors.shipment_get(request.user, shipment_id)
     if shipment is None:
         raise Http404("No such shipment")
+    audit_staff_look(actor=request.user, tenant_id=shipment.customer_account.tenant_id,
+                     target=f"shipment:{shipment_id}", request=request)
     history = list(shipment.history.all())
     return render(request, "shipments/detail.html", {
         "shipment": shipment,
@@ -51,6 +54,9 @@ def healthz(request: HttpRequest) -> HttpResponse:
 def search(request: HttpRequest) -> HttpResponse:
     query = request.GET.get("q", "").strip()[:128]
     hits = selectors.search_references(request.user, query) if query else []
+    if query:
+        audit_staff_search(actor=request.user, query=query,
+                           tenant_ids={hit.tenant_id for hit in hits}, request=request)
     return render(request, "search.html", {"query": query, "hits": hits})
 
 
@@ -59,4 +65,6 @@ def order_detail(request: HttpRequest, order_number: str) -> HttpResponse:
     order = selectors.order_get(request.user, order_number)
     if order is None:
         raise Http404("No such order")
+    audit_staff_look(actor=request.user, tenant_id=order.customer_account.tenant_id,
+                     target=f"order:{order_number}", request=request)
     return render(request, "orders/detail.html", {"order": order})

@@ -9,6 +9,7 @@ from django.views.decorators.csrf import csrf_exempt
 from strawberry.django.views import GraphQLView
 
 from accounts.authentication import api_token_from_request, bearer_secret
+from accounts.throttling import PartnerTokenRateThrottle
 
 
 @method_decorator(csrf_exempt, name="dispatch")
@@ -22,6 +23,13 @@ class PortalGraphQLView(GraphQLView):
                 response["WWW-Authenticate"] = 'Bearer realm="api"'
                 return response
             request.auth = token
+            throttle = PartnerTokenRateThrottle()
+            if not throttle.allow_request(request, self):
+                wait = int(throttle.wait() or 1)
+                response = JsonResponse(
+                    {"error": f"rate limit exceeded; retry in {wait} seconds"}, status=429)
+                response["Retry-After"] = str(wait)
+                return response
         elif request.method == "POST":
             # Session callers are browsers: they need the CSRF token like any form.
             rejected = CsrfViewMiddleware(lambda _: HttpResponse()).process_view(

@@ -1,0 +1,100 @@
+"""Partner tokens: created by tenant admins, shown once, hashed, limited, revocable, rate
+limited; the audit log records it all, and staff looks into tenant data."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.cache import cache
+
+from accounts.models import ApiToken, AuditEntry
+from accounts.services import user_create
+from accounts.throttling import PartnerTokenRateThrottle
+from tests.conftest import PASSWORD
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def tenant_admin(brenner):
+    return user_create(username="boss", password=PASSWORD, tenant=brenner, role="tenant_admin")
+
+
+def create_token(client, **form):
+    page = client.post("/settings/tokens/", form).content.decode()
+    return page.split('data-testid="new-token">')[1].split("<")[0]
+
+
+def test_admin_creates_a_limited_token_shown_once_and_stored_hashed(client, tenant_admin,
+                                                                    delivered_story):
+    client.force_login(tenant_admin)
+
+    secret = create_token(client, name="ERP pull", scope=["shipments"], account=["C-1002"],
+                          expires_in_days="30")
+
+    token = ApiToken.objects.get(name="ERP pull")
+    assert secret not in client.get("/settings/tokens/").content.decode()
+    assert token.token_hash != secret and secret.startswith(token.prefix)
+    assert list(token.accounts.values_list("number", flat=True)) == ["C-1002"]
+    client.logout()
+    response = client.get("/api/v1/shipments/SHP-778120", HTTP_AUTHORIZATION=f"Bearer {secret}")
+    assert response.status_code == 404  # SHP-778120 is on C-1001
+
+
+def test_revoked_token_is_refused_and_both_acts_are_audited(client, tenant_admin,
+                                                            delivered_story):
+    client.force_login(tenant_admin)
+    secret = create_token(client, name="temp")
+    token = ApiToken.objects.get(name="temp")
+
+    client.post("/settings/tokens/", {"revoke": token.id})
+    client.logout()
+
+    response = client.get("/api/v1/shipments/SHP-778120", HTTP_AUTHORIZATION=f"Bearer {secret}")
+    assert response.status_code == 401
+    assert list(AuditEntry.objects.filter(target=f"token:{token.prefix}")
+                .values_list("action", "actor")) == [("token_created", "user:boss"),
+                                                     ("token_revoked", "user:boss")]
+
+
+def test_token_over_its_rate_gets_429_with_retry_after(client, delivered_story, partner_token,
+                                                        monkeypatch):
+    monkeypatch.setattr(PartnerTokenRateThrottle, "THROTTLE_RATES", {"partner_token": "3/min"})
+    cache.clear()
+    headers = {"HTTP_AUTHORIZATION": f"Bearer {partner_token}"}
+
+    answers = [client.get("/api/v1/shipments/SHP-778120", **headers) for _ in range(4)]
+
+    assert [answer.status_code for answer in answers] == [200, 200, 200, 429]
+    assert int(answers[-1]["Retry-After"]) > 0
+    assert "throttled" in answers[-1].json()["detail"]
+
+
+def test_members_cannot_manage_tokens_or_read_the_audit_log(client, customer_user):
+    client.force_login(customer_user)
+
+    assert client.get("/settings/tokens/").status_code == 404
+    assert client.get("/settings/audit/").status_code == 404
+
+
+def test_staff_looks_are_audited_for_the_tenant_who_can_read_them(client, delivered_story,
+                                                                  brenner, tenant_admin):
+    staff = user_create(username="cs", password=PASSWORD, staff_all_tenants=True)
+    client.force_login(staff)
+    client.get("/shipments/SHP-778120/")
+    client.get("/search/", {"q": "SO-100045"})
+
+    client.force_login(tenant_admin)
+    page = client.get("/settings/audit/").content.decode()
+
+    entries = list(AuditEntry.objects.filter(tenant=brenner, actor="user:cs").order_by("id")
+                   .values_list("action", "target"))
+    assert entries == [("staff_viewed", "shipment:SHP-778120"),
+                       ("staff_searched", "SO-100045")]
+    assert "Staff looked at tenant data" in page
+
+
+def test_tenants_own_users_looking_is_not_a_staff_look(client, delivered_story, customer_user):
+    client.force_login(customer_user)
+    client.get("/shipments/SHP-778120/")
+
+    assert not AuditEntry.objects.filter(action="staff_viewed").exists()
