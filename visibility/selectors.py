@@ -88,6 +88,7 @@ class SearchHit:
     value: str
     rank: int
     similarity: float
+    tenant_id: int
 
 
 SEARCH_MIN_PARTIAL_LENGTH = 3
@@ -116,12 +117,12 @@ def search_references(actor: Actor, query: str, *, limit: int = 20) -> list[Sear
             similarity=TrigramSimilarity("normalized", normalized),
         )
         .order_by("-rank", "-similarity", "normalized", "id")
-        .values_list("kind", "object_key", "reference_type", "value", "rank", "similarity")
+        .values_list("kind", "object_key", "reference_type", "value", "rank", "similarity",
+                     "customer_account__tenant_id")
     )[: limit * 3]
     hits: dict[tuple[str, str], SearchHit] = {}
-    for kind, object_key, reference_type, value, rank, similarity in rows:
-        hits.setdefault((kind, object_key),
-                        SearchHit(kind, object_key, reference_type, value, rank, similarity))
+    for row in rows:
+        hits.setdefault((row[0], row[1]), SearchHit(*row))
     return list(hits.values())[:limit]
 
 

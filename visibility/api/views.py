@@ -10,6 +10,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.audit import audit_staff_look
 from accounts.authentication import actor_from_request
 from visibility import selectors
 from visibility.api.filters import ShipmentFilter
@@ -41,15 +42,21 @@ class ShipmentListApi(ListAPIView):
 
 class ShipmentDetailApi(APIView):
     def get(self, request: Request, shipment_id: str) -> Response:
-        shipment = selectors.shipment_get(actor_from_request(request), shipment_id)
+        actor = actor_from_request(request)
+        shipment = selectors.shipment_get(actor, shipment_id)
         if shipment is None:
             raise Http404
+        audit_staff_look(actor=actor, tenant_id=shipment.customer_account.tenant_id,
+                         target=f"shipment:{shipment_id}", request=request)
         return Response(ShipmentSerializer(shipment).data)
 
 
 class OrderDetailApi(APIView):
     def get(self, request: Request, order_number: str) -> Response:
-        order = selectors.order_get(actor_from_request(request), order_number)
+        actor = actor_from_request(request)
+        order = selectors.order_get(actor, order_number)
         if order is None:
             raise Http404
+        audit_staff_look(actor=actor, tenant_id=order.customer_account.tenant_id,
+                         target=f"order:{order_number}", request=request)
         return Response(OrderDetailSerializer(order).data)
