@@ -8,6 +8,7 @@ from integration.api.views import receive_events_view
 from portal import admin_views, settings_views, views
 from portal.graphql.schema import schema
 from portal.graphql.views import PortalGraphQLView
+from visibility.api.documents import DocumentDownloadApi
 from visibility.api.views import OrderDetailApi, ShipmentDetailApi, ShipmentListApi
 
 admin.site.login_form = ThrottledAdminAuthenticationForm
@@ -27,6 +28,10 @@ urlpatterns = [
     path("settings/webhooks/", settings_views.webhook_settings, name="webhook-settings"),
     path("settings/tokens/", admin_views.api_tokens, name="api-token-settings"),
     path("settings/audit/", admin_views.audit_log, name="audit-log"),
+    path("documents/<str:document_id>/download", views.document_download,
+         name="document-download"),
+    path("api/v1/documents/<str:document_id>", DocumentDownloadApi.as_view(),
+         name="api-document-download"),
     path("healthz", views.healthz, name="healthz"),
     path("api/v1/events", receive_events_view, name="api-events"),
     path("api/v1/shipments", ShipmentListApi.as_view(), name="api-shipment-list"),

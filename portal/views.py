@@ -9,6 +9,7 @@ from django.shortcuts import redirect, render
 
 from accounts.audit import audit_staff_look, audit_staff_search
 from visibility import selectors
+from visibility.api.documents import document_response
 from visibility.models import ShipmentStatus
 
 
@@ -42,6 +43,7 @@ def shipment_detail(request: HttpRequest, shipment_id: str) -> HttpResponse:
     return render(request, "shipments/detail.html", {
         "shipment": shipment,
         "history": history,
+        "documents": selectors.documents_of_shipment(request.user, shipment),
         "orders": [link.order for link in shipment.order_links.all()],
     })
 
@@ -68,3 +70,8 @@ def order_detail(request: HttpRequest, order_number: str) -> HttpResponse:
     audit_staff_look(actor=request.user, tenant_id=order.customer_account.tenant_id,
                      target=f"order:{order_number}", request=request)
     return render(request, "orders/detail.html", {"order": order})
+
+
+@login_required
+def document_download(request: HttpRequest, document_id: str) -> HttpResponse:
+    return document_response(request, request.user, document_id)

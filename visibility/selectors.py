@@ -138,3 +138,12 @@ def webhooks_of_tenant(tenant_id: int) -> QuerySet[Webhook]:
 def webhook_deliveries_of_tenant(tenant_id: int, *, limit: int = 50) -> QuerySet:
     return (WebhookDelivery.objects.filter(webhook__tenant_id=tenant_id)
             .select_related("webhook", "notification").order_by("-attempted_at")[:limit])
+
+
+def document_get(actor: Actor, document_id: str) -> Document | None:
+    return documents_for(actor).select_related("customer_account").filter(
+        document_id=document_id).first()
+
+
+def documents_of_shipment(actor: Actor, shipment: Shipment) -> QuerySet[Document]:
+    return documents_for(actor).filter(shipment=shipment).order_by("occurred_at", "id")
