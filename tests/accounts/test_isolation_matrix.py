@@ -1,0 +1,205 @@
+"""The isolation proof: every URL the project serves x every persona who must not see
+tenant Brenner's shipment SHP-778120 (and its order, invoice, document, tokens, webhooks).
+
+The matrix is built from the URL configuration and the GraphQL schema: an endpoint or a
+GraphQL field nobody classified below fails `test_every_endpoint_is_accounted_for`.
+Details answer 404 (never 403, which would confirm existence), lists and search leave
+the objects out, GraphQL answers null / empty.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver
+
+from accounts.services import api_token_create, user_create
+from portal.graphql.schema import schema
+from tests.conftest import PASSWORD
+from visibility.models import Webhook
+
+pytestmark = pytest.mark.django_db
+
+# Strings that exist only in Brenner's data: none may appear in an outsider's answer.
+MARKERS = ["SHP-778120", "SO-100045", "PO-BT-7781", "INV-2026-004512", "DOC-POD-778120",
+           "JJD0002249381", "LD-55012", "brenner-secret"]
+
+# URL name -> (kind, path). Kinds: detail, list, member_page, tenant_admin, operator,
+# intake, graphql, public.
+ENDPOINTS = {
+    "home": ("public", "/"),
+    "login": ("public", "/login/"),
+    "logout": ("public", None),  # POST-only sign-out; nothing to leak
+    "healthz": ("public", "/healthz"),
+    "shipment-list": ("list", "/shipments/"),
+    "shipment-detail": ("detail", "/shipments/SHP-778120/"),
+    "search": ("list", "/search/?q=SHP-778120"),
+    "order-detail": ("detail", "/orders/SO-100045/"),
+    "document-download": ("detail", "/documents/DOC-POD-778120/download"),
+    "notification-settings": ("member_page", "/settings/notifications/"),
+    "webhook-settings": ("tenant_admin", "/settings/webhooks/"),
+    "api-token-settings": ("tenant_admin", "/settings/tokens/"),
+    "audit-log": ("tenant_admin", "/settings/audit/"),
+    "api-events": ("intake", "/api/v1/events"),
+    "api-shipment-list": ("list", "/api/v1/shipments"),
+    "api-shipment-detail": ("detail", "/api/v1/shipments/SHP-778120"),
+    "api-order-detail": ("detail", "/api/v1/orders/SO-100045"),
+    "api-document-download": ("detail", "/api/v1/documents/DOC-POD-778120"),
+    "api-integration-health": ("operator", "/api/v1/integration/health"),
+    "integration-health": ("operator", "/operations/integration/"),
+    "graphql": ("graphql", "/graphql"),
+}
+
+SEARCHES = ["SHP-778120", "SO-100045", "PO-BT-7781", "INV-2026-004512", "DOC-POD-778120",
+            "JJD0002249381", "LD-55012", "778120", "100045"]
+
+# GraphQL query field -> a query and the answer an outsider must get.
+GRAPHQL_FIELDS = {
+    "shipment": ('{ shipment(shipmentId: "SHP-778120") { shipmentId } }', {"shipment": None}),
+    "shipments": ("{ shipments(first: 200) { shipmentId } }", {"shipments": []}),
+    "order": ('{ order(orderNumber: "SO-100045") { orderNumber } }', {"order": None}),
+}
+
+PERSONAS = ["anonymous", "other_tenant_user", "other_tenant_admin", "limited_member",
+            "unassigned_staff", "other_tenant_token", "scope_limited_token",
+            "account_limited_token"]
+
+
+def url_names(patterns=None) -> set[str]:
+    names = set()
+    for pattern in patterns if patterns is not None else get_resolver().url_patterns:
+        if isinstance(pattern, URLResolver):
+            if pattern.namespace != "admin":  # the admin is checked as a whole below
+                names |= url_names(pattern.url_patterns)
+        elif isinstance(pattern, URLPattern):
+            names.add(pattern.name)
+    return names
+
+
+def test_every_endpoint_is_accounted_for():
+    assert url_names() == set(ENDPOINTS), "classify new URLs in ENDPOINTS"
+    query_fields = {field.name for field in schema.query.__strawberry_definition__.fields}
+    assert query_fields == set(GRAPHQL_FIELDS), "classify new GraphQL fields in GRAPHQL_FIELDS"
+
+
+@pytest.fixture
+def world(delivered_story, brenner, nordwind):
+    """Brenner's data (from the contract story) plus its secrets, and the outsiders."""
+    Webhook.objects.create(tenant=brenner, url="https://brenner-secret.example/hook",
+                           secret="s", triggers=["delivery"])
+    api_token_create(tenant=brenner, name="brenner-secret-token")
+    personas = {
+        "other_tenant_user": user_create(username="n-user", password=PASSWORD,
+                                         tenant=nordwind),
+        "other_tenant_admin": user_create(username="n-admin", password=PASSWORD,
+                                          tenant=nordwind, role="tenant_admin"),
+        "limited_member": user_create(username="b-limited", password=PASSWORD,
+                                      tenant=brenner, account_numbers=["C-1002"]),
+        "unassigned_staff": user_create(username="cs-nordwind", password=PASSWORD,
+                                        staff_tenants=[nordwind]),
+        "other_tenant_token": api_token_create(tenant=nordwind, name="n")[1],
+        "scope_limited_token": api_token_create(tenant=brenner, name="inv",
+                                                scopes=["invoices"])[1],
+        "account_limited_token": api_token_create(tenant=brenner, name="acct",
+                                                  account_numbers=["C-1002"])[1],
+    }
+    return personas
+
+
+def client_for(world, persona: str) -> tuple[Client, dict]:
+    client = Client()
+    identity = world.get(persona)
+    if isinstance(identity, str):
+        return client, {"HTTP_AUTHORIZATION": f"Bearer {identity}"}
+    if identity is not None:
+        client.force_login(identity)
+    return client, {}
+
+
+def assert_no_markers(body: bytes, where: str, echoed: str = "") -> None:
+    text = body.decode(errors="replace")
+    if echoed:  # what the user typed is shown back to them; that is not a leak
+        text = text.replace(f'value="{echoed}"', "").replace(f"\u201c{echoed}\u201d", "")
+    leaked = [marker for marker in MARKERS if marker in text]
+    assert not leaked, f"{where} leaked {leaked}"
+
+
+def content_of(response) -> bytes:
+    if getattr(response, "streaming", False):
+        return b"".join(response.streaming_content)
+    return response.content
+
+
+@pytest.mark.parametrize("persona", PERSONAS)
+def test_no_persona_sees_another_tenants_data_anywhere(world, persona):
+    client, headers = client_for(world, persona)
+    for kind, path in ENDPOINTS.values():
+        if path is None or kind == "graphql":
+            continue
+        where = f"{persona} GET {path}"
+        # Tokens authenticate the API only: for pages a token holder is anonymous.
+        anonymous = persona == "anonymous" or (
+            persona.endswith("_token") and not path.startswith("/api/"))
+        response = client.get(path, **headers)
+        body = content_of(response)
+        if kind == "detail":
+            expected = {302, 401, 403} if anonymous else {404}
+            assert response.status_code in expected, where
+        elif kind == "list":
+            assert response.status_code in ({302, 401, 403} if anonymous else {200}), where
+        elif kind == "member_page":
+            allowed = {302} if anonymous else {404} if persona == "unassigned_staff" else {200}
+            assert response.status_code in allowed, where
+        elif kind == "tenant_admin":
+            allowed = {200} if persona == "other_tenant_admin" else {404}
+            if anonymous or persona.endswith("_token"):
+                allowed = {302}
+            assert response.status_code in allowed, where
+        elif kind == "operator":
+            allowed = {200} if persona == "unassigned_staff" else {404}
+            if anonymous or persona.endswith("_token"):
+                allowed = {302}
+            assert response.status_code in allowed, where
+        elif kind == "intake":
+            response = client.post(path, data="{}", content_type="application/json",
+                                   **headers)
+            assert response.status_code == 401, where
+            body = response.content
+        assert response.status_code != 500, where
+        assert_no_markers(body, where, echoed=path.partition("?q=")[2])
+
+
+SIGNED_IN_PERSONAS = [p for p in PERSONAS if p != "anonymous" and not p.endswith("_token")]
+
+
+@pytest.mark.parametrize("persona", SIGNED_IN_PERSONAS)
+def test_search_finds_nothing_of_another_tenant_by_any_reference(world, persona):
+    client, _ = client_for(world, persona)
+    for query in SEARCHES:
+        response = client.get("/search/", {"q": query})
+        assert response.status_code == 200
+        assert_no_markers(response.content, f"{persona} search {query}", echoed=query)
+
+
+@pytest.mark.parametrize("persona", PERSONAS)
+def test_graphql_answers_null_or_empty(world, persona):
+    client, headers = client_for(world, persona)
+    for field, (query, expected) in GRAPHQL_FIELDS.items():
+        response = client.post("/graphql", data=json.dumps({"query": query}),
+                               content_type="application/json", **headers)
+        where = f"{persona} graphql {field}"
+        assert response.status_code in (200, 403), where  # 403: anonymous without CSRF
+        if response.status_code == 200:
+            assert response.json()["data"] == expected, where
+        assert_no_markers(response.content, where)
+
+
+@pytest.mark.parametrize("persona", PERSONAS)
+def test_the_django_admin_is_closed_to_every_persona(world, persona):
+    client, headers = client_for(world, persona)
+
+    response = client.get("/admin/visibility/shipment/", **headers)
+
+    assert response.status_code == 302 and "/admin/login/" in response["Location"]
