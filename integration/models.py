@@ -78,7 +78,8 @@ class RejectedEvent(models.Model):
     source = models.CharField(max_length=64)
     event_id = models.CharField(max_length=500, blank=True, default="")
     event_type = models.CharField(max_length=100, blank=True, default="")
-    body = models.JSONField()
+    # NULL when the sent event was JSON null itself.
+    body = models.JSONField(null=True)
     errors = models.JSONField()
     received_at = models.DateTimeField()
     replayed_at = models.DateTimeField(null=True, blank=True)
