@@ -7,8 +7,12 @@ from django.db.models import QuerySet
 from accounts.models import ApiToken, AuditEntry, CustomerAccount, Membership
 
 
+def membership_of(user) -> Membership | None:
+    return Membership.objects.filter(user=user).select_related("tenant").first()
+
+
 def tenant_admin_membership(user) -> Membership | None:
-    membership = Membership.objects.filter(user=user).select_related("tenant").first()
+    membership = membership_of(user)
     if membership is None or membership.role != "tenant_admin":
         return None
     return membership

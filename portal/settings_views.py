@@ -8,7 +8,8 @@ from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
-from accounts.models import Membership, Role
+from accounts.models import Membership
+from accounts.selectors import membership_of, tenant_admin_membership
 from visibility import selectors
 from visibility.models import NotificationTrigger
 from visibility.services.subscriptions import (
@@ -19,7 +20,7 @@ from visibility.services.subscriptions import (
 
 
 def _membership(request: HttpRequest) -> Membership:
-    membership = Membership.objects.filter(user=request.user).select_related("tenant").first()
+    membership = membership_of(request.user)
     if membership is None:
         raise Http404("Notifications belong to a tenant's users")
     return membership
@@ -44,7 +45,7 @@ def notification_settings(request: HttpRequest) -> HttpResponse:
 @login_required
 def webhook_settings(request: HttpRequest) -> HttpResponse:
     membership = _membership(request)
-    if membership.role != Role.TENANT_ADMIN:
+    if tenant_admin_membership(request.user) is None:
         raise Http404("Only tenant admins manage webhooks")
     new_webhook = None
     if request.method == "POST" and request.POST.get("deactivate"):
