@@ -32,6 +32,11 @@ test: install browser
 	$(PY) manage.py makemigrations --check --dry-run
 	$(PY) -m pytest $(PYTEST_ARGS)
 
+# The event pipeline measured end to end (bench/pipeline.py); results in docs/BENCHMARKS.md.
+# BENCH_EVENTS=20000 for a quicker run. Uses DATABASE_URL/REDIS_URL when set, else embedded.
+bench: install
+	$(PY) -m bench.pipeline
+
 lint: install
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
