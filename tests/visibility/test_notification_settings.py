@@ -51,6 +51,21 @@ def test_bad_webhook_url_is_a_clear_error(client, brenner):
     assert not Webhook.objects.exists()
 
 
+@pytest.mark.parametrize("url", ["http://127.0.0.1:8080/hook", "http://10.1.2.3/hook",
+                                 "http://localhost/hook", "http://[::1]/hook",
+                                 "http://169.254.169.254/latest/meta-data"])
+def test_webhooks_cannot_point_inside_the_network(client, brenner, url):
+    admin = user_create(username="boss", password=PASSWORD, tenant=brenner,
+                        role="tenant_admin")
+    client.force_login(admin)
+
+    response = client.post("/settings/webhooks/", {"url": url, "trigger": ["delay"]})
+
+    assert response.status_code == 200
+    assert "webhooks cannot point at" in response.content.decode()
+    assert not Webhook.objects.exists()
+
+
 def test_members_cannot_manage_webhooks(client, customer_user):
     client.force_login(customer_user)
 

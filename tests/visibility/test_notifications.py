@@ -117,7 +117,9 @@ def receiver():
     server.shutdown()
 
 
-def test_webhook_is_signed_retried_with_backoff_and_logged(brenner, story, receiver):
+def test_webhook_is_signed_retried_with_backoff_and_logged(brenner, story, receiver,
+                                                           settings):
+    settings.WEBHOOK_ALLOW_PRIVATE_TARGETS = True  # the receiver listens on loopback
     webhook = Webhook.objects.create(tenant=brenner, url=receiver, secret="s3cret",
                                      triggers=["delivery"])
     Receiver.answers = [500]
@@ -139,3 +141,51 @@ def test_webhook_is_signed_retried_with_backoff_and_logged(brenner, story, recei
     assert json.loads(body)["shipment_id"] == "SHP-778120"
     log = list(WebhookDelivery.objects.values_list("status_code", flat=True))
     assert sorted(log) == [204, 500]
+
+
+class KilledMidRunBackend:
+    """An email backend whose process dies while sending the second message."""
+
+    sent_before_dying = 1
+
+    def __init__(self, **kwargs):
+        pass
+
+    def send_messages(self, messages):
+        if len(mail.outbox) >= self.sent_before_dying:
+            raise SystemExit("worker killed")
+        mail.outbox.extend(messages)
+        return len(messages)
+
+
+def test_a_worker_dying_mid_run_never_resends_what_it_already_sent(brenner, story, settings):
+    for name in ("first", "second"):
+        user = user_create(username=name, password=PASSWORD, email=f"{name}@example.com",
+                           tenant=brenner)
+        subscribe(user, brenner, "delivery")
+    project(story)
+    settings.EMAIL_BACKEND = "tests.visibility.test_notifications.KilledMidRunBackend"
+
+    with pytest.raises(SystemExit):
+        notifications_deliver()
+    assert [m.to for m in mail.outbox] == [["first@example.com"]]
+    assert Notification.objects.filter(state="sent").count() == 1
+
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    assert notifications_deliver() == 1
+    assert sorted(m.to[0] for m in mail.outbox) == ["first@example.com", "second@example.com"]
+
+
+def test_a_webhook_pointing_inside_the_network_is_never_called(brenner, story, receiver):
+    webhook = Webhook.objects.create(tenant=brenner, url=receiver, secret="s3cret",
+                                     triggers=["delivery"])
+    project(story)
+
+    assert notifications_deliver() == 0
+
+    assert Receiver.received == []
+    notification = Notification.objects.get(subscriber=f"webhook:{webhook.id}")
+    assert notification.state == "pending" and notification.attempts == 1
+    assert "private address" in notification.last_error
+    [attempt] = WebhookDelivery.objects.all()
+    assert attempt.status_code is None and attempt.error.startswith("not sent:")

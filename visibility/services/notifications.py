@@ -34,6 +34,7 @@ from visibility.models import (
     Webhook,
     WebhookDelivery,
 )
+from visibility.services.webhook_targets import webhook_target_refusal
 
 logger = logging.getLogger(__name__)
 
@@ -130,6 +131,11 @@ def _send_email(notification: Notification) -> None:
 
 def _send_webhook(notification: Notification) -> None:
     webhook = Webhook.objects.get(id=int(notification.subscriber.split(":")[1]))
+    refusal = webhook_target_refusal(webhook.url, resolve=True)
+    if refusal:
+        WebhookDelivery.objects.create(webhook=webhook, notification=notification,
+                                       error=f"not sent: {refusal}"[:500])
+        raise ConnectionError(refusal)
     body = json.dumps({"notification_id": notification.id, **notification.payload},
                       sort_keys=True).encode()
     timestamp = str(int(time.time()))
@@ -156,37 +162,55 @@ def _send_webhook(notification: Notification) -> None:
 
 
 def notifications_deliver(*, limit: int = 100) -> int:
-    """Send pending notifications whose time has come; retry failures with backoff."""
+    """Send pending notifications whose time has come; retry failures with backoff.
+
+    Each notification is claimed, sent and marked in its own short transaction: a worker
+    killed mid-run resends at most the one it was sending, never ones already recorded
+    as sent, and a slow webhook holds the lock of one row, not of a whole batch.
+    """
     sent = 0
+    for _ in range(limit):
+        outcome = _deliver_next_notification()
+        if outcome is None:
+            break
+        sent += outcome
+    return sent
+
+
+def _deliver_next_notification() -> int | None:
+    """Deliver the oldest due notification; None when there is none, else 1 if sent."""
     now = timezone.now()
     with transaction.atomic():
-        pending = list(
+        notification = (
             Notification.objects.select_for_update(skip_locked=True)
             .filter(state=Notification.State.PENDING)
             .exclude(next_attempt_at__gt=now)
-            .order_by("id")[:limit]
+            .order_by("id")
+            .first()
         )
-        for notification in pending:
-            try:
-                if notification.subscriber.startswith("webhook:"):
-                    _send_webhook(notification)
-                else:
-                    _send_email(notification)
-            except Exception as failure:  # any delivery failure is retried, then recorded
-                notification.attempts += 1
-                notification.last_error = f"{type(failure).__name__}: {failure}"[:2000]
-                if notification.attempts >= MAX_DELIVERY_ATTEMPTS:
-                    notification.state = Notification.State.FAILED
-                else:
-                    notification.next_attempt_at = now + timedelta(
-                        seconds=30 * 2 ** (notification.attempts - 1))
+        if notification is None:
+            return None
+        try:
+            if notification.subscriber.startswith("webhook:"):
+                _send_webhook(notification)
             else:
-                notification.state = Notification.State.SENT
-                notification.sent_at = timezone.now()
-                sent += 1
-            notification.save(update_fields=["state", "attempts", "last_error",
-                                              "next_attempt_at", "sent_at"])
-    return sent
+                _send_email(notification)
+        except Exception as failure:  # any delivery failure is retried, then recorded
+            notification.attempts += 1
+            notification.last_error = f"{type(failure).__name__}: {failure}"[:2000]
+            if notification.attempts >= MAX_DELIVERY_ATTEMPTS:
+                notification.state = Notification.State.FAILED
+            else:
+                notification.next_attempt_at = now + timedelta(
+                    seconds=30 * 2 ** (notification.attempts - 1))
+            was_sent = 0
+        else:
+            notification.state = Notification.State.SENT
+            notification.sent_at = timezone.now()
+            was_sent = 1
+        notification.save(update_fields=["state", "attempts", "last_error",
+                                          "next_attempt_at", "sent_at"])
+    return was_sent
 
 
 def pending_notifications_exist() -> bool:

@@ -12,6 +12,7 @@ from django.db import transaction
 
 from accounts.models import Tenant
 from visibility.models import NotificationSubscription, NotificationTrigger, Webhook
+from visibility.services.webhook_targets import webhook_target_refusal
 
 
 def subscriptions_set(*, user: AbstractBaseUser, tenant: Tenant,
@@ -31,6 +32,9 @@ def subscriptions_set(*, user: AbstractBaseUser, tenant: Tenant,
 def webhook_create(*, tenant: Tenant, url: str, triggers: Iterable[str]) -> Webhook:
     """Register a webhook; its signing secret is generated here and shown to the admin."""
     URLValidator(schemes=["http", "https"])(url)
+    refusal = webhook_target_refusal(url, resolve=False)
+    if refusal:
+        raise ValidationError(refusal)
     chosen = sorted(set(triggers) & set(NotificationTrigger.values))
     if not chosen:
         raise ValidationError("choose at least one trigger")
