@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: demo test install browser lint bench clean
+.PHONY: demo test install browser lint bench bench-pipeline bench-data bench-reads clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -32,10 +32,20 @@ test: install browser
 	$(PY) manage.py makemigrations --check --dry-run
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-# The event pipeline measured end to end (bench/pipeline.py); results in docs/BENCHMARKS.md.
-# BENCH_EVENTS=20000 for a quicker run. Uses DATABASE_URL/REDIS_URL when set, else embedded.
-bench: install
+# Benchmarks; results in docs/BENCHMARKS.md. Use DATABASE_URL/REDIS_URL when set, else embedded.
+bench: bench-pipeline bench-reads
+
+# The event pipeline end to end (bench/pipeline.py). BENCH_EVENTS=20000 for a quicker run.
+bench-pipeline: install
 	$(PY) -m bench.pipeline
+
+# 1,000,000 shipments and their orders, milestones and invoices across 50 tenants.
+bench-data: install
+	$(PY) -m bench.read_data
+
+# Reads at production size through the selectors and HTTP (runs bench-data when needed).
+bench-reads: install
+	$(PY) -m bench.reads
 
 lint: install
 	$(PY) -m ruff check .
