@@ -9,6 +9,7 @@ from accounts.models import (
     StaffProfile,
     Tenant,
 )
+from accounts.services import customer_account_save
 
 
 class CustomerAccountInline(admin.TabularInline):
@@ -23,12 +24,24 @@ class TenantAdmin(admin.ModelAdmin):
     search_fields = ["slug", "name"]
     inlines = [CustomerAccountInline]
 
+    def save_formset(self, request, form, formset, change):
+        if formset.model is not CustomerAccount:
+            return super().save_formset(request, form, formset, change)
+        # Accounts assigned here go through the service, which releases their held events.
+        for account in formset.save(commit=False):
+            customer_account_save(account=account)
+        for account in formset.deleted_objects:
+            account.delete()
+
 
 @admin.register(CustomerAccount)
 class CustomerAccountAdmin(GuardedModelAdmin):
     list_display = ["number", "name", "tenant"]
     list_filter = ["tenant"]
     search_fields = ["number", "name"]
+
+    def save_model(self, request, obj, form, change):
+        customer_account_save(account=obj)
 
 
 @admin.register(Membership)

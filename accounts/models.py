@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.conf import settings
 from django.db import models
 from guardian.models import UserObjectPermissionBase
@@ -107,6 +109,54 @@ class ApiToken(models.Model):
         return f"{self.name} ({self.prefix}…)"
 
 
+class InvitationState(models.TextChoices):
+    PENDING = "pending", "Pending"
+    ACCEPTED = "accepted", "Accepted"
+    REVOKED = "revoked", "Revoked"
+    EXPIRED = "expired", "Expired"
+
+
+class Invitation(models.Model):
+    """A tenant admin's invitation to join the tenant: single use, expiring, revocable.
+
+    Only the SHA-256 of the link's token is stored, like API tokens.
+    """
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="invitations")
+    email = models.EmailField()
+    role = models.CharField(max_length=20, choices=Role.choices, default=Role.MEMBER)
+    all_accounts = models.BooleanField(default=True)
+    finance = models.BooleanField(default=False)
+    accounts = models.ManyToManyField(
+        CustomerAccount, blank=True, help_text="Granted when all_accounts is off"
+    )
+    token_hash = models.CharField(max_length=64, unique=True)
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    accepted_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"invitation of {self.email} to {self.tenant}"
+
+    def state(self, now: datetime) -> InvitationState:
+        if self.accepted_at is not None:
+            return InvitationState.ACCEPTED
+        if self.revoked_at is not None:
+            return InvitationState.REVOKED
+        if self.expires_at <= now:
+            return InvitationState.EXPIRED
+        return InvitationState.PENDING
+
+
 class SourceSystem(models.Model):
     """An upstream system (ERP, TMS, carrier feed) allowed to send events."""
 
@@ -127,6 +177,8 @@ class AuditAction(models.TextChoices):
     TOKEN_REVOKED = "token_revoked", "API token revoked"
     ENTITLEMENT_CHANGED = "entitlement_changed", "Entitlement changed"
     USER_INVITED = "user_invited", "User invited"
+    INVITATION_ACCEPTED = "invitation_accepted", "Invitation accepted"
+    INVITATION_REVOKED = "invitation_revoked", "Invitation revoked"
     DOCUMENT_DOWNLOADED = "document_downloaded", "Document downloaded"
     STAFF_VIEWED = "staff_viewed", "Staff looked at tenant data"
     STAFF_SEARCHED = "staff_searched", "Staff searched"

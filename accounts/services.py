@@ -4,18 +4,33 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
+from functools import partial
+from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.auth.base_user import BaseUserManager
 from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+from django.core.mail import EmailMultiAlternatives
+from django.core.validators import validate_email
 from django.db import transaction
+from django.db.models import Q
+from django.http import HttpRequest
+from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone
-from guardian.shortcuts import assign_perm
+from guardian.shortcuts import assign_perm, remove_perm
 
 from accounts.audit import audit_record
 from accounts.models import (
     ApiToken,
     AuditAction,
     CustomerAccount,
+    CustomerAccountUserObjectPermission,
+    Invitation,
+    InvitationState,
     Membership,
     Role,
     SourceSystem,
@@ -144,3 +159,256 @@ def user_create(
             )
             profile.tenants.set(list(staff_tenants or []))
     return user
+
+
+# --- Invitations and members (tenant admins) ------------------------------------------------
+
+
+class InvitationUnusable(Exception):
+    """The invitation link cannot be used; `state` says why (accepted, revoked, expired)."""
+
+    def __init__(self, state: InvitationState) -> None:
+        super().__init__(f"invitation {state.label.lower()}")
+        self.state = state
+
+
+def _email_taken_message(email: str, tenant: Tenant) -> str | None:
+    """Why `email` cannot join `tenant`, or None. One user belongs to one tenant."""
+    User = get_user_model()
+    user = (User.objects.filter(Q(email__iexact=email) | Q(username__iexact=email))
+            .select_related("membership").first())
+    if user is None:
+        return None
+    membership = getattr(user, "membership", None)
+    if membership is not None and membership.tenant_id == tenant.id:
+        return f"{email} is already a member of {tenant.name}."
+    return f"{email} already has a portal account elsewhere and cannot join {tenant.name}."
+
+
+def _tenant_accounts(tenant: Tenant, account_numbers: Iterable[str]) -> list[CustomerAccount]:
+    numbers = {number for number in account_numbers if number}
+    accounts = list(CustomerAccount.objects.filter(tenant=tenant, number__in=numbers))
+    if len(accounts) != len(numbers):
+        raise ValueError("Every selected account must belong to your tenant.")
+    return sorted(accounts, key=lambda account: account.number)
+
+
+def _entitlement_rules(*, role: str, all_accounts: bool, accounts: list[CustomerAccount]) -> None:
+    if role not in Role.values:
+        raise ValueError("Unknown role.")
+    if role == Role.MEMBER and not all_accounts and not accounts:
+        raise ValueError("Choose at least one account, or all accounts.")
+
+
+def invitation_create(
+    *,
+    tenant: Tenant,
+    email: str,
+    role: str = Role.MEMBER,
+    all_accounts: bool = True,
+    account_numbers: Iterable[str] = (),
+    finance: bool = False,
+    invited_by: AbstractBaseUser,
+    request: HttpRequest | None = None,
+) -> tuple[Invitation, str]:
+    """Invite `email` into `tenant`; the invitation email carries the secret link token,
+    which is returned once and never stored."""
+    email = BaseUserManager.normalize_email(email.strip())
+    try:
+        validate_email(email)
+    except ValidationError as invalid:
+        raise ValueError("Enter a valid email address.") from invalid
+    taken = _email_taken_message(email, tenant)
+    if taken:
+        raise ValueError(taken)
+    accounts = [] if all_accounts else _tenant_accounts(tenant, account_numbers)
+    _entitlement_rules(role=role, all_accounts=all_accounts, accounts=accounts)
+    secret = new_secret("inv")
+    with transaction.atomic():
+        invitation = Invitation.objects.create(
+            tenant=tenant, email=email, role=role, all_accounts=all_accounts, finance=finance,
+            token_hash=hash_secret(secret), invited_by=invited_by,
+            expires_at=timezone.now() + settings.INVITATION_TTL,
+        )
+        invitation.accounts.set(accounts)
+        audit_record(action=AuditAction.USER_INVITED, actor=invited_by, tenant=tenant,
+                     target=f"invitation:{invitation.id}", request=request,
+                     details={"email": email, "role": role, "all_accounts": all_accounts,
+                              "accounts": [account.number for account in accounts],
+                              "finance": finance,
+                              "expires_at": invitation.expires_at.isoformat()})
+        transaction.on_commit(partial(invitation_email_send, invitation=invitation,
+                                      secret=secret))
+    return invitation, secret
+
+
+def invitation_email_send(*, invitation: Invitation, secret: str) -> None:
+    link = settings.PORTAL_BASE_URL.rstrip("/") + reverse("invitation-accept", args=[secret])
+    context = {"invitation": invitation, "tenant": invitation.tenant, "link": link}
+    message = EmailMultiAlternatives(
+        subject=f"You are invited to {invitation.tenant.name} on the shipment portal",
+        body=render_to_string("emails/invitation.txt", context),
+        to=[invitation.email],
+    )
+    message.attach_alternative(render_to_string("emails/invitation.html", context), "text/html")
+    message.send()
+
+
+def invitation_revoke(*, invitation: Invitation, revoked_by: AbstractBaseUser,
+                      request: HttpRequest | None = None) -> Invitation:
+    with transaction.atomic():
+        invitation = Invitation.objects.select_for_update().get(id=invitation.id)
+        if invitation.state(timezone.now()) == InvitationState.PENDING:
+            invitation.revoked_at = timezone.now()
+            invitation.save(update_fields=["revoked_at"])
+            audit_record(action=AuditAction.INVITATION_REVOKED, actor=revoked_by,
+                         tenant=invitation.tenant_id, target=f"invitation:{invitation.id}",
+                         request=request, details={"email": invitation.email})
+    return invitation
+
+
+def invitation_accept(*, invitation: Invitation, first_name: str, last_name: str,
+                      password: str, request: HttpRequest | None = None) -> AbstractBaseUser:
+    """Create the invited user with exactly the invited role and grants, once.
+
+    Raises InvitationUnusable (used, revoked, expired), ValueError (the email meanwhile
+    belongs to a user) or ValidationError (the password fails the validators); in every
+    case nothing is created.
+    """
+    User = get_user_model()
+    with transaction.atomic():
+        invitation = (Invitation.objects.select_for_update().select_related("tenant")
+                      .get(id=invitation.id))
+        state = invitation.state(timezone.now())
+        if state != InvitationState.PENDING:
+            raise InvitationUnusable(state)
+        taken = _email_taken_message(invitation.email, invitation.tenant)
+        if taken:
+            raise ValueError(taken)
+        user = User(username=invitation.email, email=invitation.email,
+                    first_name=first_name.strip()[:150], last_name=last_name.strip()[:150])
+        validate_password(password, user)
+        user.set_password(password)
+        user.save()
+        accounts = list(invitation.accounts.all())
+        Membership.objects.create(user=user, tenant=invitation.tenant, role=invitation.role,
+                                  all_accounts=invitation.all_accounts,
+                                  finance=invitation.finance)
+        _grants_sync(user=user, tenant_id=invitation.tenant_id,
+                     all_accounts=invitation.all_accounts, accounts=accounts,
+                     finance=invitation.finance)
+        invitation.accepted_at = timezone.now()
+        invitation.accepted_user = user
+        invitation.save(update_fields=["accepted_at", "accepted_user"])
+        audit_record(action=AuditAction.INVITATION_ACCEPTED, actor=user,
+                     tenant=invitation.tenant_id, target=f"invitation:{invitation.id}",
+                     request=request,
+                     details={"role": invitation.role, "all_accounts": invitation.all_accounts,
+                              "accounts": sorted(account.number for account in accounts),
+                              "finance": invitation.finance})
+    return user
+
+
+def _grants_sync(*, user: AbstractBaseUser, tenant_id: int, all_accounts: bool,
+                 accounts: list[CustomerAccount], finance: bool) -> None:
+    """Make the user's guardian grants on the tenant's accounts match the entitlement:
+    per-account grants exist only for members limited to selected accounts."""
+    selected = set() if all_accounts else {account.id for account in accounts}
+    for account in CustomerAccount.objects.filter(tenant_id=tenant_id):
+        wanted = {"view_customeraccount": account.id in selected,
+                  "view_finance": finance and account.id in selected}
+        for codename, granted in wanted.items():
+            if granted:
+                assign_perm(f"accounts.{codename}", user, account)
+            else:
+                remove_perm(f"accounts.{codename}", user, account)
+
+
+def _entitlement_snapshot(membership: Membership) -> dict[str, Any]:
+    granted = CustomerAccountUserObjectPermission.objects.filter(
+        user_id=membership.user_id, content_object__tenant_id=membership.tenant_id)
+    return {
+        "role": membership.role,
+        "all_accounts": membership.all_accounts,
+        "accounts": sorted(granted.filter(permission__codename="view_customeraccount")
+                           .values_list("content_object__number", flat=True)),
+        "finance": membership.finance,
+        "active": membership.user.is_active,
+    }
+
+
+def _refuse_leaving_no_admin(membership: Membership, *, role: str, active: bool) -> None:
+    if membership.role != Role.TENANT_ADMIN or (role == Role.TENANT_ADMIN and active):
+        return
+    other_admins = Membership.objects.filter(
+        tenant_id=membership.tenant_id, role=Role.TENANT_ADMIN, user__is_active=True
+    ).exclude(id=membership.id)
+    if not other_admins.exists():
+        raise ValueError("The tenant must keep at least one active tenant admin.")
+
+
+def membership_update(
+    *,
+    membership: Membership,
+    role: str,
+    all_accounts: bool,
+    account_numbers: Iterable[str],
+    finance: bool,
+    changed_by: AbstractBaseUser,
+    request: HttpRequest | None = None,
+) -> Membership:
+    """Change a member's role and entitlements (guardian grants on customer accounts)."""
+    with transaction.atomic():
+        membership = (Membership.objects.select_for_update().select_related("user", "tenant")
+                      .get(id=membership.id))
+        accounts = [] if all_accounts else _tenant_accounts(membership.tenant, account_numbers)
+        _entitlement_rules(role=role, all_accounts=all_accounts, accounts=accounts)
+        _refuse_leaving_no_admin(membership, role=role, active=membership.user.is_active)
+        before = _entitlement_snapshot(membership)
+        membership.role, membership.all_accounts, membership.finance = role, all_accounts, finance
+        membership.save(update_fields=["role", "all_accounts", "finance"])
+        _grants_sync(user=membership.user, tenant_id=membership.tenant_id,
+                     all_accounts=all_accounts, accounts=accounts, finance=finance)
+        after = _entitlement_snapshot(membership)
+        if before != after:
+            audit_record(action=AuditAction.ENTITLEMENT_CHANGED, actor=changed_by,
+                         tenant=membership.tenant_id,
+                         target=f"user:{membership.user.get_username()}", request=request,
+                         details={"before": before, "after": after})
+    return membership
+
+
+def membership_set_active(*, membership: Membership, active: bool,
+                          changed_by: AbstractBaseUser,
+                          request: HttpRequest | None = None) -> Membership:
+    """Deactivate (no sign-in, sees nothing) or reactivate a tenant's user."""
+    with transaction.atomic():
+        membership = (Membership.objects.select_for_update().select_related("user", "tenant")
+                      .get(id=membership.id))
+        _refuse_leaving_no_admin(membership, role=membership.role, active=active)
+        before = _entitlement_snapshot(membership)
+        if membership.user.is_active != active:
+            membership.user.is_active = active
+            membership.user.save(update_fields=["is_active"])
+            audit_record(action=AuditAction.ENTITLEMENT_CHANGED, actor=changed_by,
+                         tenant=membership.tenant_id,
+                         target=f"user:{membership.user.get_username()}", request=request,
+                         details={"before": before, "after": _entitlement_snapshot(membership)})
+    return membership
+
+
+# --- Platform admins ----------------------------------------------------------------------------
+
+
+def customer_account_save(*, account: CustomerAccount) -> CustomerAccount:
+    """Save an account as a platform admin edited it. Assigning it to a tenant releases the
+    events held for it; moving it to another tenant drops the old tenant's users' grants."""
+    from integration.services.processing import release_held_events, wake_inbox_worker
+
+    with transaction.atomic():
+        account.save()
+        CustomerAccountUserObjectPermission.objects.filter(content_object=account).exclude(
+            user__membership__tenant_id=account.tenant_id).delete()
+        if account.tenant_id is not None and release_held_events({f"account:{account.number}"}):
+            transaction.on_commit(wake_inbox_worker)
+    return account

@@ -5,7 +5,7 @@ from django.urls import path
 from accounts.signin import ThrottledAdminAuthenticationForm, ThrottledAuthenticationForm
 from integration.api.health import integration_health_json, integration_health_page
 from integration.api.views import receive_events_view
-from portal import admin_views, settings_views, views
+from portal import admin_views, member_views, settings_views, views
 from portal.graphql.schema import schema
 from portal.graphql.views import PortalGraphQLView
 from visibility.api.documents import DocumentDownloadApi
@@ -28,6 +28,13 @@ urlpatterns = [
     path("settings/webhooks/", settings_views.webhook_settings, name="webhook-settings"),
     path("settings/tokens/", admin_views.api_tokens, name="api-token-settings"),
     path("settings/audit/", admin_views.audit_log, name="audit-log"),
+    # --- members and invitations (accounts) ---
+    path("settings/members/", member_views.member_settings, name="member-settings"),
+    path("settings/members/<int:membership_id>/", member_views.member_edit,
+         name="member-edit"),
+    path("invitations/<str:token>/", member_views.invitation_accept_page,
+         name="invitation-accept"),
+    # --- end members and invitations ---
     path("documents/<str:document_id>/download", views.document_download,
          name="document-download"),
     path("api/v1/documents/<str:document_id>", DocumentDownloadApi.as_view(),

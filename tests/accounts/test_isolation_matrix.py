@@ -15,7 +15,8 @@ import pytest
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
-from accounts.services import api_token_create, user_create
+from accounts.models import Membership
+from accounts.services import api_token_create, invitation_create, user_create
 from portal.graphql.schema import schema
 from tests.conftest import PASSWORD
 from visibility.models import Webhook
@@ -50,6 +51,12 @@ ENDPOINTS = {
     "api-integration-health": ("operator", "/api/v1/integration/health"),
     "integration-health": ("operator", "/operations/integration/"),
     "graphql": ("graphql", "/graphql"),
+    # --- members and invitations (accounts) ---
+    "member-settings": ("tenant_admin", "/settings/members/"),
+    # Paths with ids made at test time: checked in test_member_pages_are_closed_to_outsiders.
+    "member-edit": ("tenant_admin_detail", None),
+    "invitation-accept": ("invitation", None),
+    # --- end members and invitations ---
 }
 
 SEARCHES = ["SHP-778120", "SO-100045", "PO-BT-7781", "INV-2026-004512", "DOC-POD-778120",
@@ -105,6 +112,12 @@ def world(delivered_story, brenner, nordwind):
         "account_limited_token": api_token_create(tenant=brenner, name="acct",
                                                   account_numbers=["C-1002"])[1],
     }
+    # --- members and invitations (accounts) ---
+    brenner_admin = user_create(username="b-admin", password=PASSWORD, tenant=brenner,
+                                role="tenant_admin")
+    invitation_create(tenant=brenner, email="brenner-secret-invitee@example.com",
+                      invited_by=brenner_admin)
+    # --- end members and invitations ---
     return personas
 
 
@@ -203,3 +216,33 @@ def test_the_django_admin_is_closed_to_every_persona(world, persona):
     response = client.get("/admin/visibility/shipment/", **headers)
 
     assert response.status_code == 302 and "/admin/login/" in response["Location"]
+
+
+# --- members and invitations (accounts) ---
+
+
+@pytest.mark.parametrize("persona", PERSONAS)
+def test_member_pages_are_closed_to_outsiders(world, persona):
+    """Brenner's member page answers 404 to every outsider (302 to sign in for anonymous and
+    token holders) and ignores their changes; an invitation link nobody holds is 404."""
+    client, headers = client_for(world, persona)
+    anonymous = persona == "anonymous" or persona.endswith("_token")
+    member = Membership.objects.get(user__username="b-limited")
+    path = f"/settings/members/{member.id}/"
+
+    shown = client.get(path, **headers)
+    changed = client.post(path, {"role": "tenant_admin", "all_accounts": "on"}, **headers)
+    deactivated = client.post(path, {"active": "0"}, **headers)
+    invitation = client.get("/invitations/inv_guessed-token/", **headers)
+
+    expected = {302} if anonymous else {404}
+    for response in (shown, changed, deactivated):
+        assert response.status_code in expected, f"{persona} {path}"
+        assert_no_markers(response.content, f"{persona} {path}")
+    member.refresh_from_db()
+    assert (member.role, member.all_accounts, member.user.is_active) == ("member", False, True)
+    assert invitation.status_code == 404
+    assert_no_markers(invitation.content, f"{persona} invitation")
+
+
+# --- end members and invitations ---
