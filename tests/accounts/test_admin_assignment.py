@@ -1,0 +1,79 @@
+"""Platform admins assign ERP customer accounts to tenants in the Django admin; the
+events held while nobody owned the account are then projected."""
+
+from __future__ import annotations
+
+import pytest
+
+from accounts.models import CustomerAccount, CustomerAccountUserObjectPermission, Tenant
+from accounts.services import tenant_create_or_update, user_create
+from integration.models import InboxEvent, InboxState
+from integration.services.intake import receive_events
+from integration.services.processing import process_inbox_until_empty
+from tests.conftest import PASSWORD
+from visibility.models import Shipment
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def platform_admin(db):
+    return user_create(username="root", password=PASSWORD, platform_admin=True)
+
+
+@pytest.fixture
+def held_story(story):
+    for event in story:
+        receive_events(source=event["source"], events=[event])
+    process_inbox_until_empty()
+    assert InboxEvent.objects.filter(state=InboxState.HELD,
+                                     waiting_for="account:C-1001").exists()
+    return CustomerAccount.objects.get(number="C-1001")
+
+
+def test_assigning_an_account_in_the_admin_releases_its_held_events(client, platform_admin,
+                                                                     held_story):
+    tenant = tenant_create_or_update(slug="brenner", name="Brenner Tools", account_numbers=[])
+    client.force_login(platform_admin)
+
+    response = client.post(f"/admin/accounts/customeraccount/{held_story.id}/change/",
+                           {"number": "C-1001", "name": "Brenner main", "tenant": tenant.id})
+    process_inbox_until_empty()
+
+    assert response.status_code == 302
+    assert Shipment.objects.get(shipment_id="SHP-778120").customer_account.tenant == tenant
+    assert not InboxEvent.objects.filter(state=InboxState.HELD).exists()
+
+
+def test_adding_the_account_on_the_tenant_page_releases_its_held_events(client, platform_admin,
+                                                                        held_story):
+    tenant = tenant_create_or_update(slug="brenner", name="Brenner Tools", account_numbers=[])
+    client.force_login(platform_admin)
+    CustomerAccount.objects.filter(id=held_story.id).delete()  # not yet known to the admin
+
+    response = client.post(f"/admin/accounts/tenant/{tenant.id}/change/", {
+        "slug": "brenner", "name": "Brenner Tools",
+        "accounts-TOTAL_FORMS": "1", "accounts-INITIAL_FORMS": "0",
+        "accounts-MIN_NUM_FORMS": "0", "accounts-MAX_NUM_FORMS": "1000",
+        "accounts-0-number": "C-1001", "accounts-0-name": "", "accounts-0-tenant": tenant.id,
+    })
+    process_inbox_until_empty()
+
+    assert response.status_code == 302, response.content.decode()[:2000]
+    assert Shipment.objects.filter(shipment_id="SHP-778120",
+                                   customer_account__tenant=tenant).exists()
+
+
+def test_moving_an_account_drops_the_old_tenants_grants(client, platform_admin, brenner,
+                                                         nordwind):
+    clerk = user_create(username="clerk", password=PASSWORD, tenant=brenner,
+                        account_numbers=["C-1002"])
+    account = CustomerAccount.objects.get(number="C-1002")
+    client.force_login(platform_admin)
+
+    client.post(f"/admin/accounts/customeraccount/{account.id}/change/",
+                {"number": "C-1002", "name": "", "tenant": nordwind.id})
+
+    assert CustomerAccount.objects.get(number="C-1002").tenant == Tenant.objects.get(
+        slug="nordwind")
+    assert not CustomerAccountUserObjectPermission.objects.filter(user=clerk).exists()
