@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
-from functools import partial
 from typing import Any
 
 from django.conf import settings
@@ -15,7 +14,7 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.core.mail import EmailMultiAlternatives
 from django.core.validators import validate_email
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.http import HttpRequest
 from django.template.loader import render_to_string
@@ -193,11 +192,19 @@ def _tenant_accounts(tenant: Tenant, account_numbers: Iterable[str]) -> list[Cus
     return sorted(accounts, key=lambda account: account.number)
 
 
-def _entitlement_rules(*, role: str, all_accounts: bool, accounts: list[CustomerAccount]) -> None:
+def _entitlement(*, tenant: Tenant, role: str, all_accounts: bool,
+                 account_numbers: Iterable[str], finance: bool,
+                 ) -> tuple[bool, list[CustomerAccount], bool]:
+    """Check a requested entitlement; return (all_accounts, accounts, finance) to store.
+    Tenant admins see every account and its finance (as `visible_account_ids` decides)."""
     if role not in Role.values:
         raise ValueError("Unknown role.")
-    if role == Role.MEMBER and not all_accounts and not accounts:
+    if role == Role.TENANT_ADMIN:
+        return True, [], True
+    accounts = [] if all_accounts else _tenant_accounts(tenant, account_numbers)
+    if not all_accounts and not accounts:
         raise ValueError("Choose at least one account, or all accounts.")
+    return all_accounts, accounts, finance
 
 
 def invitation_create(
@@ -221,8 +228,14 @@ def invitation_create(
     taken = _email_taken_message(email, tenant)
     if taken:
         raise ValueError(taken)
-    accounts = [] if all_accounts else _tenant_accounts(tenant, account_numbers)
-    _entitlement_rules(role=role, all_accounts=all_accounts, accounts=accounts)
+    all_accounts, accounts, finance = _entitlement(
+        tenant=tenant, role=role, all_accounts=all_accounts, account_numbers=account_numbers,
+        finance=finance)
+    pending = Invitation.objects.filter(tenant=tenant, email__iexact=email,
+                                        accepted_at__isnull=True, revoked_at__isnull=True,
+                                        expires_at__gt=timezone.now())
+    if pending.exists():
+        raise ValueError(f"{email} already has a pending invitation; revoke it to send a new one.")
     secret = new_secret("inv")
     with transaction.atomic():
         invitation = Invitation.objects.create(
@@ -237,8 +250,12 @@ def invitation_create(
                               "accounts": [account.number for account in accounts],
                               "finance": finance,
                               "expires_at": invitation.expires_at.isoformat()})
-        transaction.on_commit(partial(invitation_email_send, invitation=invitation,
-                                      secret=secret))
+        # robust: a mail server that is down must not turn a recorded invitation into a 500;
+        # the admin sees it pending without the email and can revoke and re-invite.
+        def send_invitation_email() -> None:  # a function: robust hooks log __qualname__
+            invitation_email_send(invitation=invitation, secret=secret)
+
+        transaction.on_commit(send_invitation_email, robust=True)
     return invitation, secret
 
 
@@ -289,7 +306,12 @@ def invitation_accept(*, invitation: Invitation, first_name: str, last_name: str
                     first_name=first_name.strip()[:150], last_name=last_name.strip()[:150])
         validate_password(password, user)
         user.set_password(password)
-        user.save()
+        try:
+            with transaction.atomic():
+                user.save()
+        except IntegrityError as taken_meanwhile:
+            raise ValueError(f"{invitation.email} already has a portal account.") from (
+                taken_meanwhile)
         accounts = list(invitation.accounts.all())
         Membership.objects.create(user=user, tenant=invitation.tenant, role=invitation.role,
                                   all_accounts=invitation.all_accounts,
@@ -361,8 +383,9 @@ def membership_update(
     with transaction.atomic():
         membership = (Membership.objects.select_for_update().select_related("user", "tenant")
                       .get(id=membership.id))
-        accounts = [] if all_accounts else _tenant_accounts(membership.tenant, account_numbers)
-        _entitlement_rules(role=role, all_accounts=all_accounts, accounts=accounts)
+        all_accounts, accounts, finance = _entitlement(
+            tenant=membership.tenant, role=role, all_accounts=all_accounts,
+            account_numbers=account_numbers, finance=finance)
         _refuse_leaving_no_admin(membership, role=role, active=membership.user.is_active)
         before = _entitlement_snapshot(membership)
         membership.role, membership.all_accounts, membership.finance = role, all_accounts, finance

@@ -192,3 +192,55 @@ def test_selected_accounts_must_be_the_tenants_own(client, tenant_admin, nordwin
     assert response.status_code == 400
     assert "must belong to your tenant" in response.content.decode()
     assert not Invitation.objects.exists()
+
+
+def test_a_second_pending_invitation_for_the_same_email_is_refused(client, tenant_admin,
+                                                                   brenner):
+    invitation_create(tenant=brenner, email="ada@example.com", invited_by=tenant_admin)
+    client.force_login(tenant_admin)
+
+    response = client.post("/settings/members/", {"email": "ADA@example.com",
+                                                  "all_accounts": "on"})
+
+    assert response.status_code == 400 and "pending invitation" in response.content.decode()
+    assert Invitation.objects.count() == 1
+
+
+def test_an_invited_tenant_admin_sees_every_account_and_manages_members(tenant_admin,
+                                                                        brenner):
+    _, secret = invitation_create(tenant=brenner, email="deputy@example.com",
+                                  role="tenant_admin", all_accounts=False,
+                                  account_numbers=["C-1002"], invited_by=tenant_admin)
+    invitee = Client()
+
+    accept(f"/invitations/{secret}/", client=invitee)
+
+    membership = Membership.objects.get(user__username="deputy@example.com")
+    assert (membership.role, membership.all_accounts, membership.finance) == (
+        "tenant_admin", True, True)
+    assert invitee.get("/settings/members/").status_code == 200
+
+
+def test_only_tenant_admins_get_the_members_link(client, tenant_admin, customer_user):
+    client.force_login(tenant_admin)
+    admin_page = client.get("/shipments/").content.decode()
+    client.force_login(customer_user)
+    member_page = client.get("/shipments/").content.decode()
+
+    assert 'href="/settings/members/"' in admin_page
+    assert 'href="/settings/members/"' not in member_page
+    assert client.get("/settings/members/").status_code == 404
+
+
+def test_a_failing_mail_server_leaves_the_invitation_pending_not_a_500(
+        client, tenant_admin, settings, django_capture_on_commit_callbacks):
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", 1  # nothing listens there
+    client.force_login(tenant_admin)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post("/settings/members/", {"email": "ada@example.com",
+                                                      "all_accounts": "on"})
+
+    assert response.status_code == 302
+    assert "ada@example.com" in client.get("/settings/members/").content.decode()
