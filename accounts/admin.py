@@ -1,3 +1,4 @@
+from django import forms
 from django.contrib import admin
 from guardian.admin import GuardedModelAdmin
 
@@ -9,7 +10,13 @@ from accounts.models import (
     StaffProfile,
     Tenant,
 )
-from accounts.services import customer_account_save
+from accounts.selectors import member_of_tenant
+from accounts.services import (
+    customer_account_save,
+    membership_change_refusal,
+    membership_create,
+    membership_update,
+)
 
 
 class CustomerAccountInline(admin.TabularInline):
@@ -44,10 +51,51 @@ class CustomerAccountAdmin(GuardedModelAdmin):
         customer_account_save(account=obj)
 
 
+class MembershipAdminForm(forms.ModelForm):
+    class Meta:
+        model = Membership
+        fields = ["user", "tenant", "role", "all_accounts", "finance"]
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.instance.pk is not None:
+            current = Membership.objects.select_related("tenant", "user").get(
+                pk=self.instance.pk)
+            member = member_of_tenant(current.tenant_id, current.id)
+            refusal = membership_change_refusal(
+                membership=current, role=cleaned.get("role", current.role),
+                all_accounts=cleaned.get("all_accounts", current.all_accounts),
+                account_numbers=member.accounts if member else [],
+                active=current.user.is_active)
+            if refusal:
+                raise forms.ValidationError(refusal)
+        return cleaned
+
+
 @admin.register(Membership)
 class MembershipAdmin(admin.ModelAdmin):
+    """Saves go through the services: grants stay in step and every change is audited."""
+
+    form = MembershipAdminForm
     list_display = ["user", "tenant", "role", "all_accounts", "finance"]
     list_filter = ["tenant", "role"]
+
+    def get_fields(self, request, obj=None):
+        return ["user", "tenant", "role", "finance"] if obj is None else [
+            "user", "tenant", "role", "all_accounts", "finance"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [] if obj is None else ["user", "tenant"]
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            membership_create(user=obj.user, tenant=obj.tenant, role=obj.role,
+                              finance=obj.finance, created_by=request.user, request=request)
+            return
+        member = member_of_tenant(obj.tenant_id, obj.id)
+        membership_update(membership=obj, role=obj.role, all_accounts=obj.all_accounts,
+                          account_numbers=member.accounts if member else [],
+                          finance=obj.finance, changed_by=request.user, request=request)
 
 
 @admin.register(StaffProfile)

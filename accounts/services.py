@@ -369,6 +369,19 @@ def _refuse_leaving_no_admin(membership: Membership, *, role: str, active: bool)
         raise ValueError("The tenant must keep at least one active tenant admin.")
 
 
+def membership_change_refusal(*, membership: Membership, role: str, all_accounts: bool,
+                              account_numbers: Iterable[str], active: bool) -> str | None:
+    """Why `membership_update` / `membership_set_active` would refuse this change, or None
+    (for forms that show the reason next to the fields)."""
+    try:
+        _entitlement(tenant=membership.tenant, role=role, all_accounts=all_accounts,
+                     account_numbers=account_numbers, finance=False)
+        _refuse_leaving_no_admin(membership, role=role, active=active)
+    except ValueError as refused:
+        return str(refused)
+    return None
+
+
 def membership_update(
     *,
     membership: Membership,
@@ -398,6 +411,22 @@ def membership_update(
                          tenant=membership.tenant_id,
                          target=f"user:{membership.user.get_username()}", request=request,
                          details={"before": before, "after": after})
+    return membership
+
+
+def membership_create(*, user: AbstractBaseUser, tenant: Tenant, role: str, finance: bool,
+                      created_by: AbstractBaseUser,
+                      request: HttpRequest | None = None) -> Membership:
+    """Put an existing user into a tenant (platform admins). The new member sees all the
+    tenant's accounts; limit them on the members page."""
+    all_accounts, _, finance = _entitlement(tenant=tenant, role=role, all_accounts=True,
+                                            account_numbers=(), finance=finance)
+    with transaction.atomic():
+        membership = Membership.objects.create(user=user, tenant=tenant, role=role,
+                                               all_accounts=all_accounts, finance=finance)
+        audit_record(action=AuditAction.ENTITLEMENT_CHANGED, actor=created_by, tenant=tenant,
+                     target=f"user:{user.get_username()}", request=request,
+                     details={"before": None, "after": _entitlement_snapshot(membership)})
     return membership
 
 

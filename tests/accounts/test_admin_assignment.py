@@ -5,7 +5,13 @@ from __future__ import annotations
 
 import pytest
 
-from accounts.models import CustomerAccount, CustomerAccountUserObjectPermission, Tenant
+from accounts.models import (
+    AuditEntry,
+    CustomerAccount,
+    CustomerAccountUserObjectPermission,
+    Membership,
+    Tenant,
+)
 from accounts.services import tenant_create_or_update, user_create
 from integration.models import InboxEvent, InboxState
 from integration.services.intake import receive_events
@@ -77,3 +83,45 @@ def test_moving_an_account_drops_the_old_tenants_grants(client, platform_admin, 
     assert CustomerAccount.objects.get(number="C-1002").tenant == Tenant.objects.get(
         slug="nordwind")
     assert not CustomerAccountUserObjectPermission.objects.filter(user=clerk).exists()
+
+
+def test_membership_changes_in_the_admin_keep_grants_in_step_and_are_audited(
+        client, platform_admin, brenner):
+    clerk = user_create(username="clerk", password=PASSWORD, tenant=brenner,
+                        account_numbers=["C-1002"])
+    membership = clerk.membership
+    client.force_login(platform_admin)
+
+    response = client.post(f"/admin/accounts/membership/{membership.id}/change/",
+                           {"role": "member", "all_accounts": "on", "finance": "on"})
+
+    assert response.status_code == 302
+    assert not CustomerAccountUserObjectPermission.objects.filter(user=clerk).exists()
+    entry = AuditEntry.objects.get(action="entitlement_changed")
+    assert (entry.actor, entry.target) == ("user:root", "user:clerk")
+    assert entry.details["after"]["all_accounts"] is True
+
+
+def test_the_admin_refuses_to_demote_a_tenants_last_admin(client, platform_admin, brenner):
+    boss = user_create(username="boss", password=PASSWORD, tenant=brenner, role="tenant_admin")
+    client.force_login(platform_admin)
+
+    response = client.post(f"/admin/accounts/membership/{boss.membership.id}/change/",
+                           {"role": "member", "all_accounts": "on"})
+
+    assert response.status_code == 200
+    assert "at least one active tenant admin" in response.content.decode()
+    assert Membership.objects.get(user=boss).role == "tenant_admin"
+
+
+def test_adding_a_membership_in_the_admin_is_audited(client, platform_admin, brenner):
+    newcomer = user_create(username="newcomer", password=PASSWORD)
+    client.force_login(platform_admin)
+
+    response = client.post("/admin/accounts/membership/add/", {
+        "user": newcomer.id, "tenant": brenner.id, "role": "tenant_admin"})
+
+    assert response.status_code == 302
+    assert Membership.objects.get(user=newcomer).role == "tenant_admin"
+    assert AuditEntry.objects.filter(action="entitlement_changed",
+                                     target="user:newcomer").exists()

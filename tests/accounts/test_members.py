@@ -186,3 +186,19 @@ def test_every_members_form_requires_the_csrf_token(tenant_admin, limited_member
     assert not AuditEntry.objects.exclude(action="user_invited").exists()
     page = client.get("/settings/members/").content.decode()
     assert page.count("csrfmiddlewaretoken") >= 2  # the invite form and the revoke button
+
+
+def test_the_members_page_costs_the_same_queries_for_many_members(
+        client, brenner, tenant_admin, django_assert_max_num_queries):
+    for number in range(12):
+        user_create(username=f"clerk{number}", password="x", tenant=brenner,
+                    account_numbers=["C-1001"], finance=True)
+        invitation_create(tenant=brenner, email=f"new{number}@example.com",
+                          all_accounts=False, account_numbers=["C-1002"],
+                          invited_by=tenant_admin)
+    client.force_login(tenant_admin)
+
+    with django_assert_max_num_queries(12):
+        page = client.get("/settings/members/").content.decode()
+
+    assert page.count("C-1001") >= 24 and "new11@example.com" in page
