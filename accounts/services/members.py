@@ -1,9 +1,9 @@
-"""Writes about who is who: tenants and their accounts, users, sources, partner tokens."""
+"""Writes about a tenant's users: invitations (create, accept, revoke) and memberships
+(role, account grants through guardian, finance, active), each audited."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
 from typing import Any
 
 from django.conf import settings
@@ -24,7 +24,6 @@ from guardian.shortcuts import assign_perm, remove_perm
 
 from accounts.audit import audit_record
 from accounts.models import (
-    ApiToken,
     AuditAction,
     CustomerAccount,
     CustomerAccountUserObjectPermission,
@@ -32,135 +31,9 @@ from accounts.models import (
     InvitationState,
     Membership,
     Role,
-    SourceSystem,
-    StaffProfile,
     Tenant,
-    TokenScope,
 )
 from accounts.tokens import hash_secret, new_secret
-
-
-def tenant_create_or_update(*, slug: str, name: str, account_numbers: Iterable[str]) -> Tenant:
-    """Create the tenant (or rename it) and assign it the given ERP accounts.
-
-    Events held because nobody owned these accounts are released for processing.
-    """
-    from integration.services.processing import release_held_events, wake_inbox_worker
-
-    numbers = sorted({number.strip() for number in account_numbers if number.strip()})
-    with transaction.atomic():
-        tenant, _ = Tenant.objects.update_or_create(slug=slug, defaults={"name": name})
-        for number in numbers:
-            account, _ = CustomerAccount.objects.get_or_create(number=number)
-            if account.tenant_id not in (None, tenant.id):
-                raise ValueError(f"account {number} already belongs to {account.tenant.slug}")
-            if account.tenant_id is None:
-                account.tenant = tenant
-                account.save(update_fields=["tenant"])
-        released = release_held_events({f"account:{number}" for number in numbers})
-        if released:
-            transaction.on_commit(wake_inbox_worker)
-    return tenant
-
-
-def source_create(*, key: str) -> tuple[SourceSystem, str]:
-    """Register a source system (or rotate its token); return it with its new token."""
-    secret = new_secret(f"src_{key}")
-    source, _ = SourceSystem.objects.update_or_create(
-        key=key, defaults={"token_hash": hash_secret(secret), "active": True}
-    )
-    return source, secret
-
-
-def api_token_create(
-    *,
-    tenant: Tenant,
-    name: str,
-    scopes: Iterable[str] = (),
-    account_numbers: Iterable[str] = (),
-    expires_at: datetime | None = None,
-    created_by: AbstractBaseUser | None = None,
-) -> tuple[ApiToken, str]:
-    """Issue a partner token; the secret is returned once and never stored."""
-    scopes = sorted(set(scopes))
-    unknown = set(scopes) - set(TokenScope.values)
-    if unknown:
-        raise ValueError(f"unknown scopes: {', '.join(sorted(unknown))}")
-    secret = new_secret("svp")
-    with transaction.atomic():
-        token = ApiToken.objects.create(
-            tenant=tenant, name=name, prefix=secret[:10], token_hash=hash_secret(secret),
-            scopes=scopes, expires_at=expires_at, created_by=created_by,
-        )
-        numbers = list(account_numbers)
-        if numbers:
-            accounts = list(CustomerAccount.objects.filter(tenant=tenant, number__in=numbers))
-            if len(accounts) != len(set(numbers)):
-                raise ValueError("every limited account must belong to the token's tenant")
-            token.accounts.set(accounts)
-        audit_record(action=AuditAction.TOKEN_CREATED,
-                     actor=created_by if created_by is not None else "system",
-                     tenant=tenant, target=f"token:{token.prefix}",
-                     details={"name": name, "scopes": scopes, "accounts": sorted(numbers),
-                              "expires_at": expires_at.isoformat() if expires_at else None})
-    return token, secret
-
-
-def api_token_revoke(*, token: ApiToken, revoked_by: AbstractBaseUser) -> ApiToken:
-    with transaction.atomic():
-        if token.revoked_at is None:
-            token.revoked_at = timezone.now()
-            token.save(update_fields=["revoked_at"])
-            audit_record(action=AuditAction.TOKEN_REVOKED, actor=revoked_by,
-                         tenant=token.tenant_id, target=f"token:{token.prefix}")
-    return token
-
-
-def user_create(
-    *,
-    username: str,
-    password: str,
-    email: str = "",
-    tenant: Tenant | None = None,
-    role: str = Role.MEMBER,
-    account_numbers: Iterable[str] = (),
-    finance: bool = False,
-    staff_tenants: Iterable[Tenant] | None = None,
-    staff_all_tenants: bool = False,
-    platform_admin: bool = False,
-) -> AbstractBaseUser:
-    """Create (or update) a user with one role: tenant member/admin, staff or platform admin.
-
-    A member given `account_numbers` sees only those accounts (guardian object
-    permissions); without them the member sees all the tenant's accounts.
-    """
-    User = get_user_model()
-    with transaction.atomic():
-        user, _ = User.objects.get_or_create(username=username, defaults={"email": email})
-        user.email = email or user.email
-        user.set_password(password)
-        user.is_superuser = user.is_staff = platform_admin
-        user.save()
-        if tenant is not None:
-            numbers = list(account_numbers)
-            Membership.objects.update_or_create(
-                user=user,
-                defaults={"tenant": tenant, "role": role, "all_accounts": not numbers,
-                          "finance": finance or role == Role.TENANT_ADMIN},
-            )
-            for account in CustomerAccount.objects.filter(tenant=tenant, number__in=numbers):
-                assign_perm("accounts.view_customeraccount", user, account)
-                if finance:
-                    assign_perm("accounts.view_finance", user, account)
-        if staff_tenants is not None or staff_all_tenants:
-            profile, _ = StaffProfile.objects.update_or_create(
-                user=user, defaults={"all_tenants": staff_all_tenants}
-            )
-            profile.tenants.set(list(staff_tenants or []))
-    return user
-
-
-# --- Invitations and members (tenant admins) ------------------------------------------------
 
 
 class InvitationUnusable(Exception):
@@ -447,20 +320,3 @@ def membership_set_active(*, membership: Membership, active: bool,
                          target=f"user:{membership.user.get_username()}", request=request,
                          details={"before": before, "after": _entitlement_snapshot(membership)})
     return membership
-
-
-# --- Platform admins ----------------------------------------------------------------------------
-
-
-def customer_account_save(*, account: CustomerAccount) -> CustomerAccount:
-    """Save an account as a platform admin edited it. Assigning it to a tenant releases the
-    events held for it; moving it to another tenant drops the old tenant's users' grants."""
-    from integration.services.processing import release_held_events, wake_inbox_worker
-
-    with transaction.atomic():
-        account.save()
-        CustomerAccountUserObjectPermission.objects.filter(content_object=account).exclude(
-            user__membership__tenant_id=account.tenant_id).delete()
-        if account.tenant_id is not None and release_held_events({f"account:{account.number}"}):
-            transaction.on_commit(wake_inbox_worker)
-    return account
