@@ -88,6 +88,8 @@ def member_edit(request: HttpRequest, membership_id: int) -> HttpResponse:
     if request.method == "POST":
         try:
             if "active" in request.POST:
+                if request.POST["active"] not in {"0", "1"}:
+                    raise ValueError("Choose to deactivate or reactivate.")
                 membership_set_active(membership=member.membership,
                                       active=request.POST["active"] == "1",
                                       changed_by=request.user, request=request)

@@ -115,6 +115,9 @@ def test_deactivated_member_can_no_longer_sign_in_or_see_anything(
     assert (entry.details["before"]["active"], entry.details["after"]["active"]) == (True, False)
     client.post(edit_path(customer_user), {"active": "1"})
     assert Client().login(username="customer", password=PASSWORD)
+    assert client.post(edit_path(customer_user), {"active": "maybe"}).status_code == 400
+    customer_user.refresh_from_db()
+    assert customer_user.is_active
 
 
 def test_the_last_admin_cannot_demote_or_deactivate_themselves(client, tenant_admin):
@@ -202,3 +205,10 @@ def test_the_members_page_costs_the_same_queries_for_many_members(
         page = client.get("/settings/members/").content.decode()
 
     assert page.count("C-1001") >= 24 and "new11@example.com" in page
+
+
+def test_an_out_of_range_member_id_is_404_not_500(client, tenant_admin):
+    client.force_login(tenant_admin)
+
+    assert client.get(f"/settings/members/{10**30}/").status_code == 404
+    assert client.post("/settings/members/", {"revoke_invitation": str(10**30)}).status_code == 404
