@@ -1,6 +1,5 @@
 from django import forms
 from django.contrib import admin
-from guardian.admin import GuardedModelAdmin
 
 from accounts.models import (
     ApiToken,
@@ -41,8 +40,10 @@ class TenantAdmin(admin.ModelAdmin):
             account.delete()
 
 
+# A plain ModelAdmin, not guardian's GuardedModelAdmin: per-account grants change only on
+# the tenant's members page, through the services that audit them.
 @admin.register(CustomerAccount)
-class CustomerAccountAdmin(GuardedModelAdmin):
+class CustomerAccountAdmin(admin.ModelAdmin):
     list_display = ["number", "name", "tenant"]
     list_filter = ["tenant"]
     search_fields = ["number", "name"]

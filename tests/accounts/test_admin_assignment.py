@@ -125,3 +125,17 @@ def test_adding_a_membership_in_the_admin_is_audited(client, platform_admin, bre
     assert Membership.objects.get(user=newcomer).role == "tenant_admin"
     assert AuditEntry.objects.filter(action="entitlement_changed",
                                      target="user:newcomer").exists()
+
+
+def test_the_admin_offers_no_unaudited_way_to_grant_accounts(client, platform_admin, brenner):
+    """Guardian's object-permission pages would change grants without the audit trail;
+    grants change only on the members page."""
+    account = CustomerAccount.objects.get(number="C-1001")
+    client.force_login(platform_admin)
+
+    response = client.get(f"/admin/accounts/customeraccount/{account.id}/permissions/",
+                          follow=True)
+
+    assert b"Object permissions" not in response.content
+    assert not CustomerAccountUserObjectPermission.objects.filter(
+        content_object=account).exclude(user__membership__tenant=account.tenant).exists()
