@@ -8,6 +8,7 @@ import pytest
 
 from accounts.models import AuditEntry
 from accounts.services import api_token_create
+from tests.conftest import send_story
 
 pytestmark = pytest.mark.django_db
 
@@ -53,3 +54,19 @@ def test_other_tenant_gets_404(client, delivered_story, other_tenant_user, other
     client.logout()
     assert client.get("/api/v1/documents/DOC-POD-778120",
                       HTTP_AUTHORIZATION=f"Bearer {other_tenant_token}").status_code == 404
+
+
+def test_a_document_with_a_long_filename_is_stored_and_downloads_under_that_name(
+        client, brenner, source_tokens, story, customer_user):
+    long_name = "Proof of delivery, signed at the dock - " + "x" * 200 + ".pdf"
+    for event in story:
+        if event["event_type"] == "document.available":
+            event["data"]["filename"] = long_name
+    send_story(client, source_tokens, story)
+    client.force_login(customer_user)
+
+    response = client.get("/documents/DOC-POD-778120/download")
+
+    assert response.status_code == 200
+    assert long_name in response["Content-Disposition"]
+    assert body_of(response).startswith(b"%PDF")

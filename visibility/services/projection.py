@@ -442,8 +442,9 @@ def project_document_available(event: ProjectedEvent, effects: ProjectionEffects
         filename=data["filename"], content_type=data["content_type"], size=len(content),
         sha256=checksum, occurred_at=event.occurred_at, event_key=event.key,
     )
-    # Content-addressed name: replaying or rebuilding reuses the stored file.
-    name = f"documents/{checksum[:2]}/{checksum}/{data['filename']}"
+    # Content-addressed name: replaying or rebuilding reuses the stored file. The client's
+    # filename (up to 255 characters) stays out of the path; downloads send it back.
+    name = f"documents/sha256/{checksum[:2]}/{checksum}"
     if not default_storage.exists(name):
         default_storage.save(name, ContentFile(content))
     document.file.name = name
