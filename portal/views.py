@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
@@ -10,7 +12,7 @@ from django.shortcuts import redirect, render
 from accounts.audit import audit_staff_look, audit_staff_search
 from visibility import selectors
 from visibility.api.documents import document_response
-from visibility.models import ShipmentStatus
+from visibility.models import Invoice, ShipmentStatus
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -45,6 +47,7 @@ def shipment_detail(request: HttpRequest, shipment_id: str) -> HttpResponse:
         "history": history,
         "documents": selectors.documents_of_shipment(request.user, shipment),
         "orders": [link.order for link in shipment.order_links.all()],
+        "charges": selectors.charges_of_shipment(request.user, shipment),
     })
 
 
@@ -69,9 +72,46 @@ def order_detail(request: HttpRequest, order_number: str) -> HttpResponse:
         raise Http404("No such order")
     audit_staff_look(actor=request.user, tenant_id=order.customer_account.tenant_id,
                      target=f"order:{order_number}", request=request)
-    return render(request, "orders/detail.html", {"order": order})
+    return render(request, "orders/detail.html", {
+        "order": order, "invoices": selectors.invoices_of_order(request.user, order),
+    })
 
 
 @login_required
 def document_download(request: HttpRequest, document_id: str) -> HttpResponse:
     return document_response(request, request.user, document_id)
+
+
+# --- Invoices (finance grant) ---------------------------------------------------------
+
+
+def _date_param(request: HttpRequest, name: str) -> date | None:
+    try:
+        return date.fromisoformat(request.GET.get(name, ""))
+    except ValueError:
+        return None
+
+
+@login_required
+def invoice_list(request: HttpRequest) -> HttpResponse:
+    status = request.GET.get("status", "")
+    if status not in Invoice.Status.values:
+        status = ""
+    due_from, due_to = _date_param(request, "due_from"), _date_param(request, "due_to")
+    invoices = selectors.invoice_list(request.user, status=status, due_from=due_from,
+                                      due_to=due_to)
+    page = Paginator(invoices, 25).get_page(request.GET.get("page"))
+    return render(request, "invoices/list.html", {
+        "page": page, "statuses": Invoice.Status.choices, "status": status,
+        "due_from": due_from, "due_to": due_to,
+    })
+
+
+@login_required
+def invoice_detail(request: HttpRequest, invoice_number: str) -> HttpResponse:
+    invoice = selectors.invoice_get(request.user, invoice_number)
+    if invoice is None:
+        raise Http404("No such invoice")
+    audit_staff_look(actor=request.user, tenant_id=invoice.customer_account.tenant_id,
+                     target=f"invoice:{invoice_number}", request=request)
+    return render(request, "invoices/detail.html", {"invoice": invoice})

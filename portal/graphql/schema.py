@@ -41,6 +41,15 @@ class ShipmentOrderType:
     line_numbers: list[int]
 
 
+@strawberry.type
+class FreightChargeType:
+    charge_id: str
+    charge_type: str
+    amount: str
+    currency: str
+    occurred_at: datetime
+
+
 @strawberry_django.type(models.Shipment)
 class ShipmentType:
     shipment_id: auto
@@ -71,6 +80,17 @@ class ShipmentType:
             for link in root.order_links.all()
         ]
 
+    @strawberry_django.field
+    def freight_charges(self, root: models.Shipment, info: Info) -> list[FreightChargeType]:
+        """Empty without the finance grant for the shipment's account (one query each)."""
+        return [
+            FreightChargeType(charge_id=charge.charge_id, charge_type=charge.charge_type,
+                              amount=str(charge.amount), currency=charge.currency,
+                              occurred_at=charge.occurred_at)
+            for charge in selectors.charges_of_shipment(
+                actor_from_request(info.context.request), root)
+        ]
+
 
 @strawberry_django.type(models.OrderLine)
 class OrderLineType:
@@ -93,6 +113,42 @@ class OrderDetailType:
     @strawberry_django.field(prefetch_related=["shipment_links__shipment"])
     def shipments(self, root: models.Order) -> list[ShipmentType]:
         return [link.shipment for link in root.shipment_links.all()]
+
+
+@strawberry_django.type(models.InvoiceLine)
+class InvoiceLineType:
+    position: auto
+    description: auto
+    amount: str
+
+
+@strawberry.type
+class InvoiceType:
+    """Built from a selector row that carries `derived_status` (open / paid / overdue)."""
+
+    invoice_number: str
+    customer_account: str
+    status: str
+    order_numbers: list[str]
+    shipment_ids: list[str]
+    issue_date: date | None
+    due_date: date | None
+    currency: str
+    total_amount: str
+    paid_at: datetime | None
+    lines: list[InvoiceLineType] | None = None
+
+    @classmethod
+    def of(cls, invoice: models.Invoice, *, with_lines: bool = False) -> InvoiceType:
+        return cls(
+            invoice_number=invoice.invoice_number,
+            customer_account=invoice.customer_account.number,
+            status=invoice.derived_status, order_numbers=list(invoice.order_numbers),
+            shipment_ids=list(invoice.shipment_ids), issue_date=invoice.issue_date,
+            due_date=invoice.due_date, currency=invoice.currency,
+            total_amount=str(invoice.total_amount), paid_at=invoice.paid_at,
+            lines=list(invoice.lines.all()) if with_lines else None,
+        )
 
 
 MAX_LIST_SIZE = 200
@@ -118,6 +174,24 @@ class Query:
     @strawberry.field
     def order(self, info: Info, order_number: str) -> OrderDetailType | None:
         return selectors.order_get(actor_from_request(info.context.request), order_number)
+
+
+    # --- readside: invoices (finance grant) ---
+    @strawberry.field
+    def invoice(self, info: Info, invoice_number: str) -> InvoiceType | None:
+        invoice = selectors.invoice_get(actor_from_request(info.context.request),
+                                        invoice_number)
+        return InvoiceType.of(invoice, with_lines=True) if invoice else None
+
+    @strawberry.field
+    def invoices(self, info: Info, status: str | None = None, due_from: date | None = None,
+                 due_to: date | None = None, first: int = 50) -> list[InvoiceType]:
+        """Newest first; `first` is capped at 200. `status`: open, paid or overdue."""
+        invoices = selectors.invoice_list(actor_from_request(info.context.request),
+                                          status=status or "", due_from=due_from,
+                                          due_to=due_to)
+        return [InvoiceType.of(invoice)
+                for invoice in invoices[: max(0, min(first, MAX_LIST_SIZE))]]
 
 
 schema = strawberry.Schema(query=Query, extensions=[DjangoOptimizerExtension])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import django_filters
 
-from visibility.models import Shipment, ShipmentStatus
+from visibility.models import Invoice, Shipment, ShipmentStatus
 
 
 class ShipmentFilter(django_filters.FilterSet):
@@ -20,3 +20,14 @@ class ShipmentFilter(django_filters.FilterSet):
     class Meta:
         model = Shipment
         fields = ["status", "delayed", "at_risk", "mode", "carrier_scac", "load_id"]
+
+
+class InvoiceFilter(django_filters.FilterSet):
+    status = django_filters.ChoiceFilter(field_name="derived_status",
+                                         choices=Invoice.Status.choices)
+    due_from = django_filters.DateFilter(field_name="due_date", lookup_expr="gte")
+    due_to = django_filters.DateFilter(field_name="due_date", lookup_expr="lte")
+
+    class Meta:
+        model = Invoice
+        fields = ["status", "due_from", "due_to"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from visibility.models import Order, Shipment, ShipmentEvent
+from visibility.models import Invoice, Order, Shipment, ShipmentEvent
 
 
 class MilestoneSerializer(serializers.ModelSerializer):
@@ -91,3 +91,35 @@ class OrderDetailSerializer(serializers.ModelSerializer):
         return [{"shipment_id": link.shipment.shipment_id, "status": link.shipment.status,
                  "eta": link.shipment.eta, "line_numbers": link.line_numbers}
                 for link in order.shipment_links.all()]
+
+
+class FreightChargeSerializer(serializers.Serializer):
+    charge_id = serializers.CharField()
+    charge_type = serializers.CharField()
+    amount = serializers.DecimalField(max_digits=16, decimal_places=2)
+    currency = serializers.CharField()
+    occurred_at = serializers.DateTimeField()
+
+
+class InvoiceLineSerializer(serializers.Serializer):
+    position = serializers.IntegerField()
+    description = serializers.CharField()
+    amount = serializers.DecimalField(max_digits=16, decimal_places=2)
+
+
+class InvoiceListSerializer(serializers.ModelSerializer):
+    customer_account = serializers.CharField(source="customer_account.number")
+    status = serializers.CharField(source="derived_status")
+
+    class Meta:
+        model = Invoice
+        fields = ["invoice_number", "customer_account", "status", "order_numbers",
+                  "shipment_ids", "issue_date", "due_date", "currency", "total_amount",
+                  "paid_at", "paid_amount"]
+
+
+class InvoiceSerializer(InvoiceListSerializer):
+    lines = InvoiceLineSerializer(many=True)
+
+    class Meta(InvoiceListSerializer.Meta):
+        fields = [*InvoiceListSerializer.Meta.fields, "lines"]
