@@ -88,7 +88,8 @@ def with_invoice_status(invoices: QuerySet[Invoice]) -> QuerySet[Invoice]:
 
 def invoice_list(actor: Actor, *, status: str = "", due_from=None, due_to=None,
                  ) -> QuerySet[Invoice]:
-    invoices = with_invoice_status(invoices_for(actor)).select_related("customer_account")
+    invoices = (with_invoice_status(invoices_for(actor)).select_related("customer_account")
+                .prefetch_related("lines"))
     if status:
         invoices = invoices.filter(derived_status=status)
     if due_from:

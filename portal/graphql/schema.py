@@ -136,10 +136,10 @@ class InvoiceType:
     currency: str
     total_amount: str
     paid_at: datetime | None
-    lines: list[InvoiceLineType] | None = None
+    lines: list[InvoiceLineType]
 
     @classmethod
-    def of(cls, invoice: models.Invoice, *, with_lines: bool = False) -> InvoiceType:
+    def of(cls, invoice: models.Invoice) -> InvoiceType:
         return cls(
             invoice_number=invoice.invoice_number,
             customer_account=invoice.customer_account.number,
@@ -147,7 +147,7 @@ class InvoiceType:
             shipment_ids=list(invoice.shipment_ids), issue_date=invoice.issue_date,
             due_date=invoice.due_date, currency=invoice.currency,
             total_amount=str(invoice.total_amount), paid_at=invoice.paid_at,
-            lines=list(invoice.lines.all()) if with_lines else None,
+            lines=list(invoice.lines.all()),
         )
 
 
@@ -181,7 +181,7 @@ class Query:
     def invoice(self, info: Info, invoice_number: str) -> InvoiceType | None:
         invoice = selectors.invoice_get(actor_from_request(info.context.request),
                                         invoice_number)
-        return InvoiceType.of(invoice, with_lines=True) if invoice else None
+        return InvoiceType.of(invoice) if invoice else None
 
     @strawberry.field
     def invoices(self, info: Info, status: str | None = None, due_from: date | None = None,
