@@ -13,6 +13,7 @@ from visibility.api.views import (
     InvoiceDetailApi,
     InvoiceListApi,
     OrderDetailApi,
+    OrderListApi,
     ShipmentDetailApi,
     ShipmentListApi,
 )
@@ -48,6 +49,8 @@ urlpatterns = [
     path("operations/integration/", integration_health_page, name="integration-health"),
     path("graphql", PortalGraphQLView.as_view(schema=schema), name="graphql"),
     # --- readside: invoices and orders ---
+    path("orders/", views.order_list, name="order-list"),
+    path("api/v1/orders", OrderListApi.as_view(), name="api-order-list"),
     path("invoices/", views.invoice_list, name="invoice-list"),
     path("invoices/<str:invoice_number>/", views.invoice_detail, name="invoice-detail"),
     path("api/v1/invoices", InvoiceListApi.as_view(), name="api-invoice-list"),

@@ -48,6 +48,7 @@ def shipment_detail(request: HttpRequest, shipment_id: str) -> HttpResponse:
         "documents": selectors.documents_of_shipment(request.user, shipment),
         "orders": [link.order for link in shipment.order_links.all()],
         "charges": selectors.charges_of_shipment(request.user, shipment),
+        "eta_history": selectors.eta_history(shipment),
     })
 
 
@@ -115,3 +116,22 @@ def invoice_detail(request: HttpRequest, invoice_number: str) -> HttpResponse:
     audit_staff_look(actor=request.user, tenant_id=invoice.customer_account.tenant_id,
                      target=f"invoice:{invoice_number}", request=request)
     return render(request, "invoices/detail.html", {"invoice": invoice})
+
+
+# --- Orders list ------------------------------------------------------------------------
+
+
+@login_required
+def order_list(request: HttpRequest) -> HttpResponse:
+    status = request.GET.get("status", "")
+    if status not in ShipmentStatus.values:
+        status = ""
+    date_from, date_to = _date_param(request, "date_from"), _date_param(request, "date_to")
+    query = request.GET.get("q", "").strip()[:128]
+    orders = selectors.order_list(request.user, status=status, date_from=date_from,
+                                  date_to=date_to, text=query)
+    page = Paginator(orders, 25).get_page(request.GET.get("page"))
+    return render(request, "orders/list.html", {
+        "page": page, "statuses": ShipmentStatus.choices, "status": status,
+        "date_from": date_from, "date_to": date_to, "query": query,
+    })

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.contrib.postgres.search import TrigramSimilarity
-from django.db.models import Case, CharField, IntegerField, Prefetch, Q, QuerySet, Value, When
+from django.db.models import Case, CharField, F, IntegerField, Prefetch, Q, QuerySet, Value, When
 from django.utils import timezone
 
 from accounts.models import TokenScope
@@ -45,6 +45,15 @@ def shipment_get(actor: Actor, shipment_id: str) -> Shipment | None:
     return shipment_detail_queryset(actor).filter(shipment_id=shipment_id).first()
 
 
+ETA_KINDS = (ShipmentEvent.Kind.ETA, ShipmentEvent.Kind.DELAY)
+
+
+def eta_history(shipment: Shipment) -> list[ShipmentEvent]:
+    """Each ETA update and delay, oldest first, from the prefetched history."""
+    return [fact for fact in shipment.history.all()
+            if fact.kind in ETA_KINDS or fact.eta or fact.eta_window_start]
+
+
 def shipment_list(actor: Actor) -> QuerySet[Shipment]:
     return (
         shipments_for(actor)
@@ -68,6 +77,23 @@ def order_get(actor: Actor, order_number: str) -> Order | None:
         .filter(order_number=order_number)
         .first()
     )
+
+
+def order_list(actor: Actor, *, status: str = "", date_from=None, date_to=None,
+               text: str = "") -> QuerySet[Order]:
+    """Newest activity first; `text` matches order number or customer PO; the date range
+    applies to the order date."""
+    orders = (orders_for(actor).select_related("customer_account")
+              .prefetch_related("shipment_links__shipment"))
+    if status:
+        orders = orders.filter(status=status)
+    if date_from:
+        orders = orders.filter(order_date__gte=date_from)
+    if date_to:
+        orders = orders.filter(order_date__lte=date_to)
+    if text:
+        orders = orders.filter(Q(order_number__icontains=text) | Q(customer_po__icontains=text))
+    return orders.order_by(F("last_event_at").desc(nulls_last=True), "-id")
 
 
 def invoices_for(actor: Actor) -> QuerySet[Invoice]:

@@ -34,6 +34,18 @@ class OrderType:
     requested_delivery_date: date | None
 
 
+@strawberry_django.type(models.ShipmentEvent)
+class EtaUpdateType:
+    occurred_at: auto
+    kind: str
+    eta: datetime | None
+    eta_window_start: datetime | None
+    eta_window_end: datetime | None
+    eta_basis: auto
+    reason_code: auto
+    reason_text: auto
+
+
 @strawberry.type
 class ShipmentOrderType:
     order_number: str
@@ -70,6 +82,14 @@ class ShipmentType:
     def milestones(self, root: models.Shipment) -> list[MilestoneType]:
         return [fact for fact in root.history.all()
                 if fact.kind == models.ShipmentEvent.Kind.MILESTONE]
+
+    eta_window_start: datetime | None
+    eta_window_end: datetime | None
+    eta_basis: auto
+
+    @strawberry_django.field(prefetch_related=["history"])
+    def eta_history(self, root: models.Shipment) -> list[EtaUpdateType]:
+        return selectors.eta_history(root)
 
     @strawberry_django.field(prefetch_related=["order_links__order"])
     def orders(self, root: models.Shipment) -> list[ShipmentOrderType]:
@@ -175,6 +195,15 @@ class Query:
     def order(self, info: Info, order_number: str) -> OrderDetailType | None:
         return selectors.order_get(actor_from_request(info.context.request), order_number)
 
+
+    # --- readside: orders list ---
+    @strawberry_django.field
+    def orders(self, info: Info, status: str | None = None, text: str | None = None,
+               first: int = 50) -> list[OrderDetailType]:
+        """Newest activity first; `text` matches order number or PO; `first` ≤ 200."""
+        orders = selectors.order_list(actor_from_request(info.context.request),
+                                      status=status or "", text=text or "")
+        return orders[: max(0, min(first, MAX_LIST_SIZE))]
 
     # --- readside: invoices (finance grant) ---
     @strawberry.field

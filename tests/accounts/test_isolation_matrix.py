@@ -50,6 +50,9 @@ ENDPOINTS = {
     "api-integration-health": ("operator", "/api/v1/integration/health"),
     "integration-health": ("operator", "/operations/integration/"),
     "graphql": ("graphql", "/graphql"),
+    # --- readside: orders list ---
+    "order-list": ("list", "/orders/"),
+    "api-order-list": ("list", "/api/v1/orders"),
     # --- readside: invoices (finance grant) ---
     "invoice-list": ("list", "/invoices/"),
     "invoice-detail": ("detail", "/invoices/INV-2026-004512/"),
@@ -66,6 +69,8 @@ GRAPHQL_FIELDS = {
     "shipment": ('{ shipment(shipmentId: "SHP-778120") { shipmentId } }', {"shipment": None}),
     "shipments": ("{ shipments(first: 200) { shipmentId } }", {"shipments": []}),
     "order": ('{ order(orderNumber: "SO-100045") { orderNumber } }', {"order": None}),
+    # --- readside: orders list ---
+    "orders": ("{ orders(first: 200) { orderNumber } }", {"orders": []}),
     # --- readside: invoices (finance grant) ---
     "invoice": ('{ invoice(invoiceNumber: "INV-2026-004512") { invoiceNumber lines { amount } }'
                 " }", {"invoice": None}),

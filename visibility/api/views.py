@@ -13,12 +13,13 @@ from rest_framework.views import APIView
 from accounts.audit import audit_staff_look
 from accounts.authentication import actor_from_request
 from visibility import selectors
-from visibility.api.filters import InvoiceFilter, ShipmentFilter
+from visibility.api.filters import InvoiceFilter, OrderFilter, ShipmentFilter
 from visibility.api.serializers import (
     FreightChargeSerializer,
     InvoiceListSerializer,
     InvoiceSerializer,
     OrderDetailSerializer,
+    OrderListSerializer,
     ShipmentListSerializer,
     ShipmentSerializer,
 )
@@ -73,6 +74,8 @@ class OrderDetailApi(APIView):
 
 
 class InvoiceCursor(CursorPagination):
+    """Newest id first (invoices and orders have no non-null activity time to page on)."""
+
     ordering = ("-id",)
     page_size = 50
     page_size_query_param = "page_size"
@@ -98,3 +101,16 @@ class InvoiceDetailApi(APIView):
         audit_staff_look(actor=actor, tenant_id=invoice.customer_account.tenant_id,
                          target=f"invoice:{invoice_number}", request=request)
         return Response(InvoiceSerializer(invoice).data)
+
+
+# --- Orders list ------------------------------------------------------------------------
+
+
+class OrderListApi(ListAPIView):
+    serializer_class = OrderListSerializer
+    pagination_class = InvoiceCursor
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = OrderFilter
+
+    def get_queryset(self):
+        return selectors.order_list(actor_from_request(self.request))
