@@ -49,6 +49,7 @@ urlpatterns = [
     path("operations/integration/", integration_health_page, name="integration-health"),
     path("graphql", PortalGraphQLView.as_view(schema=schema), name="graphql"),
     # --- readside: invoices and orders ---
+    path("shipments/export.csv", views.shipment_export, name="shipment-export"),
     path("orders/", views.order_list, name="order-list"),
     path("api/v1/orders", OrderListApi.as_view(), name="api-order-list"),
     path("invoices/", views.invoice_list, name="invoice-list"),

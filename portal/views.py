@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import csv
 from datetime import date
 
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.db.models import QuerySet
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 
 from accounts.audit import audit_staff_look, audit_staff_search
@@ -19,19 +21,65 @@ def home(request: HttpRequest) -> HttpResponse:
     return redirect("shipment-list" if request.user.is_authenticated else "login")
 
 
-@login_required
-def shipment_list(request: HttpRequest) -> HttpResponse:
+def _filtered_shipments(request: HttpRequest) -> tuple[QuerySet, str, str]:
     shipments = selectors.shipment_list(request.user)
     status = request.GET.get("status", "")
     if status in ShipmentStatus.values:
         shipments = shipments.filter(status=status)
+    else:
+        status = ""
     query = request.GET.get("q", "").strip()
     if query:
         shipments = shipments.filter(shipment_id__icontains=query)
+    return shipments, status, query
+
+
+@login_required
+def shipment_list(request: HttpRequest) -> HttpResponse:
+    shipments, status, query = _filtered_shipments(request)
     page = Paginator(shipments, 25).get_page(request.GET.get("page"))
     return render(request, "shipments/list.html", {
         "page": page, "statuses": ShipmentStatus.choices, "status": status, "query": query,
     })
+
+
+class _Echo:
+    def write(self, value: str) -> str:
+        return value
+
+
+CSV_HEADER = ["shipment_id", "orders", "status", "delayed", "at_risk", "carrier",
+              "tracking_numbers", "eta", "promised_date", "delivered_at", "last_update"]
+
+
+def csv_safe(value: object) -> str:
+    """Neutralise spreadsheet formulas (CSV injection): a leading = + - @ gets a quote."""
+    text = "" if value is None else str(value)
+    return f"'{text}" if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+def _csv_rows(shipments: QuerySet):
+    yield CSV_HEADER
+    for shipment in shipments.iterator(chunk_size=500):
+        yield [csv_safe(value) for value in (
+            shipment.shipment_id,
+            " ".join(link.order.order_number for link in shipment.order_links.all()),
+            shipment.get_status_display(), shipment.delayed, shipment.at_risk,
+            shipment.carrier_name, " ".join(shipment.tracking_numbers),
+            shipment.eta and shipment.eta.isoformat(), shipment.promised_date,
+            shipment.delivered_at and shipment.delivered_at.isoformat(),
+            shipment.last_event_at and shipment.last_event_at.isoformat(),
+        )]
+
+
+@login_required
+def shipment_export(request: HttpRequest) -> StreamingHttpResponse:
+    shipments, _, _ = _filtered_shipments(request)
+    writer = csv.writer(_Echo())
+    response = StreamingHttpResponse((writer.writerow(row) for row in _csv_rows(shipments)),
+                                     content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="shipments.csv"'
+    return response
 
 
 @login_required

@@ -50,7 +50,8 @@ ENDPOINTS = {
     "api-integration-health": ("operator", "/api/v1/integration/health"),
     "integration-health": ("operator", "/operations/integration/"),
     "graphql": ("graphql", "/graphql"),
-    # --- readside: orders list ---
+    # --- readside: orders list, shipment export ---
+    "shipment-export": ("list", "/shipments/export.csv"),
     "order-list": ("list", "/orders/"),
     "api-order-list": ("list", "/api/v1/orders"),
     # --- readside: invoices (finance grant) ---
