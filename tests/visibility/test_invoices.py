@@ -175,3 +175,20 @@ def test_invoice_lists_do_not_query_per_invoice(client, finance_user, finance_to
     many = reads()
 
     assert few == many
+
+
+def test_rest_order_detail_lists_invoices_only_with_the_finance_grant(client, brenner,
+                                                                      finance_token):
+    shipments_only = api_token_create(tenant=brenner, name="ops", scopes=["shipments"])[1]
+
+    with_finance = client.get("/api/v1/orders/SO-100045", **finance_token)
+    without = client.get("/api/v1/orders/SO-100045",
+                         HTTP_AUTHORIZATION=f"Bearer {shipments_only}").json()
+    everything = api_token_create(tenant=brenner, name="all")[1]
+    full = client.get("/api/v1/orders/SO-100045",
+                      HTTP_AUTHORIZATION=f"Bearer {everything}").json()
+
+    assert with_finance.status_code == 404  # an invoices-only token sees no orders
+    assert "invoices" not in without
+    assert [row["invoice_number"] for row in full["invoices"]] == [INVOICE]
+    assert full["invoices"][0]["status"] == "paid"

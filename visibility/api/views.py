@@ -67,7 +67,12 @@ class OrderDetailApi(APIView):
             raise Http404
         audit_staff_look(actor=actor, tenant_id=order.customer_account.tenant_id,
                          target=f"order:{order_number}", request=request)
-        return Response(OrderDetailSerializer(order).data)
+        data = OrderDetailSerializer(order).data
+        invoices = list(selectors.invoices_of_order(actor, order).select_related(
+            "customer_account"))
+        if invoices:  # finance grant only; omitted otherwise
+            data["invoices"] = InvoiceListSerializer(invoices, many=True).data
+        return Response(data)
 
 
 # --- Invoices (finance grant: token scope "invoices") -------------------------------
