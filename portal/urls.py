@@ -9,7 +9,14 @@ from portal import admin_views, member_views, settings_views, views
 from portal.graphql.schema import schema
 from portal.graphql.views import PortalGraphQLView
 from visibility.api.documents import DocumentDownloadApi
-from visibility.api.views import OrderDetailApi, ShipmentDetailApi, ShipmentListApi
+from visibility.api.views import (
+    InvoiceDetailApi,
+    InvoiceListApi,
+    OrderDetailApi,
+    OrderListApi,
+    ShipmentDetailApi,
+    ShipmentListApi,
+)
 
 admin.site.login_form = ThrottledAdminAuthenticationForm
 
@@ -48,5 +55,15 @@ urlpatterns = [
     path("api/v1/integration/health", integration_health_json, name="api-integration-health"),
     path("operations/integration/", integration_health_page, name="integration-health"),
     path("graphql", PortalGraphQLView.as_view(schema=schema), name="graphql"),
+    # --- readside: invoices and orders ---
+    path("shipments/export.csv", views.shipment_export, name="shipment-export"),
+    path("orders/", views.order_list, name="order-list"),
+    path("api/v1/orders", OrderListApi.as_view(), name="api-order-list"),
+    path("invoices/", views.invoice_list, name="invoice-list"),
+    path("invoices/<str:invoice_number>/", views.invoice_detail, name="invoice-detail"),
+    path("api/v1/invoices", InvoiceListApi.as_view(), name="api-invoice-list"),
+    path("api/v1/invoices/<str:invoice_number>", InvoiceDetailApi.as_view(),
+         name="api-invoice-detail"),
+    # --- end readside ---
     path("admin/", admin.site.urls),
 ]

@@ -2,34 +2,84 @@
 
 from __future__ import annotations
 
+import csv
+from datetime import date
+
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.db.models import QuerySet
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 
 from accounts.audit import audit_staff_look, audit_staff_search
 from visibility import selectors
 from visibility.api.documents import document_response
-from visibility.models import ShipmentStatus
+from visibility.models import Invoice, ShipmentStatus
 
 
 def home(request: HttpRequest) -> HttpResponse:
     return redirect("shipment-list" if request.user.is_authenticated else "login")
 
 
-@login_required
-def shipment_list(request: HttpRequest) -> HttpResponse:
+def _filtered_shipments(request: HttpRequest) -> tuple[QuerySet, str, str]:
     shipments = selectors.shipment_list(request.user)
     status = request.GET.get("status", "")
     if status in ShipmentStatus.values:
         shipments = shipments.filter(status=status)
+    else:
+        status = ""
     query = request.GET.get("q", "").strip()
     if query:
         shipments = shipments.filter(shipment_id__icontains=query)
+    return shipments, status, query
+
+
+@login_required
+def shipment_list(request: HttpRequest) -> HttpResponse:
+    shipments, status, query = _filtered_shipments(request)
     page = Paginator(shipments, 25).get_page(request.GET.get("page"))
     return render(request, "shipments/list.html", {
         "page": page, "statuses": ShipmentStatus.choices, "status": status, "query": query,
     })
+
+
+class _Echo:
+    def write(self, value: str) -> str:
+        return value
+
+
+CSV_HEADER = ["shipment_id", "orders", "status", "delayed", "at_risk", "carrier",
+              "tracking_numbers", "eta", "promised_date", "delivered_at", "last_update"]
+
+
+def csv_safe(value: object) -> str:
+    """Neutralise spreadsheet formulas (CSV injection): a leading = + - @ gets a quote."""
+    text = "" if value is None else str(value)
+    return f"'{text}" if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+def _csv_rows(shipments: QuerySet):
+    yield CSV_HEADER
+    for shipment in shipments.iterator(chunk_size=500):
+        yield [csv_safe(value) for value in (
+            shipment.shipment_id,
+            " ".join(link.order.order_number for link in shipment.order_links.all()),
+            shipment.get_status_display(), shipment.delayed, shipment.at_risk,
+            shipment.carrier_name, " ".join(shipment.tracking_numbers),
+            shipment.eta and shipment.eta.isoformat(), shipment.promised_date,
+            shipment.delivered_at and shipment.delivered_at.isoformat(),
+            shipment.last_event_at and shipment.last_event_at.isoformat(),
+        )]
+
+
+@login_required
+def shipment_export(request: HttpRequest) -> StreamingHttpResponse:
+    shipments, _, _ = _filtered_shipments(request)
+    writer = csv.writer(_Echo())
+    response = StreamingHttpResponse((writer.writerow(row) for row in _csv_rows(shipments)),
+                                     content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="shipments.csv"'
+    return response
 
 
 @login_required
@@ -45,6 +95,8 @@ def shipment_detail(request: HttpRequest, shipment_id: str) -> HttpResponse:
         "history": history,
         "documents": selectors.documents_of_shipment(request.user, shipment),
         "orders": [link.order for link in shipment.order_links.all()],
+        "charges": selectors.charges_of_shipment(request.user, shipment),
+        "eta_history": selectors.eta_history(shipment),
     })
 
 
@@ -69,9 +121,65 @@ def order_detail(request: HttpRequest, order_number: str) -> HttpResponse:
         raise Http404("No such order")
     audit_staff_look(actor=request.user, tenant_id=order.customer_account.tenant_id,
                      target=f"order:{order_number}", request=request)
-    return render(request, "orders/detail.html", {"order": order})
+    return render(request, "orders/detail.html", {
+        "order": order, "invoices": selectors.invoices_of_order(request.user, order),
+    })
 
 
 @login_required
 def document_download(request: HttpRequest, document_id: str) -> HttpResponse:
     return document_response(request, request.user, document_id)
+
+
+# --- Invoices (finance grant) ---------------------------------------------------------
+
+
+def _date_param(request: HttpRequest, name: str) -> date | None:
+    try:
+        return date.fromisoformat(request.GET.get(name, ""))
+    except ValueError:
+        return None
+
+
+@login_required
+def invoice_list(request: HttpRequest) -> HttpResponse:
+    status = request.GET.get("status", "")
+    if status not in Invoice.Status.values:
+        status = ""
+    due_from, due_to = _date_param(request, "due_from"), _date_param(request, "due_to")
+    invoices = selectors.invoice_list(request.user, status=status, due_from=due_from,
+                                      due_to=due_to)
+    page = Paginator(invoices, 25).get_page(request.GET.get("page"))
+    return render(request, "invoices/list.html", {
+        "page": page, "statuses": Invoice.Status.choices, "status": status,
+        "due_from": due_from, "due_to": due_to,
+    })
+
+
+@login_required
+def invoice_detail(request: HttpRequest, invoice_number: str) -> HttpResponse:
+    invoice = selectors.invoice_get(request.user, invoice_number)
+    if invoice is None:
+        raise Http404("No such invoice")
+    audit_staff_look(actor=request.user, tenant_id=invoice.customer_account.tenant_id,
+                     target=f"invoice:{invoice_number}", request=request)
+    return render(request, "invoices/detail.html", {"invoice": invoice})
+
+
+# --- Orders list ------------------------------------------------------------------------
+
+
+@login_required
+def order_list(request: HttpRequest) -> HttpResponse:
+    status = request.GET.get("status", "")
+    if status not in ShipmentStatus.values:
+        status = ""
+    date_from, date_to = _date_param(request, "date_from"), _date_param(request, "date_to")
+    query = request.GET.get("q", "").strip()[:128]
+    orders = selectors.order_list(request.user, status=status, date_from=date_from,
+                                  date_to=date_to, text=query)
+    page = Paginator(orders, 25).get_page(request.GET.get("page"))
+    return render(request, "orders/list.html", {
+        "page": page, "statuses": ShipmentStatus.choices, "status": status,
+        "date_from": date_from, "date_to": date_to, "query": query,
+    })

@@ -7,12 +7,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.contrib.postgres.search import TrigramSimilarity
-from django.db.models import Case, IntegerField, Prefetch, Q, QuerySet, Value, When
+from django.db.models import Case, CharField, F, IntegerField, Prefetch, Q, QuerySet, Value, When
+from django.utils import timezone
 
 from accounts.models import TokenScope
 from accounts.scoping import Actor, visible_account_ids
 from visibility.models import (
     Document,
+    FreightCharge,
     Invoice,
     NotificationSubscription,
     Order,
@@ -43,6 +45,15 @@ def shipment_get(actor: Actor, shipment_id: str) -> Shipment | None:
     return shipment_detail_queryset(actor).filter(shipment_id=shipment_id).first()
 
 
+ETA_KINDS = (ShipmentEvent.Kind.ETA, ShipmentEvent.Kind.DELAY)
+
+
+def eta_history(shipment: Shipment) -> list[ShipmentEvent]:
+    """Each ETA update and delay, oldest first, from the prefetched history."""
+    return [fact for fact in shipment.history.all()
+            if fact.kind in ETA_KINDS or fact.eta or fact.eta_window_start]
+
+
 def shipment_list(actor: Actor) -> QuerySet[Shipment]:
     return (
         shipments_for(actor)
@@ -68,10 +79,72 @@ def order_get(actor: Actor, order_number: str) -> Order | None:
     )
 
 
+def order_list(actor: Actor, *, status: str = "", date_from=None, date_to=None,
+               text: str = "") -> QuerySet[Order]:
+    """Newest activity first; `text` matches order number or customer PO; the date range
+    applies to the order date."""
+    orders = (orders_for(actor).select_related("customer_account")
+              .prefetch_related("shipment_links__shipment"))
+    if status:
+        orders = orders.filter(status=status)
+    if date_from:
+        orders = orders.filter(order_date__gte=date_from)
+    if date_to:
+        orders = orders.filter(order_date__lte=date_to)
+    if text:
+        orders = orders.filter(Q(order_number__icontains=text) | Q(customer_po__icontains=text))
+    return orders.order_by(F("last_event_at").desc(nulls_last=True), "-id")
+
+
 def invoices_for(actor: Actor) -> QuerySet[Invoice]:
     return Invoice.objects.filter(
         customer_account_id__in=visible_account_ids(actor, TokenScope.INVOICES)
     )
+
+
+def with_invoice_status(invoices: QuerySet[Invoice]) -> QuerySet[Invoice]:
+    """The one place an invoice's status is derived, as `derived_status`: paid once paid,
+    overdue when unpaid past its due date, otherwise open."""
+    return invoices.annotate(derived_status=Case(
+        When(paid_at__isnull=False, then=Value(Invoice.Status.PAID)),
+        When(due_date__lt=timezone.localdate(), then=Value(Invoice.Status.OVERDUE)),
+        default=Value(Invoice.Status.OPEN), output_field=CharField(),
+    ))
+
+
+def invoice_list(actor: Actor, *, status: str = "", due_from=None, due_to=None,
+                 ) -> QuerySet[Invoice]:
+    invoices = (with_invoice_status(invoices_for(actor)).select_related("customer_account")
+                .prefetch_related("lines"))
+    if status:
+        invoices = invoices.filter(derived_status=status)
+    if due_from:
+        invoices = invoices.filter(due_date__gte=due_from)
+    if due_to:
+        invoices = invoices.filter(due_date__lte=due_to)
+    return invoices.order_by("-issue_date", "-id")
+
+
+def invoice_get(actor: Actor, invoice_number: str) -> Invoice | None:
+    return (with_invoice_status(invoices_for(actor)).select_related("customer_account")
+            .prefetch_related("lines").filter(invoice_number=invoice_number).first())
+
+
+def invoices_of_order(actor: Actor, order: Order) -> QuerySet[Invoice]:
+    return with_invoice_status(invoices_for(actor)).filter(
+        order_numbers__contains=[order.order_number]).order_by("-issue_date", "-id")
+
+
+def charges_of_shipment(actor: Actor, shipment: Shipment) -> list[FreightCharge]:
+    """Freight charges, only where the actor has the finance grant for the account."""
+    return list(FreightCharge.objects.filter(
+        shipment=shipment,
+        shipment__customer_account_id__in=visible_account_ids(actor, TokenScope.INVOICES),
+    ).order_by("occurred_at", "id"))
+
+
+def can_see_invoices(actor: Actor) -> bool:
+    return visible_account_ids(actor, TokenScope.INVOICES).exists()
 
 
 def documents_for(actor: Actor) -> QuerySet[Document]:

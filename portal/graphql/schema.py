@@ -34,11 +34,32 @@ class OrderType:
     requested_delivery_date: date | None
 
 
+@strawberry_django.type(models.ShipmentEvent)
+class EtaUpdateType:
+    occurred_at: auto
+    kind: str
+    eta: datetime | None
+    eta_window_start: datetime | None
+    eta_window_end: datetime | None
+    eta_basis: auto
+    reason_code: auto
+    reason_text: auto
+
+
 @strawberry.type
 class ShipmentOrderType:
     order_number: str
     customer_po: str
     line_numbers: list[int]
+
+
+@strawberry.type
+class FreightChargeType:
+    charge_id: str
+    charge_type: str
+    amount: str
+    currency: str
+    occurred_at: datetime
 
 
 @strawberry_django.type(models.Shipment)
@@ -62,6 +83,14 @@ class ShipmentType:
         return [fact for fact in root.history.all()
                 if fact.kind == models.ShipmentEvent.Kind.MILESTONE]
 
+    eta_window_start: datetime | None
+    eta_window_end: datetime | None
+    eta_basis: auto
+
+    @strawberry_django.field(prefetch_related=["history"])
+    def eta_history(self, root: models.Shipment) -> list[EtaUpdateType]:
+        return selectors.eta_history(root)
+
     @strawberry_django.field(prefetch_related=["order_links__order"])
     def orders(self, root: models.Shipment) -> list[ShipmentOrderType]:
         return [
@@ -69,6 +98,17 @@ class ShipmentType:
                               customer_po=link.order.customer_po,
                               line_numbers=list(link.line_numbers))
             for link in root.order_links.all()
+        ]
+
+    @strawberry_django.field
+    def freight_charges(self, root: models.Shipment, info: Info) -> list[FreightChargeType]:
+        """Empty without the finance grant for the shipment's account (one query each)."""
+        return [
+            FreightChargeType(charge_id=charge.charge_id, charge_type=charge.charge_type,
+                              amount=str(charge.amount), currency=charge.currency,
+                              occurred_at=charge.occurred_at)
+            for charge in selectors.charges_of_shipment(
+                actor_from_request(info.context.request), root)
         ]
 
 
@@ -95,6 +135,42 @@ class OrderDetailType:
         return [link.shipment for link in root.shipment_links.all()]
 
 
+@strawberry_django.type(models.InvoiceLine)
+class InvoiceLineType:
+    position: auto
+    description: auto
+    amount: str
+
+
+@strawberry.type
+class InvoiceType:
+    """Built from a selector row that carries `derived_status` (open / paid / overdue)."""
+
+    invoice_number: str
+    customer_account: str
+    status: str
+    order_numbers: list[str]
+    shipment_ids: list[str]
+    issue_date: date | None
+    due_date: date | None
+    currency: str
+    total_amount: str
+    paid_at: datetime | None
+    lines: list[InvoiceLineType]
+
+    @classmethod
+    def of(cls, invoice: models.Invoice) -> InvoiceType:
+        return cls(
+            invoice_number=invoice.invoice_number,
+            customer_account=invoice.customer_account.number,
+            status=invoice.derived_status, order_numbers=list(invoice.order_numbers),
+            shipment_ids=list(invoice.shipment_ids), issue_date=invoice.issue_date,
+            due_date=invoice.due_date, currency=invoice.currency,
+            total_amount=str(invoice.total_amount), paid_at=invoice.paid_at,
+            lines=list(invoice.lines.all()),
+        )
+
+
 MAX_LIST_SIZE = 200
 
 
@@ -118,6 +194,33 @@ class Query:
     @strawberry.field
     def order(self, info: Info, order_number: str) -> OrderDetailType | None:
         return selectors.order_get(actor_from_request(info.context.request), order_number)
+
+
+    # --- readside: orders list ---
+    @strawberry_django.field
+    def orders(self, info: Info, status: str | None = None, text: str | None = None,
+               first: int = 50) -> list[OrderDetailType]:
+        """Newest activity first; `text` matches order number or PO; `first` ≤ 200."""
+        orders = selectors.order_list(actor_from_request(info.context.request),
+                                      status=status or "", text=text or "")
+        return orders[: max(0, min(first, MAX_LIST_SIZE))]
+
+    # --- readside: invoices (finance grant) ---
+    @strawberry.field
+    def invoice(self, info: Info, invoice_number: str) -> InvoiceType | None:
+        invoice = selectors.invoice_get(actor_from_request(info.context.request),
+                                        invoice_number)
+        return InvoiceType.of(invoice) if invoice else None
+
+    @strawberry.field
+    def invoices(self, info: Info, status: str | None = None, due_from: date | None = None,
+                 due_to: date | None = None, first: int = 50) -> list[InvoiceType]:
+        """Newest first; `first` is capped at 200. `status`: open, paid or overdue."""
+        invoices = selectors.invoice_list(actor_from_request(info.context.request),
+                                          status=status or "", due_from=due_from,
+                                          due_to=due_to)
+        return [InvoiceType.of(invoice)
+                for invoice in invoices[: max(0, min(first, MAX_LIST_SIZE))]]
 
 
 schema = strawberry.Schema(query=Query, extensions=[DjangoOptimizerExtension])

@@ -25,7 +25,7 @@ pytestmark = pytest.mark.django_db
 
 # Strings that exist only in Brenner's data: none may appear in an outsider's answer.
 MARKERS = ["SHP-778120", "SO-100045", "PO-BT-7781", "INV-2026-004512", "DOC-POD-778120",
-           "JJD0002249381", "LD-55012", "brenner-secret"]
+           "JJD0002249381", "LD-55012", "brenner-secret", "CHG-778120-1"]
 
 # URL name -> (kind, path). Kinds: detail, list, member_page, tenant_admin, operator,
 # intake, graphql, public.
@@ -57,6 +57,16 @@ ENDPOINTS = {
     "member-edit": ("tenant_admin_detail", None),
     "invitation-accept": ("invitation", None),
     # --- end members and invitations ---
+    # --- readside: orders list, shipment export ---
+    "shipment-export": ("list", "/shipments/export.csv"),
+    "order-list": ("list", "/orders/"),
+    "api-order-list": ("list", "/api/v1/orders"),
+    # --- readside: invoices (finance grant) ---
+    "invoice-list": ("list", "/invoices/"),
+    "invoice-detail": ("detail", "/invoices/INV-2026-004512/"),
+    "api-invoice-list": ("list", "/api/v1/invoices"),
+    "api-invoice-detail": ("detail", "/api/v1/invoices/INV-2026-004512"),
+    # --- end readside ---
 }
 
 SEARCHES = ["SHP-778120", "SO-100045", "PO-BT-7781", "INV-2026-004512", "DOC-POD-778120",
@@ -67,7 +77,23 @@ GRAPHQL_FIELDS = {
     "shipment": ('{ shipment(shipmentId: "SHP-778120") { shipmentId } }', {"shipment": None}),
     "shipments": ("{ shipments(first: 200) { shipmentId } }", {"shipments": []}),
     "order": ('{ order(orderNumber: "SO-100045") { orderNumber } }', {"order": None}),
+    # --- readside: orders list ---
+    "orders": ("{ orders(first: 200) { orderNumber } }", {"orders": []}),
+    # --- readside: invoices (finance grant) ---
+    "invoice": ('{ invoice(invoiceNumber: "INV-2026-004512") { invoiceNumber lines { amount } }'
+                " }", {"invoice": None}),
+    "invoices": ("{ invoices(first: 200) { invoiceNumber } }", {"invoices": []}),
+    # --- end readside ---
 }
+
+# --- readside: the finance grant ---
+# Endpoints and GraphQL fields showing invoices or freight charges. The invoices-scoped
+# token is entitled to them (it is an outsider only for shipments and documents).
+FINANCE_ENDPOINTS = {"invoice-list", "invoice-detail", "api-invoice-list",
+                     "api-invoice-detail"}
+FINANCE_GRAPHQL_FIELDS = {"invoice", "invoices"}
+FINANCE_INSIDERS = {"scope_limited_token"}
+# --- end readside ---
 
 PERSONAS = ["anonymous", "other_tenant_user", "other_tenant_admin", "limited_member",
             "unassigned_staff", "other_tenant_token", "scope_limited_token",
@@ -148,8 +174,10 @@ def content_of(response) -> bytes:
 @pytest.mark.parametrize("persona", PERSONAS)
 def test_no_persona_sees_another_tenants_data_anywhere(world, persona):
     client, headers = client_for(world, persona)
-    for kind, path in ENDPOINTS.values():
+    for name, (kind, path) in ENDPOINTS.items():
         if path is None or kind == "graphql":
+            continue
+        if name in FINANCE_ENDPOINTS and persona in FINANCE_INSIDERS and path.startswith("/api/"):
             continue
         where = f"{persona} GET {path}"
         # Tokens authenticate the API only: for pages a token holder is anonymous.
@@ -200,6 +228,8 @@ def test_search_finds_nothing_of_another_tenant_by_any_reference(world, persona)
 def test_graphql_answers_null_or_empty(world, persona):
     client, headers = client_for(world, persona)
     for field, (query, expected) in GRAPHQL_FIELDS.items():
+        if field in FINANCE_GRAPHQL_FIELDS and persona in FINANCE_INSIDERS:
+            continue
         response = client.post("/graphql", data=json.dumps({"query": query}),
                                content_type="application/json", **headers)
         where = f"{persona} graphql {field}"
@@ -246,3 +276,45 @@ def test_member_pages_are_closed_to_outsiders(world, persona):
 
 
 # --- end members and invitations ---
+
+
+# --- readside: the finance grant is its own grant ---
+FINANCE_MARKERS = ["INV-2026-004512", "CHG-778120-1", "612.40", "18950.00"]
+
+
+@pytest.fixture
+def finance_outsiders(delivered_story, brenner):
+    """Brenner insiders who may see shipments but not invoices and freight charges."""
+    return {
+        "member_without_finance": user_create(username="b-ops", password=PASSWORD,
+                                              tenant=brenner),
+        "token_without_invoices_scope": api_token_create(
+            tenant=brenner, name="ops", scopes=["shipments", "documents"])[1],
+    }
+
+
+@pytest.mark.parametrize("persona", ["member_without_finance", "token_without_invoices_scope"])
+def test_invoices_and_charges_need_the_finance_grant(finance_outsiders, persona):
+    client, headers = client_for(finance_outsiders, persona)
+    api = persona.endswith("_token") or persona.startswith("token_")
+    prefix = "/api/v1" if api else ""
+    slash = "" if api else "/"
+
+    shipment = client.get(f"{prefix}/shipments/SHP-778120{slash}", **headers)
+    listing = client.get(f"{prefix}/invoices{slash}", **headers)
+    detail = client.get(f"{prefix}/invoices/INV-2026-004512{slash}", **headers)
+    order = client.get(f"{prefix}/orders/SO-100045{slash}", **headers)
+    graphql = client.post("/graphql", content_type="application/json", **headers, data={
+        "query": '{ invoice(invoiceNumber: "INV-2026-004512") { invoiceNumber } '
+                 "invoices { invoiceNumber } "
+                 'shipment(shipmentId: "SHP-778120") { shipmentId freightCharges { amount } } }'})
+
+    assert shipment.status_code == 200  # an insider for shipments...
+    assert order.status_code == 200
+    assert listing.status_code == 200 and detail.status_code == 404  # ...not for money
+    for response in (shipment, listing, order, graphql):
+        leaked = [m for m in FINANCE_MARKERS if m in response.content.decode()]
+        assert not leaked, f"{persona} {response.request['PATH_INFO']} leaked {leaked}"
+    assert graphql.json()["data"] == {
+        "invoice": None, "invoices": [],
+        "shipment": {"shipmentId": "SHP-778120", "freightCharges": []}}

@@ -78,3 +78,33 @@ def test_order_detail_with_lines_and_shipments(client, delivered_story, partner_
     assert [line["sku"] for line in body["lines"]] == ["DRL-18V", "BAT-5AH"]
     assert body["shipments"][0]["shipment_id"] == "SHP-778120"
     assert theirs.status_code == 404
+
+
+# --- CSV export (readside) --------------------------------------------------------------
+
+
+def test_csv_export_keeps_the_filters_and_neutralises_formulas(client, many_shipments,
+                                                               customer_user):
+    import csv
+    import io
+
+    from visibility.models import Shipment
+
+    Shipment.objects.filter(shipment_id="SHP-778120").update(
+        carrier_name='=HYPERLINK("http://evil.example")')
+    client.force_login(customer_user)
+
+    page = client.get("/shipments/", {"status": "delivered"}).content.decode()
+    response = client.get("/shipments/export.csv", {"status": "delivered"})
+    rows = list(csv.DictReader(io.StringIO(
+        b"".join(response.streaming_content).decode())))
+    everything = client.get("/shipments/export.csv")
+    all_rows = list(csv.reader(io.StringIO(b"".join(everything.streaming_content).decode())))
+
+    assert 'href="/shipments/export.csv?q=&status=delivered"' in page
+    assert response["Content-Type"].startswith("text/csv")
+    assert rows and all(row["status"] == "Delivered" for row in rows)
+    ours = next(row for row in rows if row["shipment_id"] == "SHP-778120")
+    assert ours["carrier"] == "'=HYPERLINK(\"http://evil.example\")"
+    assert ours["orders"] == "SO-100045"
+    assert len(all_rows) == 1 + 25  # header + Brenner's shipments only

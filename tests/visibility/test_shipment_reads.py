@@ -156,3 +156,30 @@ def test_graphql_lists_only_the_tenants_shipments_and_orders(client, delivered_s
                                                {"sku": "BAT-5AH", "quantity": "80.000"}],
                                      "shipments": [{"shipmentId": "SHP-778120"}]}
     assert theirs == {"data": {"shipments": [], "order": None}}
+
+
+# --- ETA history (readside) -------------------------------------------------------------
+
+
+def test_eta_history_on_page_rest_and_graphql(client, delivered_story, customer_user,
+                                              partner_token):
+    headers = {"HTTP_AUTHORIZATION": f"Bearer {partner_token}"}
+    client.force_login(customer_user)
+
+    page = client.get("/shipments/SHP-778120/").content.decode()
+    rest = client.get("/api/v1/shipments/SHP-778120", **headers).json()
+    graphql = client.post("/graphql", content_type="application/json", **headers, data={
+        "query": '{ shipment(shipmentId: "SHP-778120") { etaHistory { kind eta etaBasis '
+                 "reasonText } } }"}).json()
+
+    assert "ETA history" in page and "Last update" in page
+    assert "Snow closure on A3 near Wurzburg" in page
+    delay = next(row for row in rest["eta_history"] if row["kind"] == "delay")
+    assert delay["reason_code"] == "AO" and delay["eta"].startswith("2026-11-20T09:00")
+    carrier = next(row for row in rest["eta_history"] if row["basis"] == "carrier")
+    assert carrier["eta"].startswith("2026-11-19T11:30")
+    times = [row["occurred_at"] for row in rest["eta_history"]]
+    assert times == sorted(times)
+    kinds = [row["kind"] for row in graphql["data"]["shipment"]["etaHistory"]]
+    assert kinds == [row["kind"] for row in rest["eta_history"]]
+    assert "delay" in kinds

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from visibility.models import Order, Shipment, ShipmentEvent
+from visibility import selectors
+from visibility.models import Invoice, Order, Shipment, ShipmentEvent
 
 
 class MilestoneSerializer(serializers.ModelSerializer):
@@ -19,6 +20,15 @@ class MilestoneSerializer(serializers.ModelSerializer):
         return fact.milestone or None
 
 
+class EtaUpdateSerializer(serializers.ModelSerializer):
+    basis = serializers.CharField(source="eta_basis")
+
+    class Meta:
+        model = ShipmentEvent
+        fields = ["occurred_at", "kind", "eta", "eta_window_start", "eta_window_end", "basis",
+                  "reason_code", "reason_text"]
+
+
 class ShipmentOrderSerializer(serializers.Serializer):
     order_number = serializers.CharField(source="order.order_number")
     customer_po = serializers.CharField(source="order.customer_po")
@@ -29,6 +39,7 @@ class ShipmentSerializer(serializers.ModelSerializer):
     customer_account = serializers.CharField(source="customer_account.number")
     carrier = serializers.SerializerMethodField()
     milestones = serializers.SerializerMethodField()
+    eta_history = serializers.SerializerMethodField()
     orders = ShipmentOrderSerializer(source="order_links", many=True)
     status_label = serializers.CharField(source="get_status_display")
 
@@ -39,7 +50,8 @@ class ShipmentSerializer(serializers.ModelSerializer):
             "status_at", "carrier", "mode", "service_level", "tracking_numbers", "origin",
             "destination", "planned_pickup_at", "planned_delivery_at", "eta",
             "eta_window_start", "eta_window_end", "eta_basis", "promised_date", "delayed",
-            "at_risk", "delivered_at", "received_by", "last_event_at", "milestones", "orders",
+            "at_risk", "delivered_at", "received_by", "last_event_at", "milestones",
+            "eta_history", "orders",
         ]
 
     def get_carrier(self, shipment: Shipment) -> dict | None:
@@ -51,6 +63,9 @@ class ShipmentSerializer(serializers.ModelSerializer):
         facts = [fact for fact in shipment.history.all()
                  if fact.kind == ShipmentEvent.Kind.MILESTONE]
         return MilestoneSerializer(facts, many=True).data
+
+    def get_eta_history(self, shipment: Shipment) -> list[dict]:
+        return EtaUpdateSerializer(selectors.eta_history(shipment), many=True).data
 
 
 class ShipmentListSerializer(serializers.ModelSerializer):
@@ -91,3 +106,49 @@ class OrderDetailSerializer(serializers.ModelSerializer):
         return [{"shipment_id": link.shipment.shipment_id, "status": link.shipment.status,
                  "eta": link.shipment.eta, "line_numbers": link.line_numbers}
                 for link in order.shipment_links.all()]
+
+
+class FreightChargeSerializer(serializers.Serializer):
+    charge_id = serializers.CharField()
+    charge_type = serializers.CharField()
+    amount = serializers.DecimalField(max_digits=16, decimal_places=2)
+    currency = serializers.CharField()
+    occurred_at = serializers.DateTimeField()
+
+
+class InvoiceLineSerializer(serializers.Serializer):
+    position = serializers.IntegerField()
+    description = serializers.CharField()
+    amount = serializers.DecimalField(max_digits=16, decimal_places=2)
+
+
+class InvoiceListSerializer(serializers.ModelSerializer):
+    customer_account = serializers.CharField(source="customer_account.number")
+    status = serializers.CharField(source="derived_status")
+
+    class Meta:
+        model = Invoice
+        fields = ["invoice_number", "customer_account", "status", "order_numbers",
+                  "shipment_ids", "issue_date", "due_date", "currency", "total_amount",
+                  "paid_at", "paid_amount"]
+
+
+class InvoiceSerializer(InvoiceListSerializer):
+    lines = InvoiceLineSerializer(many=True)
+
+    class Meta(InvoiceListSerializer.Meta):
+        fields = [*InvoiceListSerializer.Meta.fields, "lines"]
+
+
+
+class OrderListSerializer(serializers.ModelSerializer):
+    customer_account = serializers.CharField(source="customer_account.number")
+    shipments = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Order
+        fields = ["order_number", "customer_account", "customer_po", "order_date",
+                  "requested_delivery_date", "status", "last_event_at", "shipments"]
+
+    def get_shipments(self, order: Order) -> list[str]:
+        return [link.shipment.shipment_id for link in order.shipment_links.all()]

@@ -13,9 +13,13 @@ from rest_framework.views import APIView
 from accounts.audit import audit_staff_look
 from accounts.authentication import actor_from_request
 from visibility import selectors
-from visibility.api.filters import ShipmentFilter
+from visibility.api.filters import InvoiceFilter, OrderFilter, ShipmentFilter
 from visibility.api.serializers import (
+    FreightChargeSerializer,
+    InvoiceListSerializer,
+    InvoiceSerializer,
     OrderDetailSerializer,
+    OrderListSerializer,
     ShipmentListSerializer,
     ShipmentSerializer,
 )
@@ -48,7 +52,11 @@ class ShipmentDetailApi(APIView):
             raise Http404
         audit_staff_look(actor=actor, tenant_id=shipment.customer_account.tenant_id,
                          target=f"shipment:{shipment_id}", request=request)
-        return Response(ShipmentSerializer(shipment).data)
+        data = ShipmentSerializer(shipment).data
+        charges = selectors.charges_of_shipment(actor, shipment)
+        if charges:  # finance grant only; omitted otherwise
+            data["freight_charges"] = FreightChargeSerializer(charges, many=True).data
+        return Response(data)
 
 
 class OrderDetailApi(APIView):
@@ -59,4 +67,55 @@ class OrderDetailApi(APIView):
             raise Http404
         audit_staff_look(actor=actor, tenant_id=order.customer_account.tenant_id,
                          target=f"order:{order_number}", request=request)
-        return Response(OrderDetailSerializer(order).data)
+        data = OrderDetailSerializer(order).data
+        invoices = list(selectors.invoices_of_order(actor, order).select_related(
+            "customer_account"))
+        if invoices:  # finance grant only; omitted otherwise
+            data["invoices"] = InvoiceListSerializer(invoices, many=True).data
+        return Response(data)
+
+
+# --- Invoices (finance grant: token scope "invoices") -------------------------------
+
+
+class InvoiceCursor(CursorPagination):
+    """Newest id first (invoices and orders have no non-null activity time to page on)."""
+
+    ordering = ("-id",)
+    page_size = 50
+    page_size_query_param = "page_size"
+    max_page_size = 200
+
+
+class InvoiceListApi(ListAPIView):
+    serializer_class = InvoiceListSerializer
+    pagination_class = InvoiceCursor
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = InvoiceFilter
+
+    def get_queryset(self):
+        return selectors.invoice_list(actor_from_request(self.request))
+
+
+class InvoiceDetailApi(APIView):
+    def get(self, request: Request, invoice_number: str) -> Response:
+        actor = actor_from_request(request)
+        invoice = selectors.invoice_get(actor, invoice_number)
+        if invoice is None:
+            raise Http404
+        audit_staff_look(actor=actor, tenant_id=invoice.customer_account.tenant_id,
+                         target=f"invoice:{invoice_number}", request=request)
+        return Response(InvoiceSerializer(invoice).data)
+
+
+# --- Orders list ------------------------------------------------------------------------
+
+
+class OrderListApi(ListAPIView):
+    serializer_class = OrderListSerializer
+    pagination_class = InvoiceCursor
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = OrderFilter
+
+    def get_queryset(self):
+        return selectors.order_list(actor_from_request(self.request))

@@ -1,0 +1,14 @@
+"""Template context shared by every page."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest
+from django.utils.functional import SimpleLazyObject
+
+from visibility import selectors
+
+
+def finance(request: HttpRequest) -> dict:
+    """`can_see_invoices`: evaluated (one query) only by a template that asks."""
+    return {"can_see_invoices": SimpleLazyObject(
+        lambda: selectors.can_see_invoices(request.user))}
