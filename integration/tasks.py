@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from integration.services.processing import pending_inbox_exists, process_inbox_until_empty
+from integration.services.processing import (
+    pending_inbox_exists,
+    process_inbox_until_empty,
+    release_satisfied_holds,
+)
 
 
 @shared_task(name="integration.tasks.process_inbox")
@@ -16,12 +20,13 @@ def process_inbox() -> int:
 @shared_task(name="integration.tasks.sweep_inbox")
 def sweep_inbox() -> bool:
     """Re-queue work that no wake-up reached (lost message, dead worker, retry due):
-    pending inbox rows, and pending notifications."""
+    pending inbox rows, held rows whose missing piece has arrived, pending notifications."""
     from visibility.services.notifications import pending_notifications_exist
     from visibility.tasks import deliver_notifications
 
     if pending_notifications_exist():
         deliver_notifications.delay()
+    release_satisfied_holds()
     if pending_inbox_exists():
         process_inbox.delay()
         return True

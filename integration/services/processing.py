@@ -14,9 +14,13 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import DatabaseError, transaction
+from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models.functions import Substr
 from django.utils import timezone
 
+from accounts.models import CustomerAccount
 from integration.models import InboxEvent, InboxState
+from visibility.models import Invoice, Order, Shipment
 from visibility.services.derivation import derive_orders, derive_shipments
 from visibility.services.notifications import notifications_record
 from visibility.services.projection import (
@@ -83,6 +87,9 @@ def process_inbox_batch(*, batch_size: int | None = None) -> BatchOutcome:
         _save_states(rows)
         if effects.released_keys:
             outcome.released = release_held_events(effects.released_keys)
+    held_for = {row.waiting_for for row in rows if row.state == InboxState.HELD}
+    if held_for:
+        outcome.released += release_satisfied_holds(held_for)
     return outcome
 
 
@@ -140,6 +147,36 @@ def _project_row(row: InboxEvent, effects: ProjectionEffects, outcome: BatchOutc
 def release_held_events(keys: set[str]) -> int:
     """Make held events waiting for any of `keys` pending again."""
     return InboxEvent.objects.filter(state=InboxState.HELD, waiting_for__in=keys).update(
+        state=InboxState.PENDING, waiting_for="", next_attempt_at=None
+    )
+
+
+def _existing(model_rows: QuerySet, field: str, prefix: str) -> Q:
+    """Held rows waiting for `prefix<value>` where that value now exists in `model_rows`."""
+    waited_for = Substr(OuterRef("waiting_for"), len(prefix) + 1)
+    return Q(waiting_for__startswith=prefix) & Q(
+        Exists(model_rows.filter(**{field: waited_for})))
+
+
+def release_satisfied_holds(keys: set[str] | None = None) -> int:
+    """Release held events whose missing piece exists by now.
+
+    A hold and the release meant for it can cross: worker A holds a milestone while
+    worker B, in a concurrent transaction, creates its shipment and releases what is
+    held for it, and neither sees the other's uncommitted rows. Called after a batch
+    that held events (for its `keys`) and by the periodic sweep (for all), this frees
+    such events.
+    """
+    satisfied = (
+        _existing(Shipment.objects.all(), "shipment_id", "shipment:")
+        | _existing(Order.objects.all(), "order_number", "order:")
+        | _existing(Invoice.objects.all(), "invoice_number", "invoice:")
+        | _existing(CustomerAccount.objects.filter(tenant__isnull=False), "number", "account:")
+    )
+    held = InboxEvent.objects.filter(state=InboxState.HELD)
+    if keys is not None:
+        held = held.filter(waiting_for__in=keys)
+    return held.filter(satisfied).update(
         state=InboxState.PENDING, waiting_for="", next_attempt_at=None
     )
 

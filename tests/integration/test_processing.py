@@ -9,7 +9,11 @@ import pytest
 from accounts.services import tenant_create_or_update
 from integration.models import InboxEvent, InboxState
 from integration.services.intake import receive_events
-from integration.services.processing import process_inbox_batch, process_inbox_until_empty
+from integration.services.processing import (
+    process_inbox_batch,
+    process_inbox_until_empty,
+    release_satisfied_holds,
+)
 from visibility.models import Document, FreightCharge, Invoice, Order, Shipment, ShipmentEvent
 
 pytestmark = pytest.mark.django_db
@@ -242,3 +246,27 @@ def test_shipment_follows_its_order_to_another_account(brenner, story):
 
     assert in_order == reversed_order
     assert Shipment.objects.get().customer_account.number == "C-1002"
+
+
+def test_a_hold_that_crossed_its_release_is_freed_by_the_sweep(brenner, story):
+    """Worker A held a milestone while worker B, concurrently, created its shipment and
+    released what was held for it before A's hold was visible: the hold is left behind
+    although the shipment exists. The sweep's check frees it; a hold whose piece is still
+    missing stays held."""
+    receive_all(story[:2])
+    process_inbox_until_empty()
+    milestone = next(event for event in story if event["event_id"] == "tms-demo-0003")
+    orphan = {**milestone, "event_id": "tms-orphan",
+              "data": {**milestone["data"], "shipment_id": "SHP-NOT-YET"}}
+    receive_all([milestone, orphan])
+    InboxEvent.objects.filter(event_id="tms-demo-0003").update(
+        state=InboxState.HELD, waiting_for="shipment:SHP-778120")
+    InboxEvent.objects.filter(event_id="tms-orphan").update(
+        state=InboxState.HELD, waiting_for="shipment:SHP-NOT-YET")
+
+    released = release_satisfied_holds()
+    process_inbox_until_empty()
+
+    assert released == 1
+    assert Shipment.objects.get().status == "in_transit"
+    assert InboxEvent.objects.get(event_id="tms-orphan").state == InboxState.HELD
