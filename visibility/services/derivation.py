@@ -21,6 +21,7 @@ from visibility.models import (
     ShipmentEvent,
     ShipmentStatus,
 )
+from visibility.services.bulk import bulk_update_rows
 from visibility.services.references import references_follow_account
 
 # Ties on occurred_at are broken by how far along the lifecycle a milestone is.
@@ -89,7 +90,7 @@ def derive_shipments(shipment_ids: Iterable[int]) -> ShipmentDerivation:
         result.transitions += [(shipment, trigger)
                                for trigger in sorted(_notable(shipment) - before)]
         result.order_ids.update(link.order_id for link in shipment.order_links.all())
-    Shipment.objects.bulk_update(shipments, DERIVED_SHIPMENT_FIELDS)
+    bulk_update_rows(shipments, DERIVED_SHIPMENT_FIELDS)
     _documents_follow_their_shipment([shipment.id for shipment in shipments])
     references_follow_account([shipment.id for shipment in shipments])
     return result
@@ -198,7 +199,7 @@ def derive_orders(order_ids: Iterable[int]) -> None:
         moments += [moment for moment in (order.snapshot_occurred_at, order.cancelled_at)
                     if moment]
         order.last_event_at = max(moments, default=None)
-    Order.objects.bulk_update(orders, ["status", "last_event_at"])
+    bulk_update_rows(orders, ["status", "last_event_at"])
 
 
 def is_overdue(due_date: date | None, paid: bool, today: date) -> bool:
