@@ -272,12 +272,19 @@ def stage_naive(context: dict, events: list[dict]) -> dict:
     published = time.time() - started
     drained = False
     deadline = time.monotonic() + CONFIG["drain_timeout"]
+    previous, unchanged_since = None, time.monotonic()
     while time.monotonic() < deadline:
         states = inbox.states_since(base_id)
         if states.get("processed", 0) >= len(events) or (
                 sum(states.values()) >= len(events) and not states.get("pending")
                 and not states.get("held")):
             drained = True
+            break
+        if states != previous:
+            previous, unchanged_since = states, time.monotonic()
+        elif (sum(states.values()) >= len(events) and not states.get("pending")
+              and time.monotonic() - unchanged_since > 10):
+            # The naive design has no sweep: a hold that crossed its release stays held.
             break
         time.sleep(0.25)
     sampler.finish()
