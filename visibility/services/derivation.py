@@ -12,6 +12,7 @@ from datetime import date
 
 from django.db.models import F, OuterRef, Subquery
 
+from portal.bulk import bulk_update_rows
 from visibility.models import (
     Document,
     Milestone,
@@ -21,7 +22,6 @@ from visibility.models import (
     ShipmentEvent,
     ShipmentStatus,
 )
-from visibility.services.bulk import bulk_update_rows
 from visibility.services.references import references_follow_account
 
 # Ties on occurred_at are broken by how far along the lifecycle a milestone is.
