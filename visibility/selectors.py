@@ -7,7 +7,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.contrib.postgres.search import TrigramSimilarity
-from django.db.models import Case, IntegerField, Prefetch, Q, QuerySet, Value, When
+from django.db.models import Case, IntegerField, Prefetch, QuerySet, Value, When
+from django.db.models.functions import Collate
 
 from accounts.models import TokenScope
 from accounts.scoping import Actor, visible_account_ids
@@ -92,37 +93,64 @@ class SearchHit:
 
 
 SEARCH_MIN_PARTIAL_LENGTH = 3
+# How many exact/prefix matches are ranked, taken in index order (a short prefix can match
+# millions of references; the best of them are the shortest, which the index gives first).
+SEARCH_PREFIX_CANDIDATES = 200
+
+_HIT_FIELDS = ("kind", "object_key", "reference_type", "value", "rank", "similarity",
+               "customer_account__tenant_id")
 
 
 def search_references(actor: Actor, query: str, *, limit: int = 20) -> list[SearchHit]:
     """Find orders, shipments and invoices by any reference, best match first.
 
-    Exact (normalized) beats prefix beats partial; partial matching (trigram) starts at
-    three characters. One hit per object: its best-matching reference.
+    Exact (normalized) beats prefix beats partial (contained); partial matching starts at
+    three characters, and when nothing matches that way, similar references (trigram
+    similarity, typos) are offered. One hit per object: its best-matching reference.
+    Each tier is one index-backed query, run only while fewer than `limit` objects are
+    found: exact and prefix through the B-tree on `normalized` (C collation, so the
+    prefix range and its order come from the index), partial and similar through the
+    trigram GIN index.
     """
     normalized = normalize_reference(query)
     if not normalized:
         return []
-    matches = Q(normalized__startswith=normalized)
-    if len(normalized) >= SEARCH_MIN_PARTIAL_LENGTH:
-        matches |= Q(normalized__contains=normalized) | Q(normalized__trigram_similar=normalized)
-    rows = (
-        Reference.objects.filter(customer_account_id__in=visible_account_ids(actor))
-        .filter(matches)
-        .annotate(
-            rank=Case(When(normalized=normalized, then=Value(3)),
-                      When(normalized__startswith=normalized, then=Value(2)),
-                      When(normalized__contains=normalized, then=Value(1)),
-                      default=Value(0), output_field=IntegerField()),
-            similarity=TrigramSimilarity("normalized", normalized),
-        )
-        .order_by("-rank", "-similarity", "normalized", "id")
-        .values_list("kind", "object_key", "reference_type", "value", "rank", "similarity",
-                     "customer_account__tenant_id")
-    )[: limit * 3]
+    visible = Reference.objects.filter(
+        customer_account_id__in=visible_account_ids(actor)
+    ).annotate(key=Collate("normalized", "C"))
+    similarity = TrigramSimilarity("normalized", normalized)
+    starting = list(
+        visible.filter(key__startswith=normalized)
+        .annotate(rank=Case(When(normalized=normalized, then=Value(3)), default=Value(2),
+                            output_field=IntegerField()),
+                  similarity=similarity)
+        .order_by("key", "id")
+        .values_list(*_HIT_FIELDS, "key", "id")[:SEARCH_PREFIX_CANDIDATES]
+    )
+    starting.sort(key=lambda row: (-row[4], -row[5], row[7], row[8]))
+    rows = [row[:7] for row in starting]
     hits: dict[tuple[str, str], SearchHit] = {}
-    for row in rows:
-        hits.setdefault((row[0], row[1]), SearchHit(*row))
+
+    def collect(batch: list[tuple]) -> None:
+        for row in batch:
+            hits.setdefault((row[0], row[1]), SearchHit(*row))
+
+    collect(rows)
+    if len(hits) < limit and len(normalized) >= SEARCH_MIN_PARTIAL_LENGTH:
+        collect(list(
+            visible.filter(normalized__contains=normalized)
+            .exclude(key__startswith=normalized)
+            .annotate(rank=Value(1, output_field=IntegerField()), similarity=similarity)
+            .order_by("-similarity", "key", "id")
+            .values_list(*_HIT_FIELDS)[: limit * 3]
+        ))
+        if not hits:
+            collect(list(
+                visible.filter(normalized__trigram_similar=normalized)
+                .annotate(rank=Value(0, output_field=IntegerField()), similarity=similarity)
+                .order_by("-similarity", "key", "id")
+                .values_list(*_HIT_FIELDS)[: limit * 3]
+            ))
     return list(hits.values())[:limit]
 
 
