@@ -42,8 +42,10 @@ def test_a_member_limited_to_one_account_sees_only_its_shipments(generated):
 
 def test_generated_derived_fields_are_what_derivation_gives(generated):
     ids = list(Shipment.objects.order_by("id").values_list("id", flat=True))
-    fields = [field if field != "customer_account" else "customer_account_id"
-              for field in DERIVED_SHIPMENT_FIELDS]
+    fields = [
+        field if field != "customer_account" else "customer_account_id"
+        for field in DERIVED_SHIPMENT_FIELDS
+    ]
     before = list(Shipment.objects.order_by("id").values_list(*fields))
 
     derive_shipments(ids)
