@@ -140,6 +140,11 @@ class Shipment(SnapshotVersion):
         indexes = [
             models.Index(fields=["customer_account", "-last_event_at"]),
             models.Index(fields=["load_id"]),
+            # Lists are newest first: across many accounts (staff, large tenants) the
+            # newest shipments are read in index order, filtered by account, not sorted.
+            models.Index(fields=["-last_event_at", "-id"], name="shipment_newest"),
+            models.Index(fields=["status", "-last_event_at", "-id"],
+                         name="shipment_status_newest"),
         ]
 
     def __str__(self) -> str:
