@@ -393,6 +393,10 @@ def http_query_counts(people: dict, auth: dict, samples: dict) -> dict[str, list
 
     for persona in people:
         headers = api_headers(auth[persona])
+        # The first request of a token also records its use: not a per-page cost.
+        Client().get(
+            list_path({}, 25), **{f"HTTP_{key.upper()}": value for key, value in headers.items()}
+        )
         for size in (25, 100):
             for label, filters in LIST_FILTERS.items():
                 count(

@@ -145,6 +145,8 @@ class Shipment(SnapshotVersion):
             models.Index(fields=["-last_event_at", "-id"], name="shipment_newest"),
             models.Index(fields=["status", "-last_event_at", "-id"],
                          name="shipment_status_newest"),
+            models.Index(fields=["customer_account", "status", "-last_event_at", "-id"],
+                         name="shipment_account_status_newest"),
         ]
 
     def __str__(self) -> str:

@@ -93,64 +93,62 @@ class SearchHit:
 
 
 SEARCH_MIN_PARTIAL_LENGTH = 3
-# How many exact/prefix matches are ranked, taken in index order (a short prefix can match
-# millions of references; the best of them are the shortest, which the index gives first).
-SEARCH_PREFIX_CANDIDATES = 200
+# How many candidates a tier ranks. A short prefix or a common fragment can match millions
+# of references: exact and prefix candidates come in index order (shortest first), partial
+# ones as the trigram index yields them; each tier then ranks its candidates.
+SEARCH_CANDIDATES = 200
 
 _HIT_FIELDS = ("kind", "object_key", "reference_type", "value", "rank", "similarity",
-               "customer_account__tenant_id")
+               "customer_account__tenant_id", "key", "id")
+
+
+def _ranked(rows: list[tuple]) -> list[tuple]:
+    rows.sort(key=lambda row: (-row[4], -row[5], row[7], row[8]))
+    return [row[:7] for row in rows]
 
 
 def search_references(actor: Actor, query: str, *, limit: int = 20) -> list[SearchHit]:
     """Find orders, shipments and invoices by any reference, best match first.
 
     Exact (normalized) beats prefix beats partial (contained); partial matching starts at
-    three characters, and when nothing matches that way, similar references (trigram
-    similarity, typos) are offered. One hit per object: its best-matching reference.
-    Each tier is one index-backed query, run only while fewer than `limit` objects are
-    found: exact and prefix through the B-tree on `normalized` (C collation, so the
-    prefix range and its order come from the index), partial and similar through the
-    trigram GIN index.
+    three characters and is skipped when the query is exactly a reference. When nothing
+    matches at all, similar references (trigram similarity: typos) are offered. One hit
+    per object: its best-matching reference. Each tier is one index-backed query: exact
+    and prefix through the B-tree on `normalized` (C collation: the prefix is a range),
+    partial and similar through the trigram GIN index.
     """
     normalized = normalize_reference(query)
     if not normalized:
         return []
     visible = Reference.objects.filter(
         customer_account_id__in=visible_account_ids(actor)
-    ).annotate(key=Collate("normalized", "C"))
-    similarity = TrigramSimilarity("normalized", normalized)
-    starting = list(
+    ).annotate(key=Collate("normalized", "C"), similarity=TrigramSimilarity("normalized",
+                                                                             normalized))
+    rows = _ranked(list(
         visible.filter(key__startswith=normalized)
         .annotate(rank=Case(When(normalized=normalized, then=Value(3)), default=Value(2),
-                            output_field=IntegerField()),
-                  similarity=similarity)
+                            output_field=IntegerField()))
         .order_by("key", "id")
-        .values_list(*_HIT_FIELDS, "key", "id")[:SEARCH_PREFIX_CANDIDATES]
-    )
-    starting.sort(key=lambda row: (-row[4], -row[5], row[7], row[8]))
-    rows = [row[:7] for row in starting]
-    hits: dict[tuple[str, str], SearchHit] = {}
-
-    def collect(batch: list[tuple]) -> None:
-        for row in batch:
-            hits.setdefault((row[0], row[1]), SearchHit(*row))
-
-    collect(rows)
-    if len(hits) < limit and len(normalized) >= SEARCH_MIN_PARTIAL_LENGTH:
-        collect(list(
+        .values_list(*_HIT_FIELDS)[:SEARCH_CANDIDATES]
+    ))
+    exact = bool(rows) and rows[0][4] == 3
+    if not exact and len(rows) < limit and len(normalized) >= SEARCH_MIN_PARTIAL_LENGTH:
+        rows += _ranked(list(
             visible.filter(normalized__contains=normalized)
             .exclude(key__startswith=normalized)
-            .annotate(rank=Value(1, output_field=IntegerField()), similarity=similarity)
-            .order_by("-similarity", "key", "id")
-            .values_list(*_HIT_FIELDS)[: limit * 3]
+            .annotate(rank=Value(1, output_field=IntegerField()))
+            .values_list(*_HIT_FIELDS)[:SEARCH_CANDIDATES]
         ))
-        if not hits:
-            collect(list(
+        if not rows:
+            rows = _ranked(list(
                 visible.filter(normalized__trigram_similar=normalized)
-                .annotate(rank=Value(0, output_field=IntegerField()), similarity=similarity)
+                .annotate(rank=Value(0, output_field=IntegerField()))
                 .order_by("-similarity", "key", "id")
-                .values_list(*_HIT_FIELDS)[: limit * 3]
+                .values_list(*_HIT_FIELDS)[:SEARCH_CANDIDATES]
             ))
+    hits: dict[tuple[str, str], SearchHit] = {}
+    for row in rows:
+        hits.setdefault((row[0], row[1]), SearchHit(*row))
     return list(hits.values())[:limit]
 
 
