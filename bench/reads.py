@@ -479,9 +479,46 @@ def _verdict(operation: str, p95: float) -> str:
     return "yes" if p95 < TARGETS[operation] else "**no**"
 
 
+METHOD = """\
+Data (`make bench-data`, bench/read_data.py): 50 tenants (the largest about 13% of the
+data over 20 customer accounts, the others 2-10 accounts), 900,000 orders with 1-4 lines,
+1,000,000 shipments (every ninth order ships in two parts) with two stops, 1-2 tracking
+numbers and loads of 1-6 shipments, ~10 history facts each (milestones, an ETA update,
+8% a delay; 2% end in an exception), invoices for 30% of the orders and every search
+reference, normalized as the projection does. Derived fields (status, ETA, delayed, at
+risk, last_event_at) follow visibility/services/derivation.py; tests/bench re-derives
+generated shipments and finds nothing to change. Loaded by COPY with the secondary
+indexes and constraints dropped, rebuilt afterwards, then ANALYZE; seeded (BENCH_SEED).
+
+Personas: `tenant-all` a member seeing every account of the largest tenant, `one-account`
+a member granted one of its accounts, `staff` customer service seeing all tenants.
+Search: real references of each type (order number, customer PO, shipment id, load id,
+tracking number, invoice number), as typed or lower-cased (`exact`), without their last
+three characters (`prefix`), six characters from their middle (`partial`). Detail:
+random visible shipments with history, stops and orders. List: filtered by status
+and/or last-event date, page 1 and page 10, 25 and 100 a page; the selector path pages
+with OFFSET, the API with its cursor (page 10 is the tenth request following `next`).
+HTTP: the /search/ page with a signed-in session, /api/v1/shipments[/<id>] with a
+partner token (staff: a session), one `tests/wsgi_server.py` process on loopback, one
+request at a time. Each row runs after a warm-up pass of the same requests.
+
+Indexes added for these reads (visibility migration `0004_read_indexes`):
+`reference_normalized_c` (B-tree on `normalized COLLATE "C"`: exact and prefix search
+as an index range, in order, whatever the database collation; replaces the
+`varchar_pattern_ops` index), `shipment_newest` (last_event_at DESC, id DESC: newest-first
+lists across many accounts read in index order), `shipment_status_newest` and
+`shipment_account_status_newest` (the same under a status filter, across accounts and
+within one). Search runs in tiers, each one index-backed query bounded to 200
+candidates: exact and prefix; then, unless the query is exactly a reference, partial
+(trigram GIN, `LIKE '%...%'`); trigram similarity (typos) only when nothing matched.
+The API's status filter no longer asks for SELECT DISTINCT."""
+
+
 def markdown(results: dict[str, Any]) -> str:
     env = results["environment"]
     lines = [
+        METHOD,
+        "",
         f"Recorded {env['date']} on {env['nproc']} CPUs, {env['ram_gb']} GB RAM, PostgreSQL "
         f"{env['postgresql']}, Python {env['python']}; load average at start "
         f"{env['load_average']} (the machine is shared). Database `{env['database']}`, "
