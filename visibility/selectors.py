@@ -110,12 +110,12 @@ def _ranked(rows: list[tuple]) -> list[tuple]:
 def search_references(actor: Actor, query: str, *, limit: int = 20) -> list[SearchHit]:
     """Find orders, shipments and invoices by any reference, best match first.
 
-    Exact (normalized) beats prefix beats partial (contained); partial matching starts at
-    three characters and is skipped when the query is exactly a reference. When nothing
-    matches at all, similar references (trigram similarity: typos) are offered. One hit
-    per object: its best-matching reference. Each tier is one index-backed query: exact
-    and prefix through the B-tree on `normalized` (C collation: the prefix is a range),
-    partial and similar through the trigram GIN index.
+    Exact (normalized) beats prefix beats partial (contained). A query that is a
+    reference or begins one is answered by those; otherwise references containing it
+    (from three characters), and when none do, similar references (trigram similarity:
+    typos). One hit per object: its best-matching reference. Each tier is one
+    index-backed query: exact and prefix through the B-tree on `normalized` (C
+    collation: the prefix is a range), partial and similar through the trigram GIN index.
     """
     normalized = normalize_reference(query)
     if not normalized:
@@ -131,8 +131,7 @@ def search_references(actor: Actor, query: str, *, limit: int = 20) -> list[Sear
         .order_by("key", "id")
         .values_list(*_HIT_FIELDS)[:SEARCH_CANDIDATES]
     ))
-    exact = bool(rows) and rows[0][4] == 3
-    if not exact and len(rows) < limit and len(normalized) >= SEARCH_MIN_PARTIAL_LENGTH:
+    if not rows and len(normalized) >= SEARCH_MIN_PARTIAL_LENGTH:
         rows += _ranked(list(
             visible.filter(normalized__contains=normalized)
             .exclude(key__startswith=normalized)
