@@ -488,7 +488,8 @@ numbers and loads of 1-6 shipments, ~10 history facts each (milestones, an ETA u
 reference, normalized as the projection does. Derived fields (status, ETA, delayed, at
 risk, last_event_at) follow visibility/services/derivation.py; tests/bench re-derives
 generated shipments and finds nothing to change. Loaded by COPY with the secondary
-indexes and constraints dropped, rebuilt afterwards, then ANALYZE; seeded (BENCH_SEED).
+indexes and constraints dropped, rebuilt afterwards, then VACUUM ANALYZE (as autovacuum
+would); seeded (BENCH_SEED).
 
 Personas: `tenant-all` a member seeing every account of the largest tenant, `one-account`
 a member granted one of its accounts, `staff` customer service seeing all tenants.
