@@ -125,7 +125,7 @@ def reference_samples(actor: Any, rng: random.Random) -> dict[str, list[str]]:
 
 
 def search_queries(samples: dict[str, list[str]]) -> list[tuple[str, str, str]]:
-    """(mode, reference type, query): the value as typed, its first part, a middle part."""
+    """(mode, reference type, query): the value as typed, its first part, its tail."""
     from visibility.services.references import normalize_reference
 
     queries = []
@@ -134,8 +134,7 @@ def search_queries(samples: dict[str, list[str]]) -> list[tuple[str, str, str]]:
             normalized = normalize_reference(value)
             queries.append(("exact", reference_type, value.lower() if index % 2 else value))
             queries.append(("prefix", reference_type, normalized[: max(3, len(normalized) - 3)]))
-            middle = len(normalized) // 2
-            queries.append(("partial", reference_type, normalized[middle - 3 : middle + 3]))
+            queries.append(("partial", reference_type, normalized[-7:]))
     return queries
 
 
@@ -270,7 +269,7 @@ def start_server(port: int) -> subprocess.Popen:
         "DEBUG": "0",
     }
     process = subprocess.Popen(
-        [sys.executable, "-m", "tests.wsgi_server", str(port)],
+        [sys.executable, "-m", "bench.read_server", str(port)],
         cwd=ROOT,
         env=environment,
         stdout=subprocess.DEVNULL,
@@ -495,13 +494,15 @@ Personas: `tenant-all` a member seeing every account of the largest tenant, `one
 a member granted one of its accounts, `staff` customer service seeing all tenants.
 Search: real references of each type (order number, customer PO, shipment id, load id,
 tracking number, invoice number), as typed or lower-cased (`exact`), without their last
-three characters (`prefix`), six characters from their middle (`partial`). Detail:
+three characters (`prefix`), their last seven characters (`partial`, as one types the
+end of a tracking or PO number). Detail:
 random visible shipments with history, stops and orders. List: filtered by status
 and/or last-event date, page 1 and page 10, 25 and 100 a page; the selector path pages
 with OFFSET, the API with its cursor (page 10 is the tenth request following `next`).
 HTTP: the /search/ page with a signed-in session, /api/v1/shipments[/<id>] with a
-partner token (staff: a session), one `tests/wsgi_server.py` process on loopback, one
-request at a time. Each row runs after a warm-up pass of the same requests.
+partner token (staff: a session), one `bench/read_server.py` process on loopback
+(wsgiref serving one request at a time and keeping its database connection, like a
+synchronous worker), one request at a time. Each row runs after a warm-up pass of the same requests.
 
 Indexes added for these reads (visibility migration `0004_read_indexes`):
 `reference_normalized_c` (B-tree on `normalized COLLATE "C"`: exact and prefix search

@@ -102,9 +102,8 @@ class SearchHit:
 
 
 SEARCH_MIN_PARTIAL_LENGTH = 3
-# How many candidates a tier ranks. A short prefix or a common fragment can match millions
-# of references: exact and prefix candidates come in index order (shortest first), partial
-# ones as the trigram index yields them; each tier then ranks its candidates.
+# How many candidates a tier ranks. A short prefix can match millions of references:
+# exact and prefix candidates come in index order (shortest first), then are ranked.
 SEARCH_CANDIDATES = 200
 
 _HIT_FIELDS = ("kind", "object_key", "reference_type", "value", "rank", "similarity",
@@ -141,10 +140,13 @@ def search_references(actor: Actor, query: str, *, limit: int = 20) -> list[Sear
         .values_list(*_HIT_FIELDS)[:SEARCH_CANDIDATES]
     ))
     if not rows and len(normalized) >= SEARCH_MIN_PARTIAL_LENGTH:
+        # Ordered, so that the planner reads the trigram index's matches rather than
+        # gambling on a sequential scan reaching enough of them early.
         rows += _ranked(list(
             visible.filter(normalized__contains=normalized)
             .exclude(key__startswith=normalized)
             .annotate(rank=Value(1, output_field=IntegerField()))
+            .order_by("-similarity", "key", "id")
             .values_list(*_HIT_FIELDS)[:SEARCH_CANDIDATES]
         ))
         if not rows:
