@@ -142,9 +142,8 @@ def search_references(actor: Actor, query: str, *, limit: int = 20) -> list[Sear
     if not rows and len(normalized) >= SEARCH_MIN_PARTIAL_LENGTH:
         # Ordered, so that the planner reads the trigram index's matches rather than
         # gambling on a sequential scan reaching enough of them early.
-        rows += _ranked(list(
+        rows = _ranked(list(
             visible.filter(normalized__contains=normalized)
-            .exclude(key__startswith=normalized)
             .annotate(rank=Value(1, output_field=IntegerField()))
             .order_by("-similarity", "key", "id")
             .values_list(*_HIT_FIELDS)[:SEARCH_CANDIDATES]
