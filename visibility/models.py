@@ -11,6 +11,7 @@ from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex
 from django.db import models
+from django.db.models.functions import Collate
 
 from accounts.models import CustomerAccount
 
@@ -139,6 +140,13 @@ class Shipment(SnapshotVersion):
         indexes = [
             models.Index(fields=["customer_account", "-last_event_at"]),
             models.Index(fields=["load_id"]),
+            # Lists are newest first: across many accounts (staff, large tenants) the
+            # newest shipments are read in index order, filtered by account, not sorted.
+            models.Index(fields=["-last_event_at", "-id"], name="shipment_newest"),
+            models.Index(fields=["status", "-last_event_at", "-id"],
+                         name="shipment_status_newest"),
+            models.Index(fields=["customer_account", "status", "-last_event_at", "-id"],
+                         name="shipment_account_status_newest"),
         ]
 
     def __str__(self) -> str:
@@ -291,8 +299,8 @@ class Document(models.Model):
 class Reference(models.Model):
     """One way to find an order, shipment or invoice: the search-by-any-reference index.
 
-    `normalized` is the value upper-cased without spaces or dashes; a B-tree index with
-    pattern ops serves exact and prefix matches, a trigram GIN index partial ones.
+    `normalized` is the value upper-cased without spaces or dashes; a B-tree index (C
+    collation) serves exact and prefix matches, a trigram GIN index partial ones.
     """
 
     class Kind(models.TextChoices):
@@ -325,8 +333,9 @@ class Reference(models.Model):
 
     class Meta:
         indexes = [
-            models.Index(fields=["normalized"], name="reference_normalized",
-                         opclasses=["varchar_pattern_ops"]),
+            # C collation: byte order, so `LIKE 'prefix%'` is a range scan of this index
+            # and matches come out in order, whatever the database's collation.
+            models.Index(Collate("normalized", "C"), name="reference_normalized_c"),
             GinIndex(fields=["normalized"], name="reference_normalized_trgm",
                      opclasses=["gin_trgm_ops"]),
         ]

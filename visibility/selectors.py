@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from django.contrib.postgres.search import TrigramSimilarity
 from django.db.models import Case, CharField, F, IntegerField, Prefetch, Q, QuerySet, Value, When
+from django.db.models.functions import Collate
 from django.utils import timezone
 
 from accounts.models import TokenScope
@@ -27,10 +28,19 @@ from visibility.models import (
 from visibility.services.references import normalize_reference
 
 
+def visible_accounts(actor: Actor, scope: str = TokenScope.SHIPMENTS) -> list[int]:
+    """The ids `visible_account_ids` gives, read first (one small query).
+
+    Filtering by a literal list lets PostgreSQL estimate from its per-account statistics
+    how much of a table the actor sees; behind a subquery it guesses, and for a large
+    tenant it guessed a few hundred rows where there are tens of thousands, then sorted
+    them all instead of reading the newest-first index (docs/BENCHMARKS.md).
+    """
+    return list(visible_account_ids(actor, scope).values_list("id", flat=True))
+
+
 def shipments_for(actor: Actor) -> QuerySet[Shipment]:
-    return Shipment.objects.filter(
-        customer_account_id__in=visible_account_ids(actor, TokenScope.SHIPMENTS)
-    )
+    return Shipment.objects.filter(customer_account_id__in=visible_accounts(actor))
 
 
 def shipment_detail_queryset(actor: Actor) -> QuerySet[Shipment]:
@@ -65,7 +75,7 @@ def shipment_list(actor: Actor) -> QuerySet[Shipment]:
 
 def orders_for(actor: Actor) -> QuerySet[Order]:
     return Order.objects.filter(
-        customer_account_id__in=visible_account_ids(actor, TokenScope.SHIPMENTS)
+        customer_account_id__in=visible_accounts(actor, TokenScope.SHIPMENTS)
     )
 
 
@@ -98,7 +108,7 @@ def order_list(actor: Actor, *, status: str = "", date_from=None, date_to=None,
 
 def invoices_for(actor: Actor) -> QuerySet[Invoice]:
     return Invoice.objects.filter(
-        customer_account_id__in=visible_account_ids(actor, TokenScope.INVOICES)
+        customer_account_id__in=visible_accounts(actor, TokenScope.INVOICES)
     )
 
 
@@ -149,7 +159,7 @@ def can_see_invoices(actor: Actor) -> bool:
 
 def documents_for(actor: Actor) -> QuerySet[Document]:
     return Document.objects.filter(
-        customer_account_id__in=visible_account_ids(actor, TokenScope.DOCUMENTS)
+        customer_account_id__in=visible_accounts(actor, TokenScope.DOCUMENTS)
     )
 
 
@@ -165,34 +175,64 @@ class SearchHit:
 
 
 SEARCH_MIN_PARTIAL_LENGTH = 3
+# How many candidates a tier ranks. A short prefix can match millions of references:
+# exact and prefix candidates come in index order (shortest first), then are ranked.
+SEARCH_CANDIDATES = 200
+
+_HIT_FIELDS = ("kind", "object_key", "reference_type", "value", "rank", "similarity",
+               "customer_account__tenant_id", "key", "id")
+
+
+def _ranked(rows: list[tuple]) -> list[tuple]:
+    rows.sort(key=lambda row: (-row[4], -row[5], row[7], row[8]))
+    return [row[:7] for row in rows]
 
 
 def search_references(actor: Actor, query: str, *, limit: int = 20) -> list[SearchHit]:
     """Find orders, shipments and invoices by any reference, best match first.
 
-    Exact (normalized) beats prefix beats partial; partial matching (trigram) starts at
-    three characters. One hit per object: its best-matching reference.
+    Exact (normalized) beats prefix beats partial (contained). A query that equals a
+    reference is answered by the references it equals or begins; otherwise prefix matches
+    are topped up, while fewer than `limit` objects are found, by references containing
+    the query (from three characters), and when nothing matches at all, by similar
+    references (trigram similarity: typos). One hit per object: its best-matching
+    reference. Each tier is one
+    index-backed query: exact and prefix through the B-tree on `normalized` (C
+    collation: the prefix is a range), partial and similar through the trigram GIN index.
     """
     normalized = normalize_reference(query)
     if not normalized:
         return []
-    matches = Q(normalized__startswith=normalized)
-    if len(normalized) >= SEARCH_MIN_PARTIAL_LENGTH:
-        matches |= Q(normalized__contains=normalized) | Q(normalized__trigram_similar=normalized)
-    rows = (
-        Reference.objects.filter(customer_account_id__in=visible_account_ids(actor))
-        .filter(matches)
-        .annotate(
-            rank=Case(When(normalized=normalized, then=Value(3)),
-                      When(normalized__startswith=normalized, then=Value(2)),
-                      When(normalized__contains=normalized, then=Value(1)),
-                      default=Value(0), output_field=IntegerField()),
-            similarity=TrigramSimilarity("normalized", normalized),
-        )
-        .order_by("-rank", "-similarity", "normalized", "id")
-        .values_list("kind", "object_key", "reference_type", "value", "rank", "similarity",
-                     "customer_account__tenant_id")
-    )[: limit * 3]
+    visible = Reference.objects.filter(
+        customer_account_id__in=visible_accounts(actor)
+    ).annotate(key=Collate("normalized", "C"), similarity=TrigramSimilarity("normalized",
+                                                                             normalized))
+    rows = _ranked(list(
+        visible.filter(key__startswith=normalized)
+        .annotate(rank=Case(When(normalized=normalized, then=Value(3)), default=Value(2),
+                            output_field=IntegerField()))
+        .order_by("key", "id")
+        .values_list(*_HIT_FIELDS)[:SEARCH_CANDIDATES]
+    ))
+    exact_hit = any(row[4] == 3 for row in rows)
+    found = {(row[0], row[1]) for row in rows}
+    if not exact_hit and len(found) < limit and len(normalized) >= SEARCH_MIN_PARTIAL_LENGTH:
+        # Ordered, so that the planner reads the trigram index's matches rather than
+        # gambling on a sequential scan reaching enough of them early.
+        rows += _ranked(list(
+            visible.filter(normalized__contains=normalized)
+            .exclude(key__startswith=normalized)
+            .annotate(rank=Value(1, output_field=IntegerField()))
+            .order_by("-similarity", "key", "id")
+            .values_list(*_HIT_FIELDS)[:SEARCH_CANDIDATES]
+        ))
+        if not rows:
+            rows = _ranked(list(
+                visible.filter(normalized__trigram_similar=normalized)
+                .annotate(rank=Value(0, output_field=IntegerField()))
+                .order_by("-similarity", "key", "id")
+                .values_list(*_HIT_FIELDS)[:SEARCH_CANDIDATES]
+            ))
     hits: dict[tuple[str, str], SearchHit] = {}
     for row in rows:
         hits.setdefault((row[0], row[1]), SearchHit(*row))

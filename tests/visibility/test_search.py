@@ -74,3 +74,17 @@ def test_references_follow_a_rebuild(client, brenner, source_tokens, story, cust
     call_command("rebuild_read_models")
 
     assert found(customer_user, "LD-55012") == [("shipment", "SHP-778120")]
+
+
+def test_a_fragment_finds_what_begins_with_it_first_then_what_contains_it(
+        client, delivered_story, source_tokens, story, customer_user):
+    released = next(event for event in story if event["event_type"] == "order.released")
+    reorder = {**released, "event_id": "erp-reorder-1",
+               "data": {**released["data"], "order_number": "SO-100099",
+                        "customer_po": "778120-REORDER"}}
+    send_story(client, source_tokens, [reorder])
+
+    hits = found(customer_user, "778120")
+
+    assert hits[0] == ("order", "SO-100099")          # its PO begins with the fragment
+    assert ("shipment", "SHP-778120") in hits[1:]     # its id contains it
