@@ -511,8 +511,9 @@ as an index range, in order, whatever the database collation; replaces the
 lists across many accounts read in index order), `shipment_status_newest` and
 `shipment_account_status_newest` (the same under a status filter, across accounts and
 within one). Search runs in tiers, each one index-backed query bounded to 200
-candidates: exact and prefix; when none, partial (trigram GIN, `LIKE '%...%'`); when
-none either, trigram similarity (typos). Before, one query OR-ed all three and ranked every
+candidates: exact and prefix; unless the query equals a reference, topped up while
+fewer than 20 objects are found by partial matches (trigram GIN, `LIKE '%...%'`); when
+nothing matched at all, trigram similarity (typos). Before, one query OR-ed all three and ranked every
 match by similarity: an invoice number matched thousands of look-alikes.
 The API's status filter no longer asks for SELECT DISTINCT."""
 
