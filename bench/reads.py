@@ -513,8 +513,8 @@ lists across many accounts read in index order), `shipment_status_newest` and
 within one). Search runs in tiers, each one index-backed query bounded to 200
 candidates: exact and prefix; unless the query equals a reference, topped up while
 fewer than 20 objects are found by partial matches (trigram GIN, `LIKE '%...%'`); when
-nothing matched at all, trigram similarity (typos). Before, one query OR-ed all three and ranked every
-match by similarity: an invoice number matched thousands of look-alikes.
+nothing matched at all, trigram similarity (typos). Before, one query OR-ed all three
+and ranked every match by similarity: an invoice number matched thousands of look-alikes.
 The API's status filter no longer asks for SELECT DISTINCT."""
 
 
