@@ -178,7 +178,7 @@ def test_a_failing_event_does_not_hold_up_its_batch(brenner, story, monkeypatch)
 
     original = projection.PROJECTORS["shipment.tender_accepted"]
 
-    def broken(event, effects):
+    def broken(events, effects):
         raise ValueError("simulated projection bug")
 
     monkeypatch.setitem(projection.PROJECTORS, "shipment.tender_accepted", broken)
@@ -201,7 +201,7 @@ def test_an_event_that_keeps_failing_becomes_a_dead_letter(brenner, story, monke
 
     settings.INBOX_MAX_ATTEMPTS = 2
     monkeypatch.setitem(projection.PROJECTORS, "order.released",
-                        lambda event, effects: 1 / 0)
+                        lambda events, effects: 1 / 0)
     receive_all(story[:1])
     for _ in range(2):
         InboxEvent.objects.update(next_attempt_at=None)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from django.db.models import F, OuterRef, Subquery
 
@@ -17,25 +17,42 @@ def normalize_reference(value: str) -> str:
     return _IGNORED.sub("", value).upper()
 
 
-def _owner_fields(owner: Order | Shipment | Invoice) -> dict:
+def _owner_field(owner: Order | Shipment | Invoice) -> str:
     if isinstance(owner, Order):
-        return {"kind": Reference.Kind.ORDER, "object_key": owner.order_number, "order": owner}
-    if isinstance(owner, Shipment):
-        return {"kind": Reference.Kind.SHIPMENT, "object_key": owner.shipment_id,
-                "shipment": owner}
-    return {"kind": Reference.Kind.INVOICE, "object_key": owner.invoice_number,
-            "invoice": owner}
+        return "order"
+    return "shipment" if isinstance(owner, Shipment) else "invoice"
 
 
-def references_replace(owner: Order | Shipment | Invoice,
-                       references: Iterable[tuple[str, str]]) -> None:
-    """Replace the references a snapshot gives `owner` (document ids are kept)."""
-    owner.references.exclude(reference_type=Reference.ReferenceType.DOCUMENT_ID).delete()
-    references_add(owner, references)
+def _owner_fields(owner: Order | Shipment | Invoice) -> dict:
+    object_keys = {"order": "order_number", "shipment": "shipment_id",
+                   "invoice": "invoice_number"}
+    field_name = _owner_field(owner)
+    return {"kind": field_name, "object_key": getattr(owner, object_keys[field_name]),
+            field_name: owner}
 
 
-def references_add(owner: Order | Shipment | Invoice,
-                   references: Iterable[tuple[str, str]]) -> None:
+Owner = Order | Shipment | Invoice
+
+
+def references_replace(owners: Sequence[tuple[Owner, Iterable[tuple[str, str]]]]) -> None:
+    """Replace the references snapshots give their owners (document ids are kept): one
+    DELETE per kind of owner and one INSERT for all."""
+    ids_by_field: dict[str, list[int]] = {}
+    for owner, _ in owners:
+        ids_by_field.setdefault(_owner_field(owner), []).append(owner.pk)
+    for field_name, ids in ids_by_field.items():
+        Reference.objects.filter(**{f"{field_name}_id__in": ids}).exclude(
+            reference_type=Reference.ReferenceType.DOCUMENT_ID).delete()
+    Reference.objects.bulk_create(
+        [row for owner, references in owners for row in _rows(owner, references)]
+    )
+
+
+def references_add(owner: Owner, references: Iterable[tuple[str, str]]) -> None:
+    Reference.objects.bulk_create(_rows(owner, references))
+
+
+def _rows(owner: Owner, references: Iterable[tuple[str, str]]) -> list[Reference]:
     fields = _owner_fields(owner)
     rows, seen = [], set()
     for reference_type, value in references:
@@ -46,7 +63,7 @@ def references_add(owner: Order | Shipment | Invoice,
         rows.append(Reference(customer_account_id=owner.customer_account_id,
                               reference_type=reference_type, value=value[:128],
                               normalized=normalized[:128], **fields))
-    Reference.objects.bulk_create(rows)
+    return rows
 
 
 def references_follow_account(shipment_ids: list[int]) -> None:

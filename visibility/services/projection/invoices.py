@@ -1,0 +1,109 @@
+"""invoice.posted and invoice.paid, a batch at a time."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+from portal.bulk import bulk_update_rows
+from visibility.models import Invoice, InvoiceLine, Reference
+from visibility.services.projection.base import (
+    SNAPSHOT_VERSION_FIELDS,
+    Held,
+    ProjectedEvent,
+    ProjectionEffects,
+    is_newer,
+    newest_by,
+    owned_account_ids,
+    set_snapshot_version,
+    timestamp,
+)
+from visibility.services.references import references_replace
+
+INVOICE_SNAPSHOT_FIELDS = [
+    "customer_account", "order_numbers", "shipment_ids", "issue_date", "due_date", "currency",
+    "total_amount", *SNAPSHOT_VERSION_FIELDS,
+]
+
+
+def _locked_invoices(numbers) -> dict[str, Invoice]:
+    return {invoice.invoice_number: invoice for invoice in
+            Invoice.objects.select_for_update().filter(invoice_number__in=set(numbers))
+            .order_by("invoice_number")}
+
+
+def project_invoices_posted(events: list[ProjectedEvent], effects: ProjectionEffects) -> Held:
+    """Write the newest snapshot of each invoice, with its lines and search reference."""
+    accounts = owned_account_ids({event.data["customer_account"] for event in events})
+    held = {event.key: f"account:{event.data['customer_account']}" for event in events
+            if event.data["customer_account"] not in accounts}
+    newest = newest_by((event for event in events if event.key not in held),
+                       key=lambda event: event.data["invoice_number"])
+    if not newest:
+        return held
+    existing = _locked_invoices(newest)
+    created: list[Invoice] = []
+    replaced: list[Invoice] = []
+    winners: list[tuple[Invoice, ProjectedEvent]] = []
+    for number, event in newest.items():
+        invoice = existing.get(number)
+        if invoice is None:
+            invoice = Invoice(invoice_number=number)
+            created.append(invoice)
+        elif is_newer(event, invoice):
+            replaced.append(invoice)
+        else:
+            continue
+        _apply_snapshot(invoice, event, accounts[event.data["customer_account"]])
+        winners.append((invoice, event))
+    Invoice.objects.bulk_create(created)
+    bulk_update_rows(replaced, INVOICE_SNAPSHOT_FIELDS)
+    invoice_ids = [invoice.id for invoice, _ in winners]
+    InvoiceLine.objects.filter(invoice_id__in=invoice_ids).delete()
+    InvoiceLine.objects.bulk_create([
+        InvoiceLine(invoice=invoice, position=position,
+                    description=line.get("description") or "", amount=Decimal(line["amount"]))
+        for invoice, event in winners
+        for position, line in enumerate(event.data.get("lines") or [], start=1)
+    ])
+    references_replace([
+        (invoice, [(Reference.ReferenceType.INVOICE_NUMBER, invoice.invoice_number)])
+        for invoice, _ in winners
+    ])
+    effects.released_keys.update(f"invoice:{invoice.invoice_number}" for invoice, _ in winners)
+    return held
+
+
+def _apply_snapshot(invoice: Invoice, event: ProjectedEvent, account_id: int) -> None:
+    data = event.data
+    invoice.customer_account_id = account_id
+    invoice.order_numbers = list(data.get("order_numbers") or [])
+    invoice.shipment_ids = list(data.get("shipment_ids") or [])
+    invoice.issue_date = data.get("issue_date")
+    invoice.due_date = data.get("due_date")
+    invoice.currency = data["currency"]
+    invoice.total_amount = Decimal(data["total_amount"])
+    set_snapshot_version(invoice, event)
+
+
+def project_invoices_paid(events: list[ProjectedEvent], effects: ProjectionEffects) -> Held:
+    """Record payments; the newest (occurred_at, key) payment of an invoice wins."""
+    invoices = _locked_invoices(event.data["invoice_number"] for event in events)
+    held: Held = {}
+    changed: dict[str, Invoice] = {}
+    for event in events:
+        invoice = invoices.get(event.data["invoice_number"])
+        if invoice is None:
+            held[event.key] = f"invoice:{event.data['invoice_number']}"
+            continue
+        if (event.occurred_at, event.key) > (
+            invoice.paid_at or datetime.min.replace(tzinfo=event.occurred_at.tzinfo),
+            invoice.payment_event_key,
+        ):
+            invoice.paid_at = timestamp(event.data.get("paid_at")) or event.occurred_at
+            invoice.paid_amount = (Decimal(event.data["amount"]) if event.data.get("amount")
+                                   else None)
+            invoice.payment_event_key = event.key
+            changed[invoice.invoice_number] = invoice
+    bulk_update_rows(list(changed.values()), ["paid_at", "paid_amount", "payment_event_key"])
+    return held

@@ -1,0 +1,120 @@
+"""order.released and order.cancelled, a batch at a time."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from portal.bulk import bulk_update_rows
+from visibility.models import Order, OrderLine, Reference, ShipmentOrder
+from visibility.services.projection.base import (
+    SNAPSHOT_VERSION_FIELDS,
+    Held,
+    ProjectedEvent,
+    ProjectionEffects,
+    is_newer,
+    newest_by,
+    owned_account_ids,
+    set_snapshot_version,
+)
+from visibility.services.references import references_replace
+
+ORDER_SNAPSHOT_FIELDS = [
+    "customer_account", "customer_po", "order_date", "requested_delivery_date", "ship_from",
+    "ship_to", *SNAPSHOT_VERSION_FIELDS,
+]
+
+
+def project_orders_released(events: list[ProjectedEvent], effects: ProjectionEffects) -> Held:
+    """Write the newest snapshot of each order, with its lines and search references."""
+    accounts = owned_account_ids({event.data["customer_account"] for event in events})
+    held = {event.key: f"account:{event.data['customer_account']}" for event in events
+            if event.data["customer_account"] not in accounts}
+    newest = newest_by((event for event in events if event.key not in held),
+                       key=lambda event: event.data["order_number"])
+    if not newest:
+        return held
+    existing = {
+        order.order_number: order
+        for order in Order.objects.select_for_update().filter(order_number__in=newest)
+        .order_by("order_number")
+    }
+    created: list[Order] = []
+    replaced: list[Order] = []
+    winners: list[tuple[Order, ProjectedEvent]] = []
+    for number, event in newest.items():
+        order = existing.get(number)
+        if order is None:
+            order = Order(order_number=number)
+            created.append(order)
+        elif is_newer(event, order):
+            replaced.append(order)
+        else:
+            effects.order_ids.add(order.id)
+            continue
+        _apply_snapshot(order, event, accounts[event.data["customer_account"]])
+        winners.append((order, event))
+    Order.objects.bulk_create(created)
+    bulk_update_rows(replaced, ORDER_SNAPSHOT_FIELDS)
+
+    order_ids = [order.id for order, _ in winners]
+    OrderLine.objects.filter(order_id__in=order_ids).delete()
+    OrderLine.objects.bulk_create(
+        [_line(order, line) for order, event in winners for line in event.data["lines"]]
+    )
+    references_replace([
+        (order, [(Reference.ReferenceType.ORDER_NUMBER, order.order_number),
+                 (Reference.ReferenceType.CUSTOMER_PO, order.customer_po)])
+        for order, _ in winners
+    ])
+    effects.order_ids.update(order_ids)
+    effects.shipment_ids.update(
+        ShipmentOrder.objects.filter(order_id__in=order_ids).values_list("shipment_id", flat=True)
+    )
+    effects.released_keys.update(f"order:{order.order_number}" for order, _ in winners)
+    return held
+
+
+def _apply_snapshot(order: Order, event: ProjectedEvent, account_id: int) -> None:
+    data = event.data
+    order.customer_account_id = account_id
+    order.customer_po = data.get("customer_po") or ""
+    order.order_date = data.get("order_date")
+    order.requested_delivery_date = data.get("requested_delivery_date")
+    order.ship_from = data.get("ship_from")
+    order.ship_to = data.get("ship_to")
+    set_snapshot_version(order, event)
+
+
+def _line(order: Order, line: dict) -> OrderLine:
+    weight = line.get("weight_kg")
+    return OrderLine(
+        order=order, line_number=line["line_number"], sku=line["sku"],
+        description=line.get("description") or "", quantity=Decimal(str(line["quantity"])),
+        uom=line.get("uom") or "", weight_kg=None if weight is None else Decimal(str(weight)),
+    )
+
+
+def project_orders_cancelled(events: list[ProjectedEvent], effects: ProjectionEffects) -> Held:
+    """Cancel orders. Several cancellations of one order converge on the earliest."""
+    earliest: dict[str, ProjectedEvent] = {}
+    for event in sorted(events, key=lambda event: (event.occurred_at, event.key)):
+        earliest.setdefault(event.data["order_number"], event)
+    orders = list(Order.objects.select_for_update().filter(order_number__in=earliest)
+                  .order_by("order_number"))
+    found = {order.order_number for order in orders}
+    held = {event.key: f"order:{event.data['order_number']}" for event in events
+            if event.data["order_number"] not in found}
+    changed = []
+    for order in orders:
+        event = earliest[order.order_number]
+        if order.cancelled_at is None or event.occurred_at < order.cancelled_at:
+            order.cancelled_at = event.occurred_at
+            order.cancel_reason = event.data.get("reason") or ""
+            changed.append(order)
+    bulk_update_rows(changed, ["cancelled_at", "cancel_reason"])
+    order_ids = [order.id for order in orders]
+    effects.order_ids.update(order_ids)
+    effects.shipment_ids.update(
+        ShipmentOrder.objects.filter(order_id__in=order_ids).values_list("shipment_id", flat=True)
+    )
+    return held

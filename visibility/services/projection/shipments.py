@@ -1,0 +1,210 @@
+"""shipment.created, shipment.tender_accepted and freight.charge_posted, a batch at a time."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from portal.bulk import bulk_update_rows
+from visibility.models import (
+    FreightCharge,
+    Order,
+    Reference,
+    Shipment,
+    ShipmentOrder,
+    ShipmentStop,
+)
+from visibility.services.projection.base import (
+    SNAPSHOT_VERSION_FIELDS,
+    Held,
+    ProjectedEvent,
+    ProjectionEffects,
+    is_newer,
+    newest_by,
+    set_snapshot_version,
+    timestamp,
+)
+from visibility.services.references import references_replace
+
+CARRIER_FIELDS = ["carrier_scac", "carrier_name", "carrier_occurred_at", "carrier_event_key"]
+SHIPMENT_SNAPSHOT_FIELDS = [
+    "customer_account", "load_id", "mode", "service_level", "tracking_numbers", "origin",
+    "destination", "planned_pickup_at", "planned_delivery_at", *SNAPSHOT_VERSION_FIELDS,
+]
+
+
+def locked_shipments(shipment_ids: Iterable[str]) -> dict[str, Shipment]:
+    """The shipments with these ids that exist, locked, in one consistent order."""
+    return {
+        shipment.shipment_id: shipment
+        for shipment in Shipment.objects.select_for_update()
+        .filter(shipment_id__in=set(shipment_ids)).order_by("shipment_id")
+    }
+
+
+def shipment_pks(shipment_ids: Iterable[str]) -> dict[str, int]:
+    return dict(Shipment.objects.filter(shipment_id__in=set(shipment_ids))
+                .values_list("shipment_id", "id"))
+
+
+def project_shipments_created(events: list[ProjectedEvent],
+                              effects: ProjectionEffects) -> Held:
+    """Write the newest snapshot of each shipment, with stops, order links and references.
+
+    A snapshot waits for all its orders. Every snapshot naming a carrier competes for it,
+    newest (occurred_at, key) first, with tender acceptances; an older snapshot still can
+    win the carrier, or the result would depend on arrival order.
+    """
+    order_numbers = {link["order_number"] for event in events for link in event.data["orders"]}
+    orders = {number: (order_id, account_id) for number, order_id, account_id in
+              Order.objects.filter(order_number__in=order_numbers)
+              .values_list("order_number", "id", "customer_account_id")}
+    held: Held = {}
+    applicable = []
+    for event in events:
+        missing = sorted({link["order_number"] for link in event.data["orders"]} - orders.keys())
+        if missing:
+            held[event.key] = f"order:{missing[0]}"
+        else:
+            applicable.append(event)
+    if not applicable:
+        return held
+
+    shipments = locked_shipments(event.data["shipment_id"] for event in applicable)
+    created: list[Shipment] = []
+    changed: dict[str, Shipment] = {}
+    winners: list[tuple[Shipment, ProjectedEvent]] = []
+    for shipment_id, event in newest_by(applicable, lambda event: event.data["shipment_id"]
+                                        ).items():
+        shipment = shipments.get(shipment_id)
+        if shipment is None:
+            shipment = shipments[shipment_id] = Shipment(shipment_id=shipment_id)
+            created.append(shipment)
+        elif is_newer(event, shipment):
+            changed[shipment_id] = shipment
+        else:
+            continue
+        _apply_snapshot(shipment, event, orders)
+        winners.append((shipment, event))
+    for event in applicable:
+        shipment = shipments[event.data["shipment_id"]]
+        carrier = event.data.get("carrier") or {}
+        if carrier.get("scac") and set_carrier(shipment, carrier, event) and shipment.pk:
+            changed[shipment.shipment_id] = shipment
+
+    Shipment.objects.bulk_create(created)
+    bulk_update_rows(list(changed.values()), SHIPMENT_SNAPSHOT_FIELDS + CARRIER_FIELDS)
+    _replace_stops_and_links(winners, orders)
+    references_replace([
+        (shipment, [
+            (Reference.ReferenceType.SHIPMENT_ID, shipment.shipment_id),
+            (Reference.ReferenceType.LOAD_ID, shipment.load_id),
+            *((Reference.ReferenceType.TRACKING_NUMBER, number)
+              for number in shipment.tracking_numbers),
+        ])
+        for shipment, _ in winners
+    ])
+    effects.shipment_ids.update(shipments[event.data["shipment_id"]].id for event in applicable)
+    effects.order_ids.update(orders[link["order_number"]][0]
+                             for _, event in winners for link in event.data["orders"])
+    effects.released_keys.update(f"shipment:{shipment.shipment_id}" for shipment, _ in winners)
+    return held
+
+
+def _apply_snapshot(shipment: Shipment, event: ProjectedEvent,
+                    orders: dict[str, tuple[int, int]]) -> None:
+    data = event.data
+    first_order = min(link["order_number"] for link in data["orders"])
+    # Re-derived from the orders on every derivation; set here for the first insert.
+    shipment.customer_account_id = orders[first_order][1]
+    shipment.load_id = data.get("load_id") or ""
+    shipment.mode = data.get("mode") or ""
+    shipment.service_level = data.get("service_level") or ""
+    shipment.tracking_numbers = list(data.get("tracking_numbers") or [])
+    shipment.origin = data.get("origin")
+    shipment.destination = data.get("destination")
+    shipment.planned_pickup_at = timestamp(data.get("planned_pickup_at"))
+    shipment.planned_delivery_at = timestamp(data.get("planned_delivery_at"))
+    set_snapshot_version(shipment, event)
+
+
+def _replace_stops_and_links(winners: list[tuple[Shipment, ProjectedEvent]],
+                             orders: dict[str, tuple[int, int]]) -> None:
+    shipment_ids = [shipment.id for shipment, _ in winners]
+    ShipmentStop.objects.filter(shipment_id__in=shipment_ids).delete()
+    ShipmentOrder.objects.filter(shipment_id__in=shipment_ids).delete()
+    stops, links = [], []
+    for shipment, event in winners:
+        by_sequence = {stop["sequence"]: stop for stop in event.data.get("stops") or []}
+        stops += [
+            ShipmentStop(shipment=shipment, sequence=stop["sequence"], stop_type=stop["type"],
+                         location=stop.get("location"),
+                         planned_arrival=timestamp(stop.get("planned_arrival")))
+            for stop in by_sequence.values()
+        ]
+        line_numbers: dict[str, set[int]] = {}
+        for link in event.data["orders"]:
+            line_numbers.setdefault(link["order_number"], set()).update(
+                link.get("line_numbers") or [])
+        links += [
+            ShipmentOrder(shipment=shipment, order_id=orders[number][0],
+                          line_numbers=sorted(line_numbers[number]))
+            for number in sorted(line_numbers)
+        ]
+    ShipmentStop.objects.bulk_create(stops)
+    ShipmentOrder.objects.bulk_create(links)
+
+
+def set_carrier(shipment: Shipment, carrier: dict[str, Any], event: ProjectedEvent) -> bool:
+    """The carrier comes from the snapshot or a tender acceptance, newest (occurred_at) wins."""
+    if (event.occurred_at, event.key) <= (
+        shipment.carrier_occurred_at or datetime.min.replace(tzinfo=event.occurred_at.tzinfo),
+        shipment.carrier_event_key,
+    ):
+        return False
+    shipment.carrier_scac = carrier["scac"]
+    shipment.carrier_name = carrier.get("name") or ""
+    shipment.carrier_occurred_at = event.occurred_at
+    shipment.carrier_event_key = event.key
+    return True
+
+
+def project_tenders_accepted(events: list[ProjectedEvent], effects: ProjectionEffects) -> Held:
+    shipments = locked_shipments(event.data["shipment_id"] for event in events)
+    held: Held = {}
+    changed: dict[str, Shipment] = {}
+    for event in events:
+        shipment = shipments.get(event.data["shipment_id"])
+        if shipment is None:
+            held[event.key] = f"shipment:{event.data['shipment_id']}"
+            continue
+        if set_carrier(shipment, event.data["carrier"], event):
+            changed[shipment.shipment_id] = shipment
+        accepted_at = timestamp(event.data.get("accepted_at")) or event.occurred_at
+        if shipment.tender_accepted_at is None or accepted_at > shipment.tender_accepted_at:
+            shipment.tender_accepted_at = accepted_at
+            changed[shipment.shipment_id] = shipment
+        effects.shipment_ids.add(shipment.id)
+    bulk_update_rows(list(changed.values()), [*CARRIER_FIELDS, "tender_accepted_at"])
+    return held
+
+
+def project_freight_charges(events: list[ProjectedEvent], effects: ProjectionEffects) -> Held:
+    """Charges are facts keyed by charge id: the first event naming one stores it."""
+    pks = shipment_pks(event.data["shipment_id"] for event in events)
+    held: Held = {}
+    charges = []
+    for event in events:
+        data = event.data
+        if data["shipment_id"] not in pks:
+            held[event.key] = f"shipment:{data['shipment_id']}"
+            continue
+        charges.append(FreightCharge(
+            charge_id=data["charge_id"], shipment_id=pks[data["shipment_id"]],
+            charge_type=data["charge_type"], amount=Decimal(data["amount"]),
+            currency=data["currency"], occurred_at=event.occurred_at, event_key=event.key,
+        ))
+    FreightCharge.objects.bulk_create(charges, ignore_conflicts=True)
+    return held
