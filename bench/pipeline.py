@@ -282,9 +282,10 @@ def stage_naive(context: dict, events: list[dict]) -> dict:
             break
         if states != previous:
             previous, unchanged_since = states, time.monotonic()
-        elif (sum(states.values()) >= len(events) and not states.get("pending")
-              and time.monotonic() - unchanged_since > 10):
-            # The naive design has no sweep: a hold that crossed its release stays held.
+        elif sum(states.values()) >= len(events) and time.monotonic() - unchanged_since > 10:
+            # The naive design has no sweep and no retry: a hold that crossed its release
+            # stays held, and a task that failed (two tasks inserting the same new order)
+            # leaves its row pending.
             break
         time.sleep(0.25)
     sampler.finish()

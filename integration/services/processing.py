@@ -4,6 +4,7 @@ A batch is claimed with `FOR UPDATE SKIP LOCKED` so several workers share the in
 without waiting on each other, and claim, projection and the state change commit in
 one transaction: a worker killed mid-batch leaves its rows pending, and the sweep hands
 them to another worker. Nothing is projected twice because nothing half-done commits.
+Projection itself is serialized by an advisory lock (see `_wait_for_the_projection_lock`).
 """
 
 from __future__ import annotations
@@ -87,12 +88,24 @@ def process_inbox_batch(*, batch_size: int | None = None) -> BatchOutcome:
         derive_orders(effects.order_ids | derivation.order_ids)
         notifications_record(derivation.transitions)
         _save_states(rows)
-        if effects.released_keys:
-            outcome.released = release_held_events(effects.released_keys)
     held_for = {row.waiting_for for row in rows if row.state == InboxState.HELD}
-    if held_for:
-        outcome.released += release_satisfied_holds(held_for)
+    outcome.released = _release_after_commit(effects.released_keys, held_for)
     return outcome
+
+
+def _release_after_commit(released_keys: set[str], held_for: set[str]) -> int:
+    """Release what the batch's new rows let apply, and what its own holds wait for if
+    that arrived meanwhile (a hold can cross its release in a concurrent batch).
+
+    After commit, so the workers that claim the released events see what they waited
+    for. If this fails, the periodic sweep releases them (`release_satisfied_holds`).
+    """
+    try:
+        released = release_held_events(released_keys) if released_keys else 0
+        return released + (release_satisfied_holds(held_for) if held_for else 0)
+    except DatabaseError:
+        logger.warning("releasing held events failed; the sweep will", exc_info=True)
+        return 0
 
 
 # Any number guarded only by this module: the key of the transaction-level advisory lock.
@@ -101,9 +114,11 @@ PROJECTION_LOCK_KEY = 7_214_001
 
 def _wait_for_the_projection_lock() -> None:
     """Batches are projected one at a time. Two workers projecting concurrently touch the
-    same shipments and orders in different orders and deadlock, and a deadlock rolls a
-    whole batch back (measured: 102 deadlocks in 100,000 events); claiming and parsing
-    still overlap. Held until the batch's transaction ends."""
+    same shipments and orders in different orders and deadlock (measured: 102 deadlocks
+    in 100,000 events). Locking each batch's shipments and orders in one global order
+    instead was measured too: consecutive batches share most of their shipments, so
+    they waited on each other anyway and throughput did not rise (docs/BENCHMARKS.md).
+    Claiming and parsing still overlap. Held until the batch's transaction ends."""
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_advisory_xact_lock(%s)", [PROJECTION_LOCK_KEY])
 

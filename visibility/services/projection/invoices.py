@@ -28,7 +28,7 @@ INVOICE_SNAPSHOT_FIELDS = [
 
 def _locked_invoices(numbers) -> dict[str, Invoice]:
     return {invoice.invoice_number: invoice for invoice in
-            Invoice.objects.select_for_update().filter(invoice_number__in=set(numbers))
+            Invoice.objects.select_for_update(no_key=True).filter(invoice_number__in=set(numbers))
             .order_by("invoice_number")}
 
 

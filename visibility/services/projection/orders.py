@@ -35,7 +35,7 @@ def project_orders_released(events: list[ProjectedEvent], effects: ProjectionEff
         return held
     existing = {
         order.order_number: order
-        for order in Order.objects.select_for_update().filter(order_number__in=newest)
+        for order in Order.objects.select_for_update(no_key=True).filter(order_number__in=newest)
         .order_by("order_number")
     }
     created: list[Order] = []
@@ -99,7 +99,7 @@ def project_orders_cancelled(events: list[ProjectedEvent], effects: ProjectionEf
     earliest: dict[str, ProjectedEvent] = {}
     for event in sorted(events, key=lambda event: (event.occurred_at, event.key)):
         earliest.setdefault(event.data["order_number"], event)
-    orders = list(Order.objects.select_for_update().filter(order_number__in=earliest)
+    orders = list(Order.objects.select_for_update(no_key=True).filter(order_number__in=earliest)
                   .order_by("order_number"))
     found = {order.order_number for order in orders}
     held = {event.key: f"order:{event.data['order_number']}" for event in events

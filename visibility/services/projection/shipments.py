@@ -39,7 +39,7 @@ def locked_shipments(shipment_ids: Iterable[str]) -> dict[str, Shipment]:
     """The shipments with these ids that exist, locked, in one consistent order."""
     return {
         shipment.shipment_id: shipment
-        for shipment in Shipment.objects.select_for_update()
+        for shipment in Shipment.objects.select_for_update(no_key=True)
         .filter(shipment_id__in=set(shipment_ids)).order_by("shipment_id")
     }
 
