@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
+from typing import NamedTuple
 
-from django.db.models import F, OuterRef, Subquery
+from django.db.models import F, OuterRef, Prefetch, Subquery
 
 from portal.bulk import bulk_update_rows
 from visibility.models import (
@@ -80,24 +81,52 @@ def derive_shipments(shipment_ids: Iterable[int]) -> ShipmentDerivation:
     """Re-derive the shipments from their stored facts."""
     shipments = list(
         Shipment.objects.filter(id__in=list(shipment_ids))
-        .prefetch_related("history", "order_links__order")
+        .prefetch_related(Prefetch("order_links__order", queryset=Order.objects.only(
+            "order_number", "customer_account_id", "cancelled_at", "requested_delivery_date")))
         .order_by("id")
     )
+    histories = _histories([shipment.id for shipment in shipments])
     result = ShipmentDerivation()
+    moved = []
     for shipment in shipments:
         before = _notable(shipment)
-        _derive_shipment(shipment)
+        account_before = shipment.customer_account_id
+        _derive_shipment(shipment, histories.get(shipment.id, []))
         result.transitions += [(shipment, trigger)
                                for trigger in sorted(_notable(shipment) - before)]
         result.order_ids.update(link.order_id for link in shipment.order_links.all())
+        if shipment.customer_account_id != account_before:
+            moved.append(shipment.id)
     bulk_update_rows(shipments, DERIVED_SHIPMENT_FIELDS)
-    _documents_follow_their_shipment([shipment.id for shipment in shipments])
-    references_follow_account([shipment.id for shipment in shipments])
+    _documents_follow_their_shipment(moved)
+    references_follow_account(moved)
     return result
 
 
-def _derive_shipment(shipment: Shipment) -> None:
-    history = list(shipment.history.all())
+class Fact(NamedTuple):
+    """What derivation reads of a history fact (ShipmentEvent)."""
+
+    shipment_id: int
+    kind: str
+    occurred_at: datetime
+    milestone: str
+    event_key: str
+    received_by: str
+    eta: datetime | None
+    eta_window_start: datetime | None
+    eta_window_end: datetime | None
+    eta_basis: str
+
+
+def _histories(shipment_ids: list[int]) -> dict[int, list[Fact]]:
+    histories: dict[int, list[Fact]] = {}
+    for row in ShipmentEvent.objects.filter(shipment_id__in=shipment_ids).values_list(
+            *Fact._fields):
+        histories.setdefault(row[0], []).append(Fact(*row))
+    return histories
+
+
+def _derive_shipment(shipment: Shipment, history: list[Fact]) -> None:
     orders = sorted((link.order for link in shipment.order_links.all()),
                     key=lambda order: order.order_number)
     if orders:
@@ -180,7 +209,9 @@ ORDER_STATUS_PRECEDENCE = [
 def derive_orders(order_ids: Iterable[int]) -> None:
     orders = list(
         Order.objects.filter(id__in=list(order_ids))
-        .prefetch_related("shipment_links__shipment")
+        .only("cancelled_at", "snapshot_occurred_at", "status", "last_event_at")
+        .prefetch_related(Prefetch("shipment_links__shipment",
+                                   queryset=Shipment.objects.only("status", "last_event_at")))
         .order_by("id")
     )
     for order in orders:

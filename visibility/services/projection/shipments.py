@@ -30,7 +30,7 @@ from visibility.services.references import references_replace
 
 CARRIER_FIELDS = ["carrier_scac", "carrier_name", "carrier_occurred_at", "carrier_event_key"]
 SHIPMENT_SNAPSHOT_FIELDS = [
-    "customer_account", "load_id", "mode", "service_level", "tracking_numbers", "origin",
+    "load_id", "mode", "service_level", "tracking_numbers", "origin",
     "destination", "planned_pickup_at", "planned_delivery_at", *SNAPSHOT_VERSION_FIELDS,
 ]
 
@@ -57,14 +57,14 @@ def project_shipments_created(events: list[ProjectedEvent],
     newest (occurred_at, key) first, with tender acceptances; an older snapshot still can
     win the carrier, or the result would depend on arrival order.
     """
-    order_numbers = {link["order_number"] for event in events for link in event.data["orders"]}
+    order_numbers = {number for event in events for number in orders_of(event)}
     orders = {number: (order_id, account_id) for number, order_id, account_id in
               Order.objects.filter(order_number__in=order_numbers)
               .values_list("order_number", "id", "customer_account_id")}
     held: Held = {}
     applicable = []
     for event in events:
-        missing = sorted({link["order_number"] for link in event.data["orders"]} - orders.keys())
+        missing = sorted(set(orders_of(event)) - orders.keys())
         if missing:
             held[event.key] = f"order:{missing[0]}"
         else:
@@ -107,8 +107,8 @@ def project_shipments_created(events: list[ProjectedEvent],
         for shipment, _ in winners
     ])
     effects.shipment_ids.update(shipments[event.data["shipment_id"]].id for event in applicable)
-    effects.order_ids.update(orders[link["order_number"]][0]
-                             for _, event in winners for link in event.data["orders"])
+    effects.order_ids.update(orders[number][0]
+                             for _, event in winners for number in orders_of(event))
     effects.released_keys.update(f"shipment:{shipment.shipment_id}" for shipment, _ in winners)
     return held
 
@@ -116,9 +116,10 @@ def project_shipments_created(events: list[ProjectedEvent],
 def _apply_snapshot(shipment: Shipment, event: ProjectedEvent,
                     orders: dict[str, tuple[int, int]]) -> None:
     data = event.data
-    first_order = min(link["order_number"] for link in data["orders"])
-    # Re-derived from the orders on every derivation; set here for the first insert.
-    shipment.customer_account_id = orders[first_order][1]
+    if shipment.pk is None:
+        # Derivation moves a shipment to its first order's account (and its documents
+        # and references with it); a new row needs one to be inserted.
+        shipment.customer_account_id = orders[min(orders_of(event))][1]
     shipment.load_id = data.get("load_id") or ""
     shipment.mode = data.get("mode") or ""
     shipment.service_level = data.get("service_level") or ""
@@ -128,6 +129,10 @@ def _apply_snapshot(shipment: Shipment, event: ProjectedEvent,
     shipment.planned_pickup_at = timestamp(data.get("planned_pickup_at"))
     shipment.planned_delivery_at = timestamp(data.get("planned_delivery_at"))
     set_snapshot_version(shipment, event)
+
+
+def orders_of(event: ProjectedEvent) -> list[str]:
+    return [link["order_number"] for link in event.data["orders"]]
 
 
 def _replace_stops_and_links(winners: list[tuple[Shipment, ProjectedEvent]],
