@@ -1,9 +1,11 @@
-"""One UPDATE for many rows with different values.
+"""One statement for many rows, the values travelling as one array per column.
 
-Django's `bulk_update` writes a CASE expression per field and row, which costs more
-in building the SQL than PostgreSQL spends running it; projecting a batch of a
-thousand events re-derives up to a thousand shipments. This joins the new values as
-arrays instead: `UPDATE t SET f = v.f FROM unnest(%s::type[], ...) AS v(id, f, ...)`.
+Django's `bulk_update` writes a CASE expression per field and row, and `bulk_create` a
+placeholder per field and row; building that SQL costs more than PostgreSQL spends
+running it when a batch of a thousand events writes a thousand history facts and
+re-derives a thousand shipments. These join the values as arrays instead:
+`UPDATE t SET f = v.f FROM unnest(%s::type[], ...) AS v(id, f, ...)` and
+`INSERT INTO t (f, ...) SELECT * FROM unnest(%s::type[], ...)`.
 """
 
 from __future__ import annotations
@@ -23,11 +25,8 @@ def bulk_update_rows(objects: Sequence[models.Model], field_names: Sequence[str]
     fields = [model._meta.get_field(name) for name in field_names]
     primary_key = model._meta.pk
     columns = [primary_key, *fields]
-    arrays = [[_prepared(column, obj) for obj in objects] for column in columns]
-    # unnest() of an array of a domain or JSON type needs the array type spelled out.
-    # unnest() flattens an array of arrays, so array columns travel as array literals.
-    casts = ["%s::text[]" if isinstance(column, ArrayField)
-             else f"%s::{column.db_type(connection)}[]" for column in columns]
+    arrays = [_column_values(column, objects) for column in columns]
+    casts = _casts(columns)
     names = [quote(column.column) for column in columns]
     table = quote(model._meta.db_table)
     assignments = ", ".join(
@@ -45,11 +44,61 @@ def bulk_update_rows(objects: Sequence[models.Model], field_names: Sequence[str]
         return cursor.rowcount
 
 
-def _prepared(column: models.Field, obj: models.Model):
-    value = getattr(obj, column.attname)
+def bulk_insert_rows(objects: Sequence[models.Model], *, ignore_conflicts: bool = False) -> int:
+    """Insert new `objects` (all of one model) in one statement, without reading back
+    their ids; with `ignore_conflicts`, rows that break a unique constraint are skipped.
+    Returns how many rows were inserted."""
+    if not objects:
+        return 0
+    model = type(objects[0])
+    quote = connection.ops.quote_name
+    columns = [field for field in model._meta.concrete_fields
+               if not (field.primary_key and isinstance(field, models.AutoField))]
+    arrays = [_column_values(column, objects, adding=True) for column in columns]
+    names = ", ".join(quote(column.column) for column in columns)
+    values = ", ".join(
+        f"{quote(column.column)}::{column.db_type(connection)}"
+        if isinstance(column, ArrayField) else quote(column.column)
+        for column in columns
+    )
+    sql = (
+        f"INSERT INTO {quote(model._meta.db_table)} ({names}) "
+        f"SELECT {values} FROM unnest({', '.join(_casts(columns))}) AS v({names})"
+        + (" ON CONFLICT DO NOTHING" if ignore_conflicts else "")
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, arrays)
+        return cursor.rowcount
+
+
+def _casts(columns: Sequence[models.Field]) -> list[str]:
+    # unnest() of an array of a domain or JSON type needs the array type spelled out.
+    # unnest() flattens an array of arrays, so array columns travel as array literals.
+    return ["%s::text[]" if isinstance(column, ArrayField)
+            else f"%s::{column.db_type(connection)}[]" for column in columns]
+
+
+# Values psycopg sends as they are; Django's per-value preparation of these is most of
+# what a bulk statement costs in Python.
+PLAIN_FIELDS = (models.IntegerField, models.BooleanField, models.DateField,
+                models.DecimalField, models.ForeignKey)
+TEXT_FIELDS = (models.CharField, models.TextField)
+
+
+def _column_values(column: models.Field, objects: Sequence[models.Model], *,
+                   adding: bool = False) -> list:
+    if adding and (getattr(column, "auto_now", False) or getattr(column, "auto_now_add", False)):
+        return [column.pre_save(obj, adding) for obj in objects]
+    values = [getattr(obj, column.attname) for obj in objects]
     if isinstance(column, ArrayField):
-        return None if value is None else _array_literal(value)
-    return column.get_db_prep_save(value, connection)
+        return [None if value is None else _array_literal(value) for value in values]
+    if isinstance(column, TEXT_FIELDS):
+        # Choices members (TextChoices) are sent as their value.
+        return [value if value is None or type(value) is str else str(value)
+                for value in values]
+    if isinstance(column, PLAIN_FIELDS) and not getattr(column, "choices", None):
+        return values
+    return [column.get_db_prep_save(value, connection) for value in values]
 
 
 def _array_literal(values: list) -> str:

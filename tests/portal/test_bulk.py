@@ -1,14 +1,15 @@
-"""bulk_update_rows writes every kind of column the projection writes, row by row."""
+"""bulk_update_rows and bulk_insert_rows write every kind of column the projection writes."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from decimal import Decimal
 
 import pytest
 
-from accounts.models import CustomerAccount
-from portal.bulk import bulk_update_rows
-from visibility.models import Shipment
+from accounts.models import CustomerAccount, Tenant
+from portal.bulk import bulk_insert_rows, bulk_update_rows
+from visibility.models import FreightCharge, NotificationTrigger, Shipment, ShipmentEvent, Webhook
 
 pytestmark = pytest.mark.django_db
 
@@ -36,3 +37,43 @@ def test_each_row_gets_its_own_arrays_json_and_timestamps(brenner):
     assert stored["S-1"].planned_delivery_at == second.planned_delivery_at
     assert stored["S-2"].tracking_numbers == ["ONLY"]
     assert stored["S-2"].origin is None
+
+
+def test_insert_writes_choices_json_decimals_and_stamps_then_skips_conflicts(brenner):
+    account = CustomerAccount.objects.get(number="C-1001")
+    shipment = Shipment.objects.create(shipment_id="S-1", customer_account=account)
+    moment = datetime(2026, 11, 20, 8, 30, tzinfo=UTC)
+    facts = [
+        ShipmentEvent(shipment=shipment, event_key="k1", kind=ShipmentEvent.Kind.MILESTONE,
+                      occurred_at=moment, milestone="delivered",
+                      location={"city": "Linz", "nested": [1, {"a": None}]}, stop_sequence=2,
+                      received_by='J. "Quote" \\ Doe'),
+        ShipmentEvent(shipment=shipment, event_key="k2", kind=ShipmentEvent.Kind.ETA,
+                      occurred_at=moment, eta=moment, location=None),
+    ]
+
+    assert bulk_insert_rows(facts) == 2
+    assert bulk_insert_rows([*facts, ShipmentEvent(
+        shipment=shipment, event_key="k3", kind="delay", occurred_at=moment,
+        reason_code="AO")], ignore_conflicts=True) == 1
+
+    stored = {fact.event_key: fact for fact in ShipmentEvent.objects.all()}
+    assert set(stored) == {"k1", "k2", "k3"}
+    assert stored["k1"].kind == "milestone" and stored["k1"].milestone == "delivered"
+    assert stored["k1"].location == {"city": "Linz", "nested": [1, {"a": None}]}
+    assert stored["k1"].stop_sequence == 2
+    assert stored["k1"].received_by == 'J. "Quote" \\ Doe'
+    assert stored["k2"].eta == moment and stored["k2"].location is None
+    assert stored["k3"].reason_code == "AO"
+
+    bulk_insert_rows([FreightCharge(charge_id="C1", shipment=shipment, charge_type="fuel",
+                                    amount=Decimal("12.345"), currency="EUR",
+                                    occurred_at=moment, event_key="k4")])
+    assert FreightCharge.objects.get().amount == Decimal("12.35")
+
+    bulk_insert_rows([Webhook(tenant=Tenant.objects.get(slug="brenner"),
+                              url="https://example.com/hook", secret="s",
+                              triggers=[NotificationTrigger.DELAY])])
+    webhook = Webhook.objects.get()
+    assert webhook.created_at is not None and webhook.active is True
+    assert webhook.triggers == [NotificationTrigger.DELAY]

@@ -21,6 +21,7 @@ from visibility.models import (
     Order,
     Shipment,
     ShipmentEvent,
+    ShipmentOrder,
     ShipmentStatus,
 )
 from visibility.services.references import references_follow_account
@@ -210,13 +211,16 @@ def derive_orders(order_ids: Iterable[int]) -> None:
     orders = list(
         Order.objects.filter(id__in=list(order_ids))
         .only("cancelled_at", "snapshot_occurred_at", "status", "last_event_at")
-        .prefetch_related(Prefetch("shipment_links__shipment",
-                                   queryset=Shipment.objects.only("status", "last_event_at")))
         .order_by("id")
     )
+    shipments_of: dict[int, list[tuple[str, datetime | None]]] = {}
+    for order_id, status, last_event_at in ShipmentOrder.objects.filter(
+            order_id__in=[order.id for order in orders]).values_list(
+            "order_id", "shipment__status", "shipment__last_event_at"):
+        shipments_of.setdefault(order_id, []).append((status, last_event_at))
     for order in orders:
-        shipments = [link.shipment for link in order.shipment_links.all()]
-        statuses = {shipment.status for shipment in shipments}
+        shipments = shipments_of.get(order.id, [])
+        statuses = {status for status, _ in shipments}
         if order.cancelled_at and not statuses & {ShipmentStatus.DELIVERED}:
             order.status = ShipmentStatus.CANCELLED
         elif shipments and statuses == {ShipmentStatus.DELIVERED}:
@@ -226,7 +230,7 @@ def derive_orders(order_ids: Iterable[int]) -> None:
                 (status for status in ORDER_STATUS_PRECEDENCE if status in statuses),
                 ShipmentStatus.BOOKED,
             )
-        moments = [shipment.last_event_at for shipment in shipments if shipment.last_event_at]
+        moments = [moment for _, moment in shipments if moment]
         moments += [moment for moment in (order.snapshot_occurred_at, order.cancelled_at)
                     if moment]
         order.last_event_at = max(moments, default=None)

@@ -7,6 +7,7 @@ from collections.abc import Iterable, Sequence
 
 from django.db.models import F, OuterRef, Subquery
 
+from portal.bulk import bulk_insert_rows
 from visibility.models import Invoice, Order, Reference, Shipment
 
 _IGNORED = re.compile(r"[\s\-_/.]+")
@@ -43,7 +44,7 @@ def references_replace(owners: Sequence[tuple[Owner, Iterable[tuple[str, str]]]]
     for field_name, ids in ids_by_field.items():
         Reference.objects.filter(**{f"{field_name}_id__in": ids}).exclude(
             reference_type=Reference.ReferenceType.DOCUMENT_ID).delete()
-    Reference.objects.bulk_create(
+    bulk_insert_rows(
         [row for owner, references in owners for row in _rows(owner, references)]
     )
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from integration.models import StatusCodeAction, StatusCodeMapping
+from portal.bulk import bulk_insert_rows
 from visibility.models import ShipmentEvent
 from visibility.services.projection.base import (
     Held,
@@ -98,5 +99,5 @@ def project_history_events(events: list[ProjectedEvent], effects: ProjectionEffe
         facts.append(ShipmentEvent(shipment_id=shipment_pk, event_key=event.key,
                                    occurred_at=event.occurred_at, **fields))
         effects.shipment_ids.add(shipment_pk)
-    ShipmentEvent.objects.bulk_create(facts, ignore_conflicts=True, batch_size=1000)
+    bulk_insert_rows(facts, ignore_conflicts=True)
     return held

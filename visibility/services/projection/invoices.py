@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from portal.bulk import bulk_update_rows
+from portal.bulk import bulk_insert_rows, bulk_update_rows
 from visibility.models import Invoice, InvoiceLine, Reference
 from visibility.services.projection.base import (
     SNAPSHOT_VERSION_FIELDS,
@@ -60,7 +60,7 @@ def project_invoices_posted(events: list[ProjectedEvent], effects: ProjectionEff
     bulk_update_rows(replaced, INVOICE_SNAPSHOT_FIELDS)
     invoice_ids = [invoice.id for invoice, _ in winners]
     InvoiceLine.objects.filter(invoice_id__in=invoice_ids).delete()
-    InvoiceLine.objects.bulk_create([
+    bulk_insert_rows([
         InvoiceLine(invoice=invoice, position=position,
                     description=line.get("description") or "", amount=Decimal(line["amount"]))
         for invoice, event in winners

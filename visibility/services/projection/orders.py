@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from portal.bulk import bulk_update_rows
+from portal.bulk import bulk_insert_rows, bulk_update_rows
 from visibility.models import Order, OrderLine, Reference, ShipmentOrder
 from visibility.services.projection.base import (
     SNAPSHOT_VERSION_FIELDS,
@@ -58,7 +58,7 @@ def project_orders_released(events: list[ProjectedEvent], effects: ProjectionEff
 
     order_ids = [order.id for order, _ in winners]
     OrderLine.objects.filter(order_id__in=order_ids).delete()
-    OrderLine.objects.bulk_create(
+    bulk_insert_rows(
         [_line(order, line) for order, event in winners for line in event.data["lines"]]
     )
     references_replace([

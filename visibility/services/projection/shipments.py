@@ -7,7 +7,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from portal.bulk import bulk_update_rows
+from portal.bulk import bulk_insert_rows, bulk_update_rows
 from visibility.models import (
     FreightCharge,
     Order,
@@ -158,8 +158,8 @@ def _replace_stops_and_links(winners: list[tuple[Shipment, ProjectedEvent]],
                           line_numbers=sorted(line_numbers[number]))
             for number in sorted(line_numbers)
         ]
-    ShipmentStop.objects.bulk_create(stops)
-    ShipmentOrder.objects.bulk_create(links)
+    bulk_insert_rows(stops)
+    bulk_insert_rows(links)
 
 
 def set_carrier(shipment: Shipment, carrier: dict[str, Any], event: ProjectedEvent) -> bool:
@@ -211,5 +211,5 @@ def project_freight_charges(events: list[ProjectedEvent], effects: ProjectionEff
             charge_type=data["charge_type"], amount=Decimal(data["amount"]),
             currency=data["currency"], occurred_at=event.occurred_at, event_key=event.key,
         ))
-    FreightCharge.objects.bulk_create(charges, ignore_conflicts=True)
+    bulk_insert_rows(charges, ignore_conflicts=True)
     return held
