@@ -4,7 +4,7 @@ Fills the database `portal_bench_reads` (env BENCH_READS_DATABASE) with BENCH_SH
 shipments (1,000,000), their orders (with lines), stops, ~10 history facts each, loads,
 tracking numbers, invoices for ~30% of the orders and every search reference, across 50
 tenants. Rows are what the live projection would have written (visibility/services/
-projection.py, derivation.py, references.py): derived status, ETA, delayed, at risk and
+projection/, derivation.py, references.py): derived status, ETA, delayed, at risk and
 last_event_at are computed here by the same rules, references are normalized by the
 same function. The big tables are loaded with PostgreSQL COPY after dropping their
 secondary indexes and constraints, which are rebuilt afterwards, then VACUUM ANALYZE.
