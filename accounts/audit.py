@@ -6,8 +6,8 @@ from typing import Any
 
 from django.http import HttpRequest
 
-from accounts.models import ApiToken, AuditAction, AuditEntry, StaffProfile, Tenant
-from accounts.scoping import Actor
+from accounts.models import ApiToken, AuditAction, AuditEntry, Tenant
+from accounts.scoping import Actor, standing_of
 
 
 def describe_actor(actor: Actor) -> str:
@@ -41,7 +41,7 @@ def is_staff_look(actor: Actor) -> bool:
     """A look by the operator's people (staff, platform admins), not by the tenant's own."""
     if isinstance(actor, ApiToken) or actor is None or not actor.is_authenticated:
         return False
-    return bool(actor.is_superuser or StaffProfile.objects.filter(user_id=actor.pk).exists())
+    return bool(actor.is_superuser or standing_of(actor).staff is not None)
 
 
 def audit_staff_look(*, actor: Actor, tenant_id: int | None, target: str,

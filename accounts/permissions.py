@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from accounts.models import StaffProfile
-from accounts.scoping import Actor
+from accounts.models import ApiToken
+from accounts.scoping import Actor, standing_of
 
 
 def is_operator(actor: Actor) -> bool:
@@ -12,4 +12,4 @@ def is_operator(actor: Actor) -> bool:
         return False
     if getattr(actor, "is_superuser", False):
         return True
-    return StaffProfile.objects.filter(user_id=getattr(actor, "pk", None)).exists()
+    return not isinstance(actor, ApiToken) and standing_of(actor).staff is not None

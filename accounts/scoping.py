@@ -7,6 +7,11 @@ per customer account, never per shipment.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
+
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import Exists, Q, QuerySet
 from django.utils import timezone
@@ -30,6 +35,49 @@ def token_is_usable(token: ApiToken) -> bool:
     )
 
 
+@dataclass(frozen=True)
+class Standing:
+    """Who a signed-in user is to the portal: operator staff, a tenant's member, or neither."""
+
+    staff: StaffProfile | None
+    membership: Membership | None
+
+
+# Standings read during the current request, by user id (None outside a request).
+_standings: ContextVar[dict[int, Standing] | None] = ContextVar("standings", default=None)
+
+
+@contextmanager
+def standings_remembered_for_this_request() -> Iterator[None]:
+    """A page asks who its user is several times (scoping per scope, audit, menus); within
+    one request one lookup answers them all. Outside a request nothing is remembered."""
+    token = _standings.set({})
+    try:
+        yield
+    finally:
+        _standings.reset(token)
+
+
+def standing_of(user: AbstractBaseUser | AnonymousUser) -> Standing:
+    if not user.is_authenticated:
+        return Standing(None, None)
+    remembered = _standings.get()
+    if remembered is not None and user.pk in remembered:
+        return remembered[user.pk]
+    standing = Standing(StaffProfile.objects.filter(user=user).first(),
+                        Membership.objects.filter(user=user).first())
+    if remembered is not None:
+        remembered[user.pk] = standing
+    return standing
+
+
+def standing_changed(user_id: int) -> None:
+    """Called by the services that change a membership or staff profile."""
+    remembered = _standings.get()
+    if remembered is not None:
+        remembered.pop(user_id, None)
+
+
 def visible_account_ids(actor: Actor, scope: str = TokenScope.SHIPMENTS) -> QuerySet:
     """A subquery of the CustomerAccount ids `actor` may read in `scope`."""
     owned = CustomerAccount.objects.filter(tenant__isnull=False)
@@ -47,12 +95,13 @@ def visible_account_ids(actor: Actor, scope: str = TokenScope.SHIPMENTS) -> Quer
         return nothing
     if actor.is_superuser:
         return owned.values("id")
-    staff = StaffProfile.objects.filter(user=actor).first()
+    standing = standing_of(actor)
+    staff = standing.staff
     if staff is not None:
         if staff.all_tenants:
             return owned.values("id")
         return owned.filter(tenant__in=staff.tenants.all()).values("id")
-    membership = Membership.objects.filter(user=actor).first()
+    membership = standing.membership
     if membership is None:
         return nothing
     accounts = owned.filter(tenant_id=membership.tenant_id)

@@ -24,6 +24,7 @@ from accounts.models import (
     Tenant,
     TokenScope,
 )
+from accounts.scoping import standing_changed
 from accounts.services.members import (
     InvitationUnusable,
     invitation_accept,
@@ -173,6 +174,7 @@ def user_create(
                 user=user, defaults={"all_tenants": staff_all_tenants}
             )
             profile.tenants.set(list(staff_tenants or []))
+        standing_changed(user.pk)
     return user
 
 

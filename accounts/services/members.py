@@ -33,6 +33,7 @@ from accounts.models import (
     Role,
     Tenant,
 )
+from accounts.scoping import standing_changed
 from accounts.tokens import hash_secret, new_secret
 
 
@@ -276,6 +277,7 @@ def membership_update(
         before = _entitlement_snapshot(membership)
         membership.role, membership.all_accounts, membership.finance = role, all_accounts, finance
         membership.save(update_fields=["role", "all_accounts", "finance"])
+        standing_changed(membership.user_id)
         _grants_sync(user=membership.user, tenant_id=membership.tenant_id,
                      all_accounts=all_accounts, accounts=accounts, finance=finance)
         after = _entitlement_snapshot(membership)
@@ -297,6 +299,7 @@ def membership_create(*, user: AbstractBaseUser, tenant: Tenant, role: str, fina
     with transaction.atomic():
         membership = Membership.objects.create(user=user, tenant=tenant, role=role,
                                                all_accounts=all_accounts, finance=finance)
+        standing_changed(user.pk)
         audit_record(action=AuditAction.ENTITLEMENT_CHANGED, actor=created_by, tenant=tenant,
                      target=f"user:{user.get_username()}", request=request,
                      details={"before": None, "after": _entitlement_snapshot(membership)})
