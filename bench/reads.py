@@ -174,10 +174,7 @@ def list_page(actor: Any, filters: dict[str, str], page: int, size: int) -> list
         shipments = shipments.filter(last_event_at__gte=filters["updated_since"])
     rows = list(shipments[(page - 1) * size : page * size])
     for shipment in rows:  # what a list row shows: account and orders
-        _ = (
-            shipment.customer_account.number,
-            [link.order.order_number for link in shipment.order_links.all()],
-        )
+        _ = (shipment.customer_account.number, shipment.order_numbers)
     return rows
 
 
@@ -291,11 +288,16 @@ def start_server(port: int) -> subprocess.Popen:
 
 def get(port: int, path: str, headers: dict[str, str]) -> tuple[int, bytes, float]:
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-    started = time.perf_counter()
-    connection.request("GET", path, headers=headers)
-    response = connection.getresponse()
-    body = response.read()
-    elapsed = (time.perf_counter() - started) * 1000
+    # The server's time is measured, not a collection of this process's own garbage.
+    gc.disable()
+    try:
+        started = time.perf_counter()
+        connection.request("GET", path, headers=headers)
+        response = connection.getresponse()
+        body = response.read()
+        elapsed = (time.perf_counter() - started) * 1000
+    finally:
+        gc.enable()
     connection.close()
     return response.status, body, elapsed
 

@@ -63,7 +63,7 @@ def _csv_rows(shipments: QuerySet):
     for shipment in shipments.iterator(chunk_size=500):
         yield [csv_safe(value) for value in (
             shipment.shipment_id,
-            " ".join(link.order.order_number for link in shipment.order_links.all()),
+            " ".join(shipment.order_numbers),
             shipment.get_status_display(), shipment.delayed, shipment.at_risk,
             shipment.carrier_name, " ".join(shipment.tracking_numbers),
             shipment.eta and shipment.eta.isoformat(), shipment.promised_date,

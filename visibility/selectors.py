@@ -6,8 +6,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.contrib.postgres.expressions import ArraySubquery
 from django.contrib.postgres.search import TrigramSimilarity
-from django.db.models import Case, CharField, F, IntegerField, Prefetch, Q, QuerySet, Value, When
+from django.db.models import (
+    Case,
+    CharField,
+    F,
+    IntegerField,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Value,
+    When,
+)
 from django.db.models.functions import Collate
 from django.utils import timezone
 
@@ -22,6 +34,7 @@ from visibility.models import (
     Reference,
     Shipment,
     ShipmentEvent,
+    ShipmentOrder,
     Webhook,
     WebhookDelivery,
 )
@@ -65,10 +78,18 @@ def eta_history(shipment: Shipment) -> list[ShipmentEvent]:
 
 
 def shipment_list(actor: Actor) -> QuerySet[Shipment]:
+    """Newest activity first; each row carries `order_numbers`, the orders it ships.
+
+    The order numbers come in the same query (an array subquery) rather than prefetched:
+    a prefetch gives each row its own queryset referring back to it, and a page of
+    such reference cycles costs the garbage collector 20-40 ms pauses (docs/BENCHMARKS.md).
+    """
     return (
         shipments_for(actor)
         .select_related("customer_account")
-        .prefetch_related("order_links__order")
+        .annotate(order_numbers=ArraySubquery(
+            ShipmentOrder.objects.filter(shipment_id=OuterRef("id"))
+            .order_by("order__order_number").values("order__order_number")))
         .order_by("-last_event_at", "-id")
     )
 

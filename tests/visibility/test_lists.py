@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 import pytest
 
 from integration.services.intake import receive_events
@@ -108,3 +110,36 @@ def test_csv_export_keeps_the_filters_and_neutralises_formulas(client, many_ship
     assert ours["carrier"] == "'=HYPERLINK(\"http://evil.example\")"
     assert ours["orders"] == "SO-100045"
     assert len(all_rows) == 1 + 25  # header + Brenner's shipments only
+
+
+@pytest.fixture
+def shipment_of_two_orders(delivered_story, story):
+    """SHP-778121 carries lines of SO-100046 and SO-100045 (listed in that order)."""
+    order = copy.deepcopy(next(e for e in story if e["event_type"] == "order.released"))
+    order["event_id"], order["data"]["order_number"] = "erp-two-0001", "SO-100046"
+    shipment = copy.deepcopy(next(e for e in story if e["event_type"] == "shipment.created"))
+    shipment["event_id"], shipment["data"]["shipment_id"] = "tms-two-0001", "SHP-778121"
+    shipment["data"]["orders"] = [{"order_number": "SO-100046", "line_numbers": [10]},
+                                  {"order_number": "SO-100045", "line_numbers": [20]}]
+    receive_events(source="erp", events=[order])
+    receive_events(source="tms", events=[shipment])
+    process_inbox_until_empty()
+
+
+def test_a_list_row_shows_the_account_and_every_order_shipped(
+        client, shipment_of_two_orders, partner_token, customer_user):
+    body = client.get("/api/v1/shipments", HTTP_AUTHORIZATION=f"Bearer {partner_token}").json()
+    row = next(row for row in body["results"] if row["shipment_id"] == "SHP-778121")
+
+    assert set(row) == {"shipment_id", "customer_account", "load_id", "status", "carrier_scac",
+                        "carrier_name", "mode", "tracking_numbers", "eta", "promised_date",
+                        "delayed", "at_risk", "delivered_at", "last_event_at", "orders"}
+    assert row["customer_account"] == "C-1001"
+    assert row["orders"] == ["SO-100045", "SO-100046"]
+    assert row["carrier_scac"] == "DHLF" and row["tracking_numbers"] == ["JJD0002249381"]
+
+    client.force_login(customer_user)
+    page = client.get("/shipments/").content.decode()
+    assert "SO-100045, SO-100046" in page
+    export = b"".join(client.get("/shipments/export.csv").streaming_content).decode()
+    assert "SHP-778121,SO-100045 SO-100046," in export

@@ -70,16 +70,14 @@ class ShipmentSerializer(serializers.ModelSerializer):
 
 class ShipmentListSerializer(serializers.ModelSerializer):
     customer_account = serializers.CharField(source="customer_account.number")
-    orders = serializers.SerializerMethodField()
+    orders = serializers.ListField(source="order_numbers", child=serializers.CharField(),
+                                   read_only=True)
 
     class Meta:
         model = Shipment
         fields = ["shipment_id", "customer_account", "load_id", "status", "carrier_scac",
                   "carrier_name", "mode", "tracking_numbers", "eta", "promised_date",
                   "delayed", "at_risk", "delivered_at", "last_event_at", "orders"]
-
-    def get_orders(self, shipment: Shipment) -> list[str]:
-        return [link.order.order_number for link in shipment.order_links.all()]
 
 
 class OrderLineSerializer(serializers.Serializer):
