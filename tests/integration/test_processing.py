@@ -270,3 +270,31 @@ def test_a_hold_that_crossed_its_release_is_freed_by_the_sweep(brenner, story):
     assert released == 1
     assert Shipment.objects.get().status == "in_transit"
     assert InboxEvent.objects.get(event_id="tms-orphan").state == InboxState.HELD
+
+
+def test_payments_converge_when_paid_at_and_occurred_at_disagree(brenner, story):
+    """A correction sent later (occurred_at) may carry an earlier paid_at: the latest
+    payment by paid_at (the time the ERP reports) wins, whichever arrives first."""
+    invoice_posted = next(e for e in story if e["event_type"] == "invoice.posted")
+    number = invoice_posted["data"]["invoice_number"]
+    late_report = {**invoice_posted, "event_id": "erp-pay-a", "event_type": "invoice.paid",
+                   "occurred_at": "2026-12-01T10:00:00Z",
+                   "data": {"invoice_number": number, "paid_at": "2026-11-28T09:00:00Z",
+                            "amount": "100.00"}}
+    prompt_report = {**late_report, "event_id": "erp-pay-b",
+                     "occurred_at": "2026-11-30T09:30:00Z",
+                     "data": {"invoice_number": number, "paid_at": "2026-11-30T09:30:00Z",
+                              "amount": "200.00"}}
+    outcomes = []
+    for payments in ([late_report, prompt_report], [prompt_report, late_report]):
+        Invoice.objects.all().delete()
+        InboxEvent.objects.all().delete()
+        receive_all([story[0], invoice_posted])
+        process_inbox_until_empty()
+        for payment in payments:  # one batch each: the second sees the first's result
+            receive_all([payment])
+            process_inbox_until_empty()
+        invoice = Invoice.objects.get(invoice_number=number)
+        outcomes.append((invoice.paid_at.isoformat(), str(invoice.paid_amount)))
+
+    assert outcomes == [("2026-11-30T09:30:00+00:00", "200.00")] * 2

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from decimal import Decimal
 
 from portal.bulk import bulk_insert_rows, bulk_update_rows
@@ -87,7 +86,9 @@ def _apply_snapshot(invoice: Invoice, event: ProjectedEvent, account_id: int) ->
 
 
 def project_invoices_paid(events: list[ProjectedEvent], effects: ProjectionEffects) -> Held:
-    """Record payments; the newest (occurred_at, key) payment of an invoice wins."""
+    """Record payments. The latest payment wins by (paid_at, key), paid_at being the
+    event's own or else its occurred_at: the stored paid_at is then what the next payment
+    is compared with, so the winner does not depend on arrival order."""
     invoices = _locked_invoices(event.data["invoice_number"] for event in events)
     held: Held = {}
     changed: dict[str, Invoice] = {}
@@ -96,11 +97,10 @@ def project_invoices_paid(events: list[ProjectedEvent], effects: ProjectionEffec
         if invoice is None:
             held[event.key] = f"invoice:{event.data['invoice_number']}"
             continue
-        if (event.occurred_at, event.key) > (
-            invoice.paid_at or datetime.min.replace(tzinfo=event.occurred_at.tzinfo),
-            invoice.payment_event_key,
-        ):
-            invoice.paid_at = timestamp(event.data.get("paid_at")) or event.occurred_at
+        paid_at = timestamp(event.data.get("paid_at")) or event.occurred_at
+        if invoice.paid_at is None or (paid_at, event.key) > (
+                invoice.paid_at, invoice.payment_event_key):
+            invoice.paid_at = paid_at
             invoice.paid_amount = (Decimal(event.data["amount"]) if event.data.get("amount")
                                    else None)
             invoice.payment_event_key = event.key
