@@ -44,10 +44,13 @@ def bulk_update_rows(objects: Sequence[models.Model], field_names: Sequence[str]
         return cursor.rowcount
 
 
-def bulk_insert_rows(objects: Sequence[models.Model], *, ignore_conflicts: bool = False) -> int:
+def bulk_insert_rows(objects: Sequence[models.Model], *, ignore_conflicts: bool = False,
+                     newest_wins: tuple[str, Sequence[str]] | None = None) -> int:
     """Insert new `objects` (all of one model) in one statement, without reading back
-    their ids; with `ignore_conflicts`, rows that break a unique constraint are skipped.
-    Returns how many rows were inserted."""
+    their ids. With `ignore_conflicts`, rows that break a unique constraint are skipped.
+    With `newest_wins=(unique_field, version_fields)`, a row whose unique field exists
+    replaces it only if its version fields compare greater (the objects must not repeat
+    a unique value). Returns how many rows were written."""
     if not objects:
         return 0
     model = type(objects[0])
@@ -65,10 +68,24 @@ def bulk_insert_rows(objects: Sequence[models.Model], *, ignore_conflicts: bool 
         f"INSERT INTO {quote(model._meta.db_table)} ({names}) "
         f"SELECT {values} FROM unnest({', '.join(_casts(columns))}) AS v({names})"
         + (" ON CONFLICT DO NOTHING" if ignore_conflicts else "")
+        + (_replace_older(model, columns, *newest_wins) if newest_wins else "")
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, arrays)
         return cursor.rowcount
+
+
+def _replace_older(model: type[models.Model], columns: Sequence[models.Field],
+                   unique_field: str, version_fields: Sequence[str]) -> str:
+    quote = connection.ops.quote_name
+    table = quote(model._meta.db_table)
+    unique = quote(model._meta.get_field(unique_field).column)
+    versions = [quote(model._meta.get_field(name).column) for name in version_fields]
+    assignments = ", ".join(f"{quote(column.column)} = EXCLUDED.{quote(column.column)}"
+                            for column in columns)
+    return (f" ON CONFLICT ({unique}) DO UPDATE SET {assignments} "
+            f"WHERE ({', '.join(f'EXCLUDED.{name}' for name in versions)}) > "
+            f"({', '.join(f'{table}.{name}' for name in versions)})")
 
 
 def _casts(columns: Sequence[models.Field]) -> list[str]:

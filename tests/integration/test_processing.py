@@ -298,3 +298,28 @@ def test_payments_converge_when_paid_at_and_occurred_at_disagree(brenner, story)
         outcomes.append((invoice.paid_at.isoformat(), str(invoice.paid_amount)))
 
     assert outcomes == [("2026-11-30T09:30:00+00:00", "200.00")] * 2
+
+
+@pytest.mark.parametrize("together", [False, True])
+def test_a_corrected_charge_replaces_the_original_in_either_order(brenner, story, together):
+    charge = next(e for e in story if e["event_type"] == "freight.charge_posted")
+    corrected = {**charge, "event_id": "tms-charge-fix", "occurred_at": "2026-12-01T10:00:00Z",
+                 "data": {**charge["data"], "amount": "999.99"}}
+    amounts = []
+    for charges in ([charge, corrected], [corrected, charge]):
+        Shipment.objects.all().delete()
+        Order.objects.all().delete()
+        InboxEvent.objects.all().delete()
+        receive_all([e for e in story if e["event_type"] != "freight.charge_posted"])
+        process_inbox_until_empty()
+        if together:
+            receive_all(charges)
+            process_inbox_until_empty()
+        else:
+            for event in charges:
+                receive_all([event])
+                process_inbox_until_empty()
+        amounts.append(str(FreightCharge.objects.get(charge_id=charge["data"]["charge_id"])
+                           .amount))
+
+    assert amounts == ["999.99", "999.99"]

@@ -197,19 +197,27 @@ def project_tenders_accepted(events: list[ProjectedEvent], effects: ProjectionEf
 
 
 def project_freight_charges(events: list[ProjectedEvent], effects: ProjectionEffects) -> Held:
-    """Charges are facts keyed by charge id: the first event naming one stores it."""
+    """Charges are keyed by charge id; the newest (occurred_at, key) event naming one
+    stores it, so a corrected charge replaces the original in either arrival order."""
     pks = shipment_pks(event.data["shipment_id"] for event in events)
     held: Held = {}
-    charges = []
+    newest: dict[str, ProjectedEvent] = {}
     for event in events:
+        current = newest.get(event.data["charge_id"])
+        if current is None or (event.occurred_at, event.key) > (current.occurred_at,
+                                                                current.key):
+            newest[event.data["charge_id"]] = event
+    charges: dict[str, FreightCharge] = {}
+    for event in newest.values():
         data = event.data
         if data["shipment_id"] not in pks:
             held[event.key] = f"shipment:{data['shipment_id']}"
             continue
-        charges.append(FreightCharge(
+        charges[data["charge_id"]] = FreightCharge(
             charge_id=data["charge_id"], shipment_id=pks[data["shipment_id"]],
             charge_type=data["charge_type"], amount=Decimal(data["amount"]),
             currency=data["currency"], occurred_at=event.occurred_at, event_key=event.key,
-        ))
-    bulk_insert_rows(charges, ignore_conflicts=True)
+        )
+    bulk_insert_rows(list(charges.values()),
+                     newest_wins=("charge_id", ("occurred_at", "event_key")))
     return held
