@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import NamedTuple
 
-from django.db.models import F, OuterRef, Prefetch, Subquery
+from django.db.models import F, OuterRef, Subquery
 
 from portal.bulk import bulk_update_rows
 from visibility.models import (
@@ -78,30 +78,59 @@ def _notable(shipment: Shipment) -> set[str]:
     return facts
 
 
+# What derivation reads of a shipment besides the fields it derives.
+SHIPMENT_DERIVATION_INPUTS = ["shipment_id", "carrier_scac", "planned_pickup_at",
+                              "planned_delivery_at", "snapshot_occurred_at",
+                              "carrier_occurred_at"]
+
+
 def derive_shipments(shipment_ids: Iterable[int]) -> ShipmentDerivation:
     """Re-derive the shipments from their stored facts."""
     shipments = list(
         Shipment.objects.filter(id__in=list(shipment_ids))
-        .prefetch_related(Prefetch("order_links__order", queryset=Order.objects.only(
-            "order_number", "customer_account_id", "cancelled_at", "requested_delivery_date")))
+        .only(*SHIPMENT_DERIVATION_INPUTS, *DERIVED_SHIPMENT_FIELDS)
         .order_by("id")
     )
-    histories = _histories([shipment.id for shipment in shipments])
+    ids = [shipment.id for shipment in shipments]
+    histories, orders = _histories(ids), _orders_of_shipments(ids)
     result = ShipmentDerivation()
     moved = []
     for shipment in shipments:
         before = _notable(shipment)
         account_before = shipment.customer_account_id
-        _derive_shipment(shipment, histories.get(shipment.id, []))
+        shipment_orders = orders.get(shipment.id, [])
+        _derive_shipment(shipment, histories.get(shipment.id, []), shipment_orders)
         result.transitions += [(shipment, trigger)
                                for trigger in sorted(_notable(shipment) - before)]
-        result.order_ids.update(link.order_id for link in shipment.order_links.all())
+        result.order_ids.update(order.order_id for order in shipment_orders)
         if shipment.customer_account_id != account_before:
             moved.append(shipment.id)
     bulk_update_rows(shipments, DERIVED_SHIPMENT_FIELDS)
     _documents_follow_their_shipment(moved)
     references_follow_account(moved)
     return result
+
+
+class OrderFact(NamedTuple):
+    """What derivation reads of an order a shipment carries."""
+
+    shipment_id: int
+    order_id: int
+    order_number: str
+    customer_account_id: int
+    cancelled_at: datetime | None
+    requested_delivery_date: date | None
+
+
+def _orders_of_shipments(shipment_ids: list[int]) -> dict[int, list[OrderFact]]:
+    """Each shipment's orders, by order number."""
+    orders: dict[int, list[OrderFact]] = {}
+    for row in ShipmentOrder.objects.filter(shipment_id__in=shipment_ids).order_by(
+            "order__order_number").values_list(
+            "shipment_id", "order_id", "order__order_number", "order__customer_account_id",
+            "order__cancelled_at", "order__requested_delivery_date"):
+        orders.setdefault(row[0], []).append(OrderFact(*row))
+    return orders
 
 
 class Fact(NamedTuple):
@@ -127,9 +156,7 @@ def _histories(shipment_ids: list[int]) -> dict[int, list[Fact]]:
     return histories
 
 
-def _derive_shipment(shipment: Shipment, history: list[Fact]) -> None:
-    orders = sorted((link.order for link in shipment.order_links.all()),
-                    key=lambda order: order.order_number)
+def _derive_shipment(shipment: Shipment, history: list[Fact], orders: list[OrderFact]) -> None:
     if orders:
         # A shipment belongs to the account of its (first) order, even if that order's
         # snapshot moved it to another account after the shipment was created.
