@@ -14,7 +14,15 @@ from integration.services.processing import (
     process_inbox_until_empty,
     release_satisfied_holds,
 )
-from visibility.models import Document, FreightCharge, Invoice, Order, Shipment, ShipmentEvent
+from visibility.models import (
+    Document,
+    FreightCharge,
+    Invoice,
+    Order,
+    Reference,
+    Shipment,
+    ShipmentEvent,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -323,3 +331,33 @@ def test_a_corrected_charge_replaces_the_original_in_either_order(brenner, story
                            .amount))
 
     assert amounts == ["999.99", "999.99"]
+
+
+def test_documents_of_orders_invoices_and_unknown_shipments_in_one_batch(brenner, story):
+    pod = next(e for e in story if e["event_type"] == "document.available")
+    invoice_number = next(e for e in story
+                          if e["event_type"] == "invoice.posted")["data"]["invoice_number"]
+
+    def document(event_id: str, document_id: str, **owner: str) -> dict:
+        data = {key: value for key, value in pod["data"].items() if key != "shipment_id"}
+        return {**pod, "event_id": event_id, "data": {**data, "document_id": document_id,
+                                                      **owner}}
+
+    receive_all([e for e in story if e["event_type"] != "document.available"])
+    process_inbox_until_empty()
+    receive_all([
+        document("tms-doc-1", "DOC-BOL-1", order_number="SO-100045"),
+        document("tms-doc-2", "DOC-INV-1", invoice_number=invoice_number),
+        document("tms-doc-3", "DOC-POD-9", shipment_id="SHP-UNKNOWN"),
+        document("tms-doc-4", "DOC-BOL-1", order_number="SO-100045"),  # same document again
+    ])
+    process_inbox_batch()
+
+    owners = {doc.document_id: (doc.order_id and doc.order.order_number,
+                                doc.invoice_id and doc.invoice.invoice_number)
+              for doc in Document.objects.all()}
+    assert owners == {"DOC-BOL-1": ("SO-100045", None), "DOC-INV-1": (None, invoice_number)}
+    assert InboxEvent.objects.get(event_id="tms-doc-3").waiting_for == "shipment:SHP-UNKNOWN"
+    assert set(Reference.objects.filter(reference_type="document_id")
+               .values_list("value", "kind")) == {("DOC-BOL-1", "order"),
+                                                  ("DOC-INV-1", "invoice")}

@@ -49,8 +49,9 @@ def references_replace(owners: Sequence[tuple[Owner, Iterable[tuple[str, str]]]]
     )
 
 
-def references_add(owner: Owner, references: Iterable[tuple[str, str]]) -> None:
-    Reference.objects.bulk_create(_rows(owner, references))
+def references_add(owners: Sequence[tuple[Owner, Iterable[tuple[str, str]]]]) -> None:
+    """Add references to their owners (one INSERT for all)."""
+    bulk_insert_rows([row for owner, references in owners for row in _rows(owner, references)])
 
 
 def _rows(owner: Owner, references: Iterable[tuple[str, str]]) -> list[Reference]:

@@ -1,5 +1,5 @@
-"""document.available: the file goes to Django's storage, one event at a time (they are
-rare and each carries up to 10 MB)."""
+"""document.available: files go to Django's storage one at a time (each carries up to
+10 MB); the rows, their owners and search references are read and written per batch."""
 
 from __future__ import annotations
 
@@ -10,45 +10,62 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 
 from visibility.models import Document, Invoice, Order, Reference, Shipment
-from visibility.services.projection.base import Held, Hold, ProjectedEvent, ProjectionEffects
-from visibility.services.references import references_add
+from visibility.services.projection.base import Held, ProjectedEvent, ProjectionEffects
+from visibility.services.references import Owner, references_add
+
+# How a document names its owner: (data field, model, the model's key field).
+OWNER_KINDS = [("shipment_id", Shipment, "shipment_id"), ("order_number", Order, "order_number"),
+               ("invoice_number", Invoice, "invoice_number")]
 
 
 def project_documents(events: list[ProjectedEvent], effects: ProjectionEffects) -> Held:
+    stored = set(Document.objects.filter(
+        document_id__in={event.data["document_id"] for event in events}
+    ).values_list("document_id", flat=True))
+    owners = _owners(events)
     held: Held = {}
+    documents: list[Document] = []
+    references: list[tuple[Owner, list[tuple[str, str]]]] = []
     for event in events:
-        try:
-            _project_document(event, effects)
-        except Hold as hold:
-            held[event.key] = hold.waiting_for
+        data = event.data
+        if data["document_id"] in stored:
+            continue
+        field, _, _ = next((kind for kind in OWNER_KINDS if data.get(kind[0])), OWNER_KINDS[-1])
+        owner = owners[field].get(data[field])
+        if owner is None:
+            held[event.key] = f"{field.split('_')[0]}:{data[field]}"
+            continue
+        documents.append(_document(event, owner))
+        references.append((owner, [(Reference.ReferenceType.DOCUMENT_ID, data["document_id"])]))
+        stored.add(data["document_id"])
+        if isinstance(owner, Shipment):
+            effects.shipment_ids.add(owner.id)
+    Document.objects.bulk_create(documents)
+    references_add(references)
     return held
 
 
-def _project_document(event: ProjectedEvent, effects: ProjectionEffects) -> None:
+def _owners(events: list[ProjectedEvent]) -> dict[str, dict[str, Owner]]:
+    """The shipments, orders and invoices the batch's documents name, by key."""
+    owners: dict[str, dict[str, Owner]] = {}
+    for field, model, key_field in OWNER_KINDS:
+        keys = {event.data[field] for event in events if event.data.get(field)}
+        owners[field] = {getattr(owner, key_field): owner for owner in (
+            model.objects.filter(**{f"{key_field}__in": keys})
+            .only("id", key_field, "customer_account_id") if keys else [])}
+    return owners
+
+
+def _document(event: ProjectedEvent, owner: Owner) -> Document:
     data = event.data
-    if Document.objects.filter(document_id=data["document_id"]).exists():
-        return
-    shipment = order = invoice = None
-    if data.get("shipment_id"):
-        shipment = Shipment.objects.filter(shipment_id=data["shipment_id"]).first()
-        if shipment is None:
-            raise Hold(f"shipment:{data['shipment_id']}")
-        account_id = shipment.customer_account_id
-    elif data.get("order_number"):
-        order = Order.objects.filter(order_number=data["order_number"]).first()
-        if order is None:
-            raise Hold(f"order:{data['order_number']}")
-        account_id = order.customer_account_id
-    else:
-        invoice = Invoice.objects.filter(invoice_number=data["invoice_number"]).first()
-        if invoice is None:
-            raise Hold(f"invoice:{data['invoice_number']}")
-        account_id = invoice.customer_account_id
     content = base64.b64decode(data["content_base64"])
     checksum = hashlib.sha256(content).hexdigest()
     document = Document(
         document_id=data["document_id"], document_type=data["document_type"],
-        customer_account_id=account_id, shipment=shipment, order=order, invoice=invoice,
+        customer_account_id=owner.customer_account_id,
+        shipment=owner if isinstance(owner, Shipment) else None,
+        order=owner if isinstance(owner, Order) else None,
+        invoice=owner if isinstance(owner, Invoice) else None,
         filename=data["filename"], content_type=data["content_type"], size=len(content),
         sha256=checksum, occurred_at=event.occurred_at, event_key=event.key,
     )
@@ -58,8 +75,4 @@ def _project_document(event: ProjectedEvent, effects: ProjectionEffects) -> None
     if not default_storage.exists(name):
         default_storage.save(name, ContentFile(content))
     document.file.name = name
-    document.save()
-    references_add(shipment or order or invoice,
-                   [(Reference.ReferenceType.DOCUMENT_ID, document.document_id)])
-    if shipment is not None:
-        effects.shipment_ids.add(shipment.id)
+    return document
