@@ -103,6 +103,7 @@ def stage_throughput(context: dict, events: list[dict], *, label: str) -> dict:
     result = {
         "events": len(events), "requests": len(requests), "mean_batch": sum(sizes) / len(sizes),
         "max_batch": max(sizes), "accepted": posting.accepted, "non_202": posting.failed,
+        "retried": posting.retried,
         "drained": drained, "states": states,
         "seconds": seconds, "events_per_second": states.get("processed", 0) / seconds,
         "intake_seconds": intake_seconds, "intake_events_per_second": posting.accepted
@@ -193,6 +194,7 @@ def stage_steady(context: dict, events: list[dict]) -> dict:
     result = {
         "rate": rate, "seconds": seconds, "sent": sent, "achieved_rate": sent / send_seconds,
         "requests": len(answers), "non_202": sum(a.status != 202 for a in answers),
+        "retried": sum(a.retries > 0 for a in answers),
         "visible_p50_ms": 1000 * percentile(visible, 0.5),
         "visible_p95_ms": 1000 * percentile(visible, 0.95),
         "visible_p99_ms": 1000 * percentile(visible, 0.99),

@@ -176,12 +176,14 @@ def results_markdown(results: dict) -> str:
     lines += ["", "Event mix of the throughput run: " + ", ".join(
         f"{kind} {count:,}" for kind, count in results["mix"].items()) + ".", "",
         f"Throughput run: {throughput['requests']} requests, inbox states after it "
-        f"{throughput['states']}; {throughput['non_202']} answers were not 202. "
+        f"{throughput['states']}; {throughput['non_202']} answers were not 202 "
+        f"({throughput.get('retried', 0)} requests retried after a 503). "
         f"Worker log: {results['worker_errors']['errors']} errors, "
         f"{results['worker_errors']['deadlocks']} deadlocks.",
         f"Steady run: {steady['sent']:,} events in {steady['requests']} requests, sent at "
-        f"{steady['achieved_rate']:.0f} events/s; {steady['visible_measured']:,} events' "
-        "visibility observed by polling every 20 ms.",
+        f"{steady['achieved_rate']:.0f} events/s ({steady.get('non_202', 0)} answers not 202, "
+        f"{steady.get('retried', 0)} retried after a 503); {steady['visible_measured']:,} "
+        "events' visibility observed by polling every 20 ms.",
         f"Naive run: inbox states {naive['states']}; published in "
         f"{naive['publish_seconds']:.1f} s.", "",
         "CPU seconds by process group during the throughput run "

@@ -1,14 +1,14 @@
-"""Serve the portal with the standard library's threaded WSGI server (fault tests only)."""
+"""Serve the portal with Django's threaded WSGI server (fault tests only).
+
+Django's server closes each request thread's database connection when the request ends.
+"""
 
 from __future__ import annotations
 
 import sys
-from socketserver import ThreadingMixIn
-from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+from wsgiref.simple_server import WSGIRequestHandler, make_server
 
-
-class ThreadingWSGIServer(ThreadingMixIn, WSGIServer):
-    daemon_threads = True
+from django.core.servers.basehttp import ThreadedWSGIServer
 
 
 class QuietHandler(WSGIRequestHandler):
@@ -20,4 +20,4 @@ if __name__ == "__main__":
     from portal.wsgi import application
 
     make_server("127.0.0.1", int(sys.argv[1]), application,
-                server_class=ThreadingWSGIServer, handler_class=QuietHandler).serve_forever()
+                server_class=ThreadedWSGIServer, handler_class=QuietHandler).serve_forever()
