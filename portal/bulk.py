@@ -4,16 +4,19 @@ Django's `bulk_update` writes a CASE expression per field and row, and `bulk_cre
 placeholder per field and row; building that SQL costs more than PostgreSQL spends
 running it when a batch of a thousand events writes a thousand history facts and
 re-derives a thousand shipments. These join the values as arrays instead:
-`UPDATE t SET f = v.f FROM unnest(%s::type[], ...) AS v(id, f, ...)` and
-`INSERT INTO t (f, ...) SELECT * FROM unnest(%s::type[], ...)`.
+`UPDATE t SET f = v.f FROM unnest(%b::type[], ...) AS v(id, f, ...)` and
+`INSERT INTO t (f, ...) SELECT * FROM unnest(%b::type[], ...)`, bound on the server in
+PostgreSQL's binary format (`execute_with_arrays`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
 from django.contrib.postgres.fields import ArrayField
 from django.db import connection, models
+from django.db.backends.postgresql.base import ServerBindingCursor
 
 
 def bulk_update_rows(objects: Sequence[models.Model], field_names: Sequence[str]) -> int:
@@ -39,9 +42,7 @@ def bulk_update_rows(objects: Sequence[models.Model], field_names: Sequence[str]
         f"FROM unnest({', '.join(casts)}) AS v({', '.join(names)}) "
         f"WHERE {table}.{names[0]} = v.{names[0]}"
     )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, arrays)
-        return cursor.rowcount
+    return execute_with_arrays(sql, arrays)
 
 
 def bulk_insert_rows(objects: Sequence[models.Model], *, ignore_conflicts: bool = False,
@@ -70,8 +71,25 @@ def bulk_insert_rows(objects: Sequence[models.Model], *, ignore_conflicts: bool 
         + (" ON CONFLICT DO NOTHING" if ignore_conflicts else "")
         + (_replace_older(model, columns, *newest_wins) if newest_wins else "")
     )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, arrays)
+    return execute_with_arrays(sql, arrays)
+
+
+@contextmanager
+def server_bound_cursor() -> Iterator:
+    """A cursor whose parameters are bound on the server; `%b` placeholders send them in
+    PostgreSQL's binary format. Django binds on the client, where psycopg escapes every
+    array element with a regular expression: measured 13 ms against 2.4 ms for a
+    statement of six 1,000-value arrays. Wrapped by Django like any cursor, so errors,
+    execute wrappers and the query log behave as for any other query."""
+    connection.ensure_connection()
+    with connection._prepare_cursor(ServerBindingCursor(connection.connection)) as cursor:
+        yield cursor
+
+
+def execute_with_arrays(sql: str, parameters: Sequence) -> int:
+    """Run `sql` through `server_bound_cursor`; return the row count."""
+    with server_bound_cursor() as cursor:
+        cursor.execute(sql, parameters)
         return cursor.rowcount
 
 
@@ -91,8 +109,8 @@ def _replace_older(model: type[models.Model], columns: Sequence[models.Field],
 def _casts(columns: Sequence[models.Field]) -> list[str]:
     # unnest() of an array of a domain or JSON type needs the array type spelled out.
     # unnest() flattens an array of arrays, so array columns travel as array literals.
-    return ["%s::text[]" if isinstance(column, ArrayField)
-            else f"%s::{column.db_type(connection)}[]" for column in columns]
+    return ["%b::text[]" if isinstance(column, ArrayField)
+            else f"%b::{column.db_type(connection)}[]" for column in columns]
 
 
 # Values psycopg sends as they are; Django's per-value preparation of these is most of

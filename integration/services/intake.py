@@ -10,12 +10,13 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from integration.contract import parse_timestamp, validate_event
 from integration.models import RejectedEvent
 from integration.services.processing import wake_inbox_worker
+from portal.bulk import server_bound_cursor
 
 MAX_BATCH_EVENTS = 1000
 
@@ -23,9 +24,9 @@ _INSERT_INBOX = """
 INSERT INTO integration_inboxevent
     (source, event_id, event_type, spec_version, occurred_at, sequence, data, received_at,
      state, waiting_for, attempts, last_error)
-SELECT %s, rows.event_id, rows.event_type, rows.spec_version, rows.occurred_at,
-       rows.sequence, rows.data::jsonb, %s, 'pending', '', 0, ''
-FROM unnest(%s::text[], %s::text[], %s::text[], %s::timestamptz[], %s::bigint[], %s::text[])
+SELECT %b::text, rows.event_id, rows.event_type, rows.spec_version, rows.occurred_at,
+       rows.sequence, rows.data::jsonb, %b::timestamptz, 'pending', '', 0, ''
+FROM unnest(%b::text[], %b::text[], %b::text[], %b::timestamptz[], %b::bigint[], %b::text[])
     AS rows(event_id, event_type, spec_version, occurred_at, sequence, data)
 ON CONFLICT (source, event_id) DO NOTHING
 RETURNING event_id
@@ -103,7 +104,7 @@ def receive_events(*, source: str, events: list[Any]) -> list[EventResult]:
 def _insert_inbox_rows(source: str, events: list[dict[str, Any]], received_at) -> set[str]:
     if not events:
         return set()
-    with connection.cursor() as cursor:
+    with server_bound_cursor() as cursor:
         cursor.execute(
             _INSERT_INBOX,
             [
