@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import DatabaseError, connection, transaction
@@ -46,7 +47,34 @@ class BatchOutcome:
     released: int = 0
 
 
-def _as_projected(row: InboxEvent) -> ProjectedEvent:
+@dataclass(slots=True)
+class ClaimedRow:
+    """An inbox row claimed by a batch: what projection reads, and the state it leaves.
+    Read as a tuple, not a model instance: a batch claims a thousand of them."""
+
+    id: int
+    source: str
+    event_id: str
+    event_type: str
+    occurred_at: datetime
+    sequence: int | None
+    data: Any
+    attempts: int
+    state: str = InboxState.PENDING
+    waiting_for: str = ""
+    last_error: str = ""
+    next_attempt_at: datetime | None = None
+
+    @property
+    def key(self) -> str:
+        return f"{self.source}:{self.event_id}"
+
+
+CLAIMED_FIELDS = ("id", "source", "event_id", "event_type", "occurred_at", "sequence", "data",
+                  "attempts")
+
+
+def _as_projected(row: ClaimedRow) -> ProjectedEvent:
     return ProjectedEvent(key=row.key, event_type=row.event_type, occurred_at=row.occurred_at,
                           sequence=row.sequence, data=row.data)
 
@@ -62,12 +90,14 @@ def process_inbox_batch(*, batch_size: int | None = None) -> BatchOutcome:
     outcome = BatchOutcome()
     now = timezone.now()
     with transaction.atomic():
-        rows = list(
-            InboxEvent.objects.select_for_update(skip_locked=True)
+        rows = [
+            ClaimedRow(*values)
+            for values in InboxEvent.objects.select_for_update(skip_locked=True)
             .filter(state=InboxState.PENDING)
             .exclude(next_attempt_at__gt=now)
-            .order_by("id")[:batch_size]
-        )
+            .order_by("id")
+            .values_list(*CLAIMED_FIELDS)[:batch_size]
+        ]
         if not rows:
             return outcome
         outcome.claimed = len(rows)
@@ -83,7 +113,7 @@ def process_inbox_batch(*, batch_size: int | None = None) -> BatchOutcome:
                 _project_row(row, effects, outcome, now)
         else:
             for row in rows:
-                _mark(row, outcome, now, waiting_for=held.get(row.key))
+                _mark(row, outcome, waiting_for=held.get(row.key))
         derivation = derive_shipments(effects.shipment_ids)
         derive_orders(effects.order_ids | derivation.order_ids)
         notifications_record(derivation.transitions)
@@ -126,17 +156,17 @@ def _wait_for_the_projection_lock() -> None:
 PROJECTION_FAILURES = (DatabaseError, ValueError, KeyError, TypeError, ArithmeticError)
 
 
-def _mark(row: InboxEvent, outcome: BatchOutcome, now, *, waiting_for: str | None) -> None:
+def _mark(row: ClaimedRow, outcome: BatchOutcome, *, waiting_for: str | None) -> None:
     if waiting_for:
         row.state, row.waiting_for = InboxState.HELD, waiting_for
         outcome.held += 1
     else:
         row.state, row.waiting_for, row.last_error = InboxState.PROCESSED, "", ""
-        row.next_attempt_at, row.processed_at = None, now
+        row.next_attempt_at = None
         outcome.processed += 1
 
 
-def _save_states(rows: list[InboxEvent]) -> None:
+def _save_states(rows: list[ClaimedRow]) -> None:
     """Write the new states: one UPDATE for the processed rows, bulk for the rest."""
     processed = [row.id for row in rows if row.state == InboxState.PROCESSED]
     if processed:
@@ -144,21 +174,26 @@ def _save_states(rows: list[InboxEvent]) -> None:
             state=InboxState.PROCESSED, waiting_for="", last_error="", next_attempt_at=None,
             processed_at=timezone.now(),
         )
-    others = [row for row in rows if row.state != InboxState.PROCESSED]
+    others = [
+        InboxEvent(id=row.id, state=row.state, waiting_for=row.waiting_for,
+                   attempts=row.attempts, last_error=row.last_error,
+                   next_attempt_at=row.next_attempt_at)
+        for row in rows if row.state != InboxState.PROCESSED
+    ]
     if others:
         bulk_update_rows(
             others, ["state", "waiting_for", "attempts", "last_error", "next_attempt_at"]
         )
 
 
-def _project_row(row: InboxEvent, effects: ProjectionEffects, outcome: BatchOutcome,
+def _project_row(row: ClaimedRow, effects: ProjectionEffects, outcome: BatchOutcome,
                  now) -> None:
     """Project one row inside a savepoint, so one failing event does not undo its batch."""
     try:
         with transaction.atomic():
             project_event(_as_projected(row), effects)
     except Hold as hold:
-        _mark(row, outcome, now, waiting_for=hold.waiting_for)
+        _mark(row, outcome, waiting_for=hold.waiting_for)
         return
     except PROJECTION_FAILURES as error:
         row.attempts += 1
@@ -171,7 +206,7 @@ def _project_row(row: InboxEvent, effects: ProjectionEffects, outcome: BatchOutc
             row.next_attempt_at = now + timedelta(seconds=2 ** row.attempts)
         outcome.failed += 1
         return
-    _mark(row, outcome, now, waiting_for=None)
+    _mark(row, outcome, waiting_for=None)
 
 
 def release_held_events(keys: set[str]) -> int:
