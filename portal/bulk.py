@@ -46,12 +46,14 @@ def bulk_update_rows(objects: Sequence[models.Model], field_names: Sequence[str]
 
 
 def bulk_insert_rows(objects: Sequence[models.Model], *, ignore_conflicts: bool = False,
-                     newest_wins: tuple[str, Sequence[str]] | None = None) -> int:
-    """Insert new `objects` (all of one model) in one statement, without reading back
-    their ids. With `ignore_conflicts`, rows that break a unique constraint are skipped.
-    With `newest_wins=(unique_field, version_fields)`, a row whose unique field exists
-    replaces it only if its version fields compare greater (the objects must not repeat
-    a unique value). Returns how many rows were written."""
+                     newest_wins: tuple[str, Sequence[str]] | None = None,
+                     set_ids_by: str | None = None) -> int:
+    """Insert new `objects` (all of one model) in one statement. With `ignore_conflicts`,
+    rows that break a unique constraint are skipped. With `newest_wins=(unique_field,
+    version_fields)`, a row whose unique field exists replaces it only if its version
+    fields compare greater (the objects must not repeat a unique value). With
+    `set_ids_by=unique_field`, each object gets its new primary key, matched by that
+    field rather than by the order of RETURNING. Returns how many rows were written."""
     if not objects:
         return 0
     model = type(objects[0])
@@ -71,7 +73,17 @@ def bulk_insert_rows(objects: Sequence[models.Model], *, ignore_conflicts: bool 
         + (" ON CONFLICT DO NOTHING" if ignore_conflicts else "")
         + (_replace_older(model, columns, *newest_wins) if newest_wins else "")
     )
-    return execute_with_arrays(sql, arrays)
+    if set_ids_by is None:
+        return execute_with_arrays(sql, arrays)
+    key = model._meta.get_field(set_ids_by)
+    with server_bound_cursor() as cursor:
+        cursor.execute(f"{sql} RETURNING {quote(model._meta.pk.column)}, {quote(key.column)}",
+                       arrays)
+        ids = {value: pk for pk, value in cursor.fetchall()}
+    for obj in objects:
+        obj.pk = ids[getattr(obj, key.attname)]
+        obj._state.adding, obj._state.db = False, connection.alias
+    return len(ids)
 
 
 @contextmanager

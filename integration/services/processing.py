@@ -167,23 +167,18 @@ def _mark(row: ClaimedRow, outcome: BatchOutcome, *, waiting_for: str | None) ->
 
 
 def _save_states(rows: list[ClaimedRow]) -> None:
-    """Write the new states: one UPDATE for the processed rows, bulk for the rest."""
-    processed = [row.id for row in rows if row.state == InboxState.PROCESSED]
-    if processed:
-        InboxEvent.objects.filter(id__in=processed).update(
-            state=InboxState.PROCESSED, waiting_for="", last_error="", next_attempt_at=None,
-            processed_at=timezone.now(),
-        )
-    others = [
-        InboxEvent(id=row.id, state=row.state, waiting_for=row.waiting_for,
-                   attempts=row.attempts, last_error=row.last_error,
-                   next_attempt_at=row.next_attempt_at)
-        for row in rows if row.state != InboxState.PROCESSED
-    ]
-    if others:
-        bulk_update_rows(
-            others, ["state", "waiting_for", "attempts", "last_error", "next_attempt_at"]
-        )
+    """Write every claimed row's new state in one statement."""
+    processed_at = timezone.now()
+    bulk_update_rows(
+        [
+            InboxEvent(id=row.id, state=row.state, waiting_for=row.waiting_for,
+                       attempts=row.attempts, last_error=row.last_error,
+                       next_attempt_at=row.next_attempt_at,
+                       processed_at=processed_at if row.state == InboxState.PROCESSED else None)
+            for row in rows
+        ],
+        ["state", "waiting_for", "attempts", "last_error", "next_attempt_at", "processed_at"],
+    )
 
 
 def _project_row(row: ClaimedRow, effects: ProjectionEffects, outcome: BatchOutcome,

@@ -77,3 +77,20 @@ def test_insert_writes_choices_json_decimals_and_stamps_then_skips_conflicts(bre
     webhook = Webhook.objects.get()
     assert webhook.created_at is not None and webhook.active is True
     assert webhook.triggers == [NotificationTrigger.DELAY]
+
+
+def test_inserted_rows_get_their_ids_matched_by_a_unique_field(brenner):
+    account = CustomerAccount.objects.get(number="C-1001")
+    Shipment.objects.create(shipment_id="S-EXISTING", customer_account=account)
+    new = [Shipment(shipment_id=f"S-{n}", customer_account=account, load_id=f"L-{n}")
+           for n in (3, 1, 2)]
+
+    assert bulk_insert_rows(new, set_ids_by="shipment_id") == 3
+
+    for shipment in new:
+        assert Shipment.objects.get(pk=shipment.pk).load_id == f"L-{shipment.shipment_id[2:]}"
+        assert not shipment._state.adding
+    shipment = new[0]
+    shipment.mode = "ltl"
+    shipment.save(update_fields=["mode"])  # an UPDATE: the instance knows its row
+    assert Shipment.objects.get(shipment_id="S-3").mode == "ltl"

@@ -55,7 +55,7 @@ def project_invoices_posted(events: list[ProjectedEvent], effects: ProjectionEff
             continue
         _apply_snapshot(invoice, event, accounts[event.data["customer_account"]])
         winners.append((invoice, event))
-    Invoice.objects.bulk_create(created)
+    bulk_insert_rows(created, set_ids_by="invoice_number")
     bulk_update_rows(replaced, INVOICE_SNAPSHOT_FIELDS)
     invoice_ids = [invoice.id for invoice, _ in winners]
     InvoiceLine.objects.filter(invoice_id__in=invoice_ids).delete()

@@ -53,7 +53,7 @@ def project_orders_released(events: list[ProjectedEvent], effects: ProjectionEff
             continue
         _apply_snapshot(order, event, accounts[event.data["customer_account"]])
         winners.append((order, event))
-    Order.objects.bulk_create(created)
+    bulk_insert_rows(created, set_ids_by="order_number")
     bulk_update_rows(replaced, ORDER_SNAPSHOT_FIELDS)
 
     order_ids = [order.id for order, _ in winners]

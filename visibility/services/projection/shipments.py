@@ -94,7 +94,7 @@ def project_shipments_created(events: list[ProjectedEvent],
         if carrier.get("scac") and set_carrier(shipment, carrier, event) and shipment.pk:
             changed[shipment.shipment_id] = shipment
 
-    Shipment.objects.bulk_create(created)
+    bulk_insert_rows(created, set_ids_by="shipment_id")
     bulk_update_rows(list(changed.values()), SHIPMENT_SNAPSHOT_FIELDS + CARRIER_FIELDS)
     _replace_stops_and_links(winners, orders)
     references_replace([
