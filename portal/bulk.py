@@ -13,10 +13,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from typing import Any
 
 from django.contrib.postgres.fields import ArrayField
 from django.db import connection, models
 from django.db.backends.postgresql.base import ServerBindingCursor
+from django.utils import timezone
 
 
 def bulk_update_rows(objects: Sequence[models.Model], field_names: Sequence[str]) -> int:
@@ -24,25 +26,40 @@ def bulk_update_rows(objects: Sequence[models.Model], field_names: Sequence[str]
     if not objects:
         return 0
     model = type(objects[0])
+    columns = [model._meta.pk, *(model._meta.get_field(name) for name in field_names)]
+    return _update(model, columns, [[getattr(obj, column.attname) for obj in objects]
+                                    for column in columns])
+
+
+def update_rows(model: type[models.Model], rows: Sequence[dict[str, Any]]) -> int:
+    """`bulk_update_rows` for rows given as {field: value}, each with the primary key and
+    the same fields: no model instances to build."""
+    if not rows:
+        return 0
+    names = [model._meta.pk.attname, *(name for name in rows[0] if name != model._meta.pk.attname)]
+    return _update(model, [model._meta.get_field(name) for name in names],
+                   [[row[name] for row in rows] for name in names])
+
+
+def _update(model: type[models.Model], columns: Sequence[models.Field],
+            values: Sequence[list]) -> int:
+    """UPDATE from one array per column; the first column is the primary key."""
     quote = connection.ops.quote_name
-    fields = [model._meta.get_field(name) for name in field_names]
-    primary_key = model._meta.pk
-    columns = [primary_key, *fields]
-    arrays = [_column_values(column, objects) for column in columns]
-    casts = _casts(columns)
     names = [quote(column.column) for column in columns]
     table = quote(model._meta.db_table)
     assignments = ", ".join(
         f"{name} = v.{name}::{column.db_type(connection)}" if isinstance(column, ArrayField)
         else f"{name} = v.{name}"
-        for name, column in zip(names[1:], fields, strict=True)
+        for name, column in zip(names[1:], columns[1:], strict=True)
     )
     sql = (
         f"UPDATE {table} SET {assignments} "
-        f"FROM unnest({', '.join(casts)}) AS v({', '.join(names)}) "
+        f"FROM unnest({', '.join(_casts(columns))}) AS v({', '.join(names)}) "
         f"WHERE {table}.{names[0]} = v.{names[0]}"
     )
-    return execute_with_arrays(sql, arrays)
+    return execute_with_arrays(
+        sql, [_prepared(column, column_values) for column, column_values
+              in zip(columns, values, strict=True)])
 
 
 def bulk_insert_rows(objects: Sequence[models.Model], *, ignore_conflicts: bool = False,
@@ -57,24 +74,13 @@ def bulk_insert_rows(objects: Sequence[models.Model], *, ignore_conflicts: bool 
     if not objects:
         return 0
     model = type(objects[0])
-    quote = connection.ops.quote_name
-    columns = [field for field in model._meta.concrete_fields
-               if not (field.primary_key and isinstance(field, models.AutoField))]
-    arrays = [_column_values(column, objects, adding=True) for column in columns]
-    names = ", ".join(quote(column.column) for column in columns)
-    values = ", ".join(
-        f"{quote(column.column)}::{column.db_type(connection)}"
-        if isinstance(column, ArrayField) else quote(column.column)
-        for column in columns
-    )
-    sql = (
-        f"INSERT INTO {quote(model._meta.db_table)} ({names}) "
-        f"SELECT {values} FROM unnest({', '.join(_casts(columns))}) AS v({names})"
-        + (" ON CONFLICT DO NOTHING" if ignore_conflicts else "")
-        + (_replace_older(model, columns, *newest_wins) if newest_wins else "")
-    )
+    columns = _inserted_columns(model)
+    values = [[column.pre_save(obj, True) for obj in objects] if _stamped(column)
+              else [getattr(obj, column.attname) for obj in objects] for column in columns]
+    sql, arrays = _insert(model, columns, values, ignore_conflicts, newest_wins)
     if set_ids_by is None:
         return execute_with_arrays(sql, arrays)
+    quote = connection.ops.quote_name
     key = model._meta.get_field(set_ids_by)
     with server_bound_cursor() as cursor:
         cursor.execute(f"{sql} RETURNING {quote(model._meta.pk.column)}, {quote(key.column)}",
@@ -84,6 +90,53 @@ def bulk_insert_rows(objects: Sequence[models.Model], *, ignore_conflicts: bool 
         obj.pk = ids[getattr(obj, key.attname)]
         obj._state.adding, obj._state.db = False, connection.alias
     return len(ids)
+
+
+def insert_rows(model: type[models.Model], rows: Sequence[dict[str, Any]], *,
+                ignore_conflicts: bool = False) -> int:
+    """`bulk_insert_rows` for rows given as {field attname: value}, all with the same
+    fields: no model instances to build. A field the rows leave out takes its default."""
+    if not rows:
+        return 0
+    given = rows[0].keys()
+    columns = _inserted_columns(model)
+    now = timezone.now()
+    values = [
+        [row[column.attname] for row in rows] if column.attname in given
+        else [now if _stamped(column) else column.get_default()] * len(rows)
+        for column in columns
+    ]
+    return execute_with_arrays(*_insert(model, columns, values, ignore_conflicts, None))
+
+
+def _inserted_columns(model: type[models.Model]) -> list[models.Field]:
+    return [field for field in model._meta.concrete_fields
+            if not (field.primary_key and isinstance(field, models.AutoField))]
+
+
+def _stamped(column: models.Field) -> bool:
+    return bool(getattr(column, "auto_now", False) or getattr(column, "auto_now_add", False))
+
+
+def _insert(model: type[models.Model], columns: Sequence[models.Field],
+            values: Sequence[list], ignore_conflicts: bool,
+            newest_wins: tuple[str, Sequence[str]] | None) -> tuple[str, list[list]]:
+    """INSERT … SELECT FROM unnest(one array per column), and its parameters."""
+    quote = connection.ops.quote_name
+    names = ", ".join(quote(column.column) for column in columns)
+    selected = ", ".join(
+        f"{quote(column.column)}::{column.db_type(connection)}"
+        if isinstance(column, ArrayField) else quote(column.column)
+        for column in columns
+    )
+    sql = (
+        f"INSERT INTO {quote(model._meta.db_table)} ({names}) "
+        f"SELECT {selected} FROM unnest({', '.join(_casts(columns))}) AS v({names})"
+        + (" ON CONFLICT DO NOTHING" if ignore_conflicts else "")
+        + (_replace_older(model, columns, *newest_wins) if newest_wins else "")
+    )
+    return sql, [_prepared(column, column_values)
+                 for column, column_values in zip(columns, values, strict=True)]
 
 
 @contextmanager
@@ -132,11 +185,8 @@ PLAIN_FIELDS = (models.IntegerField, models.BooleanField, models.DateField,
 TEXT_FIELDS = (models.CharField, models.TextField)
 
 
-def _column_values(column: models.Field, objects: Sequence[models.Model], *,
-                   adding: bool = False) -> list:
-    if adding and (getattr(column, "auto_now", False) or getattr(column, "auto_now_add", False)):
-        return [column.pre_save(obj, adding) for obj in objects]
-    values = [getattr(obj, column.attname) for obj in objects]
+def _prepared(column: models.Field, values: list) -> list:
+    """A column's values as the database takes them."""
     if isinstance(column, ArrayField):
         return [None if value is None else _array_literal(value) for value in values]
     if isinstance(column, TEXT_FIELDS):

@@ -22,7 +22,7 @@ from django.utils import timezone
 
 from accounts.models import CustomerAccount
 from integration.models import InboxEvent, InboxState
-from portal.bulk import bulk_update_rows
+from portal.bulk import update_rows
 from visibility.models import Invoice, Order, Shipment
 from visibility.services.derivation import derive_orders, derive_shipments
 from visibility.services.notifications import notifications_record
@@ -169,16 +169,13 @@ def _mark(row: ClaimedRow, outcome: BatchOutcome, *, waiting_for: str | None) ->
 def _save_states(rows: list[ClaimedRow]) -> None:
     """Write every claimed row's new state in one statement."""
     processed_at = timezone.now()
-    bulk_update_rows(
-        [
-            InboxEvent(id=row.id, state=row.state, waiting_for=row.waiting_for,
-                       attempts=row.attempts, last_error=row.last_error,
-                       next_attempt_at=row.next_attempt_at,
-                       processed_at=processed_at if row.state == InboxState.PROCESSED else None)
-            for row in rows
-        ],
-        ["state", "waiting_for", "attempts", "last_error", "next_attempt_at", "processed_at"],
-    )
+    update_rows(InboxEvent, [
+        {"id": row.id, "state": row.state, "waiting_for": row.waiting_for,
+         "attempts": row.attempts, "last_error": row.last_error,
+         "next_attempt_at": row.next_attempt_at,
+         "processed_at": processed_at if row.state == InboxState.PROCESSED else None}
+        for row in rows
+    ])
 
 
 def _project_row(row: ClaimedRow, effects: ProjectionEffects, outcome: BatchOutcome,

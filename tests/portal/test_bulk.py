@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 
 from accounts.models import CustomerAccount, Tenant
-from portal.bulk import bulk_insert_rows, bulk_update_rows
+from portal.bulk import bulk_insert_rows, bulk_update_rows, insert_rows, update_rows
 from visibility.models import FreightCharge, NotificationTrigger, Shipment, ShipmentEvent, Webhook
 
 pytestmark = pytest.mark.django_db
@@ -94,3 +94,32 @@ def test_inserted_rows_get_their_ids_matched_by_a_unique_field(brenner):
     shipment.mode = "ltl"
     shipment.save(update_fields=["mode"])  # an UPDATE: the instance knows its row
     assert Shipment.objects.get(shipment_id="S-3").mode == "ltl"
+
+
+def test_rows_given_as_dicts_take_defaults_and_write_only_their_fields(brenner):
+    account = CustomerAccount.objects.get(number="C-1001")
+    shipment = Shipment.objects.create(shipment_id="S-1", customer_account=account,
+                                       load_id="L-1", mode="ftl")
+    moment = datetime(2026, 11, 20, 8, 30, tzinfo=UTC)
+
+    assert insert_rows(ShipmentEvent, [
+        {"shipment_id": shipment.pk, "event_key": key, "kind": "milestone",
+         "occurred_at": moment, "location": location}
+        for key, location in (("k1", {"city": "Linz"}), ("k2", None))
+    ], ignore_conflicts=True) == 2
+    fact = ShipmentEvent.objects.get(event_key="k1")
+    assert fact.location == {"city": "Linz"} and fact.milestone == "" and fact.eta is None
+    assert ShipmentEvent.objects.get(event_key="k2").location is None
+
+    Webhook.objects.all().delete()
+    insert_rows(Webhook, [{"tenant_id": Tenant.objects.get(slug="brenner").pk,
+                           "url": "https://example.com/hook", "secret": "s",
+                           "triggers": [NotificationTrigger.DELAY]}])
+    webhook = Webhook.objects.get()
+    assert webhook.created_at is not None and webhook.active is True
+
+    assert update_rows(Shipment, [{"id": shipment.pk, "mode": "ltl",
+                                   "tracking_numbers": ["1Z 9"]}]) == 1
+    shipment.refresh_from_db()
+    assert (shipment.mode, shipment.tracking_numbers, shipment.load_id) == (
+        "ltl", ["1Z 9"], "L-1")

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 
 from django.db.models import F, OuterRef, Subquery
 
-from portal.bulk import bulk_insert_rows
+from portal.bulk import insert_rows
 from visibility.models import Invoice, Order, Reference, Shipment
 
 _IGNORED = re.compile(r"[\s\-_/.]+")
@@ -29,7 +29,8 @@ def _owner_fields(owner: Order | Shipment | Invoice) -> dict:
                    "invoice": "invoice_number"}
     field_name = _owner_field(owner)
     return {"kind": field_name, "object_key": getattr(owner, object_keys[field_name]),
-            field_name: owner}
+            "order_id": None, "shipment_id": None, "invoice_id": None,
+            f"{field_name}_id": owner.pk}
 
 
 Owner = Order | Shipment | Invoice
@@ -44,17 +45,17 @@ def references_replace(owners: Sequence[tuple[Owner, Iterable[tuple[str, str]]]]
     for field_name, ids in ids_by_field.items():
         Reference.objects.filter(**{f"{field_name}_id__in": ids}).exclude(
             reference_type=Reference.ReferenceType.DOCUMENT_ID).delete()
-    bulk_insert_rows(
-        [row for owner, references in owners for row in _rows(owner, references)]
-    )
+    insert_rows(Reference, [row for owner, references in owners
+                            for row in _rows(owner, references)])
 
 
 def references_add(owners: Sequence[tuple[Owner, Iterable[tuple[str, str]]]]) -> None:
     """Add references to their owners (one INSERT for all)."""
-    bulk_insert_rows([row for owner, references in owners for row in _rows(owner, references)])
+    insert_rows(Reference, [row for owner, references in owners
+                            for row in _rows(owner, references)])
 
 
-def _rows(owner: Owner, references: Iterable[tuple[str, str]]) -> list[Reference]:
+def _rows(owner: Owner, references: Iterable[tuple[str, str]]) -> list[dict]:
     fields = _owner_fields(owner)
     rows, seen = [], set()
     for reference_type, value in references:
@@ -62,9 +63,9 @@ def _rows(owner: Owner, references: Iterable[tuple[str, str]]) -> list[Reference
         if not normalized or (reference_type, normalized) in seen:
             continue
         seen.add((reference_type, normalized))
-        rows.append(Reference(customer_account_id=owner.customer_account_id,
-                              reference_type=reference_type, value=value[:128],
-                              normalized=normalized[:128], **fields))
+        rows.append({"customer_account_id": owner.customer_account_id,
+                     "reference_type": reference_type, "value": value[:128],
+                     "normalized": normalized[:128], **fields})
     return rows
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from integration.models import StatusCodeAction, StatusCodeMapping
-from portal.bulk import bulk_insert_rows
+from portal.bulk import insert_rows
 from visibility.models import ShipmentEvent
 from visibility.services.projection.base import (
     Held,
@@ -14,6 +14,10 @@ from visibility.services.projection.base import (
     timestamp,
 )
 from visibility.services.projection.shipments import shipment_pks
+
+# Every column of a fact at its default; each kind of fact sets its own.
+EMPTY_FACT = {field.attname: field.get_default() for field in ShipmentEvent._meta.concrete_fields
+              if not field.primary_key}
 
 
 def _status_code_mappings() -> dict[str, StatusCodeMapping]:
@@ -89,15 +93,15 @@ def project_history_events(events: list[ProjectedEvent], effects: ProjectionEffe
     pks = shipment_pks(event.data["shipment_id"] for event in events)
     mappings = _status_code_mappings()
     held: Held = {}
-    facts: list[ShipmentEvent] = []
+    facts: list[dict] = []
     for event in events:
         shipment_pk = pks.get(event.data["shipment_id"])
         if shipment_pk is None:
             held[event.key] = f"shipment:{event.data['shipment_id']}"
             continue
         fields = HISTORY_FACTS[event.event_type](event, mappings)
-        facts.append(ShipmentEvent(shipment_id=shipment_pk, event_key=event.key,
-                                   occurred_at=event.occurred_at, **fields))
+        facts.append({**EMPTY_FACT, "shipment_id": shipment_pk, "event_key": event.key,
+                      "occurred_at": event.occurred_at, **fields})
         effects.shipment_ids.add(shipment_pk)
-    bulk_insert_rows(facts, ignore_conflicts=True)
+    insert_rows(ShipmentEvent, facts, ignore_conflicts=True)
     return held
