@@ -20,6 +20,8 @@ from visibility.api.views import (
 
 admin.site.login_form = ThrottledAdminAuthenticationForm
 
+# Business identifiers come from upstream systems as any text ("PO/2026/17"), so their
+# routes take `path`, which also matches "/".
 urlpatterns = [
     path("", views.home, name="home"),
     path("login/", auth_views.LoginView.as_view(
@@ -27,9 +29,9 @@ urlpatterns = [
         name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("shipments/", views.shipment_list, name="shipment-list"),
-    path("shipments/<str:shipment_id>/", views.shipment_detail, name="shipment-detail"),
+    path("shipments/<path:shipment_id>/", views.shipment_detail, name="shipment-detail"),
     path("search/", views.search, name="search"),
-    path("orders/<str:order_number>/", views.order_detail, name="order-detail"),
+    path("orders/<path:order_number>/", views.order_detail, name="order-detail"),
     path("settings/notifications/", settings_views.notification_settings,
          name="notification-settings"),
     path("settings/webhooks/", settings_views.webhook_settings, name="webhook-settings"),
@@ -42,15 +44,15 @@ urlpatterns = [
     path("invitations/<str:token>/", member_views.invitation_accept_page,
          name="invitation-accept"),
     # --- end members and invitations ---
-    path("documents/<str:document_id>/download", views.document_download,
+    path("documents/<path:document_id>/download", views.document_download,
          name="document-download"),
-    path("api/v1/documents/<str:document_id>", DocumentDownloadApi.as_view(),
+    path("api/v1/documents/<path:document_id>", DocumentDownloadApi.as_view(),
          name="api-document-download"),
     path("healthz", views.healthz, name="healthz"),
     path("api/v1/events", receive_events_view, name="api-events"),
     path("api/v1/shipments", ShipmentListApi.as_view(), name="api-shipment-list"),
-    path("api/v1/orders/<str:order_number>", OrderDetailApi.as_view(), name="api-order-detail"),
-    path("api/v1/shipments/<str:shipment_id>", ShipmentDetailApi.as_view(),
+    path("api/v1/orders/<path:order_number>", OrderDetailApi.as_view(), name="api-order-detail"),
+    path("api/v1/shipments/<path:shipment_id>", ShipmentDetailApi.as_view(),
          name="api-shipment-detail"),
     path("api/v1/integration/health", integration_health_json, name="api-integration-health"),
     path("operations/integration/", integration_health_page, name="integration-health"),
@@ -60,9 +62,9 @@ urlpatterns = [
     path("orders/", views.order_list, name="order-list"),
     path("api/v1/orders", OrderListApi.as_view(), name="api-order-list"),
     path("invoices/", views.invoice_list, name="invoice-list"),
-    path("invoices/<str:invoice_number>/", views.invoice_detail, name="invoice-detail"),
+    path("invoices/<path:invoice_number>/", views.invoice_detail, name="invoice-detail"),
     path("api/v1/invoices", InvoiceListApi.as_view(), name="api-invoice-list"),
-    path("api/v1/invoices/<str:invoice_number>", InvoiceDetailApi.as_view(),
+    path("api/v1/invoices/<path:invoice_number>", InvoiceDetailApi.as_view(),
          name="api-invoice-detail"),
     # --- end readside ---
     path("admin/", admin.site.urls),

@@ -183,3 +183,43 @@ def test_eta_history_on_page_rest_and_graphql(client, delivered_story, customer_
     kinds = [row["kind"] for row in graphql["data"]["shipment"]["etaHistory"]]
     assert kinds == [row["kind"] for row in rest["eta_history"]]
     assert "delay" in kinds
+
+
+SLASHED = {"SHP-778120": "SHP/778/120", "SO-100045": "SO/2026/45",
+           "INV-2026-004512": "INV/2026/4512", "DOC-POD-778120": "POD/778120"}
+
+
+@pytest.fixture
+def slashed_story(client, brenner, source_tokens, story):
+    """The contract's story with identifiers as some ERPs write them, slashes included."""
+    text = json.dumps(story)
+    for plain, slashed in SLASHED.items():
+        text = text.replace(f'"{plain}"', f'"{slashed}"')
+    from tests.conftest import send_story
+
+    send_story(client, source_tokens, json.loads(text))
+
+
+def test_identifiers_with_slashes_link_and_resolve_everywhere(client, slashed_story, brenner,
+                                                              partner_token):
+    client.force_login(user_create(username="b-finance", password=PASSWORD, tenant=brenner,
+                                   finance=True))
+
+    shipments = client.get("/shipments/").content.decode()
+    search = client.get("/search/", {"q": "SHP/778/120"}).content.decode()
+    shipment = client.get("/shipments/SHP/778/120/")
+    order = client.get("/orders/SO/2026/45/")
+    invoice = client.get("/invoices/INV/2026/4512/")
+    document = client.get("/documents/POD/778120/download")
+    api = client.get("/api/v1/shipments/SHP/778/120",
+                     HTTP_AUTHORIZATION=f"Bearer {partner_token}")
+
+    assert 'href="/shipments/SHP/778/120/"' in shipments
+    assert 'href="/shipments/SHP/778/120/"' in search
+    assert shipment.status_code == 200 and "SHP/778/120" in shipment.content.decode()
+    assert 'href="/documents/POD/778120/download"' in shipment.content.decode()
+    assert order.status_code == 200 and 'href="/shipments/SHP/778/120/"' in order.content.decode()
+    assert 'href="/invoices/INV/2026/4512/"' in order.content.decode()
+    assert invoice.status_code == 200
+    assert document.status_code == 200
+    assert api.status_code == 200 and api.json()["shipment_id"] == "SHP/778/120"
