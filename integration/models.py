@@ -44,6 +44,7 @@ class InboxEvent(models.Model):
     attempts = models.PositiveIntegerField(default=0)
     last_error = models.TextField(blank=True, default="")
     next_attempt_at = models.DateTimeField(null=True, blank=True)
+    # When the batch that projected the event claimed it (it commits a little later).
     processed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

@@ -9,6 +9,7 @@ Projection itself is serialized by an advisory lock (see `_wait_for_the_projecti
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -22,7 +23,7 @@ from django.utils import timezone
 
 from accounts.models import CustomerAccount
 from integration.models import InboxEvent, InboxState
-from portal.bulk import update_rows
+from portal.bulk import server_bound_cursor, update_rows
 from visibility.models import Invoice, Order, Shipment
 from visibility.services.derivation import derive_orders, derive_shipments
 from visibility.services.notifications import notifications_record
@@ -70,8 +71,34 @@ class ClaimedRow:
         return f"{self.source}:{self.event_id}"
 
 
-CLAIMED_FIELDS = ("id", "source", "event_id", "event_type", "occurred_at", "sequence", "data",
-                  "attempts")
+# Claiming marks the rows processed in the same statement (one write per row instead of a
+# row lock and a later update), before the projection lock: while one batch projects, the
+# next claims. Rows held or failed by projection are written again (`_save_states`); if
+# the transaction rolls back they are pending again.
+_CLAIM = """
+WITH claimed AS (
+    SELECT id FROM integration_inboxevent
+    WHERE state = 'pending' AND (next_attempt_at IS NULL OR next_attempt_at <= %b)
+    ORDER BY id LIMIT %b
+    FOR UPDATE SKIP LOCKED
+)
+UPDATE integration_inboxevent AS inbox
+SET state = 'processed', waiting_for = '', last_error = '', next_attempt_at = NULL,
+    processed_at = %b
+FROM claimed WHERE inbox.id = claimed.id
+RETURNING inbox.id, inbox.source, inbox.event_id, inbox.event_type, inbox.occurred_at,
+    inbox.sequence, inbox.data, inbox.attempts
+"""
+
+
+def _claim(batch_size: int, now: datetime) -> list[ClaimedRow]:
+    with server_bound_cursor() as cursor:
+        cursor.execute(_CLAIM, [now, batch_size, now])
+        # Django has jsonb arrive as text (JSONField decodes it).
+        return [ClaimedRow(id, source, event_id, event_type, occurred_at, sequence,
+                           json.loads(data), attempts)
+                for id, source, event_id, event_type, occurred_at, sequence, data, attempts
+                in cursor.fetchall()]
 
 
 def _as_projected(row: ClaimedRow) -> ProjectedEvent:
@@ -90,14 +117,7 @@ def process_inbox_batch(*, batch_size: int | None = None) -> BatchOutcome:
     outcome = BatchOutcome()
     now = timezone.now()
     with transaction.atomic():
-        rows = [
-            ClaimedRow(*values)
-            for values in InboxEvent.objects.select_for_update(skip_locked=True)
-            .filter(state=InboxState.PENDING)
-            .exclude(next_attempt_at__gt=now)
-            .order_by("id")
-            .values_list(*CLAIMED_FIELDS)[:batch_size]
-        ]
+        rows = _claim(batch_size, now)
         if not rows:
             return outcome
         outcome.claimed = len(rows)
@@ -167,14 +187,13 @@ def _mark(row: ClaimedRow, outcome: BatchOutcome, *, waiting_for: str | None) ->
 
 
 def _save_states(rows: list[ClaimedRow]) -> None:
-    """Write every claimed row's new state in one statement."""
-    processed_at = timezone.now()
+    """Write the states of the rows projection did not process (claiming marked them
+    processed), in one statement."""
     update_rows(InboxEvent, [
         {"id": row.id, "state": row.state, "waiting_for": row.waiting_for,
          "attempts": row.attempts, "last_error": row.last_error,
-         "next_attempt_at": row.next_attempt_at,
-         "processed_at": processed_at if row.state == InboxState.PROCESSED else None}
-        for row in rows
+         "next_attempt_at": row.next_attempt_at, "processed_at": None}
+        for row in rows if row.state != InboxState.PROCESSED
     ])
 
 
