@@ -16,9 +16,11 @@ from contextlib import contextmanager
 from typing import Any
 
 from django.contrib.postgres.fields import ArrayField
+from django.core.exceptions import EmptyResultSet
 from django.db import connection, models
 from django.db.backends.postgresql.base import ServerBindingCursor
 from django.utils import timezone
+from psycopg.pq import Format
 
 
 def bulk_update_rows(objects: Sequence[models.Model], field_names: Sequence[str]) -> int:
@@ -149,6 +151,23 @@ def server_bound_cursor() -> Iterator:
     connection.ensure_connection()
     with connection._prepare_cursor(ServerBindingCursor(connection.connection)) as cursor:
         yield cursor
+
+
+def binary_rows(queryset: models.QuerySet) -> list[tuple]:
+    """The rows of a `values_list()` queryset, read in PostgreSQL's binary format.
+
+    Django reads timestamps as text through its own Python loader; psycopg's binary
+    loaders are C (derivation reads some 100,000 timestamps per 20,000 events). Django's
+    value converters do not run, so only for fields that need none (no JSON).
+    """
+    try:
+        sql, parameters = queryset.query.sql_with_params()
+    except EmptyResultSet:  # e.g. filter(id__in=[])
+        return []
+    with server_bound_cursor() as cursor:
+        cursor.cursor.format = Format.BINARY
+        cursor.execute(sql, parameters)
+        return cursor.fetchall()
 
 
 def execute_with_arrays(sql: str, parameters: Sequence) -> int:

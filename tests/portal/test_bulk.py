@@ -8,7 +8,13 @@ from decimal import Decimal
 import pytest
 
 from accounts.models import CustomerAccount, Tenant
-from portal.bulk import bulk_insert_rows, bulk_update_rows, insert_rows, update_rows
+from portal.bulk import (
+    binary_rows,
+    bulk_insert_rows,
+    bulk_update_rows,
+    insert_rows,
+    update_rows,
+)
 from visibility.models import FreightCharge, NotificationTrigger, Shipment, ShipmentEvent, Webhook
 
 pytestmark = pytest.mark.django_db
@@ -123,3 +129,17 @@ def test_rows_given_as_dicts_take_defaults_and_write_only_their_fields(brenner):
     shipment.refresh_from_db()
     assert (shipment.mode, shipment.tracking_numbers, shipment.load_id) == (
         "ltl", ["1Z 9"], "L-1")
+
+
+def test_binary_rows_read_what_values_list_reads(brenner):
+    account = CustomerAccount.objects.get(number="C-1001")
+    moment = datetime(2026, 11, 20, 8, 30, 15, 123456, tzinfo=UTC)
+    Shipment.objects.create(shipment_id="S-1", customer_account=account, eta=moment,
+                            promised_date=moment.date(), delayed=True)
+    Shipment.objects.create(shipment_id="S-2", customer_account=account)
+    shipments = Shipment.objects.order_by("shipment_id").values_list(
+        "shipment_id", "customer_account_id", "eta", "promised_date", "delayed")
+
+    assert binary_rows(shipments) == list(shipments)
+    assert binary_rows(shipments)[0][2] == moment
+    assert binary_rows(shipments.filter(id__in=[])) == []

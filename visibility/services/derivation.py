@@ -13,7 +13,7 @@ from typing import NamedTuple
 
 from django.db.models import F, OuterRef, Subquery
 
-from portal.bulk import bulk_update_rows
+from portal.bulk import binary_rows, bulk_update_rows
 from visibility.models import (
     Document,
     Milestone,
@@ -125,10 +125,10 @@ class OrderFact(NamedTuple):
 def _orders_of_shipments(shipment_ids: list[int]) -> dict[int, list[OrderFact]]:
     """Each shipment's orders, by order number."""
     orders: dict[int, list[OrderFact]] = {}
-    for row in ShipmentOrder.objects.filter(shipment_id__in=shipment_ids).order_by(
+    for row in binary_rows(ShipmentOrder.objects.filter(shipment_id__in=shipment_ids).order_by(
             "order__order_number").values_list(
             "shipment_id", "order_id", "order__order_number", "order__customer_account_id",
-            "order__cancelled_at", "order__requested_delivery_date"):
+            "order__cancelled_at", "order__requested_delivery_date")):
         orders.setdefault(row[0], []).append(OrderFact(*row))
     return orders
 
@@ -150,8 +150,8 @@ class Fact(NamedTuple):
 
 def _histories(shipment_ids: list[int]) -> dict[int, list[Fact]]:
     histories: dict[int, list[Fact]] = {}
-    for row in ShipmentEvent.objects.filter(shipment_id__in=shipment_ids).values_list(
-            *Fact._fields):
+    for row in binary_rows(ShipmentEvent.objects.filter(shipment_id__in=shipment_ids)
+                           .values_list(*Fact._fields)):
         histories.setdefault(row[0], []).append(Fact(*row))
     return histories
 
@@ -241,9 +241,9 @@ def derive_orders(order_ids: Iterable[int]) -> None:
         .order_by("id")
     )
     shipments_of: dict[int, list[tuple[str, datetime | None]]] = {}
-    for order_id, status, last_event_at in ShipmentOrder.objects.filter(
+    for order_id, status, last_event_at in binary_rows(ShipmentOrder.objects.filter(
             order_id__in=[order.id for order in orders]).values_list(
-            "order_id", "shipment__status", "shipment__last_event_at"):
+            "order_id", "shipment__status", "shipment__last_event_at")):
         shipments_of.setdefault(order_id, []).append((status, last_event_at))
     for order in orders:
         shipments = shipments_of.get(order.id, [])
