@@ -7,15 +7,21 @@ import threading
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
+from django.conf import settings
 from django.core import mail
 from django.core.management import call_command
+from django.urls import reverse
 
 from accounts.services import user_create
 from integration.services.intake import receive_events
 from integration.services.processing import process_inbox_until_empty
 from tests.conftest import PASSWORD
 from visibility.models import Notification, NotificationSubscription, Webhook, WebhookDelivery
-from visibility.services.notifications import notifications_deliver, sign_webhook_body
+from visibility.services.notifications import (
+    notifications_deliver,
+    shipment_url,
+    sign_webhook_body,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -189,3 +195,9 @@ def test_a_webhook_pointing_inside_the_network_is_never_called(brenner, story, r
     assert "private address" in notification.last_error
     [attempt] = WebhookDelivery.objects.all()
     assert attempt.status_code is None and attempt.error.startswith("not sent:")
+
+
+@pytest.mark.parametrize("shipment_id", ["SHP-778120", "SHP/778/120", "Ä ?#%x", "a+b&c=d"])
+def test_shipment_urls_are_what_reverse_gives(shipment_id):
+    assert shipment_url(shipment_id) == (settings.PORTAL_BASE_URL.rstrip("/")
+                                         + reverse("shipment-detail", args=[shipment_id]))

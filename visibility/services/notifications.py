@@ -9,6 +9,7 @@ a delivered shipment is never `delayed`, so no transition and no notification.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import json
@@ -17,6 +18,7 @@ import time
 import urllib.error
 import urllib.request
 from datetime import timedelta
+from urllib.parse import quote
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -25,6 +27,7 @@ from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import RFC3986_SUBDELIMS
 
 from accounts.scoping import visible_account_ids
 from visibility.models import (
@@ -43,7 +46,15 @@ WEBHOOK_TIMEOUT_SECONDS = 5
 
 
 def shipment_url(shipment_id: str) -> str:
-    return settings.PORTAL_BASE_URL.rstrip("/") + reverse("shipment-detail", args=[shipment_id])
+    """What reverse("shipment-detail") gives, without resolving the URLconf for each of
+    the thousands of notifications a batch can record."""
+    return _shipment_list_url() + quote(shipment_id, safe=RFC3986_SUBDELIMS + "/~:@") + "/"
+
+
+@functools.cache
+def _shipment_list_url() -> str:
+    # The detail route is the list route plus the id (portal/urls.py).
+    return settings.PORTAL_BASE_URL.rstrip("/") + reverse("shipment-list")
 
 
 def _payload(shipment: Shipment, trigger: str) -> dict:
