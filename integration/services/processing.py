@@ -95,10 +95,8 @@ def _claim(batch_size: int, now: datetime) -> list[ClaimedRow]:
     with server_bound_cursor() as cursor:
         cursor.execute(_CLAIM, [now, batch_size, now])
         # Django has jsonb arrive as text (JSONField decodes it).
-        return [ClaimedRow(id, source, event_id, event_type, occurred_at, sequence,
-                           json.loads(data), attempts)
-                for id, source, event_id, event_type, occurred_at, sequence, data, attempts
-                in cursor.fetchall()]
+        return [ClaimedRow(*row[:6], data=json.loads(row[6]), attempts=row[7])
+                for row in cursor.fetchall()]
 
 
 def _as_projected(row: ClaimedRow) -> ProjectedEvent:
@@ -107,12 +105,7 @@ def _as_projected(row: ClaimedRow) -> ProjectedEvent:
 
 
 def process_inbox_batch(*, batch_size: int | None = None) -> BatchOutcome:
-    """Claim and project one batch of pending inbox rows; return what happened.
-
-    The whole batch is first projected in bulk inside one savepoint. If anything in it
-    fails, that savepoint is rolled back and the batch is projected again one event per
-    savepoint, so only the failing event is retried and the rest of its batch goes on.
-    """
+    """Claim and project one batch of pending inbox rows; return what happened."""
     batch_size = batch_size or settings.INBOX_BATCH_SIZE
     outcome = BatchOutcome()
     now = timezone.now()
@@ -123,17 +116,8 @@ def process_inbox_batch(*, batch_size: int | None = None) -> BatchOutcome:
         outcome.claimed = len(rows)
         _wait_for_the_projection_lock()
         rows.sort(key=lambda row: (PROJECTION_ORDER[row.event_type], row.occurred_at, row.id))
-        try:
-            with transaction.atomic():
-                effects = ProjectionEffects()
-                held = project_batch([_as_projected(row) for row in rows], effects)
-        except PROJECTION_FAILURES:
-            effects = ProjectionEffects()
-            for row in rows:
-                _project_row(row, effects, outcome, now)
-        else:
-            for row in rows:
-                _mark(row, outcome, waiting_for=held.get(row.key))
+        effects = ProjectionEffects()
+        _project_rows(rows, effects, outcome, now)
         derivation = derive_shipments(effects.shipment_ids)
         derive_orders(effects.order_ids | derivation.order_ids)
         notifications_record(derivation.transitions)
@@ -141,6 +125,31 @@ def process_inbox_batch(*, batch_size: int | None = None) -> BatchOutcome:
     held_for = {row.waiting_for for row in rows if row.state == InboxState.HELD}
     outcome.released = _release_after_commit(effects.released_keys, held_for)
     return outcome
+
+
+def _project_rows(rows: list[ClaimedRow], effects: ProjectionEffects, outcome: BatchOutcome,
+                  now) -> None:
+    """Project `rows` in bulk inside one savepoint. If anything in it fails, the savepoint
+    is rolled back and each half is projected the same way, down to single events: the
+    failing event is retried later and the rest of its batch goes on, at the cost of
+    about two bulk passes per halving rather than one pass per event."""
+    if len(rows) == 1:
+        _project_row(rows[0], effects, outcome, now)
+        return
+    attempt = ProjectionEffects()
+    try:
+        with transaction.atomic():
+            held = project_batch([_as_projected(row) for row in rows], attempt)
+    except PROJECTION_FAILURES:
+        middle = len(rows) // 2
+        _project_rows(rows[:middle], effects, outcome, now)
+        _project_rows(rows[middle:], effects, outcome, now)
+        return
+    effects.shipment_ids |= attempt.shipment_ids
+    effects.order_ids |= attempt.order_ids
+    effects.released_keys |= attempt.released_keys
+    for row in rows:
+        _mark(row, outcome, waiting_for=held.get(row.key))
 
 
 def _release_after_commit(released_keys: set[str], held_for: set[str]) -> int:

@@ -204,6 +204,29 @@ def test_a_failing_event_does_not_hold_up_its_batch(brenner, story, monkeypatch)
     assert InboxEvent.objects.get(id=failed.id).state == InboxState.PROCESSED
 
 
+def test_one_failing_event_in_a_large_batch_fails_alone(brenner, monkeypatch):
+    from portal.demo.events import generated_events
+    from visibility.services import projection
+
+    events = generated_events(["C-1001", "C-1002"], shipments_per_account=10)
+    poisoned = next(e for e in events if e["event_type"] == "shipment.milestone")
+    original = projection.PROJECTORS["shipment.milestone"]
+
+    def failing_on_one(group, effects):
+        if any(event.key == f"{poisoned['source']}:{poisoned['event_id']}" for event in group):
+            raise ValueError("simulated bad milestone")
+        return original(group, effects)
+
+    monkeypatch.setitem(projection.PROJECTORS, "shipment.milestone", failing_on_one)
+    receive_all(events)
+    process_inbox_batch(batch_size=len(events))
+
+    assert InboxEvent.objects.filter(state=InboxState.PROCESSED).count() == len(events) - 1
+    failed = InboxEvent.objects.get(state=InboxState.PENDING)
+    assert failed.event_id == poisoned["event_id"] and failed.attempts == 1
+    assert "simulated bad milestone" in failed.last_error
+
+
 def test_an_event_that_keeps_failing_becomes_a_dead_letter(brenner, story, monkeypatch, settings):
     from visibility.services import projection
 
