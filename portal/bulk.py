@@ -96,18 +96,18 @@ def bulk_insert_rows(objects: Sequence[models.Model], *, ignore_conflicts: bool 
 
 def insert_rows(model: type[models.Model], rows: Sequence[dict[str, Any]], *,
                 ignore_conflicts: bool = False) -> int:
-    """`bulk_insert_rows` for rows given as {field attname: value}, all with the same
-    fields: no model instances to build. A field the rows leave out takes its default."""
+    """`bulk_insert_rows` for rows given as {field attname: value}: no model instances to
+    build. A field a row leaves out takes its default."""
     if not rows:
         return 0
-    given = rows[0].keys()
+    given = set().union(*(row.keys() for row in rows))
     columns = _inserted_columns(model)
     now = timezone.now()
-    values = [
-        [row[column.attname] for row in rows] if column.attname in given
-        else [now if _stamped(column) else column.get_default()] * len(rows)
-        for column in columns
-    ]
+    values = []
+    for column in columns:
+        default = now if _stamped(column) else column.get_default()
+        values.append([row.get(column.attname, default) for row in rows]
+                      if column.attname in given else [default] * len(rows))
     return execute_with_arrays(*_insert(model, columns, values, ignore_conflicts, None))
 
 

@@ -145,9 +145,7 @@ def _project_rows(rows: list[ClaimedRow], effects: ProjectionEffects, outcome: B
         _project_rows(rows[:middle], effects, outcome, now)
         _project_rows(rows[middle:], effects, outcome, now)
         return
-    effects.shipment_ids |= attempt.shipment_ids
-    effects.order_ids |= attempt.order_ids
-    effects.released_keys |= attempt.released_keys
+    effects.add(attempt)
     for row in rows:
         _mark(row, outcome, waiting_for=held.get(row.key))
 
@@ -208,10 +206,12 @@ def _save_states(rows: list[ClaimedRow]) -> None:
 
 def _project_row(row: ClaimedRow, effects: ProjectionEffects, outcome: BatchOutcome,
                  now) -> None:
-    """Project one row inside a savepoint, so one failing event does not undo its batch."""
+    """Project one row inside a savepoint, so one failing event does not undo its batch.
+    What it touched counts only if its savepoint stays."""
+    attempt = ProjectionEffects()
     try:
         with transaction.atomic():
-            project_event(_as_projected(row), effects)
+            project_event(_as_projected(row), attempt)
     except Hold as hold:
         _mark(row, outcome, waiting_for=hold.waiting_for)
         return
@@ -226,6 +226,7 @@ def _project_row(row: ClaimedRow, effects: ProjectionEffects, outcome: BatchOutc
             row.next_attempt_at = now + timedelta(seconds=2 ** row.attempts)
         outcome.failed += 1
         return
+    effects.add(attempt)
     _mark(row, outcome, waiting_for=None)
 
 

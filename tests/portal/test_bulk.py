@@ -109,13 +109,15 @@ def test_rows_given_as_dicts_take_defaults_and_write_only_their_fields(brenner):
     moment = datetime(2026, 11, 20, 8, 30, tzinfo=UTC)
 
     assert insert_rows(ShipmentEvent, [
-        {"shipment_id": shipment.pk, "event_key": key, "kind": "milestone",
-         "occurred_at": moment, "location": location}
-        for key, location in (("k1", {"city": "Linz"}), ("k2", None))
+        {"shipment_id": shipment.pk, "event_key": "k1", "kind": "milestone",
+         "occurred_at": moment, "location": {"city": "Linz"}},
+        {"shipment_id": shipment.pk, "event_key": "k2", "kind": "eta",
+         "occurred_at": moment, "eta": moment},
     ], ignore_conflicts=True) == 2
     fact = ShipmentEvent.objects.get(event_key="k1")
     assert fact.location == {"city": "Linz"} and fact.milestone == "" and fact.eta is None
-    assert ShipmentEvent.objects.get(event_key="k2").location is None
+    eta = ShipmentEvent.objects.get(event_key="k2")
+    assert eta.location is None and eta.eta == moment
 
     Webhook.objects.all().delete()
     insert_rows(Webhook, [{"tenant_id": Tenant.objects.get(slug="brenner").pk,

@@ -29,7 +29,6 @@ def _owner_fields(owner: Order | Shipment | Invoice) -> dict:
                    "invoice": "invoice_number"}
     field_name = _owner_field(owner)
     return {"kind": field_name, "object_key": getattr(owner, object_keys[field_name]),
-            "order_id": None, "shipment_id": None, "invoice_id": None,
             f"{field_name}_id": owner.pk}
 
 

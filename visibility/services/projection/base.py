@@ -39,6 +39,11 @@ class ProjectionEffects:
     order_ids: set[int] = field(default_factory=set)
     released_keys: set[str] = field(default_factory=set)
 
+    def add(self, other: ProjectionEffects) -> None:
+        self.shipment_ids |= other.shipment_ids
+        self.order_ids |= other.order_ids
+        self.released_keys |= other.released_keys
+
 
 # A batch projector applies all of a batch's events of one type and returns the keys of
 # the events it held, with what each waits for.

@@ -15,10 +15,6 @@ from visibility.services.projection.base import (
 )
 from visibility.services.projection.shipments import shipment_pks
 
-# Every column of a fact at its default; each kind of fact sets its own.
-EMPTY_FACT = {field.attname: field.get_default() for field in ShipmentEvent._meta.concrete_fields
-              if not field.primary_key}
-
 
 def _status_code_mappings() -> dict[str, StatusCodeMapping]:
     return {mapping.code: mapping for mapping in StatusCodeMapping.objects.all()}
@@ -100,7 +96,7 @@ def project_history_events(events: list[ProjectedEvent], effects: ProjectionEffe
             held[event.key] = f"shipment:{event.data['shipment_id']}"
             continue
         fields = HISTORY_FACTS[event.event_type](event, mappings)
-        facts.append({**EMPTY_FACT, "shipment_id": shipment_pk, "event_key": event.key,
+        facts.append({"shipment_id": shipment_pk, "event_key": event.key,
                       "occurred_at": event.occurred_at, **fields})
         effects.shipment_ids.add(shipment_pk)
     insert_rows(ShipmentEvent, facts, ignore_conflicts=True)
