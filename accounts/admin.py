@@ -60,14 +60,15 @@ class MembershipAdminForm(forms.ModelForm):
     def clean(self):
         cleaned = super().clean()
         if self.instance.pk is not None:
-            current = Membership.objects.select_related("tenant", "user").get(
-                pk=self.instance.pk)
+            current = Membership.objects.select_related("tenant", "user").get(pk=self.instance.pk)
             member = member_of_tenant(current.tenant_id, current.id)
             refusal = membership_change_refusal(
-                membership=current, role=cleaned.get("role", current.role),
+                membership=current,
+                role=cleaned.get("role", current.role),
                 all_accounts=cleaned.get("all_accounts", current.all_accounts),
                 account_numbers=member.accounts if member else [],
-                active=current.user.is_active)
+                active=current.user.is_active,
+            )
             if refusal:
                 raise forms.ValidationError(refusal)
         return cleaned
@@ -82,21 +83,36 @@ class MembershipAdmin(admin.ModelAdmin):
     list_filter = ["tenant", "role"]
 
     def get_fields(self, request, obj=None):
-        return ["user", "tenant", "role", "finance"] if obj is None else [
-            "user", "tenant", "role", "all_accounts", "finance"]
+        return (
+            ["user", "tenant", "role", "finance"]
+            if obj is None
+            else ["user", "tenant", "role", "all_accounts", "finance"]
+        )
 
     def get_readonly_fields(self, request, obj=None):
         return [] if obj is None else ["user", "tenant"]
 
     def save_model(self, request, obj, form, change):
         if not change:
-            membership_create(user=obj.user, tenant=obj.tenant, role=obj.role,
-                              finance=obj.finance, created_by=request.user, request=request)
+            membership_create(
+                user=obj.user,
+                tenant=obj.tenant,
+                role=obj.role,
+                finance=obj.finance,
+                created_by=request.user,
+                request=request,
+            )
             return
         member = member_of_tenant(obj.tenant_id, obj.id)
-        membership_update(membership=obj, role=obj.role, all_accounts=obj.all_accounts,
-                          account_numbers=member.accounts if member else [],
-                          finance=obj.finance, changed_by=request.user, request=request)
+        membership_update(
+            membership=obj,
+            role=obj.role,
+            all_accounts=obj.all_accounts,
+            account_numbers=member.accounts if member else [],
+            finance=obj.finance,
+            changed_by=request.user,
+            request=request,
+        )
 
 
 @admin.register(StaffProfile)
@@ -107,8 +123,15 @@ class StaffProfileAdmin(admin.ModelAdmin):
 
 @admin.register(ApiToken)
 class ApiTokenAdmin(admin.ModelAdmin):
-    list_display = ["name", "tenant", "prefix", "created_at", "expires_at", "revoked_at",
-                    "last_used_at"]
+    list_display = [
+        "name",
+        "tenant",
+        "prefix",
+        "created_at",
+        "expires_at",
+        "revoked_at",
+        "last_used_at",
+    ]
     list_filter = ["tenant"]
     readonly_fields = ["prefix", "token_hash", "last_used_at", "created_at"]
 

@@ -24,9 +24,15 @@ def client_address(request: HttpRequest | None) -> str | None:
     return request.META.get("REMOTE_ADDR") or None
 
 
-def audit_record(*, action: AuditAction, actor: Actor | str, tenant: Tenant | int | None = None,
-                 target: str = "", request: HttpRequest | None = None,
-                 details: dict[str, Any] | None = None) -> AuditEntry:
+def audit_record(
+    *,
+    action: AuditAction,
+    actor: Actor | str,
+    tenant: Tenant | int | None = None,
+    target: str = "",
+    request: HttpRequest | None = None,
+    details: dict[str, Any] | None = None,
+) -> AuditEntry:
     return AuditEntry.objects.create(
         action=action,
         actor=actor if isinstance(actor, str) else describe_actor(actor),
@@ -44,20 +50,32 @@ def is_staff_look(actor: Actor) -> bool:
     return bool(actor.is_superuser or standing_of(actor).staff is not None)
 
 
-def audit_staff_look(*, actor: Actor, tenant_id: int | None, target: str,
-                     request: HttpRequest | None = None) -> None:
+def audit_staff_look(
+    *, actor: Actor, tenant_id: int | None, target: str, request: HttpRequest | None = None
+) -> None:
     if is_staff_look(actor):
-        audit_record(action=AuditAction.STAFF_VIEWED, actor=actor, tenant=tenant_id,
-                     target=target, request=request)
+        audit_record(
+            action=AuditAction.STAFF_VIEWED,
+            actor=actor,
+            tenant=tenant_id,
+            target=target,
+            request=request,
+        )
 
 
-def audit_staff_search(*, actor: Actor, query: str, tenant_ids: set[int],
-                       request: HttpRequest | None = None) -> None:
+def audit_staff_search(
+    *, actor: Actor, query: str, tenant_ids: set[int], request: HttpRequest | None = None
+) -> None:
     if not is_staff_look(actor):
         return
     # One entry per tenant whose data the search showed, written in one statement.
     AuditEntry.objects.bulk_create(
-        AuditEntry(action=AuditAction.STAFF_SEARCHED, actor=describe_actor(actor),
-                   tenant_id=tenant_id, target=query[:200], ip_address=client_address(request))
+        AuditEntry(
+            action=AuditAction.STAFF_SEARCHED,
+            actor=describe_actor(actor),
+            tenant_id=tenant_id,
+            target=query[:200],
+            ip_address=client_address(request),
+        )
         for tenant_id in sorted(tenant_ids) or [None]
     )

@@ -132,14 +132,20 @@ class Invitation(models.Model):
     )
     token_hash = models.CharField(max_length=64, unique=True)
     invited_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
         related_name="+",
     )
     created_at = models.DateTimeField(auto_now_add=True)
     expires_at = models.DateTimeField()
     accepted_at = models.DateTimeField(null=True, blank=True)
     accepted_user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
         related_name="+",
     )
     revoked_at = models.DateTimeField(null=True, blank=True)
@@ -189,8 +195,14 @@ class AuditEntry(models.Model):
 
     occurred_at = models.DateTimeField(auto_now_add=True, db_index=True)
     action = models.CharField(max_length=24, choices=AuditAction.choices)
-    tenant = models.ForeignKey(Tenant, null=True, blank=True, on_delete=models.DO_NOTHING,
-                               db_constraint=False, related_name="+")
+    tenant = models.ForeignKey(
+        Tenant,
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="+",
+    )
     actor = models.CharField(max_length=200, help_text="user:<name>, token:<prefix> or anonymous")
     target = models.CharField(max_length=200, blank=True, default="")
     ip_address = models.GenericIPAddressField(null=True, blank=True)

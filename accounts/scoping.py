@@ -64,8 +64,9 @@ def standing_of(user: AbstractBaseUser | AnonymousUser) -> Standing:
     remembered = _standings.get()
     if remembered is not None and user.pk in remembered:
         return remembered[user.pk]
-    standing = Standing(StaffProfile.objects.filter(user=user).first(),
-                        Membership.objects.filter(user=user).first())
+    standing = Standing(
+        StaffProfile.objects.filter(user=user).first(), Membership.objects.filter(user=user).first()
+    )
     if remembered is not None:
         remembered[user.pk] = standing
     return standing

@@ -31,8 +31,11 @@ def tenant_admin_membership(user) -> Membership | None:
 
 
 def api_tokens_of_tenant(tenant_id: int) -> QuerySet[ApiToken]:
-    return (ApiToken.objects.filter(tenant_id=tenant_id).prefetch_related("accounts")
-            .order_by("-created_at"))
+    return (
+        ApiToken.objects.filter(tenant_id=tenant_id)
+        .prefetch_related("accounts")
+        .order_by("-created_at")
+    )
 
 
 def accounts_of_tenant(tenant_id: int) -> QuerySet[CustomerAccount]:
@@ -58,17 +61,22 @@ def _member_rows(memberships: QuerySet[Membership], tenant_id: int) -> list[Memb
     memberships = list(memberships.select_related("user").order_by("user__username"))
     grants: dict[tuple[int, str], list[str]] = defaultdict(list)
     for user_id, codename, number in (
-        CustomerAccountUserObjectPermission.objects
-        .filter(user_id__in=[membership.user_id for membership in memberships],
-                content_object__tenant_id=tenant_id)
+        CustomerAccountUserObjectPermission.objects.filter(
+            user_id__in=[membership.user_id for membership in memberships],
+            content_object__tenant_id=tenant_id,
+        )
         .order_by("content_object__number")
         .values_list("user_id", "permission__codename", "content_object__number")
     ):
         grants[(user_id, codename)].append(number)
-    return [MemberRow(membership=membership,
-                      accounts=grants[(membership.user_id, "view_customeraccount")],
-                      finance_accounts=grants[(membership.user_id, "view_finance")])
-            for membership in memberships]
+    return [
+        MemberRow(
+            membership=membership,
+            accounts=grants[(membership.user_id, "view_customeraccount")],
+            finance_accounts=grants[(membership.user_id, "view_finance")],
+        )
+        for membership in memberships
+    ]
 
 
 def members_of_tenant(tenant_id: int) -> list[MemberRow]:
@@ -78,17 +86,24 @@ def members_of_tenant(tenant_id: int) -> list[MemberRow]:
 
 def member_of_tenant(tenant_id: int, membership_id: int) -> MemberRow | None:
     """One of the tenant's users; another tenant's member is None (the page answers 404)."""
-    rows = _member_rows(Membership.objects.filter(tenant_id=tenant_id, id=membership_id),
-                        tenant_id)
+    rows = _member_rows(Membership.objects.filter(tenant_id=tenant_id, id=membership_id), tenant_id)
     return rows[0] if rows else None
 
 
 def pending_invitations_of_tenant(tenant_id: int) -> QuerySet[Invitation]:
-    return (Invitation.objects.filter(tenant_id=tenant_id, accepted_at__isnull=True,
-                                      revoked_at__isnull=True, expires_at__gt=timezone.now())
-            .prefetch_related("accounts").order_by("-created_at"))
+    return (
+        Invitation.objects.filter(
+            tenant_id=tenant_id,
+            accepted_at__isnull=True,
+            revoked_at__isnull=True,
+            expires_at__gt=timezone.now(),
+        )
+        .prefetch_related("accounts")
+        .order_by("-created_at")
+    )
 
 
 def invitation_by_token(secret: str) -> Invitation | None:
-    return (Invitation.objects.filter(token_hash=hash_secret(secret)).select_related("tenant")
-            .first())
+    return (
+        Invitation.objects.filter(token_hash=hash_secret(secret)).select_related("tenant").first()
+    )

@@ -56,21 +56,33 @@ class SignInThrottling:
         username = self.cleaned_data.get("username") or ""
         address = client_address(self.request)
         if signin_throttled(username, address):
-            audit_record(action=AuditAction.SIGN_IN_THROTTLED, actor=f"user:{username}"[:200],
-                         tenant=_tenant_of(username), request=self.request)
+            audit_record(
+                action=AuditAction.SIGN_IN_THROTTLED,
+                actor=f"user:{username}"[:200],
+                tenant=_tenant_of(username),
+                request=self.request,
+            )
             raise forms.ValidationError(self.throttled_message, code="throttled")
         try:
             cleaned = super().clean()
         except forms.ValidationError:
             signin_failed(username, address)
             known = get_user_model().objects.filter(username=username).exists()
-            audit_record(action=AuditAction.SIGN_IN_FAILED, actor=f"user:{username}"[:200],
-                         tenant=_tenant_of(username), request=self.request,
-                         details={"known_user": known})
+            audit_record(
+                action=AuditAction.SIGN_IN_FAILED,
+                actor=f"user:{username}"[:200],
+                tenant=_tenant_of(username),
+                request=self.request,
+                details={"known_user": known},
+            )
             raise
         signin_succeeded(username)
-        audit_record(action=AuditAction.SIGN_IN, actor=self.get_user(),
-                     tenant=_tenant_of(username), request=self.request)
+        audit_record(
+            action=AuditAction.SIGN_IN,
+            actor=self.get_user(),
+            tenant=_tenant_of(username),
+            request=self.request,
+        )
         return cleaned
 
 

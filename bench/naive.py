@@ -37,11 +37,18 @@ def project_one_event(source: str, event: dict) -> str:
 
     with transaction.atomic():
         row, created = InboxEvent.objects.get_or_create(
-            source=source, event_id=event["event_id"], defaults={
-                "event_type": event["event_type"], "spec_version": event["spec_version"],
+            source=source,
+            event_id=event["event_id"],
+            defaults={
+                "event_type": event["event_type"],
+                "spec_version": event["spec_version"],
                 "occurred_at": parse_timestamp(event["occurred_at"]),
-                "sequence": event.get("sequence"), "data": event["data"],
-                "received_at": timezone.now(), "state": InboxState.PENDING})
+                "sequence": event.get("sequence"),
+                "data": event["data"],
+                "received_at": timezone.now(),
+                "state": InboxState.PENDING,
+            },
+        )
         if not created:
             return "duplicate"
         return _project_and_save(row)
@@ -54,8 +61,11 @@ def project_released_event(inbox_id: int) -> str:
     from integration.models import InboxEvent, InboxState
 
     with transaction.atomic():
-        row = InboxEvent.objects.select_for_update().filter(
-            id=inbox_id, state=InboxState.PENDING).first()
+        row = (
+            InboxEvent.objects.select_for_update()
+            .filter(id=inbox_id, state=InboxState.PENDING)
+            .first()
+        )
         return "gone" if row is None else _project_and_save(row)
 
 
@@ -75,9 +85,16 @@ def _project_and_save(row) -> str:
     effects = ProjectionEffects()
     try:
         with transaction.atomic():
-            project_event(ProjectedEvent(key=row.key, event_type=row.event_type,
-                                         occurred_at=row.occurred_at, sequence=row.sequence,
-                                         data=row.data), effects)
+            project_event(
+                ProjectedEvent(
+                    key=row.key,
+                    event_type=row.event_type,
+                    occurred_at=row.occurred_at,
+                    sequence=row.sequence,
+                    data=row.data,
+                ),
+                effects,
+            )
     except Hold as hold:
         row.state, row.waiting_for = InboxState.HELD, hold.waiting_for
         row.save()
@@ -88,8 +105,9 @@ def _project_and_save(row) -> str:
     row.state, row.waiting_for, row.processed_at = InboxState.PROCESSED, "", timezone.now()
     row.save()
     if effects.released_keys:
-        for held in InboxEvent.objects.filter(state=InboxState.HELD,
-                                              waiting_for__in=effects.released_keys):
+        for held in InboxEvent.objects.filter(
+            state=InboxState.HELD, waiting_for__in=effects.released_keys
+        ):
             held.state, held.waiting_for = InboxState.PENDING, ""
             held.save()
             transaction.on_commit(lambda inbox_id=held.id: project_released_event.delay(inbox_id))

@@ -73,8 +73,10 @@ class BacklogMonitor(threading.Thread):
         self._halt.set()
         self.join()
         self.inbox.close()
-        return {"max_pending": max((s[1] for s in self.samples), default=0),
-                "max_held": max((s[2] for s in self.samples), default=0)}
+        return {
+            "max_pending": max((s[1] for s in self.samples), default=0),
+            "max_held": max((s[2] for s in self.samples), default=0),
+        }
 
 
 def stage_throughput(context: dict, events: list[dict], *, label: str) -> dict:
@@ -84,13 +86,17 @@ def stage_throughput(context: dict, events: list[dict], *, label: str) -> dict:
     base_id = inbox.max_id()
     sampler = harness.Sampler(context["groups"])
     monitor = BacklogMonitor(context["servers"].database_url)
-    log(f"{label}: posting {len(events):,} events in {len(requests)} requests "
-        f"from {CONFIG['clients']} clients")
+    log(
+        f"{label}: posting {len(events):,} events in {len(requests)} requests "
+        f"from {CONFIG['clients']} clients"
+    )
     sampler.start()
     monitor.start()
     posting = post_all(context["port"], context["tokens"], requests, clients=CONFIG["clients"])
-    log(f"{label}: all answered after {posting.last_answered - posting.first_started:.1f} s; "
-        "waiting for the workers")
+    log(
+        f"{label}: all answered after {posting.last_answered - posting.first_started:.1f} s; "
+        "waiting for the workers"
+    )
     drained = inbox.wait_until_drained(timeout=CONFIG["drain_timeout"])
     # When the last batch's commit was seen (polled every 50 ms near the end): processed_at
     # is when a row's batch claimed it, before it was projected.
@@ -103,26 +109,42 @@ def stage_throughput(context: dict, events: list[dict], *, label: str) -> dict:
     latencies = posting.latencies()
     sizes = [answer.request.count for answer in posting.answers]
     result = {
-        "events": len(events), "requests": len(requests), "mean_batch": sum(sizes) / len(sizes),
-        "max_batch": max(sizes), "accepted": posting.accepted, "non_202": posting.failed,
+        "events": len(events),
+        "requests": len(requests),
+        "mean_batch": sum(sizes) / len(sizes),
+        "max_batch": max(sizes),
+        "accepted": posting.accepted,
+        "non_202": posting.failed,
         "retried": posting.retried,
-        "drained": drained, "states": states,
-        "seconds": seconds, "events_per_second": states.get("processed", 0) / seconds,
-        "intake_seconds": intake_seconds, "intake_events_per_second": posting.accepted
-        / intake_seconds,
+        "drained": drained,
+        "states": states,
+        "seconds": seconds,
+        "events_per_second": states.get("processed", 0) / seconds,
+        "intake_seconds": intake_seconds,
+        "intake_events_per_second": posting.accepted / intake_seconds,
         "intake_p50_ms": 1000 * percentile(latencies, 0.5),
         "intake_p95_ms": 1000 * percentile(latencies, 0.95),
         "intake_max_ms": 1000 * max(latencies),
-        "intake_p95_ms_per_1000": 1000 * percentile(
-            [latency * 1000 / answer.request.count
-             for latency, answer in zip(latencies, posting.answers, strict=True)], 0.95),
-        "cpu_seconds": sampler.cpu_seconds(), "wall": sampler.wall, "machine": sampler.machine,
-        "peak_rss": sampler.peak_rss, "peak_single_rss": sampler.peak_single_rss,
+        "intake_p95_ms_per_1000": 1000
+        * percentile(
+            [
+                latency * 1000 / answer.request.count
+                for latency, answer in zip(latencies, posting.answers, strict=True)
+            ],
+            0.95,
+        ),
+        "cpu_seconds": sampler.cpu_seconds(),
+        "wall": sampler.wall,
+        "machine": sampler.machine,
+        "peak_rss": sampler.peak_rss,
+        "peak_single_rss": sampler.peak_single_rss,
         **backlog,
     }
-    log(f"{label}: {result['events_per_second']:,.0f} events/s end to end "
+    log(
+        f"{label}: {result['events_per_second']:,.0f} events/s end to end "
         f"({seconds:.1f} s), intake {result['intake_events_per_second']:,.0f} events/s, "
-        f"states {states}")
+        f"states {states}"
+    )
     return result
 
 
@@ -132,7 +154,7 @@ def stage_steady(context: dict, events: list[dict]) -> dict:
     received_at to processed_at as the database records them."""
     rate, seconds = CONFIG["steady_rate"], CONFIG["steady_seconds"]
     per_tick = max(1, rate // 10)
-    ticks = [events[i:i + per_tick] for i in range(0, rate * seconds, per_tick)]
+    ticks = [events[i : i + per_tick] for i in range(0, rate * seconds, per_tick)]
     inbox = context["inbox"]
     base_id = inbox.max_id()
     poll = Inbox(context["servers"].database_url)
@@ -194,8 +216,12 @@ def stage_steady(context: dict, events: list[dict]) -> dict:
     latencies = [answer.answered - answer.started for answer in answers]
     sent = sum(answer.request.count for answer in answers)
     result = {
-        "rate": rate, "seconds": seconds, "sent": sent, "achieved_rate": sent / send_seconds,
-        "requests": len(answers), "non_202": sum(a.status != 202 for a in answers),
+        "rate": rate,
+        "seconds": seconds,
+        "sent": sent,
+        "achieved_rate": sent / send_seconds,
+        "requests": len(answers),
+        "non_202": sum(a.status != 202 for a in answers),
         "retried": sum(a.retries > 0 for a in answers),
         "visible_p50_ms": 1000 * percentile(visible, 0.5),
         "visible_p95_ms": 1000 * percentile(visible, 0.95),
@@ -207,21 +233,28 @@ def stage_steady(context: dict, events: list[dict]) -> dict:
         "db_p99_ms": 1000 * percentile(database, 0.99),
         "intake_p50_ms": 1000 * percentile(latencies, 0.5),
         "intake_p95_ms": 1000 * percentile(latencies, 0.95),
-        "cpu_seconds": sampler.cpu_seconds(), "wall": sampler.wall, "machine": sampler.machine,
-        "peak_rss": sampler.peak_rss, "peak_single_rss": sampler.peak_single_rss,
+        "cpu_seconds": sampler.cpu_seconds(),
+        "wall": sampler.wall,
+        "machine": sampler.machine,
+        "peak_rss": sampler.peak_rss,
+        "peak_single_rss": sampler.peak_single_rss,
     }
-    log(f"steady: {result['achieved_rate']:.0f} events/s sent; answer -> visible "
-        f"p50 {result['visible_p50_ms']:.0f} ms, p95 {result['visible_p95_ms']:.0f} ms")
+    log(
+        f"steady: {result['achieved_rate']:.0f} events/s sent; answer -> visible "
+        f"p50 {result['visible_p50_ms']:.0f} ms, p95 {result['visible_p95_ms']:.0f} ms"
+    )
     return result
 
 
 def stage_profile_py_spy(context: dict, events: list[dict], py_spy: str) -> dict:
     directory: Path = context["directory"]
     spies = {
-        "workers": profiling.py_spy_start(py_spy, context["worker"].pid,
-                                          directory / "py-spy-workers.txt", subprocesses=True),
-        "web": profiling.py_spy_start(py_spy, context["web"].pid,
-                                      directory / "py-spy-web.txt", subprocesses=False),
+        "workers": profiling.py_spy_start(
+            py_spy, context["worker"].pid, directory / "py-spy-workers.txt", subprocesses=True
+        ),
+        "web": profiling.py_spy_start(
+            py_spy, context["web"].pid, directory / "py-spy-web.txt", subprocesses=False
+        ),
     }
     time.sleep(1.0)
     try:
@@ -234,22 +267,27 @@ def stage_profile_py_spy(context: dict, events: list[dict], py_spy: str) -> dict
         "events_per_second_while_sampled": measured["events_per_second"],
         "workers": profiling.summarize_collapsed(directory / "py-spy-workers.txt"),
         "web": profiling.summarize_collapsed(directory / "py-spy-web.txt"),
-        "cpu_seconds": measured["cpu_seconds"], "wall": measured["wall"],
+        "cpu_seconds": measured["cpu_seconds"],
+        "wall": measured["wall"],
     }
 
 
 def stage_profile_cprofile(context: dict, events: list[dict]) -> dict:
     """With the workers stopped: intake over HTTP, then cProfile of one in-process drain."""
-    requests = encode_requests(workload.intake_requests(
-        events, window=workload.window_for_batches_of(events, 1000)))
+    requests = encode_requests(
+        workload.intake_requests(events, window=workload.window_for_batches_of(events, 1000))
+    )
     post_all(context["port"], context["tokens"], requests, clients=CONFIG["clients"])
     started = time.monotonic()
     projected, text = profiling.cprofile_drain()
     seconds = time.monotonic() - started
     (context["directory"] / "cprofile.txt").write_text(text)
-    return {"tool": "cProfile of process_inbox_until_empty in one process (workers stopped)",
-            "projected": projected, "events_per_second_while_profiled": projected / seconds,
-            "cprofile_top": text}
+    return {
+        "tool": "cProfile of process_inbox_until_empty in one process (workers stopped)",
+        "projected": projected,
+        "events_per_second_while_profiled": projected / seconds,
+        "cprofile_top": text,
+    }
 
 
 def stage_naive(context: dict, events: list[dict]) -> dict:
@@ -257,16 +295,26 @@ def stage_naive(context: dict, events: list[dict]) -> dict:
 
     servers = context["servers"]
     worker = harness.start_celery(
-        servers, "bench.naive", "worker", "-Q", naive.QUEUE,
-        f"--concurrency={CONFIG['worker_concurrency']}", "--without-gossip", "--without-mingle",
-        log=context["directory"] / "naive-worker.log")
+        servers,
+        "bench.naive",
+        "worker",
+        "-Q",
+        naive.QUEUE,
+        f"--concurrency={CONFIG['worker_concurrency']}",
+        "--without-gossip",
+        "--without-mingle",
+        log=context["directory"] / "naive-worker.log",
+    )
     context["processes"].append(worker)
     harness.wait_for_workers(naive.app, 1)
     inbox = context["inbox"]
     base_id = inbox.max_id()
-    groups = {"workers": lambda: [p.pid for p in harness.process_tree(worker.pid)],
-              "postgres": context["groups"]["postgres"], "redis": context["groups"]["redis"],
-              "client": context["groups"]["client"]}
+    groups = {
+        "workers": lambda: [p.pid for p in harness.process_tree(worker.pid)],
+        "postgres": context["groups"]["postgres"],
+        "redis": context["groups"]["redis"],
+        "client": context["groups"]["client"],
+    }
     sampler = harness.Sampler(groups)
     sampler.start()
     log(f"naive: publishing {len(events):,} tasks, one per event")
@@ -280,8 +328,10 @@ def stage_naive(context: dict, events: list[dict]) -> dict:
     while time.monotonic() < deadline:
         states = inbox.states_since(base_id)
         if states.get("processed", 0) >= len(events) or (
-                sum(states.values()) >= len(events) and not states.get("pending")
-                and not states.get("held")):
+            sum(states.values()) >= len(events)
+            and not states.get("pending")
+            and not states.get("held")
+        ):
             drained = True
             break
         if states != previous:
@@ -297,10 +347,17 @@ def stage_naive(context: dict, events: list[dict]) -> dict:
     last = inbox.last_processed_since(base_id) or time.time()
     harness.stop(worker)
     seconds = last - started
-    result = {"events": len(events), "seconds": seconds, "publish_seconds": published,
-              "events_per_second": states.get("processed", 0) / seconds, "states": states,
-              "drained": drained, "cpu_seconds": sampler.cpu_seconds(), "wall": sampler.wall,
-              "peak_rss": sampler.peak_rss}
+    result = {
+        "events": len(events),
+        "seconds": seconds,
+        "publish_seconds": published,
+        "events_per_second": states.get("processed", 0) / seconds,
+        "states": states,
+        "drained": drained,
+        "cpu_seconds": sampler.cpu_seconds(),
+        "wall": sampler.wall,
+        "peak_rss": sampler.peak_rss,
+    }
     log(f"naive: {result['events_per_second']:,.0f} events/s ({seconds:.1f} s), {states}")
     return result
 
@@ -309,19 +366,38 @@ def stage_copy(context: dict, events: list[dict]) -> dict:
     import psycopg
 
     received = datetime.now(UTC).isoformat()
-    rows = [(event["source"], event["event_id"], event["event_type"], event["spec_version"],
-             event["occurred_at"], event.get("sequence"), json.dumps(event["data"]), received,
-             "pending", "", 0, "") for event in events]
+    rows = [
+        (
+            event["source"],
+            event["event_id"],
+            event["event_type"],
+            event["spec_version"],
+            event["occurred_at"],
+            event.get("sequence"),
+            json.dumps(event["data"]),
+            received,
+            "pending",
+            "",
+            0,
+            "",
+        )
+        for event in events
+    ]
     with psycopg.connect(context["servers"].database_url) as connection:
         connection.execute("DROP TABLE IF EXISTS bench_copy_inbox")
         connection.execute(
-            "CREATE TABLE bench_copy_inbox (LIKE integration_inboxevent INCLUDING ALL)")
+            "CREATE TABLE bench_copy_inbox (LIKE integration_inboxevent INCLUDING ALL)"
+        )
         connection.commit()
         started = time.monotonic()
-        with connection.cursor() as cursor, cursor.copy(
+        with (
+            connection.cursor() as cursor,
+            cursor.copy(
                 "COPY bench_copy_inbox (source, event_id, event_type, spec_version, "
                 "occurred_at, sequence, data, received_at, state, waiting_for, attempts, "
-                "last_error) FROM STDIN") as copy:
+                "last_error) FROM STDIN"
+            ) as copy,
+        ):
             for row in rows:
                 copy.write_row(row)
         connection.commit()
@@ -340,13 +416,21 @@ def setup(context: dict) -> None:
     log(f"migrating {harness.BENCH_DATABASE}")
     harness.manage(servers, "migrate", "--noinput")
     for slug, name, accounts in workload.TENANTS:
-        harness.manage(servers, "create_tenant", slug, "--name", name,
-                       "--accounts", ",".join(accounts))
-    context["tokens"] = {source: harness.manage(servers, "create_source", source).split()[-1]
-                         for source in workload.SOURCES}
-    os.environ.update({"DATABASE_URL": servers.database_url, "REDIS_URL": servers.redis_url,
-                       "MEDIA_ROOT": servers.media_root, "DJANGO_SETTINGS_MODULE":
-                       "portal.settings"})
+        harness.manage(
+            servers, "create_tenant", slug, "--name", name, "--accounts", ",".join(accounts)
+        )
+    context["tokens"] = {
+        source: harness.manage(servers, "create_source", source).split()[-1]
+        for source in workload.SOURCES
+    }
+    os.environ.update(
+        {
+            "DATABASE_URL": servers.database_url,
+            "REDIS_URL": servers.redis_url,
+            "MEDIA_ROOT": servers.media_root,
+            "DJANGO_SETTINGS_MODULE": "portal.settings",
+        }
+    )
     import django
 
     django.setup()
@@ -360,11 +444,23 @@ def start_portal(context: dict) -> None:
     context["web"] = web = harness.start_web_server(servers, port, log=directory / "web.log")
     context["processes"].append(web)
     context["worker"] = worker = harness.start_celery(
-        servers, "portal", "worker", f"--concurrency={CONFIG['worker_concurrency']}",
-        "--without-gossip", "--without-mingle", log=directory / "worker.log")
+        servers,
+        "portal",
+        "worker",
+        f"--concurrency={CONFIG['worker_concurrency']}",
+        "--without-gossip",
+        "--without-mingle",
+        log=directory / "worker.log",
+    )
     context["processes"].append(worker)
-    beat = harness.start_celery(servers, "portal", "beat", "--schedule",
-                                str(directory / "beat-schedule"), log=directory / "beat.log")
+    beat = harness.start_celery(
+        servers,
+        "portal",
+        "beat",
+        "--schedule",
+        str(directory / "beat-schedule"),
+        log=directory / "beat.log",
+    )
     context["processes"].append(beat)
     harness.wait_for_workers(portal_app, 1)
     context["groups"] = {
@@ -390,17 +486,19 @@ def main() -> int:
         context["inbox"] = Inbox(context["servers"].database_url)
         total = CONFIG["events"]
         log(f"generating {total:,} events")
-        streams = {"warmup": workload.generate_events(CONFIG["warmup_events"], prefix="w"),
-                   "throughput": workload.generate_events(total, prefix="e"),
-                   "steady": workload.generate_events(
-                       CONFIG["steady_rate"] * CONFIG["steady_seconds"], prefix="s"),
-                   "profile": workload.generate_events(CONFIG["profile_events"], prefix="p"),
-                   "naive": workload.generate_events(CONFIG["naive_events"], prefix="n")}
+        streams = {
+            "warmup": workload.generate_events(CONFIG["warmup_events"], prefix="w"),
+            "throughput": workload.generate_events(total, prefix="e"),
+            "steady": workload.generate_events(
+                CONFIG["steady_rate"] * CONFIG["steady_seconds"], prefix="s"
+            ),
+            "profile": workload.generate_events(CONFIG["profile_events"], prefix="p"),
+            "naive": workload.generate_events(CONFIG["naive_events"], prefix="n"),
+        }
         results["mix"] = workload.mix(streams["throughput"])
         start_portal(context)
         stage_throughput(context, streams["warmup"], label="warm-up")
-        results["throughput"] = stage_throughput(context, streams["throughput"],
-                                                 label="throughput")
+        results["throughput"] = stage_throughput(context, streams["throughput"], label="throughput")
         results["steady"] = stage_steady(context, streams["steady"])
         py_spy = profiling.py_spy_path()
         if py_spy and profiling.py_spy_works(py_spy, context["web"].pid):

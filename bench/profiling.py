@@ -28,26 +28,28 @@ LANDMARKS = [
     ("process_inbox_batch (integration/services/processing.py)", "worker: process_inbox_batch"),
     ("project_batch (visibility/services/projection/__init__.py)", "worker: project_batch"),
     ("project_orders_released (visibility/services/projection/orders.py)", "  order.released"),
-    ("project_orders_cancelled (visibility/services/projection/orders.py)",
-     "  order.cancelled"),
-    ("project_shipments_created (visibility/services/projection/shipments.py)",
-     "  shipment.created"),
-    ("project_tenders_accepted (visibility/services/projection/shipments.py)",
-     "  tender_accepted"),
+    ("project_orders_cancelled (visibility/services/projection/orders.py)", "  order.cancelled"),
+    (
+        "project_shipments_created (visibility/services/projection/shipments.py)",
+        "  shipment.created",
+    ),
+    ("project_tenders_accepted (visibility/services/projection/shipments.py)", "  tender_accepted"),
     ("project_invoices_posted (visibility/services/projection/invoices.py)", "  invoice.posted"),
     ("project_invoices_paid (visibility/services/projection/invoices.py)", "  invoice.paid"),
-    ("project_freight_charges (visibility/services/projection/shipments.py)",
-     "  freight.charge_posted"),
-    ("project_documents (visibility/services/projection/documents.py)",
-     "  document.available"),
-    ("project_history_events (visibility/services/projection/history.py)",
-     "  history (milestones, ETAs, delays)"),
+    (
+        "project_freight_charges (visibility/services/projection/shipments.py)",
+        "  freight.charge_posted",
+    ),
+    ("project_documents (visibility/services/projection/documents.py)", "  document.available"),
+    (
+        "project_history_events (visibility/services/projection/history.py)",
+        "  history (milestones, ETAs, delays)",
+    ),
     ("references_replace (visibility/services/references.py)", "  references_replace"),
     ("derive_shipments (visibility/services/derivation.py)", "worker: derive_shipments"),
     ("bulk_update (django/db/models/query.py)", "  Django bulk_update"),
     ("derive_orders (visibility/services/derivation.py)", "worker: derive_orders"),
-    ("notifications_record (visibility/services/notifications.py)",
-     "worker: notifications_record"),
+    ("notifications_record (visibility/services/notifications.py)", "worker: notifications_record"),
     ("_save_states (integration/services/processing.py)", "worker: _save_states"),
     ("release_held_events (integration/services/processing.py)", "worker: release_held_events"),
     ("execute (psycopg/cursor.py)", "waiting on PostgreSQL (psycopg execute)"),
@@ -62,14 +64,26 @@ def py_spy_path() -> str | None:
 
 
 def py_spy_works(py_spy: str, pid: int) -> bool:
-    result = subprocess.run([py_spy, "dump", "--pid", str(pid)], capture_output=True,
-                            text=True, timeout=30)
+    result = subprocess.run(
+        [py_spy, "dump", "--pid", str(pid)], capture_output=True, text=True, timeout=30
+    )
     return result.returncode == 0
 
 
 def py_spy_start(py_spy: str, pid: int, output: Path, *, subprocesses: bool) -> subprocess.Popen:
-    command = [py_spy, "record", "--pid", str(pid), "--format", "raw", "--output",
-               str(output), "--rate", "100", "--nonblocking"]
+    command = [
+        py_spy,
+        "record",
+        "--pid",
+        str(pid),
+        "--format",
+        "raw",
+        "--output",
+        str(output),
+        "--rate",
+        "100",
+        "--nonblocking",
+    ]
     if subprocesses:
         command.append("--subprocesses")
     return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -118,13 +132,20 @@ def summarize_collapsed(path: Path) -> dict:
             inclusive[frame] += count
         if frames:
             top[frames[-1]] += count
+
     def share(counter: Counter, key: str) -> float:
-        return 100.0 * sum(count for frame, count in counter.items() if key in frame) / max(
-            1, total)
-    landmarks = [(label, round(share(inclusive, key), 1)) for key, label in LANDMARKS
-                 if share(inclusive, key) >= 0.5]
-    top_self = [(frame, round(100.0 * count / max(1, total), 1))
-                for frame, count in top.most_common(12)]
+        return (
+            100.0 * sum(count for frame, count in counter.items() if key in frame) / max(1, total)
+        )
+
+    landmarks = [
+        (label, round(share(inclusive, key), 1))
+        for key, label in LANDMARKS
+        if share(inclusive, key) >= 0.5
+    ]
+    top_self = [
+        (frame, round(100.0 * count / max(1, total), 1)) for frame, count in top.most_common(12)
+    ]
     return {"samples": total, "landmarks": landmarks, "top_self": top_self}
 
 

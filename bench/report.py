@@ -19,14 +19,22 @@ def log_errors(path: Path) -> dict:
         return {"errors": 0, "deadlocks": 0, "examples": []}
     text = path.read_text(errors="replace")
     errors = [line for line in text.splitlines() if " ERROR/" in line or "ERROR" in line[:40]]
-    return {"errors": len(errors), "deadlocks": text.lower().count("deadlock detected"),
-            "examples": sorted({re.sub(r"\[[^\]]*\]", "", line)[:200] for line in errors})[:5]}
+    return {
+        "errors": len(errors),
+        "deadlocks": text.lower().count("deadlock detected"),
+        "examples": sorted({re.sub(r"\[[^\]]*\]", "", line)[:200] for line in errors})[:5],
+    }
 
 
 def _git(*args: str) -> str:
     try:
-        return subprocess.run(["git", *args], capture_output=True, text=True, check=True,
-                              cwd=Path(__file__).resolve().parent.parent).stdout.strip()
+        return subprocess.run(
+            ["git", *args],
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=Path(__file__).resolve().parent.parent,
+        ).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return ""
 
@@ -50,23 +58,26 @@ def environment(context: dict) -> dict:
     try:
         with psycopg.connect(context["servers"].database_url) as connection:
             postgres = connection.execute("SHOW server_version").fetchone()[0]
-            settings = {name: connection.execute(f"SHOW {name}").fetchone()[0]
-                        for name in ("shared_buffers", "synchronous_commit", "autovacuum")}
+            settings = {
+                name: connection.execute(f"SHOW {name}").fetchone()[0]
+                for name in ("shared_buffers", "synchronous_commit", "autovacuum")
+            }
     except psycopg.Error:
         settings = {}
     commit = _git("rev-parse", "--short", "HEAD")
     dirty = bool(_git("status", "--porcelain", "--untracked-files=no"))
-    command = " ".join(f"{name}={os.environ[name]}" for name in sorted(os.environ)
-                       if name.startswith("BENCH_"))
+    command = " ".join(
+        f"{name}={os.environ[name]}" for name in sorted(os.environ) if name.startswith("BENCH_")
+    )
     return {
         "date": context["started"].strftime("%Y-%m-%d %H:%M UTC"),
         "finished": datetime.now(UTC).strftime("%H:%M UTC"),
         "command": f"{command} make bench".strip(),
         "machine": f"{os.cpu_count()} cores ({cpu}), {memory}, {platform.system()} "
-                   f"{platform.release()}",
+        f"{platform.release()}",
         "software": f"Python {platform.python_version()}, Django {django.__version__}, "
-                    f"Celery {celery.__version__}, psycopg {psycopg.__version__}, "
-                    f"PostgreSQL {postgres} ({', '.join(f'{k}={v}' for k, v in settings.items())})",
+        f"Celery {celery.__version__}, psycopg {psycopg.__version__}, "
+        f"PostgreSQL {postgres} ({', '.join(f'{k}={v}' for k, v in settings.items())})",
         "servers": context["servers"].described,
         "code": f"{commit}{' with uncommitted changes' if dirty else ''}",
     }
@@ -75,14 +86,18 @@ def environment(context: dict) -> dict:
 def _cpu_lines(stage: dict) -> list[str]:
     wall = stage.get("wall") or 1
     used = stage.get("cpu_seconds", {})
-    lines = [f"| {name} | {seconds:.1f} | {100 * seconds / wall:.0f} % |"
-             for name, seconds in sorted(used.items(), key=lambda item: -item[1])]
+    lines = [
+        f"| {name} | {seconds:.1f} | {100 * seconds / wall:.0f} % |"
+        for name, seconds in sorted(used.items(), key=lambda item: -item[1])
+    ]
     machine = stage.get("machine") or {}
     if machine:
         total = sum(machine.values()) or 1
         busy = machine["user"] + machine["system"] + machine["softirq"] + machine["steal"]
-        lines.append(f"| whole machine ({os.cpu_count()} cores) | {busy:.1f} busy, "
-                     f"{machine['iowait']:.1f} iowait | {100 * busy / total:.0f} % of all cores |")
+        lines.append(
+            f"| whole machine ({os.cpu_count()} cores) | {busy:.1f} busy, "
+            f"{machine['iowait']:.1f} iowait | {100 * busy / total:.0f} % of all cores |"
+        )
     return lines
 
 
@@ -101,37 +116,67 @@ def summary_rows(results: dict) -> list[tuple[str, str, str]]:
         return "met" if ok else "**not met**"
 
     return [
-        (f"end to end, accepted → projected ({throughput['events']:,} events)",
-         f"{e2e:,.0f} events/s ({throughput['seconds']:.1f} s)",
-         f"≥ 5,000 events/s: {verdict(e2e >= TARGETS['events_per_second'])}"),
-        ("HTTP intake alone (committed and answered)",
-         f"{throughput['intake_events_per_second']:,.0f} events/s "
-         f"({throughput['intake_seconds']:.1f} s)", ""),
-        (f"intake latency per request (mean {throughput['mean_batch']:.0f} events, "
-         f"max {throughput['max_batch']}), p50 / p95",
-         f"{throughput['intake_p50_ms']:.0f} / {throughput['intake_p95_ms']:.0f} ms", ""),
-        ("inbox backlog during the run (max pending / max held rows)",
-         f"{throughput['max_pending']:,} / {throughput['max_held']:,}", ""),
-        (f"steady {steady['rate']} events/s for {steady['seconds']} s: POST answered → "
-         "projection committed, p50 / p95 / p99",
-         f"{steady['visible_p50_ms']:.0f} / {steady['visible_p95_ms']:.0f} / "
-         f"{steady['visible_p99_ms']:.0f} ms",
-         f"p95 < 1 s: {verdict(steady['visible_p95_ms'] < TARGETS['visible_p95_ms'])}"),
-        ("steady: received_at → claimed by its batch (processed_at), p50 / p95 / p99",
-         f"{steady['db_p50_ms']:.0f} / {steady['db_p95_ms']:.0f} / {steady['db_p99_ms']:.0f} ms",
-         ""),
-        ("steady: intake latency per request, p50 / p95",
-         f"{steady['intake_p50_ms']:.0f} / {steady['intake_p95_ms']:.0f} ms", ""),
-        ("peak worker memory, RSS of the worker and its pool processes (largest one)",
-         f"{_mb(throughput['peak_rss']['workers'])} "
-         f"({_mb(throughput['peak_single_rss']['workers'])})", ""),
+        (
+            f"end to end, accepted → projected ({throughput['events']:,} events)",
+            f"{e2e:,.0f} events/s ({throughput['seconds']:.1f} s)",
+            f"≥ 5,000 events/s: {verdict(e2e >= TARGETS['events_per_second'])}",
+        ),
+        (
+            "HTTP intake alone (committed and answered)",
+            f"{throughput['intake_events_per_second']:,.0f} events/s "
+            f"({throughput['intake_seconds']:.1f} s)",
+            "",
+        ),
+        (
+            f"intake latency per request (mean {throughput['mean_batch']:.0f} events, "
+            f"max {throughput['max_batch']}), p50 / p95",
+            f"{throughput['intake_p50_ms']:.0f} / {throughput['intake_p95_ms']:.0f} ms",
+            "",
+        ),
+        (
+            "inbox backlog during the run (max pending / max held rows)",
+            f"{throughput['max_pending']:,} / {throughput['max_held']:,}",
+            "",
+        ),
+        (
+            f"steady {steady['rate']} events/s for {steady['seconds']} s: POST answered → "
+            "projection committed, p50 / p95 / p99",
+            f"{steady['visible_p50_ms']:.0f} / {steady['visible_p95_ms']:.0f} / "
+            f"{steady['visible_p99_ms']:.0f} ms",
+            f"p95 < 1 s: {verdict(steady['visible_p95_ms'] < TARGETS['visible_p95_ms'])}",
+        ),
+        (
+            "steady: received_at → claimed by its batch (processed_at), p50 / p95 / p99",
+            f"{steady['db_p50_ms']:.0f} / {steady['db_p95_ms']:.0f} / {steady['db_p99_ms']:.0f} ms",
+            "",
+        ),
+        (
+            "steady: intake latency per request, p50 / p95",
+            f"{steady['intake_p50_ms']:.0f} / {steady['intake_p95_ms']:.0f} ms",
+            "",
+        ),
+        (
+            "peak worker memory, RSS of the worker and its pool processes (largest one)",
+            f"{_mb(throughput['peak_rss']['workers'])} "
+            f"({_mb(throughput['peak_single_rss']['workers'])})",
+            "",
+        ),
         ("peak web server memory (RSS)", _mb(throughput["peak_rss"]["web"]), ""),
-        (f"naive design: one Celery task per event, ORM saves ({naive['events']:,} events)",
-         f"{naive['events_per_second']:,.0f} events/s ({naive['seconds']:.1f} s)", ""),
-        ("end to end ÷ naive", f"{naive_ratio:.1f} x",
-         f"≥ 10 x: {verdict(naive_ratio >= TARGETS['naive_ratio'])}"),
-        (f"raw PostgreSQL COPY of the same {copy['rows']:,} rows into an inbox-shaped table",
-         f"{copy['rows_per_second']:,.0f} rows/s ({copy['seconds']:.2f} s)", ""),
+        (
+            f"naive design: one Celery task per event, ORM saves ({naive['events']:,} events)",
+            f"{naive['events_per_second']:,.0f} events/s ({naive['seconds']:.1f} s)",
+            "",
+        ),
+        (
+            "end to end ÷ naive",
+            f"{naive_ratio:.1f} x",
+            f"≥ 10 x: {verdict(naive_ratio >= TARGETS['naive_ratio'])}",
+        ),
+        (
+            f"raw PostgreSQL COPY of the same {copy['rows']:,} rows into an inbox-shaped table",
+            f"{copy['rows_per_second']:,.0f} rows/s ({copy['seconds']:.2f} s)",
+            "",
+        ),
         ("end to end ÷ COPY", f"{copy_share:.3f} (COPY is {1 / copy_share:.0f} x faster)", ""),
     ]
 
@@ -146,16 +191,21 @@ def summary_table(results: dict) -> str:
 def _profile_lines(profile: dict) -> list[str]:
     lines = [f"Profile: {profile['tool']}."]
     if "workers" in profile:
-        lines.append(f"Throughput while sampled: "
-                     f"{profile['events_per_second_while_sampled']:,.0f} events/s.")
+        lines.append(
+            f"Throughput while sampled: {profile['events_per_second_while_sampled']:,.0f} events/s."
+        )
         for name in ("workers", "web"):
             summary = profile[name]
-            lines += ["", f"{name} ({summary['samples']:,} samples of busy threads): share of "
-                      "samples with the function on the stack", "",
-                      "| function | % of samples |", "|---|---|"]
+            lines += [
+                "",
+                f"{name} ({summary['samples']:,} samples of busy threads): share of "
+                "samples with the function on the stack",
+                "",
+                "| function | % of samples |",
+                "|---|---|",
+            ]
             lines += [f"| {label.strip()} | {share} % |" for label, share in summary["landmarks"]]
-            lines += ["", f"{name}: top functions by own time", "", "| function | % |",
-                      "|---|---|"]
+            lines += ["", f"{name}: top functions by own time", "", "| function | % |", "|---|---|"]
             lines += [f"| `{frame}` | {share} % |" for frame, share in summary["top_self"][:8]]
     else:
         lines += ["", "```", profile["cprofile_top"][:6000], "```"]
@@ -166,15 +216,22 @@ def results_markdown(results: dict) -> str:
     env = results["environment"]
     throughput, steady, naive = results["throughput"], results["steady"], results["naive"]
     lines = [
-        BEGIN, "",
+        BEGIN,
+        "",
         f"Run {env['date']} (finished {env['finished']}), command `{env['command']}`.",
         f"Machine: {env['machine']}. {env['software']}.",
-        f"Servers: {env['servers']}. Code: {env['code']}.", "",
-        "| measure | result | target |", "|---|---|---|",
+        f"Servers: {env['servers']}. Code: {env['code']}.",
+        "",
+        "| measure | result | target |",
+        "|---|---|---|",
     ]
     lines += [f"| {a} | {b} | {c} |" for a, b, c in summary_rows(results)]
-    lines += ["", "Event mix of the throughput run: " + ", ".join(
-        f"{kind} {count:,}" for kind, count in results["mix"].items()) + ".", "",
+    lines += [
+        "",
+        "Event mix of the throughput run: "
+        + ", ".join(f"{kind} {count:,}" for kind, count in results["mix"].items())
+        + ".",
+        "",
         f"Throughput run: {throughput['requests']} requests, inbox states after it "
         f"{throughput['states']}; {throughput['non_202']} answers were not 202 "
         f"({throughput.get('retried', 0)} requests retried after a 503). "
@@ -185,13 +242,25 @@ def results_markdown(results: dict) -> str:
         f"{steady.get('retried', 0)} retried after a 503); {steady['visible_measured']:,} "
         "events' visibility observed by polling every 20 ms.",
         f"Naive run: inbox states {naive['states']}; published in "
-        f"{naive['publish_seconds']:.1f} s.", "",
+        f"{naive['publish_seconds']:.1f} s.",
+        "",
         "CPU seconds by process group during the throughput run "
-        f"({throughput['wall']:.1f} s wall):", "", "| process group | CPU s | of one core |",
-        "|---|---|---|", *_cpu_lines(throughput), "",
-        f"During the naive run ({naive['wall']:.1f} s wall):", "",
-        "| process group | CPU s | of one core |", "|---|---|---|", *_cpu_lines(naive), "",
-        *_profile_lines(results["profile"]), "", END]
+        f"({throughput['wall']:.1f} s wall):",
+        "",
+        "| process group | CPU s | of one core |",
+        "|---|---|---|",
+        *_cpu_lines(throughput),
+        "",
+        f"During the naive run ({naive['wall']:.1f} s wall):",
+        "",
+        "| process group | CPU s | of one core |",
+        "|---|---|---|",
+        *_cpu_lines(naive),
+        "",
+        *_profile_lines(results["profile"]),
+        "",
+        END,
+    ]
     return "\n".join(lines)
 
 
@@ -204,5 +273,7 @@ def write_doc(path: Path, results: dict) -> None:
         path.write_text(head + block + tail)
     else:
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text("# Benchmarks\n\n`make bench` measures the event pipeline end to end; "
-                        "see bench/pipeline.py.\n\n## Latest run\n\n" + block + "\n")
+        path.write_text(
+            "# Benchmarks\n\n`make bench` measures the event pipeline end to end; "
+            "see bench/pipeline.py.\n\n## Latest run\n\n" + block + "\n"
+        )

@@ -27,8 +27,16 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 @admin.register(InboxEvent)
 class InboxEventAdmin(ReadOnlyAdmin):
-    list_display = ["id", "source", "event_id", "event_type", "state", "waiting_for",
-                    "attempts", "received_at"]
+    list_display = [
+        "id",
+        "source",
+        "event_id",
+        "event_type",
+        "state",
+        "waiting_for",
+        "attempts",
+        "received_at",
+    ]
     list_filter = ["state", "source", "event_type"]
     search_fields = ["event_id", "waiting_for"]
     show_full_result_count = False

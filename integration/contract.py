@@ -21,8 +21,15 @@ MAX_EVENT_ID_LENGTH = 128
 MAX_DOCUMENT_BYTES = 10 * 1024 * 1024
 
 MILESTONES = (
-    "picked_up", "departed_origin", "arrived_hub", "departed_hub", "in_transit",
-    "out_for_delivery", "delivery_attempted", "delivered", "exception",
+    "picked_up",
+    "departed_origin",
+    "arrived_hub",
+    "departed_hub",
+    "in_transit",
+    "out_for_delivery",
+    "delivery_attempted",
+    "delivered",
+    "exception",
 )
 MODES = ("parcel", "ltl", "ftl", "ocean", "air", "rail")
 STOP_TYPES = ("pickup", "delivery")
@@ -76,8 +83,9 @@ def _optional_string(errors: Errors, path: str, value: Any, *, max_length: int =
 
 def _timestamp(errors: Errors, path: str, value: Any) -> bool:
     if not isinstance(value, str) or not _RFC3339.match(value):
-        errors.add(path, "must be an RFC 3339 timestamp with an offset, e.g. "
-                         "2026-11-20T10:15:00+01:00")
+        errors.add(
+            path, "must be an RFC 3339 timestamp with an offset, e.g. 2026-11-20T10:15:00+01:00"
+        )
         return False
     try:
         parse_timestamp(value)
@@ -111,8 +119,9 @@ def _choice(errors: Errors, path: str, value: Any, choices: tuple[str, ...], nou
     return True
 
 
-def _optional_choice(errors: Errors, path: str, value: Any, choices: tuple[str, ...],
-                     noun: str) -> None:
+def _optional_choice(
+    errors: Errors, path: str, value: Any, choices: tuple[str, ...], noun: str
+) -> None:
     if value is not None:
         _choice(errors, path, value, choices, noun)
 
@@ -348,13 +357,18 @@ def _delayed(errors: Errors, data: dict[str, Any]) -> None:
 
 def _document_available(errors: Errors, data: dict[str, Any]) -> None:
     _string(errors, "data.document_id", data.get("document_id"), max_length=128)
-    _choice(errors, "data.document_type", data.get("document_type"), DOCUMENT_TYPES,
-            "document type")
-    references = [name for name in ("shipment_id", "order_number", "invoice_number")
-                  if data.get(name) is not None]
+    _choice(
+        errors, "data.document_type", data.get("document_type"), DOCUMENT_TYPES, "document type"
+    )
+    references = [
+        name
+        for name in ("shipment_id", "order_number", "invoice_number")
+        if data.get(name) is not None
+    ]
     if not references:
-        errors.add("data.shipment_id", "one of shipment_id, order_number or invoice_number "
-                                       "is required")
+        errors.add(
+            "data.shipment_id", "one of shipment_id, order_number or invoice_number is required"
+        )
     for name in references:
         _string(errors, f"data.{name}", data.get(name), max_length=64)
     filename = data.get("filename")
@@ -432,8 +446,11 @@ def _spec_version(errors: Errors, value: Any) -> None:
         return
     major = int(value.split(".")[0])
     if major != SUPPORTED_MAJOR_VERSION:
-        errors.add("spec_version", f"unsupported major version {major}; this portal accepts "
-                                   f"contract v{SUPPORTED_MAJOR_VERSION} (\"1.x\")")
+        errors.add(
+            "spec_version",
+            f"unsupported major version {major}; this portal accepts "
+            f'contract v{SUPPORTED_MAJOR_VERSION} ("1.x")',
+        )
 
 
 def validate_event(event: Any, *, authenticated_source: str) -> list[dict[str, str]]:
@@ -448,12 +465,15 @@ def validate_event(event: Any, *, authenticated_source: str) -> list[dict[str, s
     event_type = event.get("event_type")
     known_type = isinstance(event_type, str) and event_type in DATA_VALIDATORS
     if not known_type:
-        errors.add("event_type", f"unknown event type {event_type!r}; expected one of: "
-                                 f"{', '.join(DATA_VALIDATORS)}")
+        errors.add(
+            "event_type",
+            f"unknown event type {event_type!r}; expected one of: {', '.join(DATA_VALIDATORS)}",
+        )
     source = event.get("source")
     if _string(errors, "source", source, max_length=64) and source != authenticated_source:
-        errors.add("source", f"{source!r} does not match the authenticated source "
-                             f"{authenticated_source!r}")
+        errors.add(
+            "source", f"{source!r} does not match the authenticated source {authenticated_source!r}"
+        )
     _timestamp(errors, "occurred_at", event.get("occurred_at"))
     if "sequence" in event and event["sequence"] is not None:
         _integer(errors, "sequence", event["sequence"], minimum=0)

@@ -37,9 +37,7 @@ class InboxEvent(models.Model):
     sequence = models.BigIntegerField(null=True, blank=True)
     data = models.JSONField()
     received_at = models.DateTimeField()
-    state = models.CharField(
-        max_length=12, choices=InboxState.choices, default=InboxState.PENDING
-    )
+    state = models.CharField(max_length=12, choices=InboxState.choices, default=InboxState.PENDING)
     waiting_for = models.CharField(max_length=200, blank=True, default="")
     attempts = models.PositiveIntegerField(default=0)
     last_error = models.TextField(blank=True, default="")

@@ -8,8 +8,9 @@ from typing import TextIO
 
 
 class ProgressBar:
-    def __init__(self, total: int, *, label: str, stream: TextIO | None = None,
-                 width: int = 30) -> None:
+    def __init__(
+        self, total: int, *, label: str, stream: TextIO | None = None, width: int = 30
+    ) -> None:
         self.total, self.label, self.width = max(total, 0), label, width
         self.stream = stream or sys.stderr
         self.done = 0

@@ -32,40 +32,53 @@ def integration_health(*, now: datetime | None = None) -> dict[str, Any]:
     day_start = now - timedelta(days=1)
 
     [(pending, oldest_pending)] = _rows(
-        "SELECT count(*), min(received_at) FROM integration_inboxevent WHERE state = 'pending'",
-        [])
+        "SELECT count(*), min(received_at) FROM integration_inboxevent WHERE state = 'pending'", []
+    )
     rates = _rows(
         """SELECT source, event_type, count(*) FROM integration_inboxevent
            WHERE received_at >= %s GROUP BY source, event_type ORDER BY source, event_type""",
-        [window_start])
+        [window_start],
+    )
     held = _rows(
         """SELECT split_part(waiting_for, ':', 1), count(*), min(received_at)
-           FROM integration_inboxevent WHERE state = 'held' GROUP BY 1 ORDER BY 1""", [])
+           FROM integration_inboxevent WHERE state = 'held' GROUP BY 1 ORDER BY 1""",
+        [],
+    )
     dead = _rows(
         """SELECT split_part(last_error, ':', 1), count(*) FROM integration_inboxevent
-           WHERE state = 'dead' GROUP BY 1 ORDER BY 2 DESC LIMIT 20""", [])
+           WHERE state = 'dead' GROUP BY 1 ORDER BY 2 DESC LIMIT 20""",
+        [],
+    )
     rejected = _rows(
         """SELECT coalesce(errors -> 0 ->> 'field', ''), coalesce(errors -> 0 ->> 'message', ''),
                   count(*)
            FROM integration_rejectedevent WHERE received_at >= %s
-           GROUP BY 1, 2 ORDER BY 3 DESC LIMIT 20""", [day_start])
+           GROUP BY 1, 2 ORDER BY 3 DESC LIMIT 20""",
+        [day_start],
+    )
     freshness = _rows(
         """SELECT source, max(received_at), max(occurred_at) FROM integration_inboxevent
-           WHERE received_at >= %s GROUP BY source ORDER BY source""", [day_start])
+           WHERE received_at >= %s GROUP BY source ORDER BY source""",
+        [day_start],
+    )
     unmapped = _rows(
         """SELECT carrier_status_code, count(*) FROM visibility_shipmentevent
-           WHERE kind = 'unmapped_code' GROUP BY 1 ORDER BY 2 DESC LIMIT 20""", [])
+           WHERE kind = 'unmapped_code' GROUP BY 1 ORDER BY 2 DESC LIMIT 20""",
+        [],
+    )
     return {
         "generated_at": now.isoformat(),
         "inbox": {"pending": pending, "lag_seconds": _age_seconds(oldest_pending, now)},
         "events_per_minute": [
-            {"source": source, "event_type": event_type,
-             "per_minute": round(count / RATE_WINDOW_MINUTES, 2)}
+            {
+                "source": source,
+                "event_type": event_type,
+                "per_minute": round(count / RATE_WINDOW_MINUTES, 2),
+            }
             for source, event_type, count in rates
         ],
         "held": [
-            {"waiting_for": kind, "count": count,
-             "oldest_age_seconds": _age_seconds(oldest, now)}
+            {"waiting_for": kind, "count": count, "oldest_age_seconds": _age_seconds(oldest, now)}
             for kind, count, oldest in held
         ],
         "dead_letters": [{"error": error, "count": count} for error, count in dead],
@@ -74,9 +87,12 @@ def integration_health(*, now: datetime | None = None) -> dict[str, Any]:
             for field, message, count in rejected
         ],
         "sources": [
-            {"source": source, "last_received_at": received.isoformat(),
-             "last_occurred_at": occurred.isoformat(),
-             "age_seconds": _age_seconds(received, now)}
+            {
+                "source": source,
+                "last_received_at": received.isoformat(),
+                "last_occurred_at": occurred.isoformat(),
+                "age_seconds": _age_seconds(received, now),
+            }
             for source, received, occurred in freshness
         ],
         "unmapped_status_codes": [{"code": code, "count": count} for code, count in unmapped],

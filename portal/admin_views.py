@@ -26,8 +26,11 @@ def api_tokens(request: HttpRequest) -> HttpResponse:
     membership = _tenant_admin(request)
     new_secret, error = None, None
     if request.method == "POST" and request.POST.get("revoke"):
-        token = selectors.api_tokens_of_tenant(membership.tenant_id).filter(
-            id=request.POST["revoke"]).first()
+        token = (
+            selectors.api_tokens_of_tenant(membership.tenant_id)
+            .filter(id=request.POST["revoke"])
+            .first()
+        )
         if token is None:
             raise Http404
         api_token_revoke(token=token, revoked_by=request.user)
@@ -42,7 +45,8 @@ def api_tokens(request: HttpRequest) -> HttpResponse:
         else:
             try:
                 _, new_secret = api_token_create(
-                    tenant=membership.tenant, name=name[:200],
+                    tenant=membership.tenant,
+                    name=name[:200],
                     scopes=request.POST.getlist("scope"),
                     account_numbers=request.POST.getlist("account"),
                     expires_at=timezone.now() + timedelta(days=int(days)) if days else None,
@@ -50,15 +54,19 @@ def api_tokens(request: HttpRequest) -> HttpResponse:
                 )
             except ValueError as failure:
                 error = str(failure)
-    return render(request, "settings/tokens.html", {
-        "tenant": membership.tenant,
-        "tokens": selectors.api_tokens_of_tenant(membership.tenant_id),
-        "accounts": selectors.accounts_of_tenant(membership.tenant_id),
-        "scopes": TokenScope.choices,
-        "new_secret": new_secret,
-        "error": error,
-        "now": timezone.now(),
-    })
+    return render(
+        request,
+        "settings/tokens.html",
+        {
+            "tenant": membership.tenant,
+            "tokens": selectors.api_tokens_of_tenant(membership.tenant_id),
+            "accounts": selectors.accounts_of_tenant(membership.tenant_id),
+            "scopes": TokenScope.choices,
+            "new_secret": new_secret,
+            "error": error,
+            "now": timezone.now(),
+        },
+    )
 
 
 @login_required
@@ -68,6 +76,11 @@ def audit_log(request: HttpRequest) -> HttpResponse:
     else:
         membership = _tenant_admin(request)
         tenant, tenant_id = membership.tenant, membership.tenant_id
-    return render(request, "settings/audit.html", {
-        "tenant": tenant, "entries": selectors.audit_entries(tenant_id=tenant_id),
-    })
+    return render(
+        request,
+        "settings/audit.html",
+        {
+            "tenant": tenant,
+            "entries": selectors.audit_entries(tenant_id=tenant_id),
+        },
+    )

@@ -13,6 +13,7 @@ def json_exception_handler(exception, context):
     if isinstance(exception, OperationalError | InterfaceError):
         return Response(
             {"error": "the service is temporarily unavailable; retry later"},
-            status=503, headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+            status=503,
+            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
         )
     return exception_handler(exception, context)

@@ -29,8 +29,9 @@ def bulk_update_rows(objects: Sequence[models.Model], field_names: Sequence[str]
         return 0
     model = type(objects[0])
     columns = [model._meta.pk, *(model._meta.get_field(name) for name in field_names)]
-    return _update(model, columns, [[getattr(obj, column.attname) for obj in objects]
-                                    for column in columns])
+    return _update(
+        model, columns, [[getattr(obj, column.attname) for obj in objects] for column in columns]
+    )
 
 
 def update_rows(model: type[models.Model], rows: Sequence[dict[str, Any]]) -> int:
@@ -39,18 +40,23 @@ def update_rows(model: type[models.Model], rows: Sequence[dict[str, Any]]) -> in
     if not rows:
         return 0
     names = [model._meta.pk.attname, *(name for name in rows[0] if name != model._meta.pk.attname)]
-    return _update(model, [model._meta.get_field(name) for name in names],
-                   [[row[name] for row in rows] for name in names])
+    return _update(
+        model,
+        [model._meta.get_field(name) for name in names],
+        [[row[name] for row in rows] for name in names],
+    )
 
 
-def _update(model: type[models.Model], columns: Sequence[models.Field],
-            values: Sequence[list]) -> int:
+def _update(
+    model: type[models.Model], columns: Sequence[models.Field], values: Sequence[list]
+) -> int:
     """UPDATE from one array per column; the first column is the primary key."""
     quote = connection.ops.quote_name
     names = [quote(column.column) for column in columns]
     table = quote(model._meta.db_table)
     assignments = ", ".join(
-        f"{name} = v.{name}::{column.db_type(connection)}" if isinstance(column, ArrayField)
+        f"{name} = v.{name}::{column.db_type(connection)}"
+        if isinstance(column, ArrayField)
         else f"{name} = v.{name}"
         for name, column in zip(names[1:], columns[1:], strict=True)
     )
@@ -60,13 +66,21 @@ def _update(model: type[models.Model], columns: Sequence[models.Field],
         f"WHERE {table}.{names[0]} = v.{names[0]}"
     )
     return execute_with_arrays(
-        sql, [_prepared(column, column_values) for column, column_values
-              in zip(columns, values, strict=True)])
+        sql,
+        [
+            _prepared(column, column_values)
+            for column, column_values in zip(columns, values, strict=True)
+        ],
+    )
 
 
-def bulk_insert_rows(objects: Sequence[models.Model], *, ignore_conflicts: bool = False,
-                     newest_wins: tuple[str, Sequence[str]] | None = None,
-                     set_ids_by: str | None = None) -> int:
+def bulk_insert_rows(
+    objects: Sequence[models.Model],
+    *,
+    ignore_conflicts: bool = False,
+    newest_wins: tuple[str, Sequence[str]] | None = None,
+    set_ids_by: str | None = None,
+) -> int:
     """Insert new `objects` (all of one model) in one statement. With `ignore_conflicts`,
     rows that break a unique constraint are skipped. With `newest_wins=(unique_field,
     version_fields)`, a row whose unique field exists replaces it only if its version
@@ -77,16 +91,21 @@ def bulk_insert_rows(objects: Sequence[models.Model], *, ignore_conflicts: bool 
         return 0
     model = type(objects[0])
     columns = _inserted_columns(model)
-    values = [[column.pre_save(obj, True) for obj in objects] if _stamped(column)
-              else [getattr(obj, column.attname) for obj in objects] for column in columns]
+    values = [
+        [column.pre_save(obj, True) for obj in objects]
+        if _stamped(column)
+        else [getattr(obj, column.attname) for obj in objects]
+        for column in columns
+    ]
     sql, arrays = _insert(model, columns, values, ignore_conflicts, newest_wins)
     if set_ids_by is None:
         return execute_with_arrays(sql, arrays)
     quote = connection.ops.quote_name
     key = model._meta.get_field(set_ids_by)
     with server_bound_cursor() as cursor:
-        cursor.execute(f"{sql} RETURNING {quote(model._meta.pk.column)}, {quote(key.column)}",
-                       arrays)
+        cursor.execute(
+            f"{sql} RETURNING {quote(model._meta.pk.column)}, {quote(key.column)}", arrays
+        )
         ids = {value: pk for pk, value in cursor.fetchall()}
     for obj in objects:
         obj.pk = ids[getattr(obj, key.attname)]
@@ -94,8 +113,9 @@ def bulk_insert_rows(objects: Sequence[models.Model], *, ignore_conflicts: bool 
     return len(ids)
 
 
-def insert_rows(model: type[models.Model], rows: Sequence[dict[str, Any]], *,
-                ignore_conflicts: bool = False) -> int:
+def insert_rows(
+    model: type[models.Model], rows: Sequence[dict[str, Any]], *, ignore_conflicts: bool = False
+) -> int:
     """`bulk_insert_rows` for rows given as {field attname: value}: no model instances to
     build. A field a row leaves out takes its default."""
     if not rows:
@@ -106,29 +126,40 @@ def insert_rows(model: type[models.Model], rows: Sequence[dict[str, Any]], *,
     values = []
     for column in columns:
         default = now if _stamped(column) else column.get_default()
-        values.append([row.get(column.attname, default) for row in rows]
-                      if column.attname in given else [default] * len(rows))
+        values.append(
+            [row.get(column.attname, default) for row in rows]
+            if column.attname in given
+            else [default] * len(rows)
+        )
     return execute_with_arrays(*_insert(model, columns, values, ignore_conflicts, None))
 
 
 def _inserted_columns(model: type[models.Model]) -> list[models.Field]:
-    return [field for field in model._meta.concrete_fields
-            if not (field.primary_key and isinstance(field, models.AutoField))]
+    return [
+        field
+        for field in model._meta.concrete_fields
+        if not (field.primary_key and isinstance(field, models.AutoField))
+    ]
 
 
 def _stamped(column: models.Field) -> bool:
     return bool(getattr(column, "auto_now", False) or getattr(column, "auto_now_add", False))
 
 
-def _insert(model: type[models.Model], columns: Sequence[models.Field],
-            values: Sequence[list], ignore_conflicts: bool,
-            newest_wins: tuple[str, Sequence[str]] | None) -> tuple[str, list[list]]:
+def _insert(
+    model: type[models.Model],
+    columns: Sequence[models.Field],
+    values: Sequence[list],
+    ignore_conflicts: bool,
+    newest_wins: tuple[str, Sequence[str]] | None,
+) -> tuple[str, list[list]]:
     """INSERT … SELECT FROM unnest(one array per column), and its parameters."""
     quote = connection.ops.quote_name
     names = ", ".join(quote(column.column) for column in columns)
     selected = ", ".join(
         f"{quote(column.column)}::{column.db_type(connection)}"
-        if isinstance(column, ArrayField) else quote(column.column)
+        if isinstance(column, ArrayField)
+        else quote(column.column)
         for column in columns
     )
     sql = (
@@ -137,8 +168,10 @@ def _insert(model: type[models.Model], columns: Sequence[models.Field],
         + (" ON CONFLICT DO NOTHING" if ignore_conflicts else "")
         + (_replace_older(model, columns, *newest_wins) if newest_wins else "")
     )
-    return sql, [_prepared(column, column_values)
-                 for column, column_values in zip(columns, values, strict=True)]
+    return sql, [
+        _prepared(column, column_values)
+        for column, column_values in zip(columns, values, strict=True)
+    ]
 
 
 @contextmanager
@@ -177,30 +210,44 @@ def execute_with_arrays(sql: str, parameters: Sequence) -> int:
         return cursor.rowcount
 
 
-def _replace_older(model: type[models.Model], columns: Sequence[models.Field],
-                   unique_field: str, version_fields: Sequence[str]) -> str:
+def _replace_older(
+    model: type[models.Model],
+    columns: Sequence[models.Field],
+    unique_field: str,
+    version_fields: Sequence[str],
+) -> str:
     quote = connection.ops.quote_name
     table = quote(model._meta.db_table)
     unique = quote(model._meta.get_field(unique_field).column)
     versions = [quote(model._meta.get_field(name).column) for name in version_fields]
-    assignments = ", ".join(f"{quote(column.column)} = EXCLUDED.{quote(column.column)}"
-                            for column in columns)
-    return (f" ON CONFLICT ({unique}) DO UPDATE SET {assignments} "
-            f"WHERE ({', '.join(f'EXCLUDED.{name}' for name in versions)}) > "
-            f"({', '.join(f'{table}.{name}' for name in versions)})")
+    assignments = ", ".join(
+        f"{quote(column.column)} = EXCLUDED.{quote(column.column)}" for column in columns
+    )
+    return (
+        f" ON CONFLICT ({unique}) DO UPDATE SET {assignments} "
+        f"WHERE ({', '.join(f'EXCLUDED.{name}' for name in versions)}) > "
+        f"({', '.join(f'{table}.{name}' for name in versions)})"
+    )
 
 
 def _casts(columns: Sequence[models.Field]) -> list[str]:
     # unnest() of an array of a domain or JSON type needs the array type spelled out.
     # unnest() flattens an array of arrays, so array columns travel as array literals.
-    return ["%b::text[]" if isinstance(column, ArrayField)
-            else f"%b::{column.db_type(connection)}[]" for column in columns]
+    return [
+        "%b::text[]" if isinstance(column, ArrayField) else f"%b::{column.db_type(connection)}[]"
+        for column in columns
+    ]
 
 
 # Values psycopg sends as they are; Django's per-value preparation of these is most of
 # what a bulk statement costs in Python.
-PLAIN_FIELDS = (models.IntegerField, models.BooleanField, models.DateField,
-                models.DecimalField, models.ForeignKey)
+PLAIN_FIELDS = (
+    models.IntegerField,
+    models.BooleanField,
+    models.DateField,
+    models.DecimalField,
+    models.ForeignKey,
+)
 TEXT_FIELDS = (models.CharField, models.TextField)
 
 
@@ -210,8 +257,7 @@ def _prepared(column: models.Field, values: list) -> list:
         return [None if value is None else _array_literal(value) for value in values]
     if isinstance(column, TEXT_FIELDS):
         # Choices members (TextChoices) are sent as their value.
-        return [value if value is None or type(value) is str else str(value)
-                for value in values]
+        return [value if value is None or type(value) is str else str(value) for value in values]
     if isinstance(column, PLAIN_FIELDS) and not getattr(column, "choices", None):
         return values
     return [column.get_db_prep_save(value, connection) for value in values]
@@ -220,7 +266,8 @@ def _prepared(column: models.Field, values: list) -> list:
 def _array_literal(values: list) -> str:
     """A one-dimensional PostgreSQL array literal: {"a","b\\"c"}."""
     quoted = (
-        "NULL" if value is None
+        "NULL"
+        if value is None
         else '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
         for value in values
     )

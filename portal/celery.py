@@ -18,6 +18,7 @@ def schedule_inbox_sweep(sender: Celery, **kwargs: object) -> None:
     from django.conf import settings
 
     sender.add_periodic_task(
-        settings.INBOX_SWEEP_SECONDS, sender.signature("integration.tasks.sweep_inbox"),
+        settings.INBOX_SWEEP_SECONDS,
+        sender.signature("integration.tasks.sweep_inbox"),
         name="sweep the inbox for unclaimed events",
     )

@@ -11,8 +11,7 @@ from visibility import selectors
 
 def finance(request: HttpRequest) -> dict:
     """`can_see_invoices`: evaluated (one query) only by a template that asks."""
-    return {"can_see_invoices": SimpleLazyObject(
-        lambda: selectors.can_see_invoices(request.user))}
+    return {"can_see_invoices": SimpleLazyObject(lambda: selectors.can_see_invoices(request.user))}
 
 
 def standing(request: HttpRequest) -> dict:

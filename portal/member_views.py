@@ -50,8 +50,13 @@ def member_settings(request: HttpRequest) -> HttpResponse:
     error, status = None, 200
     if request.method == "POST" and "revoke_invitation" in request.POST:
         invitation_id = request.POST["revoke_invitation"]
-        invitation = selectors.pending_invitations_of_tenant(admin.tenant_id).filter(
-            id=invitation_id).first() if invitation_id.isdigit() else None
+        invitation = (
+            selectors.pending_invitations_of_tenant(admin.tenant_id)
+            .filter(id=invitation_id)
+            .first()
+            if invitation_id.isdigit()
+            else None
+        )
         if invitation is None:
             raise Http404("No such invitation")
         invitation_revoke(invitation=invitation, revoked_by=request.user, request=request)
@@ -59,23 +64,31 @@ def member_settings(request: HttpRequest) -> HttpResponse:
         return redirect("member-settings")
     if request.method == "POST":
         try:
-            invitation, _ = invitation_create(tenant=admin.tenant,
-                                              email=request.POST.get("email", ""),
-                                              invited_by=request.user, request=request,
-                                              **_entitlement_form(request))
+            invitation, _ = invitation_create(
+                tenant=admin.tenant,
+                email=request.POST.get("email", ""),
+                invited_by=request.user,
+                request=request,
+                **_entitlement_form(request),
+            )
         except ValueError as failure:
             error, status = str(failure), 400
         else:
             messages.success(request, f"Invitation sent to {invitation.email}.")
             return redirect("member-settings")
-    return render(request, "settings/members.html", {
-        "tenant": admin.tenant,
-        "members": selectors.members_of_tenant(admin.tenant_id),
-        "invitations": selectors.pending_invitations_of_tenant(admin.tenant_id),
-        "accounts": selectors.accounts_of_tenant(admin.tenant_id),
-        "roles": Role.choices,
-        "error": error,
-    }, status=status)
+    return render(
+        request,
+        "settings/members.html",
+        {
+            "tenant": admin.tenant,
+            "members": selectors.members_of_tenant(admin.tenant_id),
+            "invitations": selectors.pending_invitations_of_tenant(admin.tenant_id),
+            "accounts": selectors.accounts_of_tenant(admin.tenant_id),
+            "roles": Role.choices,
+            "error": error,
+        },
+        status=status,
+    )
 
 
 @login_required
@@ -90,35 +103,52 @@ def member_edit(request: HttpRequest, membership_id: int) -> HttpResponse:
             if "active" in request.POST:
                 if request.POST["active"] not in {"0", "1"}:
                     raise ValueError("Choose to deactivate or reactivate.")
-                membership_set_active(membership=member.membership,
-                                      active=request.POST["active"] == "1",
-                                      changed_by=request.user, request=request)
+                membership_set_active(
+                    membership=member.membership,
+                    active=request.POST["active"] == "1",
+                    changed_by=request.user,
+                    request=request,
+                )
             else:
-                membership_update(membership=member.membership, changed_by=request.user,
-                                  request=request, **_entitlement_form(request))
+                membership_update(
+                    membership=member.membership,
+                    changed_by=request.user,
+                    request=request,
+                    **_entitlement_form(request),
+                )
         except ValueError as failure:
             error, status = str(failure), 400
         else:
             messages.success(request, f"Saved {member.membership.user.get_username()}.")
             return redirect("member-edit", membership_id=membership_id)
-    return render(request, "settings/member_edit.html", {
-        "tenant": admin.tenant,
-        "member": member,
-        "accounts": selectors.accounts_of_tenant(admin.tenant_id),
-        "roles": Role.choices,
-        "error": error,
-    }, status=status)
+    return render(
+        request,
+        "settings/member_edit.html",
+        {
+            "tenant": admin.tenant,
+            "member": member,
+            "accounts": selectors.accounts_of_tenant(admin.tenant_id),
+            "roles": Role.choices,
+            "error": error,
+        },
+        status=status,
+    )
 
 
 def invitation_accept_page(request: HttpRequest, token: str) -> HttpResponse:
     invitation = selectors.invitation_by_token(token)
     if invitation is None:
-        return render(request, "invitations/unusable.html",
-                      {"message": "This invitation link is not valid."}, status=404)
+        return render(
+            request,
+            "invitations/unusable.html",
+            {"message": "This invitation link is not valid."},
+            status=404,
+        )
     state = invitation.state(timezone.now())
     if state != InvitationState.PENDING:
-        return render(request, "invitations/unusable.html",
-                      {"message": UNUSABLE_MESSAGES[state]}, status=410)
+        return render(
+            request, "invitations/unusable.html", {"message": UNUSABLE_MESSAGES[state]}, status=410
+        )
     errors: list[str] = []
     if request.method == "POST":
         password = request.POST.get("password1", "")
@@ -126,23 +156,37 @@ def invitation_accept_page(request: HttpRequest, token: str) -> HttpResponse:
             errors.append("The two passwords differ.")
         else:
             try:
-                user = invitation_accept(invitation=invitation,
-                                         first_name=request.POST.get("first_name", ""),
-                                         last_name=request.POST.get("last_name", ""),
-                                         password=password, request=request)
+                user = invitation_accept(
+                    invitation=invitation,
+                    first_name=request.POST.get("first_name", ""),
+                    last_name=request.POST.get("last_name", ""),
+                    password=password,
+                    request=request,
+                )
             except InvitationUnusable as unusable:
-                return render(request, "invitations/unusable.html",
-                              {"message": UNUSABLE_MESSAGES[unusable.state]}, status=410)
+                return render(
+                    request,
+                    "invitations/unusable.html",
+                    {"message": UNUSABLE_MESSAGES[unusable.state]},
+                    status=410,
+                )
             except ValidationError as invalid:
                 errors.extend(invalid.messages)
             except ValueError as failure:
-                return render(request, "invitations/unusable.html",
-                              {"message": str(failure)}, status=409)
+                return render(
+                    request, "invitations/unusable.html", {"message": str(failure)}, status=409
+                )
             else:
                 login(request, user, backend="django.contrib.auth.backends.ModelBackend")
                 return redirect("home")
-    return render(request, "invitations/accept.html", {
-        "invitation": invitation, "errors": errors,
-        "first_name": request.POST.get("first_name", ""),
-        "last_name": request.POST.get("last_name", ""),
-    }, status=400 if errors else 200)
+    return render(
+        request,
+        "invitations/accept.html",
+        {
+            "invitation": invitation,
+            "errors": errors,
+            "first_name": request.POST.get("first_name", ""),
+            "last_name": request.POST.get("last_name", ""),
+        },
+        status=400 if errors else 200,
+    )

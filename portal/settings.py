@@ -57,7 +57,6 @@ DATABASES = {"default": _database}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 
-
 def _cache_url(broker_url: str) -> str:
     """The cache uses its own Redis database (1), so clearing it never touches the queues."""
     if broker_url.startswith("redis+socket://"):

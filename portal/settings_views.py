@@ -30,16 +30,22 @@ def _membership(request: HttpRequest) -> Membership:
 def notification_settings(request: HttpRequest) -> HttpResponse:
     membership = _membership(request)
     if request.method == "POST":
-        subscriptions_set(user=request.user, tenant=membership.tenant,
-                          triggers=request.POST.getlist("trigger"))
+        subscriptions_set(
+            user=request.user, tenant=membership.tenant, triggers=request.POST.getlist("trigger")
+        )
         messages.success(request, "Notification settings saved.")
         return redirect("notification-settings")
     chosen = selectors.subscriptions_of(request.user, membership.tenant_id)
-    return render(request, "settings/notifications.html", {
-        "tenant": membership.tenant,
-        "triggers": [(value, label, value in chosen)
-                     for value, label in NotificationTrigger.choices],
-    })
+    return render(
+        request,
+        "settings/notifications.html",
+        {
+            "tenant": membership.tenant,
+            "triggers": [
+                (value, label, value in chosen) for value, label in NotificationTrigger.choices
+            ],
+        },
+    )
 
 
 @login_required
@@ -49,22 +55,32 @@ def webhook_settings(request: HttpRequest) -> HttpResponse:
         raise Http404("Only tenant admins manage webhooks")
     new_webhook = None
     if request.method == "POST" and request.POST.get("deactivate"):
-        webhook = selectors.webhooks_of_tenant(membership.tenant_id).filter(
-            id=request.POST["deactivate"]).first()
+        webhook = (
+            selectors.webhooks_of_tenant(membership.tenant_id)
+            .filter(id=request.POST["deactivate"])
+            .first()
+        )
         if webhook is None:
             raise Http404
         webhook_deactivate(webhook=webhook)
         return redirect("webhook-settings")
     if request.method == "POST":
         try:
-            new_webhook = webhook_create(tenant=membership.tenant, url=request.POST.get("url", ""),
-                                         triggers=request.POST.getlist("trigger"))
+            new_webhook = webhook_create(
+                tenant=membership.tenant,
+                url=request.POST.get("url", ""),
+                triggers=request.POST.getlist("trigger"),
+            )
         except ValidationError as error:
             messages.error(request, " ".join(error.messages))
-    return render(request, "settings/webhooks.html", {
-        "tenant": membership.tenant,
-        "new_webhook": new_webhook,
-        "webhooks": selectors.webhooks_of_tenant(membership.tenant_id),
-        "deliveries": selectors.webhook_deliveries_of_tenant(membership.tenant_id),
-        "triggers": NotificationTrigger.choices,
-    })
+    return render(
+        request,
+        "settings/webhooks.html",
+        {
+            "tenant": membership.tenant,
+            "new_webhook": new_webhook,
+            "webhooks": selectors.webhooks_of_tenant(membership.tenant_id),
+            "deliveries": selectors.webhook_deliveries_of_tenant(membership.tenant_id),
+            "triggers": NotificationTrigger.choices,
+        },
+    )

@@ -24,36 +24,48 @@ admin.site.login_form = ThrottledAdminAuthenticationForm
 # routes take `path`, which also matches "/".
 urlpatterns = [
     path("", views.home, name="home"),
-    path("login/", auth_views.LoginView.as_view(
-        redirect_authenticated_user=True, authentication_form=ThrottledAuthenticationForm),
-        name="login"),
+    path(
+        "login/",
+        auth_views.LoginView.as_view(
+            redirect_authenticated_user=True, authentication_form=ThrottledAuthenticationForm
+        ),
+        name="login",
+    ),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("shipments/", views.shipment_list, name="shipment-list"),
     path("shipments/<path:shipment_id>/", views.shipment_detail, name="shipment-detail"),
     path("search/", views.search, name="search"),
     path("orders/<path:order_number>/", views.order_detail, name="order-detail"),
-    path("settings/notifications/", settings_views.notification_settings,
-         name="notification-settings"),
+    path(
+        "settings/notifications/",
+        settings_views.notification_settings,
+        name="notification-settings",
+    ),
     path("settings/webhooks/", settings_views.webhook_settings, name="webhook-settings"),
     path("settings/tokens/", admin_views.api_tokens, name="api-token-settings"),
     path("settings/audit/", admin_views.audit_log, name="audit-log"),
     # --- members and invitations (accounts) ---
     path("settings/members/", member_views.member_settings, name="member-settings"),
-    path("settings/members/<int:membership_id>/", member_views.member_edit,
-         name="member-edit"),
-    path("invitations/<str:token>/", member_views.invitation_accept_page,
-         name="invitation-accept"),
+    path("settings/members/<int:membership_id>/", member_views.member_edit, name="member-edit"),
+    path("invitations/<str:token>/", member_views.invitation_accept_page, name="invitation-accept"),
     # --- end members and invitations ---
-    path("documents/<path:document_id>/download", views.document_download,
-         name="document-download"),
-    path("api/v1/documents/<path:document_id>", DocumentDownloadApi.as_view(),
-         name="api-document-download"),
+    path(
+        "documents/<path:document_id>/download", views.document_download, name="document-download"
+    ),
+    path(
+        "api/v1/documents/<path:document_id>",
+        DocumentDownloadApi.as_view(),
+        name="api-document-download",
+    ),
     path("healthz", views.healthz, name="healthz"),
     path("api/v1/events", receive_events_view, name="api-events"),
     path("api/v1/shipments", ShipmentListApi.as_view(), name="api-shipment-list"),
     path("api/v1/orders/<path:order_number>", OrderDetailApi.as_view(), name="api-order-detail"),
-    path("api/v1/shipments/<path:shipment_id>", ShipmentDetailApi.as_view(),
-         name="api-shipment-detail"),
+    path(
+        "api/v1/shipments/<path:shipment_id>",
+        ShipmentDetailApi.as_view(),
+        name="api-shipment-detail",
+    ),
     path("api/v1/integration/health", integration_health_json, name="api-integration-health"),
     path("operations/integration/", integration_health_page, name="integration-health"),
     path("graphql", PortalGraphQLView.as_view(schema=schema), name="graphql"),
@@ -64,8 +76,11 @@ urlpatterns = [
     path("invoices/", views.invoice_list, name="invoice-list"),
     path("invoices/<path:invoice_number>/", views.invoice_detail, name="invoice-detail"),
     path("api/v1/invoices", InvoiceListApi.as_view(), name="api-invoice-list"),
-    path("api/v1/invoices/<path:invoice_number>", InvoiceDetailApi.as_view(),
-         name="api-invoice-detail"),
+    path(
+        "api/v1/invoices/<path:invoice_number>",
+        InvoiceDetailApi.as_view(),
+        name="api-invoice-detail",
+    ),
     # --- end readside ---
     path("admin/", admin.site.urls),
 ]

@@ -38,9 +38,16 @@ def _filtered_shipments(request: HttpRequest) -> tuple[QuerySet, str, str]:
 def shipment_list(request: HttpRequest) -> HttpResponse:
     shipments, status, query = _filtered_shipments(request)
     page = Paginator(shipments, 25).get_page(request.GET.get("page"))
-    return render(request, "shipments/list.html", {
-        "page": page, "statuses": ShipmentStatus.choices, "status": status, "query": query,
-    })
+    return render(
+        request,
+        "shipments/list.html",
+        {
+            "page": page,
+            "statuses": ShipmentStatus.choices,
+            "status": status,
+            "query": query,
+        },
+    )
 
 
 class _Echo:
@@ -48,8 +55,19 @@ class _Echo:
         return value
 
 
-CSV_HEADER = ["shipment_id", "orders", "status", "delayed", "at_risk", "carrier",
-              "tracking_numbers", "eta", "promised_date", "delivered_at", "last_update"]
+CSV_HEADER = [
+    "shipment_id",
+    "orders",
+    "status",
+    "delayed",
+    "at_risk",
+    "carrier",
+    "tracking_numbers",
+    "eta",
+    "promised_date",
+    "delivered_at",
+    "last_update",
+]
 
 
 def csv_safe(value: object) -> str:
@@ -61,23 +79,32 @@ def csv_safe(value: object) -> str:
 def _csv_rows(shipments: QuerySet):
     yield CSV_HEADER
     for shipment in shipments.iterator(chunk_size=500):
-        yield [csv_safe(value) for value in (
-            shipment.shipment_id,
-            " ".join(shipment.order_numbers),
-            shipment.get_status_display(), shipment.delayed, shipment.at_risk,
-            shipment.carrier_name, " ".join(shipment.tracking_numbers),
-            shipment.eta and shipment.eta.isoformat(), shipment.promised_date,
-            shipment.delivered_at and shipment.delivered_at.isoformat(),
-            shipment.last_event_at and shipment.last_event_at.isoformat(),
-        )]
+        yield [
+            csv_safe(value)
+            for value in (
+                shipment.shipment_id,
+                " ".join(shipment.order_numbers),
+                shipment.get_status_display(),
+                shipment.delayed,
+                shipment.at_risk,
+                shipment.carrier_name,
+                " ".join(shipment.tracking_numbers),
+                shipment.eta and shipment.eta.isoformat(),
+                shipment.promised_date,
+                shipment.delivered_at and shipment.delivered_at.isoformat(),
+                shipment.last_event_at and shipment.last_event_at.isoformat(),
+            )
+        ]
 
 
 @login_required
 def shipment_export(request: HttpRequest) -> StreamingHttpResponse:
     shipments, _, _ = _filtered_shipments(request)
     writer = csv.writer(_Echo())
-    response = StreamingHttpResponse((writer.writerow(row) for row in _csv_rows(shipments)),
-                                     content_type="text/csv; charset=utf-8")
+    response = StreamingHttpResponse(
+        (writer.writerow(row) for row in _csv_rows(shipments)),
+        content_type="text/csv; charset=utf-8",
+    )
     response["Content-Disposition"] = 'attachment; filename="shipments.csv"'
     return response
 
@@ -87,17 +114,25 @@ def shipment_detail(request: HttpRequest, shipment_id: str) -> HttpResponse:
     shipment = selectors.shipment_get(request.user, shipment_id)
     if shipment is None:
         raise Http404("No such shipment")
-    audit_staff_look(actor=request.user, tenant_id=shipment.customer_account.tenant_id,
-                     target=f"shipment:{shipment_id}", request=request)
+    audit_staff_look(
+        actor=request.user,
+        tenant_id=shipment.customer_account.tenant_id,
+        target=f"shipment:{shipment_id}",
+        request=request,
+    )
     history = list(shipment.history.all())
-    return render(request, "shipments/detail.html", {
-        "shipment": shipment,
-        "history": history,
-        "documents": selectors.documents_of_shipment(request.user, shipment),
-        "orders": [link.order for link in shipment.order_links.all()],
-        "charges": selectors.charges_of_shipment(request.user, shipment),
-        "eta_history": selectors.eta_history(shipment),
-    })
+    return render(
+        request,
+        "shipments/detail.html",
+        {
+            "shipment": shipment,
+            "history": history,
+            "documents": selectors.documents_of_shipment(request.user, shipment),
+            "orders": [link.order for link in shipment.order_links.all()],
+            "charges": selectors.charges_of_shipment(request.user, shipment),
+            "eta_history": selectors.eta_history(shipment),
+        },
+    )
 
 
 def healthz(request: HttpRequest) -> HttpResponse:
@@ -109,8 +144,12 @@ def search(request: HttpRequest) -> HttpResponse:
     query = request.GET.get("q", "").strip()[:128]
     hits = selectors.search_references(request.user, query) if query else []
     if query:
-        audit_staff_search(actor=request.user, query=query,
-                           tenant_ids={hit.tenant_id for hit in hits}, request=request)
+        audit_staff_search(
+            actor=request.user,
+            query=query,
+            tenant_ids={hit.tenant_id for hit in hits},
+            request=request,
+        )
     return render(request, "search.html", {"query": query, "hits": hits})
 
 
@@ -119,11 +158,20 @@ def order_detail(request: HttpRequest, order_number: str) -> HttpResponse:
     order = selectors.order_get(request.user, order_number)
     if order is None:
         raise Http404("No such order")
-    audit_staff_look(actor=request.user, tenant_id=order.customer_account.tenant_id,
-                     target=f"order:{order_number}", request=request)
-    return render(request, "orders/detail.html", {
-        "order": order, "invoices": selectors.invoices_of_order(request.user, order),
-    })
+    audit_staff_look(
+        actor=request.user,
+        tenant_id=order.customer_account.tenant_id,
+        target=f"order:{order_number}",
+        request=request,
+    )
+    return render(
+        request,
+        "orders/detail.html",
+        {
+            "order": order,
+            "invoices": selectors.invoices_of_order(request.user, order),
+        },
+    )
 
 
 @login_required
@@ -147,13 +195,19 @@ def invoice_list(request: HttpRequest) -> HttpResponse:
     if status not in Invoice.Status.values:
         status = ""
     due_from, due_to = _date_param(request, "due_from"), _date_param(request, "due_to")
-    invoices = selectors.invoice_list(request.user, status=status, due_from=due_from,
-                                      due_to=due_to)
+    invoices = selectors.invoice_list(request.user, status=status, due_from=due_from, due_to=due_to)
     page = Paginator(invoices, 25).get_page(request.GET.get("page"))
-    return render(request, "invoices/list.html", {
-        "page": page, "statuses": Invoice.Status.choices, "status": status,
-        "due_from": due_from, "due_to": due_to,
-    })
+    return render(
+        request,
+        "invoices/list.html",
+        {
+            "page": page,
+            "statuses": Invoice.Status.choices,
+            "status": status,
+            "due_from": due_from,
+            "due_to": due_to,
+        },
+    )
 
 
 @login_required
@@ -161,8 +215,12 @@ def invoice_detail(request: HttpRequest, invoice_number: str) -> HttpResponse:
     invoice = selectors.invoice_get(request.user, invoice_number)
     if invoice is None:
         raise Http404("No such invoice")
-    audit_staff_look(actor=request.user, tenant_id=invoice.customer_account.tenant_id,
-                     target=f"invoice:{invoice_number}", request=request)
+    audit_staff_look(
+        actor=request.user,
+        tenant_id=invoice.customer_account.tenant_id,
+        target=f"invoice:{invoice_number}",
+        request=request,
+    )
     return render(request, "invoices/detail.html", {"invoice": invoice})
 
 
@@ -176,10 +234,19 @@ def order_list(request: HttpRequest) -> HttpResponse:
         status = ""
     date_from, date_to = _date_param(request, "date_from"), _date_param(request, "date_to")
     query = request.GET.get("q", "").strip()[:128]
-    orders = selectors.order_list(request.user, status=status, date_from=date_from,
-                                  date_to=date_to, text=query)
+    orders = selectors.order_list(
+        request.user, status=status, date_from=date_from, date_to=date_to, text=query
+    )
     page = Paginator(orders, 25).get_page(request.GET.get("page"))
-    return render(request, "orders/list.html", {
-        "page": page, "statuses": ShipmentStatus.choices, "status": status,
-        "date_from": date_from, "date_to": date_to, "query": query,
-    })
+    return render(
+        request,
+        "orders/list.html",
+        {
+            "page": page,
+            "statuses": ShipmentStatus.choices,
+            "status": status,
+            "date_from": date_from,
+            "date_to": date_to,
+            "query": query,
+        },
+    )

@@ -17,15 +17,15 @@ PASSWORD = "correct-horse-battery-staple-42"
 
 
 def read_jsonl(name: str) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in (FIXTURES / name).read_text().splitlines()
-            if line.strip()]
+    return [json.loads(line) for line in (FIXTURES / name).read_text().splitlines() if line.strip()]
 
 
 @pytest.fixture(autouse=True)
 def default_status_codes(request):
     """Transactional tests flush tables, data-migration rows included: seed them again."""
     uses_database = request.node.get_closest_marker("django_db") or (
-        {"db", "transactional_db"} & set(request.fixturenames))
+        {"db", "transactional_db"} & set(request.fixturenames)
+    )
     if not uses_database:
         return
     from integration.models import StatusCodeMapping
@@ -42,14 +42,16 @@ def story() -> list[dict[str, Any]]:
 
 @pytest.fixture
 def brenner(db):
-    return tenant_create_or_update(slug="brenner", name="Brenner Tools",
-                                   account_numbers=["C-1001", "C-1002"])
+    return tenant_create_or_update(
+        slug="brenner", name="Brenner Tools", account_numbers=["C-1001", "C-1002"]
+    )
 
 
 @pytest.fixture
 def nordwind(db):
-    return tenant_create_or_update(slug="nordwind", name="Nordwind Retail",
-                                   account_numbers=["C-2001"])
+    return tenant_create_or_update(
+        slug="nordwind", name="Nordwind Retail", account_numbers=["C-2001"]
+    )
 
 
 @pytest.fixture
@@ -78,9 +80,13 @@ def other_tenant_token(nordwind) -> str:
 
 
 def post_events(client: Client, token: str, body: Any, **extra: Any):
-    return client.post("/api/v1/events", data=json.dumps(body),
-                       content_type="application/json",
-                       HTTP_AUTHORIZATION=f"Bearer {token}", **extra)
+    return client.post(
+        "/api/v1/events",
+        data=json.dumps(body),
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {token}",
+        **extra,
+    )
 
 
 def send_story(client: Client, source_tokens: dict[str, str], events: list[dict]) -> None:

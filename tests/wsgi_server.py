@@ -19,5 +19,10 @@ class QuietHandler(WSGIRequestHandler):
 if __name__ == "__main__":
     from portal.wsgi import application
 
-    make_server("127.0.0.1", int(sys.argv[1]), application,
-                server_class=ThreadedWSGIServer, handler_class=QuietHandler).serve_forever()
+    make_server(
+        "127.0.0.1",
+        int(sys.argv[1]),
+        application,
+        server_class=ThreadedWSGIServer,
+        handler_class=QuietHandler,
+    ).serve_forever()

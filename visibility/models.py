@@ -143,10 +143,11 @@ class Shipment(SnapshotVersion):
             # Lists are newest first: across many accounts (staff, large tenants) the
             # newest shipments are read in index order, filtered by account, not sorted.
             models.Index(fields=["-last_event_at", "-id"], name="shipment_newest"),
-            models.Index(fields=["status", "-last_event_at", "-id"],
-                         name="shipment_status_newest"),
-            models.Index(fields=["customer_account", "status", "-last_event_at", "-id"],
-                         name="shipment_account_status_newest"),
+            models.Index(fields=["status", "-last_event_at", "-id"], name="shipment_status_newest"),
+            models.Index(
+                fields=["customer_account", "status", "-last_event_at", "-id"],
+                name="shipment_account_status_newest",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -317,27 +318,32 @@ class Reference(models.Model):
         INVOICE_NUMBER = "invoice_number", "Invoice number"
         DOCUMENT_ID = "document_id", "Document id"
 
-    customer_account = models.ForeignKey(CustomerAccount, on_delete=models.CASCADE,
-                                         related_name="+")
+    customer_account = models.ForeignKey(
+        CustomerAccount, on_delete=models.CASCADE, related_name="+"
+    )
     kind = models.CharField(max_length=10, choices=Kind.choices)
     object_key = models.CharField(max_length=64)
     reference_type = models.CharField(max_length=20, choices=ReferenceType.choices)
     value = models.CharField(max_length=128)
     normalized = models.CharField(max_length=128)
-    order = models.ForeignKey(Order, null=True, blank=True, on_delete=models.CASCADE,
-                              related_name="references")
-    shipment = models.ForeignKey(Shipment, null=True, blank=True, on_delete=models.CASCADE,
-                                 related_name="references")
-    invoice = models.ForeignKey(Invoice, null=True, blank=True, on_delete=models.CASCADE,
-                                related_name="references")
+    order = models.ForeignKey(
+        Order, null=True, blank=True, on_delete=models.CASCADE, related_name="references"
+    )
+    shipment = models.ForeignKey(
+        Shipment, null=True, blank=True, on_delete=models.CASCADE, related_name="references"
+    )
+    invoice = models.ForeignKey(
+        Invoice, null=True, blank=True, on_delete=models.CASCADE, related_name="references"
+    )
 
     class Meta:
         indexes = [
             # C collation: byte order, so `LIKE 'prefix%'` is a range scan of this index
             # and matches come out in order, whatever the database's collation.
             models.Index(Collate("normalized", "C"), name="reference_normalized_c"),
-            GinIndex(fields=["normalized"], name="reference_normalized_trgm",
-                     opclasses=["gin_trgm_ops"]),
+            GinIndex(
+                fields=["normalized"], name="reference_normalized_trgm", opclasses=["gin_trgm_ops"]
+            ),
         ]
 
 
@@ -353,21 +359,26 @@ class NotificationTrigger(models.TextChoices):
 class NotificationSubscription(models.Model):
     """A user's wish to hear of one trigger for the shipments they may see."""
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
-                             related_name="notification_subscriptions")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="notification_subscriptions",
+    )
     tenant = models.ForeignKey("accounts.Tenant", on_delete=models.CASCADE, related_name="+")
     trigger = models.CharField(max_length=12, choices=NotificationTrigger.choices)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["user", "tenant", "trigger"],
-                                               name="subscription_unique")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "tenant", "trigger"], name="subscription_unique"
+            )
+        ]
 
 
 class Webhook(models.Model):
     """A tenant's endpoint for signed notification callbacks."""
 
-    tenant = models.ForeignKey("accounts.Tenant", on_delete=models.CASCADE,
-                               related_name="webhooks")
+    tenant = models.ForeignKey("accounts.Tenant", on_delete=models.CASCADE, related_name="webhooks")
     url = models.URLField(max_length=500)
     secret = models.CharField(max_length=100)
     triggers = ArrayField(models.CharField(max_length=12, choices=NotificationTrigger.choices))
@@ -400,18 +411,25 @@ class Notification(models.Model):
     sent_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["shipment_ref", "trigger", "subscriber"],
-                                               name="notification_once")]
-        indexes = [models.Index(fields=["id"], name="notification_pending",
-                                condition=models.Q(state="pending"))]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["shipment_ref", "trigger", "subscriber"], name="notification_once"
+            )
+        ]
+        indexes = [
+            models.Index(
+                fields=["id"], name="notification_pending", condition=models.Q(state="pending")
+            )
+        ]
 
 
 class WebhookDelivery(models.Model):
     """One attempt to deliver a notification to a webhook: the log tenant admins read."""
 
     webhook = models.ForeignKey(Webhook, on_delete=models.CASCADE, related_name="deliveries")
-    notification = models.ForeignKey(Notification, on_delete=models.CASCADE,
-                                     related_name="deliveries")
+    notification = models.ForeignKey(
+        Notification, on_delete=models.CASCADE, related_name="deliveries"
+    )
     attempted_at = models.DateTimeField(auto_now_add=True)
     status_code = models.IntegerField(null=True, blank=True)
     error = models.CharField(max_length=500, blank=True, default="")

@@ -57,10 +57,14 @@ def shipments_for(actor: Actor) -> QuerySet[Shipment]:
 
 
 def shipment_detail_queryset(actor: Actor) -> QuerySet[Shipment]:
-    return shipments_for(actor).select_related("customer_account").prefetch_related(
-        "stops",
-        "order_links__order",
-        Prefetch("history", queryset=ShipmentEvent.objects.order_by("occurred_at", "id")),
+    return (
+        shipments_for(actor)
+        .select_related("customer_account")
+        .prefetch_related(
+            "stops",
+            "order_links__order",
+            Prefetch("history", queryset=ShipmentEvent.objects.order_by("occurred_at", "id")),
+        )
     )
 
 
@@ -73,8 +77,11 @@ ETA_KINDS = (ShipmentEvent.Kind.ETA, ShipmentEvent.Kind.DELAY)
 
 def eta_history(shipment: Shipment) -> list[ShipmentEvent]:
     """Each ETA update and delay, oldest first, from the prefetched history."""
-    return [fact for fact in shipment.history.all()
-            if fact.kind in ETA_KINDS or fact.eta or fact.eta_window_start]
+    return [
+        fact
+        for fact in shipment.history.all()
+        if fact.kind in ETA_KINDS or fact.eta or fact.eta_window_start
+    ]
 
 
 def shipment_list(actor: Actor) -> QuerySet[Shipment]:
@@ -87,9 +94,13 @@ def shipment_list(actor: Actor) -> QuerySet[Shipment]:
     return (
         shipments_for(actor)
         .select_related("customer_account")
-        .annotate(order_numbers=ArraySubquery(
-            ShipmentOrder.objects.filter(shipment_id=OuterRef("id"))
-            .order_by("order__order_number").values("order__order_number")))
+        .annotate(
+            order_numbers=ArraySubquery(
+                ShipmentOrder.objects.filter(shipment_id=OuterRef("id"))
+                .order_by("order__order_number")
+                .values("order__order_number")
+            )
+        )
         .order_by("-last_event_at", "-id")
     )
 
@@ -110,12 +121,16 @@ def order_get(actor: Actor, order_number: str) -> Order | None:
     )
 
 
-def order_list(actor: Actor, *, status: str = "", date_from=None, date_to=None,
-               text: str = "") -> QuerySet[Order]:
+def order_list(
+    actor: Actor, *, status: str = "", date_from=None, date_to=None, text: str = ""
+) -> QuerySet[Order]:
     """Newest activity first; `text` matches order number or customer PO; the date range
     applies to the order date."""
-    orders = (orders_for(actor).select_related("customer_account")
-              .prefetch_related("shipment_links__shipment"))
+    orders = (
+        orders_for(actor)
+        .select_related("customer_account")
+        .prefetch_related("shipment_links__shipment")
+    )
     if status:
         orders = orders.filter(status=status)
     if date_from:
@@ -136,17 +151,28 @@ def invoices_for(actor: Actor) -> QuerySet[Invoice]:
 def with_invoice_status(invoices: QuerySet[Invoice]) -> QuerySet[Invoice]:
     """The one place an invoice's status is derived, as `derived_status`: paid once paid,
     overdue when unpaid past its due date, otherwise open."""
-    return invoices.annotate(derived_status=Case(
-        When(paid_at__isnull=False, then=Value(Invoice.Status.PAID)),
-        When(due_date__lt=timezone.localdate(), then=Value(Invoice.Status.OVERDUE)),
-        default=Value(Invoice.Status.OPEN), output_field=CharField(),
-    ))
+    return invoices.annotate(
+        derived_status=Case(
+            When(paid_at__isnull=False, then=Value(Invoice.Status.PAID)),
+            When(due_date__lt=timezone.localdate(), then=Value(Invoice.Status.OVERDUE)),
+            default=Value(Invoice.Status.OPEN),
+            output_field=CharField(),
+        )
+    )
 
 
-def invoice_list(actor: Actor, *, status: str = "", due_from=None, due_to=None,
-                 ) -> QuerySet[Invoice]:
-    invoices = (with_invoice_status(invoices_for(actor)).select_related("customer_account")
-                .prefetch_related("lines"))
+def invoice_list(
+    actor: Actor,
+    *,
+    status: str = "",
+    due_from=None,
+    due_to=None,
+) -> QuerySet[Invoice]:
+    invoices = (
+        with_invoice_status(invoices_for(actor))
+        .select_related("customer_account")
+        .prefetch_related("lines")
+    )
     if status:
         invoices = invoices.filter(derived_status=status)
     if due_from:
@@ -157,21 +183,31 @@ def invoice_list(actor: Actor, *, status: str = "", due_from=None, due_to=None,
 
 
 def invoice_get(actor: Actor, invoice_number: str) -> Invoice | None:
-    return (with_invoice_status(invoices_for(actor)).select_related("customer_account")
-            .prefetch_related("lines").filter(invoice_number=invoice_number).first())
+    return (
+        with_invoice_status(invoices_for(actor))
+        .select_related("customer_account")
+        .prefetch_related("lines")
+        .filter(invoice_number=invoice_number)
+        .first()
+    )
 
 
 def invoices_of_order(actor: Actor, order: Order) -> QuerySet[Invoice]:
-    return with_invoice_status(invoices_for(actor)).filter(
-        order_numbers__contains=[order.order_number]).order_by("-issue_date", "-id")
+    return (
+        with_invoice_status(invoices_for(actor))
+        .filter(order_numbers__contains=[order.order_number])
+        .order_by("-issue_date", "-id")
+    )
 
 
 def charges_of_shipment(actor: Actor, shipment: Shipment) -> list[FreightCharge]:
     """Freight charges, only where the actor has the finance grant for the account."""
-    return list(FreightCharge.objects.filter(
-        shipment=shipment,
-        shipment__customer_account_id__in=visible_account_ids(actor, TokenScope.INVOICES),
-    ).order_by("occurred_at", "id"))
+    return list(
+        FreightCharge.objects.filter(
+            shipment=shipment,
+            shipment__customer_account_id__in=visible_account_ids(actor, TokenScope.INVOICES),
+        ).order_by("occurred_at", "id")
+    )
 
 
 def can_see_invoices(actor: Actor) -> bool:
@@ -200,8 +236,17 @@ SEARCH_MIN_PARTIAL_LENGTH = 3
 # exact and prefix candidates come in index order (shortest first), then are ranked.
 SEARCH_CANDIDATES = 200
 
-_HIT_FIELDS = ("kind", "object_key", "reference_type", "value", "rank", "similarity",
-               "customer_account__tenant_id", "key", "id")
+_HIT_FIELDS = (
+    "kind",
+    "object_key",
+    "reference_type",
+    "value",
+    "rank",
+    "similarity",
+    "customer_account__tenant_id",
+    "key",
+    "id",
+)
 
 
 def _ranked(rows: list[tuple]) -> list[tuple]:
@@ -224,36 +269,46 @@ def search_references(actor: Actor, query: str, *, limit: int = 20) -> list[Sear
     normalized = normalize_reference(query)
     if not normalized:
         return []
-    visible = Reference.objects.filter(
-        customer_account_id__in=visible_accounts(actor)
-    ).annotate(key=Collate("normalized", "C"), similarity=TrigramSimilarity("normalized",
-                                                                             normalized))
-    rows = _ranked(list(
-        visible.filter(key__startswith=normalized)
-        .annotate(rank=Case(When(normalized=normalized, then=Value(3)), default=Value(2),
-                            output_field=IntegerField()))
-        .order_by("key", "id")
-        .values_list(*_HIT_FIELDS)[:SEARCH_CANDIDATES]
-    ))
+    visible = Reference.objects.filter(customer_account_id__in=visible_accounts(actor)).annotate(
+        key=Collate("normalized", "C"), similarity=TrigramSimilarity("normalized", normalized)
+    )
+    rows = _ranked(
+        list(
+            visible.filter(key__startswith=normalized)
+            .annotate(
+                rank=Case(
+                    When(normalized=normalized, then=Value(3)),
+                    default=Value(2),
+                    output_field=IntegerField(),
+                )
+            )
+            .order_by("key", "id")
+            .values_list(*_HIT_FIELDS)[:SEARCH_CANDIDATES]
+        )
+    )
     exact_hit = any(row[4] == 3 for row in rows)
     found = {(row[0], row[1]) for row in rows}
     if not exact_hit and len(found) < limit and len(normalized) >= SEARCH_MIN_PARTIAL_LENGTH:
         # Ordered, so that the planner reads the trigram index's matches rather than
         # gambling on a sequential scan reaching enough of them early.
-        rows += _ranked(list(
-            visible.filter(normalized__contains=normalized)
-            .exclude(key__startswith=normalized)
-            .annotate(rank=Value(1, output_field=IntegerField()))
-            .order_by("-similarity", "key", "id")
-            .values_list(*_HIT_FIELDS)[:SEARCH_CANDIDATES]
-        ))
-        if not rows:
-            rows = _ranked(list(
-                visible.filter(normalized__trigram_similar=normalized)
-                .annotate(rank=Value(0, output_field=IntegerField()))
+        rows += _ranked(
+            list(
+                visible.filter(normalized__contains=normalized)
+                .exclude(key__startswith=normalized)
+                .annotate(rank=Value(1, output_field=IntegerField()))
                 .order_by("-similarity", "key", "id")
                 .values_list(*_HIT_FIELDS)[:SEARCH_CANDIDATES]
-            ))
+            )
+        )
+        if not rows:
+            rows = _ranked(
+                list(
+                    visible.filter(normalized__trigram_similar=normalized)
+                    .annotate(rank=Value(0, output_field=IntegerField()))
+                    .order_by("-similarity", "key", "id")
+                    .values_list(*_HIT_FIELDS)[:SEARCH_CANDIDATES]
+                )
+            )
     hits: dict[tuple[str, str], SearchHit] = {}
     for row in rows:
         hits.setdefault((row[0], row[1]), SearchHit(*row))
@@ -261,8 +316,11 @@ def search_references(actor: Actor, query: str, *, limit: int = 20) -> list[Sear
 
 
 def subscriptions_of(user: Actor, tenant_id: int) -> set[str]:
-    return set(NotificationSubscription.objects.filter(user=user, tenant_id=tenant_id)
-               .values_list("trigger", flat=True))
+    return set(
+        NotificationSubscription.objects.filter(user=user, tenant_id=tenant_id).values_list(
+            "trigger", flat=True
+        )
+    )
 
 
 def webhooks_of_tenant(tenant_id: int) -> QuerySet[Webhook]:
@@ -270,13 +328,20 @@ def webhooks_of_tenant(tenant_id: int) -> QuerySet[Webhook]:
 
 
 def webhook_deliveries_of_tenant(tenant_id: int, *, limit: int = 50) -> QuerySet:
-    return (WebhookDelivery.objects.filter(webhook__tenant_id=tenant_id)
-            .select_related("webhook", "notification").order_by("-attempted_at")[:limit])
+    return (
+        WebhookDelivery.objects.filter(webhook__tenant_id=tenant_id)
+        .select_related("webhook", "notification")
+        .order_by("-attempted_at")[:limit]
+    )
 
 
 def document_get(actor: Actor, document_id: str) -> Document | None:
-    return documents_for(actor).select_related("customer_account").filter(
-        document_id=document_id).first()
+    return (
+        documents_for(actor)
+        .select_related("customer_account")
+        .filter(document_id=document_id)
+        .first()
+    )
 
 
 def documents_of_shipment(actor: Actor, shipment: Shipment) -> QuerySet[Document]:

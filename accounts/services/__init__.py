@@ -106,8 +106,13 @@ def api_token_create(
     secret = new_secret("svp")
     with transaction.atomic():
         token = ApiToken.objects.create(
-            tenant=tenant, name=name, prefix=secret[:10], token_hash=hash_secret(secret),
-            scopes=scopes, expires_at=expires_at, created_by=created_by,
+            tenant=tenant,
+            name=name,
+            prefix=secret[:10],
+            token_hash=hash_secret(secret),
+            scopes=scopes,
+            expires_at=expires_at,
+            created_by=created_by,
         )
         numbers = list(account_numbers)
         if numbers:
@@ -115,11 +120,18 @@ def api_token_create(
             if len(accounts) != len(set(numbers)):
                 raise ValueError("every limited account must belong to the token's tenant")
             token.accounts.set(accounts)
-        audit_record(action=AuditAction.TOKEN_CREATED,
-                     actor=created_by if created_by is not None else "system",
-                     tenant=tenant, target=f"token:{token.prefix}",
-                     details={"name": name, "scopes": scopes, "accounts": sorted(numbers),
-                              "expires_at": expires_at.isoformat() if expires_at else None})
+        audit_record(
+            action=AuditAction.TOKEN_CREATED,
+            actor=created_by if created_by is not None else "system",
+            tenant=tenant,
+            target=f"token:{token.prefix}",
+            details={
+                "name": name,
+                "scopes": scopes,
+                "accounts": sorted(numbers),
+                "expires_at": expires_at.isoformat() if expires_at else None,
+            },
+        )
     return token, secret
 
 
@@ -128,8 +140,12 @@ def api_token_revoke(*, token: ApiToken, revoked_by: AbstractBaseUser) -> ApiTok
         if token.revoked_at is None:
             token.revoked_at = timezone.now()
             token.save(update_fields=["revoked_at"])
-            audit_record(action=AuditAction.TOKEN_REVOKED, actor=revoked_by,
-                         tenant=token.tenant_id, target=f"token:{token.prefix}")
+            audit_record(
+                action=AuditAction.TOKEN_REVOKED,
+                actor=revoked_by,
+                tenant=token.tenant_id,
+                target=f"token:{token.prefix}",
+            )
     return token
 
 
@@ -162,8 +178,12 @@ def user_create(
             numbers = list(account_numbers)
             Membership.objects.update_or_create(
                 user=user,
-                defaults={"tenant": tenant, "role": role, "all_accounts": not numbers,
-                          "finance": finance or role == Role.TENANT_ADMIN},
+                defaults={
+                    "tenant": tenant,
+                    "role": role,
+                    "all_accounts": not numbers,
+                    "finance": finance or role == Role.TENANT_ADMIN,
+                },
             )
             for account in CustomerAccount.objects.filter(tenant=tenant, number__in=numbers):
                 assign_perm("accounts.view_customeraccount", user, account)
@@ -189,7 +209,8 @@ def customer_account_save(*, account: CustomerAccount) -> CustomerAccount:
     with transaction.atomic():
         account.save()
         CustomerAccountUserObjectPermission.objects.filter(content_object=account).exclude(
-            user__membership__tenant_id=account.tenant_id).delete()
+            user__membership__tenant_id=account.tenant_id
+        ).delete()
         if account.tenant_id is not None and release_held_events({f"account:{account.number}"}):
             transaction.on_commit(wake_inbox_worker)
     return account

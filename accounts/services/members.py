@@ -48,8 +48,11 @@ class InvitationUnusable(Exception):
 def _email_taken_message(email: str, tenant: Tenant) -> str | None:
     """Why `email` cannot join `tenant`, or None. One user belongs to one tenant."""
     User = get_user_model()
-    user = (User.objects.filter(Q(email__iexact=email) | Q(username__iexact=email))
-            .select_related("membership").first())
+    user = (
+        User.objects.filter(Q(email__iexact=email) | Q(username__iexact=email))
+        .select_related("membership")
+        .first()
+    )
     if user is None:
         return None
     membership = getattr(user, "membership", None)
@@ -66,9 +69,14 @@ def _tenant_accounts(tenant: Tenant, account_numbers: Iterable[str]) -> list[Cus
     return sorted(accounts, key=lambda account: account.number)
 
 
-def _entitlement(*, tenant: Tenant, role: str, all_accounts: bool,
-                 account_numbers: Iterable[str], finance: bool,
-                 ) -> tuple[bool, list[CustomerAccount], bool]:
+def _entitlement(
+    *,
+    tenant: Tenant,
+    role: str,
+    all_accounts: bool,
+    account_numbers: Iterable[str],
+    finance: bool,
+) -> tuple[bool, list[CustomerAccount], bool]:
     """Check a requested entitlement; return (all_accounts, accounts, finance) to store.
     Tenant admins see every account and its finance (as `visible_account_ids` decides)."""
     if role not in Role.values:
@@ -103,27 +111,50 @@ def invitation_create(
     if taken:
         raise ValueError(taken)
     all_accounts, accounts, finance = _entitlement(
-        tenant=tenant, role=role, all_accounts=all_accounts, account_numbers=account_numbers,
-        finance=finance)
-    pending = Invitation.objects.filter(tenant=tenant, email__iexact=email,
-                                        accepted_at__isnull=True, revoked_at__isnull=True,
-                                        expires_at__gt=timezone.now())
+        tenant=tenant,
+        role=role,
+        all_accounts=all_accounts,
+        account_numbers=account_numbers,
+        finance=finance,
+    )
+    pending = Invitation.objects.filter(
+        tenant=tenant,
+        email__iexact=email,
+        accepted_at__isnull=True,
+        revoked_at__isnull=True,
+        expires_at__gt=timezone.now(),
+    )
     if pending.exists():
         raise ValueError(f"{email} already has a pending invitation; revoke it to send a new one.")
     secret = new_secret("inv")
     with transaction.atomic():
         invitation = Invitation.objects.create(
-            tenant=tenant, email=email, role=role, all_accounts=all_accounts, finance=finance,
-            token_hash=hash_secret(secret), invited_by=invited_by,
+            tenant=tenant,
+            email=email,
+            role=role,
+            all_accounts=all_accounts,
+            finance=finance,
+            token_hash=hash_secret(secret),
+            invited_by=invited_by,
             expires_at=timezone.now() + settings.INVITATION_TTL,
         )
         invitation.accounts.set(accounts)
-        audit_record(action=AuditAction.USER_INVITED, actor=invited_by, tenant=tenant,
-                     target=f"invitation:{invitation.id}", request=request,
-                     details={"email": email, "role": role, "all_accounts": all_accounts,
-                              "accounts": [account.number for account in accounts],
-                              "finance": finance,
-                              "expires_at": invitation.expires_at.isoformat()})
+        audit_record(
+            action=AuditAction.USER_INVITED,
+            actor=invited_by,
+            tenant=tenant,
+            target=f"invitation:{invitation.id}",
+            request=request,
+            details={
+                "email": email,
+                "role": role,
+                "all_accounts": all_accounts,
+                "accounts": [account.number for account in accounts],
+                "finance": finance,
+                "expires_at": invitation.expires_at.isoformat(),
+            },
+        )
+
         # robust: a mail server that is down must not turn a recorded invitation into a 500;
         # the admin sees it pending without the email and can revoke and re-invite.
         def send_invitation_email() -> None:  # a function: robust hooks log __qualname__
@@ -145,21 +176,33 @@ def invitation_email_send(*, invitation: Invitation, secret: str) -> None:
     message.send()
 
 
-def invitation_revoke(*, invitation: Invitation, revoked_by: AbstractBaseUser,
-                      request: HttpRequest | None = None) -> Invitation:
+def invitation_revoke(
+    *, invitation: Invitation, revoked_by: AbstractBaseUser, request: HttpRequest | None = None
+) -> Invitation:
     with transaction.atomic():
         invitation = Invitation.objects.select_for_update().get(id=invitation.id)
         if invitation.state(timezone.now()) == InvitationState.PENDING:
             invitation.revoked_at = timezone.now()
             invitation.save(update_fields=["revoked_at"])
-            audit_record(action=AuditAction.INVITATION_REVOKED, actor=revoked_by,
-                         tenant=invitation.tenant_id, target=f"invitation:{invitation.id}",
-                         request=request, details={"email": invitation.email})
+            audit_record(
+                action=AuditAction.INVITATION_REVOKED,
+                actor=revoked_by,
+                tenant=invitation.tenant_id,
+                target=f"invitation:{invitation.id}",
+                request=request,
+                details={"email": invitation.email},
+            )
     return invitation
 
 
-def invitation_accept(*, invitation: Invitation, first_name: str, last_name: str,
-                      password: str, request: HttpRequest | None = None) -> AbstractBaseUser:
+def invitation_accept(
+    *,
+    invitation: Invitation,
+    first_name: str,
+    last_name: str,
+    password: str,
+    request: HttpRequest | None = None,
+) -> AbstractBaseUser:
     """Create the invited user with exactly the invited role and grants, once.
 
     Raises InvitationUnusable (used, revoked, expired), ValueError (the email meanwhile
@@ -168,16 +211,21 @@ def invitation_accept(*, invitation: Invitation, first_name: str, last_name: str
     """
     User = get_user_model()
     with transaction.atomic():
-        invitation = (Invitation.objects.select_for_update().select_related("tenant")
-                      .get(id=invitation.id))
+        invitation = (
+            Invitation.objects.select_for_update().select_related("tenant").get(id=invitation.id)
+        )
         state = invitation.state(timezone.now())
         if state != InvitationState.PENDING:
             raise InvitationUnusable(state)
         taken = _email_taken_message(invitation.email, invitation.tenant)
         if taken:
             raise ValueError(taken)
-        user = User(username=invitation.email, email=invitation.email,
-                    first_name=first_name.strip()[:150], last_name=last_name.strip()[:150])
+        user = User(
+            username=invitation.email,
+            email=invitation.email,
+            first_name=first_name.strip()[:150],
+            last_name=last_name.strip()[:150],
+        )
         validate_password(password, user)
         user.set_password(password)
         try:
@@ -185,34 +233,58 @@ def invitation_accept(*, invitation: Invitation, first_name: str, last_name: str
                 user.save()
         except IntegrityError as taken_meanwhile:
             raise ValueError(f"{invitation.email} already has a portal account.") from (
-                taken_meanwhile)
+                taken_meanwhile
+            )
         accounts = list(invitation.accounts.all())
-        Membership.objects.create(user=user, tenant=invitation.tenant, role=invitation.role,
-                                  all_accounts=invitation.all_accounts,
-                                  finance=invitation.finance)
-        _grants_sync(user=user, tenant_id=invitation.tenant_id,
-                     all_accounts=invitation.all_accounts, accounts=accounts,
-                     finance=invitation.finance)
+        Membership.objects.create(
+            user=user,
+            tenant=invitation.tenant,
+            role=invitation.role,
+            all_accounts=invitation.all_accounts,
+            finance=invitation.finance,
+        )
+        _grants_sync(
+            user=user,
+            tenant_id=invitation.tenant_id,
+            all_accounts=invitation.all_accounts,
+            accounts=accounts,
+            finance=invitation.finance,
+        )
         invitation.accepted_at = timezone.now()
         invitation.accepted_user = user
         invitation.save(update_fields=["accepted_at", "accepted_user"])
-        audit_record(action=AuditAction.INVITATION_ACCEPTED, actor=user,
-                     tenant=invitation.tenant_id, target=f"invitation:{invitation.id}",
-                     request=request,
-                     details={"role": invitation.role, "all_accounts": invitation.all_accounts,
-                              "accounts": sorted(account.number for account in accounts),
-                              "finance": invitation.finance})
+        audit_record(
+            action=AuditAction.INVITATION_ACCEPTED,
+            actor=user,
+            tenant=invitation.tenant_id,
+            target=f"invitation:{invitation.id}",
+            request=request,
+            details={
+                "role": invitation.role,
+                "all_accounts": invitation.all_accounts,
+                "accounts": sorted(account.number for account in accounts),
+                "finance": invitation.finance,
+            },
+        )
     return user
 
 
-def _grants_sync(*, user: AbstractBaseUser, tenant_id: int, all_accounts: bool,
-                 accounts: list[CustomerAccount], finance: bool) -> None:
+def _grants_sync(
+    *,
+    user: AbstractBaseUser,
+    tenant_id: int,
+    all_accounts: bool,
+    accounts: list[CustomerAccount],
+    finance: bool,
+) -> None:
     """Make the user's guardian grants on the tenant's accounts match the entitlement:
     per-account grants exist only for members limited to selected accounts."""
     selected = set() if all_accounts else {account.id for account in accounts}
     for account in CustomerAccount.objects.filter(tenant_id=tenant_id):
-        wanted = {"view_customeraccount": account.id in selected,
-                  "view_finance": finance and account.id in selected}
+        wanted = {
+            "view_customeraccount": account.id in selected,
+            "view_finance": finance and account.id in selected,
+        }
         for codename, granted in wanted.items():
             if granted:
                 assign_perm(f"accounts.{codename}", user, account)
@@ -222,12 +294,16 @@ def _grants_sync(*, user: AbstractBaseUser, tenant_id: int, all_accounts: bool,
 
 def _entitlement_snapshot(membership: Membership) -> dict[str, Any]:
     granted = CustomerAccountUserObjectPermission.objects.filter(
-        user_id=membership.user_id, content_object__tenant_id=membership.tenant_id)
+        user_id=membership.user_id, content_object__tenant_id=membership.tenant_id
+    )
     return {
         "role": membership.role,
         "all_accounts": membership.all_accounts,
-        "accounts": sorted(granted.filter(permission__codename="view_customeraccount")
-                           .values_list("content_object__number", flat=True)),
+        "accounts": sorted(
+            granted.filter(permission__codename="view_customeraccount").values_list(
+                "content_object__number", flat=True
+            )
+        ),
         "finance": membership.finance,
         "active": membership.user.is_active,
     }
@@ -243,13 +319,24 @@ def _refuse_leaving_no_admin(membership: Membership, *, role: str, active: bool)
         raise ValueError("The tenant must keep at least one active tenant admin.")
 
 
-def membership_change_refusal(*, membership: Membership, role: str, all_accounts: bool,
-                              account_numbers: Iterable[str], active: bool) -> str | None:
+def membership_change_refusal(
+    *,
+    membership: Membership,
+    role: str,
+    all_accounts: bool,
+    account_numbers: Iterable[str],
+    active: bool,
+) -> str | None:
     """Why `membership_update` / `membership_set_active` would refuse this change, or None
     (for forms that show the reason next to the fields)."""
     try:
-        _entitlement(tenant=membership.tenant, role=role, all_accounts=all_accounts,
-                     account_numbers=account_numbers, finance=False)
+        _entitlement(
+            tenant=membership.tenant,
+            role=role,
+            all_accounts=all_accounts,
+            account_numbers=account_numbers,
+            finance=False,
+        )
         _refuse_leaving_no_admin(membership, role=role, active=active)
     except ValueError as refused:
         return str(refused)
@@ -268,58 +355,98 @@ def membership_update(
 ) -> Membership:
     """Change a member's role and entitlements (guardian grants on customer accounts)."""
     with transaction.atomic():
-        membership = (Membership.objects.select_for_update().select_related("user", "tenant")
-                      .get(id=membership.id))
+        membership = (
+            Membership.objects.select_for_update()
+            .select_related("user", "tenant")
+            .get(id=membership.id)
+        )
         all_accounts, accounts, finance = _entitlement(
-            tenant=membership.tenant, role=role, all_accounts=all_accounts,
-            account_numbers=account_numbers, finance=finance)
+            tenant=membership.tenant,
+            role=role,
+            all_accounts=all_accounts,
+            account_numbers=account_numbers,
+            finance=finance,
+        )
         _refuse_leaving_no_admin(membership, role=role, active=membership.user.is_active)
         before = _entitlement_snapshot(membership)
         membership.role, membership.all_accounts, membership.finance = role, all_accounts, finance
         membership.save(update_fields=["role", "all_accounts", "finance"])
         standing_changed(membership.user_id)
-        _grants_sync(user=membership.user, tenant_id=membership.tenant_id,
-                     all_accounts=all_accounts, accounts=accounts, finance=finance)
+        _grants_sync(
+            user=membership.user,
+            tenant_id=membership.tenant_id,
+            all_accounts=all_accounts,
+            accounts=accounts,
+            finance=finance,
+        )
         after = _entitlement_snapshot(membership)
         if before != after:
-            audit_record(action=AuditAction.ENTITLEMENT_CHANGED, actor=changed_by,
-                         tenant=membership.tenant_id,
-                         target=f"user:{membership.user.get_username()}", request=request,
-                         details={"before": before, "after": after})
+            audit_record(
+                action=AuditAction.ENTITLEMENT_CHANGED,
+                actor=changed_by,
+                tenant=membership.tenant_id,
+                target=f"user:{membership.user.get_username()}",
+                request=request,
+                details={"before": before, "after": after},
+            )
     return membership
 
 
-def membership_create(*, user: AbstractBaseUser, tenant: Tenant, role: str, finance: bool,
-                      created_by: AbstractBaseUser,
-                      request: HttpRequest | None = None) -> Membership:
+def membership_create(
+    *,
+    user: AbstractBaseUser,
+    tenant: Tenant,
+    role: str,
+    finance: bool,
+    created_by: AbstractBaseUser,
+    request: HttpRequest | None = None,
+) -> Membership:
     """Put an existing user into a tenant (platform admins). The new member sees all the
     tenant's accounts; limit them on the members page."""
-    all_accounts, _, finance = _entitlement(tenant=tenant, role=role, all_accounts=True,
-                                            account_numbers=(), finance=finance)
+    all_accounts, _, finance = _entitlement(
+        tenant=tenant, role=role, all_accounts=True, account_numbers=(), finance=finance
+    )
     with transaction.atomic():
-        membership = Membership.objects.create(user=user, tenant=tenant, role=role,
-                                               all_accounts=all_accounts, finance=finance)
+        membership = Membership.objects.create(
+            user=user, tenant=tenant, role=role, all_accounts=all_accounts, finance=finance
+        )
         standing_changed(user.pk)
-        audit_record(action=AuditAction.ENTITLEMENT_CHANGED, actor=created_by, tenant=tenant,
-                     target=f"user:{user.get_username()}", request=request,
-                     details={"before": None, "after": _entitlement_snapshot(membership)})
+        audit_record(
+            action=AuditAction.ENTITLEMENT_CHANGED,
+            actor=created_by,
+            tenant=tenant,
+            target=f"user:{user.get_username()}",
+            request=request,
+            details={"before": None, "after": _entitlement_snapshot(membership)},
+        )
     return membership
 
 
-def membership_set_active(*, membership: Membership, active: bool,
-                          changed_by: AbstractBaseUser,
-                          request: HttpRequest | None = None) -> Membership:
+def membership_set_active(
+    *,
+    membership: Membership,
+    active: bool,
+    changed_by: AbstractBaseUser,
+    request: HttpRequest | None = None,
+) -> Membership:
     """Deactivate (no sign-in, sees nothing) or reactivate a tenant's user."""
     with transaction.atomic():
-        membership = (Membership.objects.select_for_update().select_related("user", "tenant")
-                      .get(id=membership.id))
+        membership = (
+            Membership.objects.select_for_update()
+            .select_related("user", "tenant")
+            .get(id=membership.id)
+        )
         _refuse_leaving_no_admin(membership, role=membership.role, active=active)
         before = _entitlement_snapshot(membership)
         if membership.user.is_active != active:
             membership.user.is_active = active
             membership.user.save(update_fields=["is_active"])
-            audit_record(action=AuditAction.ENTITLEMENT_CHANGED, actor=changed_by,
-                         tenant=membership.tenant_id,
-                         target=f"user:{membership.user.get_username()}", request=request,
-                         details={"before": before, "after": _entitlement_snapshot(membership)})
+            audit_record(
+                action=AuditAction.ENTITLEMENT_CHANGED,
+                actor=changed_by,
+                tenant=membership.tenant_id,
+                target=f"user:{membership.user.get_username()}",
+                request=request,
+                details={"before": before, "after": _entitlement_snapshot(membership)},
+            )
     return membership

@@ -21,5 +21,4 @@ def integration_health_json(request: HttpRequest) -> JsonResponse:
 def integration_health_page(request: HttpRequest) -> HttpResponse:
     if not is_operator(request.user):
         raise Http404
-    return render(request, "operations/integration_health.html",
-                  {"health": integration_health()})
+    return render(request, "operations/integration_health.html", {"health": integration_health()})

@@ -27,8 +27,9 @@ def _error(status: int, message: str, **headers: str) -> JsonResponse:
 def receive_events_view(request: HttpRequest) -> JsonResponse:
     source = source_from_request(request)
     if source is None:
-        return _error(401, "missing or invalid source token", **{
-            "WWW-Authenticate": 'Bearer realm="events"'})
+        return _error(
+            401, "missing or invalid source token", **{"WWW-Authenticate": 'Bearer realm="events"'}
+        )
     try:
         declared_length = int(request.META.get("CONTENT_LENGTH") or 0)
     except ValueError:

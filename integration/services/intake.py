@@ -89,15 +89,17 @@ def receive_events(*, source: str, events: list[Any]) -> list[EventResult]:
             accepted[event_id] = (position, event)
 
     with transaction.atomic():
-        inserted = _insert_inbox_rows(source, [event for _, event in accepted.values()],
-                                      received_at)
+        inserted = _insert_inbox_rows(
+            source, [event for _, event in accepted.values()], received_at
+        )
         if rejected_rows:
             RejectedEvent.objects.bulk_create(rejected_rows)
         if inserted:
             transaction.on_commit(wake_inbox_worker)
     for event_id, (position, _) in accepted.items():
-        results[position] = EventResult(event_id, "accepted" if event_id in inserted
-                                        else "duplicate")
+        results[position] = EventResult(
+            event_id, "accepted" if event_id in inserted else "duplicate"
+        )
     return [result for result in results if result is not None]
 
 
@@ -121,8 +123,9 @@ def _insert_inbox_rows(source: str, events: list[dict[str, Any]], received_at) -
         return {row[0] for row in cursor.fetchall()}
 
 
-def _rejected_row(source: str, event: Any, errors: list[dict[str, str]],
-                  received_at) -> RejectedEvent:
+def _rejected_row(
+    source: str, event: Any, errors: list[dict[str, str]], received_at
+) -> RejectedEvent:
     event_id = event.get("event_id") if isinstance(event, dict) else ""
     event_type = event.get("event_type") if isinstance(event, dict) else ""
     return RejectedEvent(

@@ -95,13 +95,20 @@ def _claim(batch_size: int, now: datetime) -> list[ClaimedRow]:
     with server_bound_cursor() as cursor:
         cursor.execute(_CLAIM, [now, batch_size, now])
         # Django has jsonb arrive as text (JSONField decodes it).
-        return [ClaimedRow(*row[:6], data=json.loads(row[6]), attempts=row[7])
-                for row in cursor.fetchall()]
+        return [
+            ClaimedRow(*row[:6], data=json.loads(row[6]), attempts=row[7])
+            for row in cursor.fetchall()
+        ]
 
 
 def _as_projected(row: ClaimedRow) -> ProjectedEvent:
-    return ProjectedEvent(key=row.key, event_type=row.event_type, occurred_at=row.occurred_at,
-                          sequence=row.sequence, data=row.data)
+    return ProjectedEvent(
+        key=row.key,
+        event_type=row.event_type,
+        occurred_at=row.occurred_at,
+        sequence=row.sequence,
+        data=row.data,
+    )
 
 
 def process_inbox_batch(*, batch_size: int | None = None) -> BatchOutcome:
@@ -127,8 +134,9 @@ def process_inbox_batch(*, batch_size: int | None = None) -> BatchOutcome:
     return outcome
 
 
-def _project_rows(rows: list[ClaimedRow], effects: ProjectionEffects, outcome: BatchOutcome,
-                  now) -> None:
+def _project_rows(
+    rows: list[ClaimedRow], effects: ProjectionEffects, outcome: BatchOutcome, now
+) -> None:
     """Project `rows` in bulk inside one savepoint. If anything in it fails, the savepoint
     is rolled back and each half is projected the same way, down to single events: the
     failing event is retried later and the rest of its batch goes on, at the cost of
@@ -196,16 +204,25 @@ def _mark(row: ClaimedRow, outcome: BatchOutcome, *, waiting_for: str | None) ->
 def _save_states(rows: list[ClaimedRow]) -> None:
     """Write the states of the rows projection did not process (claiming marked them
     processed), in one statement."""
-    update_rows(InboxEvent, [
-        {"id": row.id, "state": row.state, "waiting_for": row.waiting_for,
-         "attempts": row.attempts, "last_error": row.last_error,
-         "next_attempt_at": row.next_attempt_at, "processed_at": None}
-        for row in rows if row.state != InboxState.PROCESSED
-    ])
+    update_rows(
+        InboxEvent,
+        [
+            {
+                "id": row.id,
+                "state": row.state,
+                "waiting_for": row.waiting_for,
+                "attempts": row.attempts,
+                "last_error": row.last_error,
+                "next_attempt_at": row.next_attempt_at,
+                "processed_at": None,
+            }
+            for row in rows
+            if row.state != InboxState.PROCESSED
+        ],
+    )
 
 
-def _project_row(row: ClaimedRow, effects: ProjectionEffects, outcome: BatchOutcome,
-                 now) -> None:
+def _project_row(row: ClaimedRow, effects: ProjectionEffects, outcome: BatchOutcome, now) -> None:
     """Project one row inside a savepoint, so one failing event does not undo its batch.
     What it touched counts only if its savepoint stays."""
     attempt = ProjectionEffects()
@@ -220,10 +237,14 @@ def _project_row(row: ClaimedRow, effects: ProjectionEffects, outcome: BatchOutc
         row.last_error = f"{type(error).__name__}: {error}"[:2000]
         if row.attempts >= settings.INBOX_MAX_ATTEMPTS:
             row.state = InboxState.DEAD
-            logger.error("event %s is a dead letter after %s attempts: %s", row.key,
-                         row.attempts, row.last_error)
+            logger.error(
+                "event %s is a dead letter after %s attempts: %s",
+                row.key,
+                row.attempts,
+                row.last_error,
+            )
         else:
-            row.next_attempt_at = now + timedelta(seconds=2 ** row.attempts)
+            row.next_attempt_at = now + timedelta(seconds=2**row.attempts)
         outcome.failed += 1
         return
     effects.add(attempt)
@@ -240,8 +261,7 @@ def release_held_events(keys: set[str]) -> int:
 def _existing(model_rows: QuerySet, field: str, prefix: str) -> Q:
     """Held rows waiting for `prefix<value>` where that value now exists in `model_rows`."""
     waited_for = Substr(OuterRef("waiting_for"), len(prefix) + 1)
-    return Q(waiting_for__startswith=prefix) & Q(
-        Exists(model_rows.filter(**{field: waited_for})))
+    return Q(waiting_for__startswith=prefix) & Q(Exists(model_rows.filter(**{field: waited_for})))
 
 
 def release_satisfied_holds(keys: set[str] | None = None) -> int:
@@ -281,7 +301,8 @@ def process_inbox_until_empty(*, batch_size: int | None = None, max_batches: int
 def pending_inbox_exists() -> bool:
     now = timezone.now()
     return (
-        InboxEvent.objects.filter(state=InboxState.PENDING).exclude(next_attempt_at__gt=now)
+        InboxEvent.objects.filter(state=InboxState.PENDING)
+        .exclude(next_attempt_at__gt=now)
         .exists()
     )
 
@@ -294,5 +315,6 @@ def wake_inbox_worker() -> None:
     try:
         process_inbox.delay()
     except Exception:
-        logger.warning("could not wake the inbox worker; the periodic sweep will catch up",
-                       exc_info=True)
+        logger.warning(
+            "could not wake the inbox worker; the periodic sweep will catch up", exc_info=True
+        )

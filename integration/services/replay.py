@@ -21,9 +21,14 @@ from visibility.models import Document, FreightCharge, Invoice, Order, Shipment
 Progress = Callable[[int], None]
 
 
-def inbox_selection(*, dead_only: bool = False, source: str | None = None,
-                    event_type: str | None = None, since: datetime | None = None,
-                    until: datetime | None = None) -> Q:
+def inbox_selection(
+    *,
+    dead_only: bool = False,
+    source: str | None = None,
+    event_type: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> Q:
     selection = Q(state=InboxState.DEAD) if dead_only else Q()
     if source:
         selection &= Q(source=source)
@@ -39,7 +44,10 @@ def inbox_selection(*, dead_only: bool = False, source: str | None = None,
 def inbox_events_requeue(selection: Q) -> int:
     """Make the selected stored events pending again, with a fresh retry budget."""
     return InboxEvent.objects.filter(selection).update(
-        state=InboxState.PENDING, waiting_for="", attempts=0, last_error="",
+        state=InboxState.PENDING,
+        waiting_for="",
+        attempts=0,
+        last_error="",
         next_attempt_at=None,
     )
 
@@ -82,7 +90,10 @@ def read_models_rebuild(progress: Progress, *, batch_size: int = 1000) -> int:
     with transaction.atomic():
         read_models_clear()
         InboxEvent.objects.exclude(state=InboxState.DEAD).update(
-            state=InboxState.PENDING, waiting_for="", attempts=0, last_error="",
+            state=InboxState.PENDING,
+            waiting_for="",
+            attempts=0,
+            last_error="",
             next_attempt_at=None,
         )
     return process_with_progress(progress, batch_size=batch_size)

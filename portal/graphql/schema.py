@@ -80,8 +80,9 @@ class ShipmentType:
 
     @strawberry_django.field(prefetch_related=["history"])
     def milestones(self, root: models.Shipment) -> list[MilestoneType]:
-        return [fact for fact in root.history.all()
-                if fact.kind == models.ShipmentEvent.Kind.MILESTONE]
+        return [
+            fact for fact in root.history.all() if fact.kind == models.ShipmentEvent.Kind.MILESTONE
+        ]
 
     eta_window_start: datetime | None
     eta_window_end: datetime | None
@@ -94,9 +95,11 @@ class ShipmentType:
     @strawberry_django.field(prefetch_related=["order_links__order"])
     def orders(self, root: models.Shipment) -> list[ShipmentOrderType]:
         return [
-            ShipmentOrderType(order_number=link.order.order_number,
-                              customer_po=link.order.customer_po,
-                              line_numbers=list(link.line_numbers))
+            ShipmentOrderType(
+                order_number=link.order.order_number,
+                customer_po=link.order.customer_po,
+                line_numbers=list(link.line_numbers),
+            )
             for link in root.order_links.all()
         ]
 
@@ -104,11 +107,16 @@ class ShipmentType:
     def freight_charges(self, root: models.Shipment, info: Info) -> list[FreightChargeType]:
         """Empty without the finance grant for the shipment's account (one query each)."""
         return [
-            FreightChargeType(charge_id=charge.charge_id, charge_type=charge.charge_type,
-                              amount=str(charge.amount), currency=charge.currency,
-                              occurred_at=charge.occurred_at)
+            FreightChargeType(
+                charge_id=charge.charge_id,
+                charge_type=charge.charge_type,
+                amount=str(charge.amount),
+                currency=charge.currency,
+                occurred_at=charge.occurred_at,
+            )
             for charge in selectors.charges_of_shipment(
-                actor_from_request(info.context.request), root)
+                actor_from_request(info.context.request), root
+            )
         ]
 
 
@@ -163,10 +171,14 @@ class InvoiceType:
         return cls(
             invoice_number=invoice.invoice_number,
             customer_account=invoice.customer_account.number,
-            status=invoice.derived_status, order_numbers=list(invoice.order_numbers),
-            shipment_ids=list(invoice.shipment_ids), issue_date=invoice.issue_date,
-            due_date=invoice.due_date, currency=invoice.currency,
-            total_amount=str(invoice.total_amount), paid_at=invoice.paid_at,
+            status=invoice.derived_status,
+            order_numbers=list(invoice.order_numbers),
+            shipment_ids=list(invoice.shipment_ids),
+            issue_date=invoice.issue_date,
+            due_date=invoice.due_date,
+            currency=invoice.currency,
+            total_amount=str(invoice.total_amount),
+            paid_at=invoice.paid_at,
             lines=list(invoice.lines.all()),
         )
 
@@ -181,8 +193,9 @@ class Query:
         return selectors.shipment_get(actor_from_request(info.context.request), shipment_id)
 
     @strawberry_django.field
-    def shipments(self, info: Info, status: str | None = None, delayed: bool | None = None,
-                  first: int = 50) -> list[ShipmentType]:
+    def shipments(
+        self, info: Info, status: str | None = None, delayed: bool | None = None, first: int = 50
+    ) -> list[ShipmentType]:
         """Newest first; `first` is capped at 200."""
         shipments = selectors.shipment_list(actor_from_request(info.context.request))
         if status is not None:
@@ -195,32 +208,42 @@ class Query:
     def order(self, info: Info, order_number: str) -> OrderDetailType | None:
         return selectors.order_get(actor_from_request(info.context.request), order_number)
 
-
     # --- readside: orders list ---
     @strawberry_django.field
-    def orders(self, info: Info, status: str | None = None, text: str | None = None,
-               first: int = 50) -> list[OrderDetailType]:
+    def orders(
+        self, info: Info, status: str | None = None, text: str | None = None, first: int = 50
+    ) -> list[OrderDetailType]:
         """Newest activity first; `text` matches order number or PO; `first` ≤ 200."""
-        orders = selectors.order_list(actor_from_request(info.context.request),
-                                      status=status or "", text=text or "")
+        orders = selectors.order_list(
+            actor_from_request(info.context.request), status=status or "", text=text or ""
+        )
         return orders[: max(0, min(first, MAX_LIST_SIZE))]
 
     # --- readside: invoices (finance grant) ---
     @strawberry.field
     def invoice(self, info: Info, invoice_number: str) -> InvoiceType | None:
-        invoice = selectors.invoice_get(actor_from_request(info.context.request),
-                                        invoice_number)
+        invoice = selectors.invoice_get(actor_from_request(info.context.request), invoice_number)
         return InvoiceType.of(invoice) if invoice else None
 
     @strawberry.field
-    def invoices(self, info: Info, status: str | None = None, due_from: date | None = None,
-                 due_to: date | None = None, first: int = 50) -> list[InvoiceType]:
+    def invoices(
+        self,
+        info: Info,
+        status: str | None = None,
+        due_from: date | None = None,
+        due_to: date | None = None,
+        first: int = 50,
+    ) -> list[InvoiceType]:
         """Newest first; `first` is capped at 200. `status`: open, paid or overdue."""
-        invoices = selectors.invoice_list(actor_from_request(info.context.request),
-                                          status=status or "", due_from=due_from,
-                                          due_to=due_to)
-        return [InvoiceType.of(invoice)
-                for invoice in invoices[: max(0, min(first, MAX_LIST_SIZE))]]
+        invoices = selectors.invoice_list(
+            actor_from_request(info.context.request),
+            status=status or "",
+            due_from=due_from,
+            due_to=due_to,
+        )
+        return [
+            InvoiceType.of(invoice) for invoice in invoices[: max(0, min(first, MAX_LIST_SIZE))]
+        ]
 
 
 schema = strawberry.Schema(query=Query, extensions=[DjangoOptimizerExtension])

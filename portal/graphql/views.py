@@ -18,8 +18,7 @@ class PortalGraphQLView(GraphQLView):
         if bearer_secret(request) is not None:
             token = api_token_from_request(request)
             if token is None:
-                response = JsonResponse({"error": "invalid, expired or revoked token"},
-                                        status=401)
+                response = JsonResponse({"error": "invalid, expired or revoked token"}, status=401)
                 response["WWW-Authenticate"] = 'Bearer realm="api"'
                 return response
             request.auth = token
@@ -27,7 +26,8 @@ class PortalGraphQLView(GraphQLView):
             if not throttle.allow_request(request, self):
                 wait = int(throttle.wait() or 1)
                 response = JsonResponse(
-                    {"error": f"rate limit exceeded; retry in {wait} seconds"}, status=429)
+                    {"error": f"rate limit exceeded; retry in {wait} seconds"}, status=429
+                )
                 response["Retry-After"] = str(wait)
                 return response
         elif request.method == "POST":

@@ -32,18 +32,20 @@ def held_story(story):
     for event in story:
         receive_events(source=event["source"], events=[event])
     process_inbox_until_empty()
-    assert InboxEvent.objects.filter(state=InboxState.HELD,
-                                     waiting_for="account:C-1001").exists()
+    assert InboxEvent.objects.filter(state=InboxState.HELD, waiting_for="account:C-1001").exists()
     return CustomerAccount.objects.get(number="C-1001")
 
 
-def test_assigning_an_account_in_the_admin_releases_its_held_events(client, platform_admin,
-                                                                     held_story):
+def test_assigning_an_account_in_the_admin_releases_its_held_events(
+    client, platform_admin, held_story
+):
     tenant = tenant_create_or_update(slug="brenner", name="Brenner Tools", account_numbers=[])
     client.force_login(platform_admin)
 
-    response = client.post(f"/admin/accounts/customeraccount/{held_story.id}/change/",
-                           {"number": "C-1001", "name": "Brenner main", "tenant": tenant.id})
+    response = client.post(
+        f"/admin/accounts/customeraccount/{held_story.id}/change/",
+        {"number": "C-1001", "name": "Brenner main", "tenant": tenant.id},
+    )
     process_inbox_until_empty()
 
     assert response.status_code == 302
@@ -51,49 +53,66 @@ def test_assigning_an_account_in_the_admin_releases_its_held_events(client, plat
     assert not InboxEvent.objects.filter(state=InboxState.HELD).exists()
 
 
-def test_adding_the_account_on_the_tenant_page_releases_its_held_events(client, platform_admin,
-                                                                        held_story):
+def test_adding_the_account_on_the_tenant_page_releases_its_held_events(
+    client, platform_admin, held_story
+):
     tenant = tenant_create_or_update(slug="brenner", name="Brenner Tools", account_numbers=[])
     client.force_login(platform_admin)
     CustomerAccount.objects.filter(id=held_story.id).delete()  # not yet known to the admin
 
-    response = client.post(f"/admin/accounts/tenant/{tenant.id}/change/", {
-        "slug": "brenner", "name": "Brenner Tools",
-        "accounts-TOTAL_FORMS": "1", "accounts-INITIAL_FORMS": "0",
-        "accounts-MIN_NUM_FORMS": "0", "accounts-MAX_NUM_FORMS": "1000",
-        "accounts-0-number": "C-1001", "accounts-0-name": "", "accounts-0-tenant": tenant.id,
-    })
+    response = client.post(
+        f"/admin/accounts/tenant/{tenant.id}/change/",
+        {
+            "slug": "brenner",
+            "name": "Brenner Tools",
+            "accounts-TOTAL_FORMS": "1",
+            "accounts-INITIAL_FORMS": "0",
+            "accounts-MIN_NUM_FORMS": "0",
+            "accounts-MAX_NUM_FORMS": "1000",
+            "accounts-0-number": "C-1001",
+            "accounts-0-name": "",
+            "accounts-0-tenant": tenant.id,
+        },
+    )
     process_inbox_until_empty()
 
     assert response.status_code == 302, response.content.decode()[:2000]
-    assert Shipment.objects.filter(shipment_id="SHP-778120",
-                                   customer_account__tenant=tenant).exists()
+    assert Shipment.objects.filter(
+        shipment_id="SHP-778120", customer_account__tenant=tenant
+    ).exists()
 
 
-def test_moving_an_account_drops_the_old_tenants_grants(client, platform_admin, brenner,
-                                                         nordwind):
-    clerk = user_create(username="clerk", password=PASSWORD, tenant=brenner,
-                        account_numbers=["C-1002"])
+def test_moving_an_account_drops_the_old_tenants_grants(client, platform_admin, brenner, nordwind):
+    clerk = user_create(
+        username="clerk", password=PASSWORD, tenant=brenner, account_numbers=["C-1002"]
+    )
     account = CustomerAccount.objects.get(number="C-1002")
     client.force_login(platform_admin)
 
-    client.post(f"/admin/accounts/customeraccount/{account.id}/change/",
-                {"number": "C-1002", "name": "", "tenant": nordwind.id})
+    client.post(
+        f"/admin/accounts/customeraccount/{account.id}/change/",
+        {"number": "C-1002", "name": "", "tenant": nordwind.id},
+    )
 
     assert CustomerAccount.objects.get(number="C-1002").tenant == Tenant.objects.get(
-        slug="nordwind")
+        slug="nordwind"
+    )
     assert not CustomerAccountUserObjectPermission.objects.filter(user=clerk).exists()
 
 
 def test_membership_changes_in_the_admin_keep_grants_in_step_and_are_audited(
-        client, platform_admin, brenner):
-    clerk = user_create(username="clerk", password=PASSWORD, tenant=brenner,
-                        account_numbers=["C-1002"])
+    client, platform_admin, brenner
+):
+    clerk = user_create(
+        username="clerk", password=PASSWORD, tenant=brenner, account_numbers=["C-1002"]
+    )
     membership = clerk.membership
     client.force_login(platform_admin)
 
-    response = client.post(f"/admin/accounts/membership/{membership.id}/change/",
-                           {"role": "member", "all_accounts": "on", "finance": "on"})
+    response = client.post(
+        f"/admin/accounts/membership/{membership.id}/change/",
+        {"role": "member", "all_accounts": "on", "finance": "on"},
+    )
 
     assert response.status_code == 302
     assert not CustomerAccountUserObjectPermission.objects.filter(user=clerk).exists()
@@ -106,8 +125,10 @@ def test_the_admin_refuses_to_demote_a_tenants_last_admin(client, platform_admin
     boss = user_create(username="boss", password=PASSWORD, tenant=brenner, role="tenant_admin")
     client.force_login(platform_admin)
 
-    response = client.post(f"/admin/accounts/membership/{boss.membership.id}/change/",
-                           {"role": "member", "all_accounts": "on"})
+    response = client.post(
+        f"/admin/accounts/membership/{boss.membership.id}/change/",
+        {"role": "member", "all_accounts": "on"},
+    )
 
     assert response.status_code == 200
     assert "at least one active tenant admin" in response.content.decode()
@@ -118,13 +139,14 @@ def test_adding_a_membership_in_the_admin_is_audited(client, platform_admin, bre
     newcomer = user_create(username="newcomer", password=PASSWORD)
     client.force_login(platform_admin)
 
-    response = client.post("/admin/accounts/membership/add/", {
-        "user": newcomer.id, "tenant": brenner.id, "role": "tenant_admin"})
+    response = client.post(
+        "/admin/accounts/membership/add/",
+        {"user": newcomer.id, "tenant": brenner.id, "role": "tenant_admin"},
+    )
 
     assert response.status_code == 302
     assert Membership.objects.get(user=newcomer).role == "tenant_admin"
-    assert AuditEntry.objects.filter(action="entitlement_changed",
-                                     target="user:newcomer").exists()
+    assert AuditEntry.objects.filter(action="entitlement_changed", target="user:newcomer").exists()
 
 
 def test_the_admin_offers_no_unaudited_way_to_grant_accounts(client, platform_admin, brenner):
@@ -133,9 +155,11 @@ def test_the_admin_offers_no_unaudited_way_to_grant_accounts(client, platform_ad
     account = CustomerAccount.objects.get(number="C-1001")
     client.force_login(platform_admin)
 
-    response = client.get(f"/admin/accounts/customeraccount/{account.id}/permissions/",
-                          follow=True)
+    response = client.get(f"/admin/accounts/customeraccount/{account.id}/permissions/", follow=True)
 
     assert b"Object permissions" not in response.content
-    assert not CustomerAccountUserObjectPermission.objects.filter(
-        content_object=account).exclude(user__membership__tenant=account.tenant).exists()
+    assert (
+        not CustomerAccountUserObjectPermission.objects.filter(content_object=account)
+        .exclude(user__membership__tenant=account.tenant)
+        .exists()
+    )

@@ -42,15 +42,24 @@ def invite(client: Client, capture_on_commit, **form) -> str:
 
 def accept(path: str, *, password: str = NEW_PASSWORD, client: Client | None = None):
     client = client or Client()
-    return client.post(path, {"first_name": "Ada", "last_name": "Lind", "password1": password,
-                              "password2": password})
+    return client.post(
+        path,
+        {"first_name": "Ada", "last_name": "Lind", "password1": password, "password2": password},
+    )
 
 
 def test_invitee_joins_with_exactly_the_invited_grants_and_is_signed_in(
-        client, tenant_admin, brenner, django_capture_on_commit_callbacks):
+    client, tenant_admin, brenner, django_capture_on_commit_callbacks
+):
     client.force_login(tenant_admin)
-    path = invite(client, django_capture_on_commit_callbacks, email="ada@example.com",
-                  role="member", account=["C-1002"], finance="on")
+    path = invite(
+        client,
+        django_capture_on_commit_callbacks,
+        email="ada@example.com",
+        role="member",
+        account=["C-1002"],
+        finance="on",
+    )
     assert mail.outbox[-1].to == ["ada@example.com"]
 
     invitee = Client()
@@ -61,23 +70,30 @@ def test_invitee_joins_with_exactly_the_invited_grants_and_is_signed_in(
     assert response.status_code == 302
     user = User.objects.get(username="ada@example.com")
     assert (user.first_name, user.email, user.check_password(NEW_PASSWORD)) == (
-        "Ada", "ada@example.com", True)
+        "Ada",
+        "ada@example.com",
+        True,
+    )
     membership = Membership.objects.get(user=user)
     assert (membership.tenant, membership.role, membership.all_accounts, membership.finance) == (
-        brenner, "member", False, True)
+        brenner,
+        "member",
+        False,
+        True,
+    )
     assert sorted(visible_account_ids(user).values_list("number", flat=True)) == ["C-1002"]
     assert sorted(visible_account_ids(user, "invoices").values_list("number", flat=True)) == [
-        "C-1002"]
+        "C-1002"
+    ]
     assert invitee.get("/shipments/").status_code == 200  # signed in
-    assert list(AuditEntry.objects.filter(tenant=brenner).order_by("id")
-                .values_list("action", "actor")) == [
-        ("user_invited", "user:boss"), ("invitation_accepted", "user:ada@example.com")]
+    assert list(
+        AuditEntry.objects.filter(tenant=brenner).order_by("id").values_list("action", "actor")
+    ) == [("user_invited", "user:boss"), ("invitation_accepted", "user:ada@example.com")]
     assert AuditEntry.objects.get(action="user_invited").details["accounts"] == ["C-1002"]
 
 
 def test_the_link_works_once(tenant_admin, brenner):
-    _, secret = invitation_create(tenant=brenner, email="ada@example.com",
-                                  invited_by=tenant_admin)
+    _, secret = invitation_create(tenant=brenner, email="ada@example.com", invited_by=tenant_admin)
     path = f"/invitations/{secret}/"
     assert accept(path).status_code == 302
 
@@ -87,15 +103,18 @@ def test_the_link_works_once(tenant_admin, brenner):
     assert "already been used" in again.content.decode()
     assert User.objects.filter(email="ada@example.com").count() == 1
     assert not User.objects.get(email="ada@example.com").check_password(
-        "another-long-passphrase-88")
+        "another-long-passphrase-88"
+    )
 
 
 def test_expired_link_is_refused_and_creates_nothing(tenant_admin, brenner, settings):
     settings.INVITATION_TTL = timedelta(days=7)
-    invitation, secret = invitation_create(tenant=brenner, email="ada@example.com",
-                                           invited_by=tenant_admin)
+    invitation, secret = invitation_create(
+        tenant=brenner, email="ada@example.com", invited_by=tenant_admin
+    )
     Invitation.objects.filter(id=invitation.id).update(
-        expires_at=invitation.created_at - timedelta(seconds=1))
+        expires_at=invitation.created_at - timedelta(seconds=1)
+    )
 
     page = Client().get(f"/invitations/{secret}/")
     response = accept(f"/invitations/{secret}/")
@@ -108,29 +127,31 @@ def test_expired_link_is_refused_and_creates_nothing(tenant_admin, brenner, sett
 def test_invitation_lifetime_follows_the_setting(tenant_admin, brenner, settings):
     settings.INVITATION_TTL = timedelta(hours=2)
 
-    invitation, _ = invitation_create(tenant=brenner, email="ada@example.com",
-                                      invited_by=tenant_admin)
+    invitation, _ = invitation_create(
+        tenant=brenner, email="ada@example.com", invited_by=tenant_admin
+    )
 
     assert invitation.expires_at - invitation.created_at < timedelta(hours=2, seconds=5)
     assert invitation.expires_at - invitation.created_at > timedelta(hours=1, minutes=59)
 
 
 def test_revoked_link_is_refused_and_the_revocation_audited(client, tenant_admin, brenner):
-    invitation, secret = invitation_create(tenant=brenner, email="ada@example.com",
-                                           invited_by=tenant_admin)
+    invitation, secret = invitation_create(
+        tenant=brenner, email="ada@example.com", invited_by=tenant_admin
+    )
     client.force_login(tenant_admin)
     assert "ada@example.com" in client.get("/settings/members/").content.decode()
 
-    withdrawn = client.post("/settings/members/", {"revoke_invitation": invitation.id},
-                            follow=True)
+    withdrawn = client.post("/settings/members/", {"revoke_invitation": invitation.id}, follow=True)
     response = accept(f"/invitations/{secret}/")
 
     assert response.status_code == 410 and "withdrawn" in response.content.decode()
     assert not User.objects.filter(email="ada@example.com").exists()
     assert "Invitation of ada@example.com withdrawn" in withdrawn.content.decode()
     assert "ada@example.com" not in client.get("/settings/members/").content.decode()
-    assert AuditEntry.objects.filter(action="invitation_revoked", actor="user:boss",
-                                     tenant=brenner).exists()
+    assert AuditEntry.objects.filter(
+        action="invitation_revoked", actor="user:boss", tenant=brenner
+    ).exists()
 
 
 def test_unknown_link_is_404():
@@ -142,12 +163,13 @@ def test_unknown_link_is_404():
 
 
 def test_password_validator_errors_are_shown_and_nothing_is_created(tenant_admin, brenner):
-    _, secret = invitation_create(tenant=brenner, email="ada@example.com",
-                                  invited_by=tenant_admin)
+    _, secret = invitation_create(tenant=brenner, email="ada@example.com", invited_by=tenant_admin)
 
     short = accept(f"/invitations/{secret}/", password="12345")
-    mismatch = Client().post(f"/invitations/{secret}/", {
-        "first_name": "Ada", "password1": NEW_PASSWORD, "password2": NEW_PASSWORD + "x"})
+    mismatch = Client().post(
+        f"/invitations/{secret}/",
+        {"first_name": "Ada", "password1": NEW_PASSWORD, "password2": NEW_PASSWORD + "x"},
+    )
 
     assert short.status_code == 400
     text = short.content.decode()
@@ -158,24 +180,23 @@ def test_password_validator_errors_are_shown_and_nothing_is_created(tenant_admin
 
 
 def test_an_email_of_another_tenants_user_is_refused(client, tenant_admin, nordwind):
-    user_create(username="nina", email="nina@nordwind.example", password=PASSWORD,
-                tenant=nordwind)
+    user_create(username="nina", email="nina@nordwind.example", password=PASSWORD, tenant=nordwind)
     client.force_login(tenant_admin)
 
-    response = client.post("/settings/members/", {"email": "Nina@nordwind.example",
-                                                  "all_accounts": "on"})
+    response = client.post(
+        "/settings/members/", {"email": "Nina@nordwind.example", "all_accounts": "on"}
+    )
 
     assert response.status_code == 400
     assert "already has a portal account elsewhere" in response.content.decode()
     assert not Invitation.objects.exists()
 
 
-def test_accepting_after_the_email_joined_elsewhere_is_refused(tenant_admin, brenner,
-                                                               nordwind):
-    _, secret = invitation_create(tenant=brenner, email="ada@example.com",
-                                  invited_by=tenant_admin)
-    user_create(username="ada@example.com", email="ada@example.com", password=PASSWORD,
-                tenant=nordwind)
+def test_accepting_after_the_email_joined_elsewhere_is_refused(tenant_admin, brenner, nordwind):
+    _, secret = invitation_create(tenant=brenner, email="ada@example.com", invited_by=tenant_admin)
+    user_create(
+        username="ada@example.com", email="ada@example.com", password=PASSWORD, tenant=nordwind
+    )
 
     response = accept(f"/invitations/{secret}/")
 
@@ -186,38 +207,44 @@ def test_accepting_after_the_email_joined_elsewhere_is_refused(tenant_admin, bre
 def test_selected_accounts_must_be_the_tenants_own(client, tenant_admin, nordwind):
     client.force_login(tenant_admin)
 
-    response = client.post("/settings/members/", {"email": "ada@example.com",
-                                                  "account": ["C-2001"]})
+    response = client.post(
+        "/settings/members/", {"email": "ada@example.com", "account": ["C-2001"]}
+    )
 
     assert response.status_code == 400
     assert "must belong to your tenant" in response.content.decode()
     assert not Invitation.objects.exists()
 
 
-def test_a_second_pending_invitation_for_the_same_email_is_refused(client, tenant_admin,
-                                                                   brenner):
+def test_a_second_pending_invitation_for_the_same_email_is_refused(client, tenant_admin, brenner):
     invitation_create(tenant=brenner, email="ada@example.com", invited_by=tenant_admin)
     client.force_login(tenant_admin)
 
-    response = client.post("/settings/members/", {"email": "ADA@example.com",
-                                                  "all_accounts": "on"})
+    response = client.post("/settings/members/", {"email": "ADA@example.com", "all_accounts": "on"})
 
     assert response.status_code == 400 and "pending invitation" in response.content.decode()
     assert Invitation.objects.count() == 1
 
 
-def test_an_invited_tenant_admin_sees_every_account_and_manages_members(tenant_admin,
-                                                                        brenner):
-    _, secret = invitation_create(tenant=brenner, email="deputy@example.com",
-                                  role="tenant_admin", all_accounts=False,
-                                  account_numbers=["C-1002"], invited_by=tenant_admin)
+def test_an_invited_tenant_admin_sees_every_account_and_manages_members(tenant_admin, brenner):
+    _, secret = invitation_create(
+        tenant=brenner,
+        email="deputy@example.com",
+        role="tenant_admin",
+        all_accounts=False,
+        account_numbers=["C-1002"],
+        invited_by=tenant_admin,
+    )
     invitee = Client()
 
     accept(f"/invitations/{secret}/", client=invitee)
 
     membership = Membership.objects.get(user__username="deputy@example.com")
     assert (membership.role, membership.all_accounts, membership.finance) == (
-        "tenant_admin", True, True)
+        "tenant_admin",
+        True,
+        True,
+    )
     assert invitee.get("/settings/members/").status_code == 200
 
 
@@ -233,14 +260,16 @@ def test_only_tenant_admins_get_the_members_link(client, tenant_admin, customer_
 
 
 def test_a_failing_mail_server_leaves_the_invitation_pending_not_a_500(
-        client, tenant_admin, settings, django_capture_on_commit_callbacks):
+    client, tenant_admin, settings, django_capture_on_commit_callbacks
+):
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
     settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", 1  # nothing listens there
     client.force_login(tenant_admin)
 
     with django_capture_on_commit_callbacks(execute=True):
-        response = client.post("/settings/members/", {"email": "ada@example.com",
-                                                      "all_accounts": "on"})
+        response = client.post(
+            "/settings/members/", {"email": "ada@example.com", "all_accounts": "on"}
+        )
 
     assert response.status_code == 302
     assert "ada@example.com" in client.get("/settings/members/").content.decode()

@@ -24,8 +24,17 @@ from visibility.models import Webhook
 pytestmark = pytest.mark.django_db
 
 # Strings that exist only in Brenner's data: none may appear in an outsider's answer.
-MARKERS = ["SHP-778120", "SO-100045", "PO-BT-7781", "INV-2026-004512", "DOC-POD-778120",
-           "JJD0002249381", "LD-55012", "brenner-secret", "CHG-778120-1"]
+MARKERS = [
+    "SHP-778120",
+    "SO-100045",
+    "PO-BT-7781",
+    "INV-2026-004512",
+    "DOC-POD-778120",
+    "JJD0002249381",
+    "LD-55012",
+    "brenner-secret",
+    "CHG-778120-1",
+]
 
 # URL name -> (kind, path). Kinds: detail, list, member_page, tenant_admin, operator,
 # intake, graphql, public.
@@ -69,8 +78,17 @@ ENDPOINTS = {
     # --- end readside ---
 }
 
-SEARCHES = ["SHP-778120", "SO-100045", "PO-BT-7781", "INV-2026-004512", "DOC-POD-778120",
-            "JJD0002249381", "LD-55012", "778120", "100045"]
+SEARCHES = [
+    "SHP-778120",
+    "SO-100045",
+    "PO-BT-7781",
+    "INV-2026-004512",
+    "DOC-POD-778120",
+    "JJD0002249381",
+    "LD-55012",
+    "778120",
+    "100045",
+]
 
 # GraphQL query field -> a query and the answer an outsider must get.
 GRAPHQL_FIELDS = {
@@ -80,8 +98,10 @@ GRAPHQL_FIELDS = {
     # --- readside: orders list ---
     "orders": ("{ orders(first: 200) { orderNumber } }", {"orders": []}),
     # --- readside: invoices (finance grant) ---
-    "invoice": ('{ invoice(invoiceNumber: "INV-2026-004512") { invoiceNumber lines { amount } }'
-                " }", {"invoice": None}),
+    "invoice": (
+        '{ invoice(invoiceNumber: "INV-2026-004512") { invoiceNumber lines { amount } } }',
+        {"invoice": None},
+    ),
     "invoices": ("{ invoices(first: 200) { invoiceNumber } }", {"invoices": []}),
     # --- end readside ---
 }
@@ -89,15 +109,21 @@ GRAPHQL_FIELDS = {
 # --- readside: the finance grant ---
 # Endpoints and GraphQL fields showing invoices or freight charges. The invoices-scoped
 # token is entitled to them (it is an outsider only for shipments and documents).
-FINANCE_ENDPOINTS = {"invoice-list", "invoice-detail", "api-invoice-list",
-                     "api-invoice-detail"}
+FINANCE_ENDPOINTS = {"invoice-list", "invoice-detail", "api-invoice-list", "api-invoice-detail"}
 FINANCE_GRAPHQL_FIELDS = {"invoice", "invoices"}
 FINANCE_INSIDERS = {"scope_limited_token"}
 # --- end readside ---
 
-PERSONAS = ["anonymous", "other_tenant_user", "other_tenant_admin", "limited_member",
-            "unassigned_staff", "other_tenant_token", "scope_limited_token",
-            "account_limited_token"]
+PERSONAS = [
+    "anonymous",
+    "other_tenant_user",
+    "other_tenant_admin",
+    "limited_member",
+    "unassigned_staff",
+    "other_tenant_token",
+    "scope_limited_token",
+    "account_limited_token",
+]
 
 
 def url_names(patterns=None) -> set[str]:
@@ -120,29 +146,34 @@ def test_every_endpoint_is_accounted_for():
 @pytest.fixture
 def world(delivered_story, brenner, nordwind):
     """Brenner's data (from the contract story) plus its secrets, and the outsiders."""
-    Webhook.objects.create(tenant=brenner, url="https://brenner-secret.example/hook",
-                           secret="s", triggers=["delivery"])
+    Webhook.objects.create(
+        tenant=brenner, url="https://brenner-secret.example/hook", secret="s", triggers=["delivery"]
+    )
     api_token_create(tenant=brenner, name="brenner-secret-token")
     personas = {
-        "other_tenant_user": user_create(username="n-user", password=PASSWORD,
-                                         tenant=nordwind),
-        "other_tenant_admin": user_create(username="n-admin", password=PASSWORD,
-                                          tenant=nordwind, role="tenant_admin"),
-        "limited_member": user_create(username="b-limited", password=PASSWORD,
-                                      tenant=brenner, account_numbers=["C-1002"]),
-        "unassigned_staff": user_create(username="cs-nordwind", password=PASSWORD,
-                                        staff_tenants=[nordwind]),
+        "other_tenant_user": user_create(username="n-user", password=PASSWORD, tenant=nordwind),
+        "other_tenant_admin": user_create(
+            username="n-admin", password=PASSWORD, tenant=nordwind, role="tenant_admin"
+        ),
+        "limited_member": user_create(
+            username="b-limited", password=PASSWORD, tenant=brenner, account_numbers=["C-1002"]
+        ),
+        "unassigned_staff": user_create(
+            username="cs-nordwind", password=PASSWORD, staff_tenants=[nordwind]
+        ),
         "other_tenant_token": api_token_create(tenant=nordwind, name="n")[1],
-        "scope_limited_token": api_token_create(tenant=brenner, name="inv",
-                                                scopes=["invoices"])[1],
-        "account_limited_token": api_token_create(tenant=brenner, name="acct",
-                                                  account_numbers=["C-1002"])[1],
+        "scope_limited_token": api_token_create(tenant=brenner, name="inv", scopes=["invoices"])[1],
+        "account_limited_token": api_token_create(
+            tenant=brenner, name="acct", account_numbers=["C-1002"]
+        )[1],
     }
     # --- members and invitations (accounts) ---
-    brenner_admin = user_create(username="b-admin", password=PASSWORD, tenant=brenner,
-                                role="tenant_admin")
-    invitation_create(tenant=brenner, email="brenner-secret-invitee@example.com",
-                      invited_by=brenner_admin)
+    brenner_admin = user_create(
+        username="b-admin", password=PASSWORD, tenant=brenner, role="tenant_admin"
+    )
+    invitation_create(
+        tenant=brenner, email="brenner-secret-invitee@example.com", invited_by=brenner_admin
+    )
     # --- end members and invitations ---
     return personas
 
@@ -182,7 +213,8 @@ def test_no_persona_sees_another_tenants_data_anywhere(world, persona):
         where = f"{persona} GET {path}"
         # Tokens authenticate the API only: for pages a token holder is anonymous.
         anonymous = persona == "anonymous" or (
-            persona.endswith("_token") and not path.startswith("/api/"))
+            persona.endswith("_token") and not path.startswith("/api/")
+        )
         response = client.get(path, **headers)
         body = content_of(response)
         if kind == "detail":
@@ -204,8 +236,7 @@ def test_no_persona_sees_another_tenants_data_anywhere(world, persona):
                 allowed = {302}
             assert response.status_code in allowed, where
         elif kind == "intake":
-            response = client.post(path, data="{}", content_type="application/json",
-                                   **headers)
+            response = client.post(path, data="{}", content_type="application/json", **headers)
             assert response.status_code == 401, where
             body = response.content
         assert response.status_code != 500, where
@@ -230,8 +261,12 @@ def test_graphql_answers_null_or_empty(world, persona):
     for field, (query, expected) in GRAPHQL_FIELDS.items():
         if field in FINANCE_GRAPHQL_FIELDS and persona in FINANCE_INSIDERS:
             continue
-        response = client.post("/graphql", data=json.dumps({"query": query}),
-                               content_type="application/json", **headers)
+        response = client.post(
+            "/graphql",
+            data=json.dumps({"query": query}),
+            content_type="application/json",
+            **headers,
+        )
         where = f"{persona} graphql {field}"
         assert response.status_code in (200, 403), where  # 403: anonymous without CSRF
         if response.status_code == 200:
@@ -286,10 +321,10 @@ FINANCE_MARKERS = ["INV-2026-004512", "CHG-778120-1", "612.40", "18950.00"]
 def finance_outsiders(delivered_story, brenner):
     """Brenner insiders who may see shipments but not invoices and freight charges."""
     return {
-        "member_without_finance": user_create(username="b-ops", password=PASSWORD,
-                                              tenant=brenner),
+        "member_without_finance": user_create(username="b-ops", password=PASSWORD, tenant=brenner),
         "token_without_invoices_scope": api_token_create(
-            tenant=brenner, name="ops", scopes=["shipments", "documents"])[1],
+            tenant=brenner, name="ops", scopes=["shipments", "documents"]
+        )[1],
     }
 
 
@@ -304,10 +339,16 @@ def test_invoices_and_charges_need_the_finance_grant(finance_outsiders, persona)
     listing = client.get(f"{prefix}/invoices{slash}", **headers)
     detail = client.get(f"{prefix}/invoices/INV-2026-004512{slash}", **headers)
     order = client.get(f"{prefix}/orders/SO-100045{slash}", **headers)
-    graphql = client.post("/graphql", content_type="application/json", **headers, data={
-        "query": '{ invoice(invoiceNumber: "INV-2026-004512") { invoiceNumber } '
-                 "invoices { invoiceNumber } "
-                 'shipment(shipmentId: "SHP-778120") { shipmentId freightCharges { amount } } }'})
+    graphql = client.post(
+        "/graphql",
+        content_type="application/json",
+        **headers,
+        data={
+            "query": '{ invoice(invoiceNumber: "INV-2026-004512") { invoiceNumber } '
+            "invoices { invoiceNumber } "
+            'shipment(shipmentId: "SHP-778120") { shipmentId freightCharges { amount } } }'
+        },
+    )
 
     assert shipment.status_code == 200  # an insider for shipments...
     assert order.status_code == 200
@@ -316,5 +357,7 @@ def test_invoices_and_charges_need_the_finance_grant(finance_outsiders, persona)
         leaked = [m for m in FINANCE_MARKERS if m in response.content.decode()]
         assert not leaked, f"{persona} {response.request['PATH_INFO']} leaked {leaked}"
     assert graphql.json()["data"] == {
-        "invoice": None, "invoices": [],
-        "shipment": {"shipmentId": "SHP-778120", "freightCharges": []}}
+        "invoice": None,
+        "invoices": [],
+        "shipment": {"shipmentId": "SHP-778120", "freightCharges": []},
+    }

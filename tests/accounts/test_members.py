@@ -24,8 +24,9 @@ def tenant_admin(brenner):
 
 @pytest.fixture
 def limited_member(brenner):
-    return user_create(username="clerk", password=PASSWORD, tenant=brenner,
-                       account_numbers=["C-1001", "C-1002"])
+    return user_create(
+        username="clerk", password=PASSWORD, tenant=brenner, account_numbers=["C-1001", "C-1002"]
+    )
 
 
 def edit_path(user) -> str:
@@ -47,8 +48,9 @@ def test_members_page_lists_roles_accounts_and_finance(client, tenant_admin, lim
     assert "Member" in clerk_row and "C-1001, C-1002" in clerk_row and "<td>no</td>" in clerk_row
 
 
-def test_removing_a_grant_hides_that_accounts_shipments(client, delivered_story, tenant_admin,
-                                                        limited_member):
+def test_removing_a_grant_hides_that_accounts_shipments(
+    client, delivered_story, tenant_admin, limited_member
+):
     member_client = Client()
     member_client.force_login(limited_member)
     assert "SHP-778120" in shipment_ids(member_client)  # SHP-778120 is on C-1001
@@ -68,20 +70,29 @@ def test_removing_a_grant_hides_that_accounts_shipments(client, delivered_story,
 def test_all_accounts_and_finance_grants_follow_the_form(client, tenant_admin, limited_member):
     client.force_login(tenant_admin)
 
-    client.post(edit_path(limited_member), {"role": "member", "account": ["C-1002"],
-                                            "finance": "on"})
-    finance_limited = sorted(visible_account_ids(limited_member, "invoices")
-                             .values_list("number", flat=True))
+    client.post(
+        edit_path(limited_member), {"role": "member", "account": ["C-1002"], "finance": "on"}
+    )
+    finance_limited = sorted(
+        visible_account_ids(limited_member, "invoices").values_list("number", flat=True)
+    )
     client.post(edit_path(limited_member), {"role": "member", "all_accounts": "on"})
 
     assert finance_limited == ["C-1002"]
     assert sorted(visible_account_ids(limited_member).values_list("number", flat=True)) == [
-        "C-1001", "C-1002"]
+        "C-1001",
+        "C-1002",
+    ]
     assert not visible_account_ids(limited_member, "invoices").exists()
     last = AuditEntry.objects.filter(action="entitlement_changed").latest("id")
     assert last.details["before"]["finance"] is True
-    assert last.details["after"] == {"role": "member", "all_accounts": True, "accounts": [],
-                                     "finance": False, "active": True}
+    assert last.details["after"] == {
+        "role": "member",
+        "all_accounts": True,
+        "accounts": [],
+        "finance": False,
+        "active": True,
+    }
 
 
 def test_a_member_limited_to_no_account_is_refused(client, tenant_admin, limited_member):
@@ -104,7 +115,8 @@ def test_promoting_a_member_makes_them_a_tenant_admin(client, tenant_admin, limi
 
 
 def test_deactivated_member_can_no_longer_sign_in_or_see_anything(
-        client, delivered_story, tenant_admin, customer_user):
+    client, delivered_story, tenant_admin, customer_user
+):
     client.force_login(tenant_admin)
 
     client.post(edit_path(customer_user), {"active": "0"})
@@ -156,10 +168,12 @@ def test_another_tenants_member_is_404_and_untouched(client, tenant_admin, other
 
 
 def test_another_tenants_invitation_cannot_be_revoked(client, tenant_admin, nordwind):
-    nordwind_admin = user_create(username="n-boss", password=PASSWORD, tenant=nordwind,
-                                 role="tenant_admin")
-    invitation, _ = invitation_create(tenant=nordwind, email="x@example.com",
-                                      invited_by=nordwind_admin)
+    nordwind_admin = user_create(
+        username="n-boss", password=PASSWORD, tenant=nordwind, role="tenant_admin"
+    )
+    invitation, _ = invitation_create(
+        tenant=nordwind, email="x@example.com", invited_by=nordwind_admin
+    )
     client.force_login(tenant_admin)
 
     response = client.post("/settings/members/", {"revoke_invitation": invitation.id})
@@ -171,8 +185,7 @@ def test_another_tenants_invitation_cannot_be_revoked(client, tenant_admin, nord
 
 
 def test_every_members_form_requires_the_csrf_token(tenant_admin, limited_member, brenner):
-    _, secret = invitation_create(tenant=brenner, email="ada@example.com",
-                                  invited_by=tenant_admin)
+    _, secret = invitation_create(tenant=brenner, email="ada@example.com", invited_by=tenant_admin)
     client = Client(enforce_csrf_checks=True)
     client.force_login(tenant_admin)
 
@@ -180,9 +193,14 @@ def test_every_members_form_requires_the_csrf_token(tenant_admin, limited_member
         client.post("/settings/members/", {"email": "eve@example.com", "all_accounts": "on"}),
         client.post(edit_path(limited_member), {"role": "tenant_admin", "all_accounts": "on"}),
         client.post(edit_path(limited_member), {"active": "0"}),
-        Client(enforce_csrf_checks=True).post(f"/invitations/{secret}/", {
-            "first_name": "Ada", "password1": "a-long-and-unusual-passphrase-77",
-            "password2": "a-long-and-unusual-passphrase-77"}),
+        Client(enforce_csrf_checks=True).post(
+            f"/invitations/{secret}/",
+            {
+                "first_name": "Ada",
+                "password1": "a-long-and-unusual-passphrase-77",
+                "password2": "a-long-and-unusual-passphrase-77",
+            },
+        ),
     ]
 
     assert [answer.status_code for answer in answers] == [403, 403, 403, 403]
@@ -193,15 +211,23 @@ def test_every_members_form_requires_the_csrf_token(tenant_admin, limited_member
     assert page.count("csrfmiddlewaretoken") >= 2  # the invite form and the revoke button
 
 
-def test_the_members_page_costs_the_same_queries_for_many_members(client, brenner,
-                                                                  tenant_admin):
+def test_the_members_page_costs_the_same_queries_for_many_members(client, brenner, tenant_admin):
     def add_members(numbers: range) -> None:
         for number in numbers:
-            user_create(username=f"clerk{number}", password="x", tenant=brenner,
-                        account_numbers=["C-1001"], finance=True)
-            invitation_create(tenant=brenner, email=f"new{number}@example.com",
-                              all_accounts=False, account_numbers=["C-1002"],
-                              invited_by=tenant_admin)
+            user_create(
+                username=f"clerk{number}",
+                password="x",
+                tenant=brenner,
+                account_numbers=["C-1001"],
+                finance=True,
+            )
+            invitation_create(
+                tenant=brenner,
+                email=f"new{number}@example.com",
+                all_accounts=False,
+                account_numbers=["C-1002"],
+                invited_by=tenant_admin,
+            )
 
     def queries_for_members_page() -> tuple[int, str]:
         with CaptureQueriesContext(connection) as queries:

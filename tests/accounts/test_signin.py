@@ -20,18 +20,20 @@ def clean_counters():
 
 
 def sign_in(client, username, password, address="10.0.0.1"):
-    return client.post("/login/", {"username": username, "password": password},
-                       REMOTE_ADDR=address)
+    return client.post("/login/", {"username": username, "password": password}, REMOTE_ADDR=address)
 
 
 def test_sign_in_and_failed_sign_in_are_audited(client, customer_user, brenner):
     sign_in(client, "customer", "wrong")
     sign_in(client, "customer", PASSWORD)
 
-    entries = list(AuditEntry.objects.order_by("id").values_list("action", "actor", "tenant_id",
-                                                                 "ip_address"))
-    assert entries == [("sign_in_failed", "user:customer", brenner.id, "10.0.0.1"),
-                       ("sign_in", "user:customer", brenner.id, "10.0.0.1")]
+    entries = list(
+        AuditEntry.objects.order_by("id").values_list("action", "actor", "tenant_id", "ip_address")
+    )
+    assert entries == [
+        ("sign_in_failed", "user:customer", brenner.id, "10.0.0.1"),
+        ("sign_in", "user:customer", brenner.id, "10.0.0.1"),
+    ]
 
 
 def test_guessing_a_password_is_throttled_per_username(client, customer_user):

@@ -41,16 +41,20 @@ def test_nothing_is_remembered_outside_a_request(brenner, customer_user):
 
 
 def test_a_change_within_the_request_is_seen_at_once(brenner, customer_user):
-    admin = user_create(username="boss", password=PASSWORD, tenant=brenner,
-                        role=Role.TENANT_ADMIN)
+    admin = user_create(username="boss", password=PASSWORD, tenant=brenner, role=Role.TENANT_ADMIN)
     with standings_remembered_for_this_request():
         assert standing_of(customer_user).membership.all_accounts is True
         with CaptureQueriesContext(connection) as captured:
             standing_of(customer_user)
         assert captured.captured_queries == []
 
-        membership_update(membership=Membership.objects.get(user=customer_user),
-                          role=Role.MEMBER, all_accounts=False, account_numbers=["C-1001"],
-                          finance=False, changed_by=admin)
+        membership_update(
+            membership=Membership.objects.get(user=customer_user),
+            role=Role.MEMBER,
+            all_accounts=False,
+            account_numbers=["C-1001"],
+            finance=False,
+            changed_by=admin,
+        )
 
         assert standing_of(customer_user).membership.all_accounts is False

@@ -24,12 +24,14 @@ def create_token(client, **form):
     return page.split('data-testid="new-token">')[1].split("<")[0]
 
 
-def test_admin_creates_a_limited_token_shown_once_and_stored_hashed(client, tenant_admin,
-                                                                    delivered_story):
+def test_admin_creates_a_limited_token_shown_once_and_stored_hashed(
+    client, tenant_admin, delivered_story
+):
     client.force_login(tenant_admin)
 
-    secret = create_token(client, name="ERP pull", scope=["shipments"], account=["C-1002"],
-                          expires_in_days="30")
+    secret = create_token(
+        client, name="ERP pull", scope=["shipments"], account=["C-1002"], expires_in_days="30"
+    )
 
     token = ApiToken.objects.get(name="ERP pull")
     assert secret not in client.get("/settings/tokens/").content.decode()
@@ -40,8 +42,7 @@ def test_admin_creates_a_limited_token_shown_once_and_stored_hashed(client, tena
     assert response.status_code == 404  # SHP-778120 is on C-1001
 
 
-def test_revoked_token_is_refused_and_both_acts_are_audited(client, tenant_admin,
-                                                            delivered_story):
+def test_revoked_token_is_refused_and_both_acts_are_audited(client, tenant_admin, delivered_story):
     client.force_login(tenant_admin)
     secret = create_token(client, name="temp")
     token = ApiToken.objects.get(name="temp")
@@ -51,13 +52,14 @@ def test_revoked_token_is_refused_and_both_acts_are_audited(client, tenant_admin
 
     response = client.get("/api/v1/shipments/SHP-778120", HTTP_AUTHORIZATION=f"Bearer {secret}")
     assert response.status_code == 401
-    assert list(AuditEntry.objects.filter(target=f"token:{token.prefix}")
-                .values_list("action", "actor")) == [("token_created", "user:boss"),
-                                                     ("token_revoked", "user:boss")]
+    assert list(
+        AuditEntry.objects.filter(target=f"token:{token.prefix}").values_list("action", "actor")
+    ) == [("token_created", "user:boss"), ("token_revoked", "user:boss")]
 
 
-def test_token_over_its_rate_gets_429_with_retry_after(client, delivered_story, partner_token,
-                                                        monkeypatch):
+def test_token_over_its_rate_gets_429_with_retry_after(
+    client, delivered_story, partner_token, monkeypatch
+):
     monkeypatch.setattr(PartnerTokenRateThrottle, "THROTTLE_RATES", {"partner_token": "3/min"})
     cache.clear()
     headers = {"HTTP_AUTHORIZATION": f"Bearer {partner_token}"}
@@ -76,8 +78,9 @@ def test_members_cannot_manage_tokens_or_read_the_audit_log(client, customer_use
     assert client.get("/settings/audit/").status_code == 404
 
 
-def test_staff_looks_are_audited_for_the_tenant_who_can_read_them(client, delivered_story,
-                                                                  brenner, tenant_admin):
+def test_staff_looks_are_audited_for_the_tenant_who_can_read_them(
+    client, delivered_story, brenner, tenant_admin
+):
     staff = user_create(username="cs", password=PASSWORD, staff_all_tenants=True)
     client.force_login(staff)
     client.get("/shipments/SHP-778120/")
@@ -86,10 +89,12 @@ def test_staff_looks_are_audited_for_the_tenant_who_can_read_them(client, delive
     client.force_login(tenant_admin)
     page = client.get("/settings/audit/").content.decode()
 
-    entries = list(AuditEntry.objects.filter(tenant=brenner, actor="user:cs").order_by("id")
-                   .values_list("action", "target"))
-    assert entries == [("staff_viewed", "shipment:SHP-778120"),
-                       ("staff_searched", "SO-100045")]
+    entries = list(
+        AuditEntry.objects.filter(tenant=brenner, actor="user:cs")
+        .order_by("id")
+        .values_list("action", "target")
+    )
+    assert entries == [("staff_viewed", "shipment:SHP-778120"), ("staff_searched", "SO-100045")]
     assert "Staff looked at tenant data" in page
 
 

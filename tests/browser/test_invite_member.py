@@ -20,8 +20,7 @@ def shipped(client, brenner, source_tokens, story):
     user_create(username="boss", password=PASSWORD, tenant=brenner, role="tenant_admin")
 
 
-def test_admin_invites_and_the_invitee_joins_with_one_account(page, browser, live_server,
-                                                              shipped):
+def test_admin_invites_and_the_invitee_joins_with_one_account(page, browser, live_server, shipped):
     page.goto(f"{live_server.url}/login/")
     page.get_by_label("Username").fill("boss")
     page.get_by_label("Password").fill(PASSWORD)

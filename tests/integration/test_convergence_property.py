@@ -19,8 +19,15 @@ pytestmark = pytest.mark.django_db
 
 # Few distinct instants, so that genuine ties (same occurred_at) are common.
 INSTANTS = [f"2026-11-{day:02d}T{hour:02d}:00:00Z" for day in (16, 17) for hour in (8, 12)]
-MILESTONES = ["picked_up", "departed_origin", "arrived_hub", "in_transit",
-              "out_for_delivery", "delivered", "exception"]
+MILESTONES = [
+    "picked_up",
+    "departed_origin",
+    "arrived_hub",
+    "in_transit",
+    "out_for_delivery",
+    "delivered",
+    "exception",
+]
 CODES = ["AF", "X6", "D1", "X3", "AG", "SD", "A9", "ZZ"]
 
 
@@ -29,9 +36,14 @@ def stories(draw) -> list[dict]:
     events: list[dict] = []
 
     def add(source: str, event_type: str, data: dict, sequence: int | None = None) -> None:
-        event = {"spec_version": "1.0", "event_id": f"{source}-{len(events)}",
-                 "event_type": event_type, "source": source,
-                 "occurred_at": draw(st.sampled_from(INSTANTS)), "data": data}
+        event = {
+            "spec_version": "1.0",
+            "event_id": f"{source}-{len(events)}",
+            "event_type": event_type,
+            "source": source,
+            "occurred_at": draw(st.sampled_from(INSTANTS)),
+            "data": data,
+        }
         if sequence is not None:
             event["sequence"] = sequence
         events.append(event)
@@ -39,62 +51,115 @@ def stories(draw) -> list[dict]:
     orders = [f"SO-{index}" for index in range(draw(st.integers(1, 3)))]
     for order in orders:
         for version in range(1, draw(st.integers(1, 2)) + 1):
-            add("erp", "order.released", {
-                "order_number": order,
-                "customer_account": draw(st.sampled_from(["C-1001", "C-1002"])),
-                "customer_po": f"PO-{order}-{version}",
-                "requested_delivery_date": draw(st.sampled_from(["2026-11-17", "2026-11-18"])),
-                "lines": [{"line_number": n, "sku": f"SKU-{n}", "quantity": version * n}
-                          for n in range(1, draw(st.integers(1, 3)) + 1)],
-            }, sequence=draw(st.one_of(st.none(), st.integers(0, 3))))
+            add(
+                "erp",
+                "order.released",
+                {
+                    "order_number": order,
+                    "customer_account": draw(st.sampled_from(["C-1001", "C-1002"])),
+                    "customer_po": f"PO-{order}-{version}",
+                    "requested_delivery_date": draw(st.sampled_from(["2026-11-17", "2026-11-18"])),
+                    "lines": [
+                        {"line_number": n, "sku": f"SKU-{n}", "quantity": version * n}
+                        for n in range(1, draw(st.integers(1, 3)) + 1)
+                    ],
+                },
+                sequence=draw(st.one_of(st.none(), st.integers(0, 3))),
+            )
         if draw(st.integers(0, 4)) == 0:
             add("erp", "order.cancelled", {"order_number": order, "reason": "customer"})
         if draw(st.booleans()):
-            add("erp", "invoice.posted", {
-                "invoice_number": f"INV-{order}", "customer_account": "C-1001",
-                "order_numbers": [order], "currency": "EUR",
-                "total_amount": draw(st.sampled_from(["10.00", "12.50"]))})
+            add(
+                "erp",
+                "invoice.posted",
+                {
+                    "invoice_number": f"INV-{order}",
+                    "customer_account": "C-1001",
+                    "order_numbers": [order],
+                    "currency": "EUR",
+                    "total_amount": draw(st.sampled_from(["10.00", "12.50"])),
+                },
+            )
             if draw(st.booleans()):
-                add("erp", "invoice.paid", {"invoice_number": f"INV-{order}",
-                                            "amount": "10.00"})
+                add("erp", "invoice.paid", {"invoice_number": f"INV-{order}", "amount": "10.00"})
     for index in range(draw(st.integers(1, 3))):
         shipment = f"SHP-{index}"
         carried = draw(st.lists(st.sampled_from(orders), min_size=1, max_size=2, unique=True))
         for version in range(1, draw(st.integers(1, 2)) + 1):
-            data = {"shipment_id": shipment, "load_id": f"LD-{index % 2}",
-                    "orders": [{"order_number": order, "line_numbers": [1]}
-                               for order in carried],
-                    "tracking_numbers": [f"TRK{index}{version}"],
-                    "planned_delivery_at": draw(st.sampled_from(INSTANTS))}
+            data = {
+                "shipment_id": shipment,
+                "load_id": f"LD-{index % 2}",
+                "orders": [{"order_number": order, "line_numbers": [1]} for order in carried],
+                "tracking_numbers": [f"TRK{index}{version}"],
+                "planned_delivery_at": draw(st.sampled_from(INSTANTS)),
+            }
             if draw(st.booleans()):
                 data["carrier"] = {"scac": draw(st.sampled_from(["DHLF", "UPSN"]))}
             add("tms", "shipment.created", data, sequence=version)
         if draw(st.booleans()):
-            add("tms", "shipment.tender_accepted",
-                {"shipment_id": shipment, "carrier": {"scac": "KNIG", "name": "K+N"}})
+            add(
+                "tms",
+                "shipment.tender_accepted",
+                {"shipment_id": shipment, "carrier": {"scac": "KNIG", "name": "K+N"}},
+            )
         for _ in range(draw(st.integers(0, 5))):
             if draw(st.booleans()):
-                add("tms", "shipment.milestone", {"shipment_id": shipment,
-                                                  "milestone": draw(st.sampled_from(MILESTONES))})
+                add(
+                    "tms",
+                    "shipment.milestone",
+                    {"shipment_id": shipment, "milestone": draw(st.sampled_from(MILESTONES))},
+                )
             else:
-                add("tms", "shipment.milestone", {
-                    "shipment_id": shipment, "carrier_status_code": draw(st.sampled_from(CODES)),
-                    "eta": draw(st.sampled_from(INSTANTS))})
+                add(
+                    "tms",
+                    "shipment.milestone",
+                    {
+                        "shipment_id": shipment,
+                        "carrier_status_code": draw(st.sampled_from(CODES)),
+                        "eta": draw(st.sampled_from(INSTANTS)),
+                    },
+                )
         for _ in range(draw(st.integers(0, 2))):
-            add("tms", "shipment.eta_updated", {"shipment_id": shipment,
-                                                "eta": draw(st.sampled_from(INSTANTS))})
+            add(
+                "tms",
+                "shipment.eta_updated",
+                {"shipment_id": shipment, "eta": draw(st.sampled_from(INSTANTS))},
+            )
         if draw(st.booleans()):
-            add("tms", "shipment.delayed", {"shipment_id": shipment, "reason_code": "AO",
-                                            "new_eta": draw(st.sampled_from(INSTANTS))})
+            add(
+                "tms",
+                "shipment.delayed",
+                {
+                    "shipment_id": shipment,
+                    "reason_code": "AO",
+                    "new_eta": draw(st.sampled_from(INSTANTS)),
+                },
+            )
         if draw(st.booleans()):
-            add("tms", "freight.charge_posted", {
-                "shipment_id": shipment, "charge_id": f"CHG-{index}", "charge_type": "fuel",
-                "amount": "5.00", "currency": "EUR"})
+            add(
+                "tms",
+                "freight.charge_posted",
+                {
+                    "shipment_id": shipment,
+                    "charge_id": f"CHG-{index}",
+                    "charge_type": "fuel",
+                    "amount": "5.00",
+                    "currency": "EUR",
+                },
+            )
         if draw(st.booleans()):
-            add("tms", "document.available", {
-                "document_id": f"DOC-{index}", "document_type": "pod", "shipment_id": shipment,
-                "filename": f"pod-{index}.pdf", "content_type": "application/pdf",
-                "content_base64": base64.b64encode(f"pod {index}".encode()).decode()})
+            add(
+                "tms",
+                "document.available",
+                {
+                    "document_id": f"DOC-{index}",
+                    "document_type": "pod",
+                    "shipment_id": shipment,
+                    "filename": f"pod-{index}.pdf",
+                    "content_type": "application/pdf",
+                    "content_base64": base64.b64encode(f"pod {index}".encode()).decode(),
+                },
+            )
     return events
 
 
@@ -113,8 +178,11 @@ def deliver(events: list[dict], batch_sizes: list[int]) -> dict:
     return read_model_state()
 
 
-@settings(max_examples=40, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 @given(data=st.data())
 def test_any_permutation_with_duplicates_gives_the_same_read_models(brenner, data):
     story = data.draw(stories(), label="story")
@@ -122,7 +190,8 @@ def test_any_permutation_with_duplicates_gives_the_same_read_models(brenner, dat
 
     duplicates = data.draw(st.lists(st.sampled_from(story), max_size=5), label="duplicates")
     shuffled = data.draw(st.permutations(story + duplicates), label="delivery order")
-    batch_sizes = data.draw(st.lists(st.integers(1, 5), min_size=1, max_size=4),
-                            label="batch sizes")
+    batch_sizes = data.draw(
+        st.lists(st.integers(1, 5), min_size=1, max_size=4), label="batch sizes"
+    )
 
     assert deliver(shuffled, batch_sizes) == in_order

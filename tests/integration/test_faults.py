@@ -28,7 +28,9 @@ pytestmark = [pytest.mark.fault, pytest.mark.django_db(transaction=True)]
 
 def http_post(url: str, token: str, body) -> tuple[int, dict, dict]:
     request = urllib.request.Request(
-        url, data=json.dumps(body).encode(), method="POST",
+        url,
+        data=json.dumps(body).encode(),
+        method="POST",
         headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
     )
     try:
@@ -42,8 +44,9 @@ def all_processed() -> bool:
     return not InboxEvent.objects.exclude(state=InboxState.PROCESSED).exists()
 
 
-def test_intake_accepts_while_redis_is_down_and_the_sweep_catches_up(brenner, source_tokens,
-                                                                     story, tmp_path):
+def test_intake_accepts_while_redis_is_down_and_the_sweep_catches_up(
+    brenner, source_tokens, story, tmp_path
+):
     redis_port, web_port = free_port(), free_port()
     redis_url = f"redis://127.0.0.1:{redis_port}/0"
     redis = start_redis(redis_port)
@@ -54,15 +57,16 @@ def test_intake_accepts_while_redis_is_down_and_the_sweep_catches_up(brenner, so
 
         for source in ("erp", "tms"):
             status, _, body = http_post(
-                f"http://127.0.0.1:{web_port}/api/v1/events", source_tokens[source],
-                {"events": [event for event in story if event["source"] == source]})
+                f"http://127.0.0.1:{web_port}/api/v1/events",
+                source_tokens[source],
+                {"events": [event for event in story if event["source"] == source]},
+            )
             assert status == 202
             assert {result["status"] for result in body["results"]} == {"accepted"}
         assert InboxEvent.objects.filter(state=InboxState.PENDING).count() == len(story)
 
         redis = start_redis(redis_port)  # back again: no wake-up was ever delivered
-        worker = start_worker("--beat", "--schedule", str(tmp_path / "beat"),
-                              redis_url=redis_url)
+        worker = start_worker("--beat", "--schedule", str(tmp_path / "beat"), redis_url=redis_url)
         assert wait_until(all_processed, timeout=60)
     finally:
         for process in (web, worker, redis):
@@ -75,11 +79,13 @@ def test_intake_accepts_while_redis_is_down_and_the_sweep_catches_up(brenner, so
 def test_intake_answers_503_with_retry_after_when_postgresql_is_down(source_tokens, story):
     web_port = free_port()
     unreachable_database = f"postgresql://postgres@127.0.0.1:{free_port()}/portal"
-    web = start_web_server(web_port, database_url=unreachable_database,
-                           redis_url="redis://127.0.0.1:1/0")
+    web = start_web_server(
+        web_port, database_url=unreachable_database, redis_url="redis://127.0.0.1:1/0"
+    )
     try:
-        status, headers, body = http_post(f"http://127.0.0.1:{web_port}/api/v1/events",
-                                          source_tokens["erp"], story[0])
+        status, headers, body = http_post(
+            f"http://127.0.0.1:{web_port}/api/v1/events", source_tokens["erp"], story[0]
+        )
     finally:
         stop(web)
 
@@ -92,29 +98,48 @@ def milestone_flood(shipments: int, milestones_per_shipment: int) -> list[dict]:
     events = []
     for number in range(shipments):
         order, shipment = f"SO-K{number}", f"SHP-K{number}"
-        events.append({"spec_version": "1.0", "event_id": f"o-{number}",
-                       "event_type": "order.released", "source": "tms",
-                       "occurred_at": "2026-11-01T08:00:00Z",
-                       "data": {"order_number": order, "customer_account": "C-1001",
-                                "lines": [{"line_number": 1, "sku": "A", "quantity": 1}]}})
-        events.append({"spec_version": "1.0", "event_id": f"s-{number}",
-                       "event_type": "shipment.created", "source": "tms",
-                       "occurred_at": "2026-11-01T09:00:00Z",
-                       "data": {"shipment_id": shipment,
-                                "orders": [{"order_number": order}]}})
+        events.append(
+            {
+                "spec_version": "1.0",
+                "event_id": f"o-{number}",
+                "event_type": "order.released",
+                "source": "tms",
+                "occurred_at": "2026-11-01T08:00:00Z",
+                "data": {
+                    "order_number": order,
+                    "customer_account": "C-1001",
+                    "lines": [{"line_number": 1, "sku": "A", "quantity": 1}],
+                },
+            }
+        )
+        events.append(
+            {
+                "spec_version": "1.0",
+                "event_id": f"s-{number}",
+                "event_type": "shipment.created",
+                "source": "tms",
+                "occurred_at": "2026-11-01T09:00:00Z",
+                "data": {"shipment_id": shipment, "orders": [{"order_number": order}]},
+            }
+        )
         for step in range(milestones_per_shipment):
-            events.append({"spec_version": "1.0", "event_id": f"m-{number}-{step}",
-                           "event_type": "shipment.milestone", "source": "tms",
-                           "occurred_at": f"2026-11-02T{step // 60:02d}:{step % 60:02d}:00Z",
-                           "data": {"shipment_id": shipment, "milestone": "in_transit"}})
+            events.append(
+                {
+                    "spec_version": "1.0",
+                    "event_id": f"m-{number}-{step}",
+                    "event_type": "shipment.milestone",
+                    "source": "tms",
+                    "occurred_at": f"2026-11-02T{step // 60:02d}:{step % 60:02d}:00Z",
+                    "data": {"shipment_id": shipment, "milestone": "in_transit"},
+                }
+            )
     return events
 
 
-def test_worker_killed_mid_batch_loses_nothing_and_projects_once(brenner, source_tokens,
-                                                                 tmp_path):
+def test_worker_killed_mid_batch_loses_nothing_and_projects_once(brenner, source_tokens, tmp_path):
     events = milestone_flood(shipments=40, milestones_per_shipment=60)
     for start in range(0, len(events), 1000):
-        receive_events(source="tms", events=events[start:start + 1000])
+        receive_events(source="tms", events=events[start : start + 1000])
     os.environ["INBOX_BATCH_SIZE"] = "200"
     try:
         worker = start_worker()
@@ -123,7 +148,9 @@ def test_worker_killed_mid_batch_loses_nothing_and_projects_once(brenner, source
         app.send_task("integration.tasks.process_inbox")
         started = wait_until(
             lambda: InboxEvent.objects.filter(state=InboxState.PROCESSED).exists(),
-            timeout=60, interval=0.02)
+            timeout=60,
+            interval=0.02,
+        )
         for child in _children(worker.pid):
             os.kill(child, signal.SIGKILL)
         worker.kill()

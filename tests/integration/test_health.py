@@ -24,18 +24,29 @@ def cs_staff(brenner):
 def test_health_reports_lag_held_rejected_dead_and_freshness(client, brenner, story, cs_staff):
     receive_events(source="erp", events=[story[0]])
     process_inbox_until_empty()
-    milestone_without_shipment = {**story[3], "data": {**story[3]["data"],
-                                                      "shipment_id": "SHP-UNKNOWN"}}
-    receive_events(source="tms", events=[milestone_without_shipment,
-                                         {**story[4], "spec_version": "2.0"}])
+    milestone_without_shipment = {
+        **story[3],
+        "data": {**story[3]["data"], "shipment_id": "SHP-UNKNOWN"},
+    }
+    receive_events(
+        source="tms", events=[milestone_without_shipment, {**story[4], "spec_version": "2.0"}]
+    )
     process_inbox_until_empty()
     receive_events(source="tms", events=[story[1]])  # pending, not processed yet
     InboxEvent.objects.filter(event_id="tms-demo-0001").update(
-        received_at=timezone.now() - timedelta(seconds=90))
+        received_at=timezone.now() - timedelta(seconds=90)
+    )
     InboxEvent.objects.create(
-        source="tms", event_id="dead-1", event_type="shipment.milestone", spec_version="1.0",
-        occurred_at=timezone.now(), data={}, received_at=timezone.now(),
-        state=InboxState.DEAD, last_error="KeyError: 'shipment_id'")
+        source="tms",
+        event_id="dead-1",
+        event_type="shipment.milestone",
+        spec_version="1.0",
+        occurred_at=timezone.now(),
+        data={},
+        received_at=timezone.now(),
+        state=InboxState.DEAD,
+        last_error="KeyError: 'shipment_id'",
+    )
     client.force_login(cs_staff)
 
     health = client.get("/api/v1/integration/health").json()
@@ -46,8 +57,9 @@ def test_health_reports_lag_held_rejected_dead_and_freshness(client, brenner, st
     assert health["rejected_last_24h"][0]["field"] == "spec_version"
     assert health["dead_letters"] == [{"error": "KeyError", "count": 1}]
     assert {row["source"] for row in health["sources"]} == {"erp", "tms"}
-    rates = {(row["source"], row["event_type"]): row["per_minute"]
-             for row in health["events_per_minute"]}
+    rates = {
+        (row["source"], row["event_type"]): row["per_minute"] for row in health["events_per_minute"]
+    }
     assert rates[("erp", "order.released")] == round(1 / 15, 2)
 
 

@@ -33,28 +33,39 @@ def test_resent_event_is_a_duplicate_and_changes_nothing(client, source_tokens, 
 
 def test_batch_is_judged_event_by_event_in_request_order(client, source_tokens, story):
     tms_events = [event for event in story if event["source"] == "tms"][:3]
-    bad = {**tms_events[1], "event_id": "tms-bad", "event_type": "shipment.milestone",
-           "data": {"shipment_id": "S",
-                    "milestone": "teleported"}}
+    bad = {
+        **tms_events[1],
+        "event_id": "tms-bad",
+        "event_type": "shipment.milestone",
+        "data": {"shipment_id": "S", "milestone": "teleported"},
+    }
     body = {"events": [tms_events[0], bad, tms_events[0], tms_events[2]]}
 
     results = post_events(client, source_tokens["tms"], body).json()["results"]
 
     assert [(r["event_id"], r["status"]) for r in results] == [
-        ("tms-demo-0001", "accepted"), ("tms-bad", "rejected"),
-        ("tms-demo-0001", "duplicate"), ("tms-demo-0003", "accepted"),
+        ("tms-demo-0001", "accepted"),
+        ("tms-bad", "rejected"),
+        ("tms-demo-0001", "duplicate"),
+        ("tms-demo-0003", "accepted"),
     ]
     assert results[1]["errors"] == [
-        {"field": "data.milestone", "message": "unknown milestone 'teleported'; expected one of: "
-         "picked_up, departed_origin, arrived_hub, departed_hub, in_transit, out_for_delivery, "
-         "delivery_attempted, delivered, exception"}
+        {
+            "field": "data.milestone",
+            "message": "unknown milestone 'teleported'; expected one of: "
+            "picked_up, departed_origin, arrived_hub, departed_hub, in_transit, out_for_delivery, "
+            "delivery_attempted, delivered, exception",
+        }
     ]
     assert InboxEvent.objects.count() == 2
     assert RejectedEvent.objects.get().event_id == "tms-bad"
 
 
-@pytest.mark.parametrize("example", read_jsonl("rejected.jsonl"),
-                         ids=lambda example: example["event"]["event_id"] or "empty-id")
+@pytest.mark.parametrize(
+    "example",
+    read_jsonl("rejected.jsonl"),
+    ids=lambda example: example["event"]["event_id"] or "empty-id",
+)
 def test_every_contract_counterexample_is_rejected_with_the_field_named(
     client, source_tokens, example
 ):
@@ -72,8 +83,12 @@ def test_every_contract_counterexample_is_rejected_with_the_field_named(
 
 
 def test_higher_minor_version_with_unknown_fields_is_accepted(client, source_tokens, story):
-    event = {**story[0], "spec_version": "1.3", "trace": {"id": 1},
-             "data": {**story[0]["data"], "incoterms": "DAP"}}
+    event = {
+        **story[0],
+        "spec_version": "1.3",
+        "trace": {"id": 1},
+        "data": {**story[0]["data"], "incoterms": "DAP"},
+    }
 
     response = post_events(client, source_tokens["erp"], event)
 
@@ -86,15 +101,17 @@ def test_field_paths_point_into_nested_lists(client, source_tokens, story):
 
     [result] = post_events(client, source_tokens["erp"], event).json()["results"]
 
-    assert result["errors"] == [{"field": "data.lines[1].quantity",
-                                 "message": "must be a number, not 'lots'"}]
+    assert result["errors"] == [
+        {"field": "data.lines[1].quantity", "message": "must be a number, not 'lots'"}
+    ]
 
 
 @pytest.mark.parametrize("authorization", [None, "Bearer nope", "Basic abc"])
 def test_missing_or_wrong_token_is_401(client, story, authorization):
     headers = {"HTTP_AUTHORIZATION": authorization} if authorization else {}
-    response = client.post("/api/v1/events", data=json.dumps(story[0]),
-                           content_type="application/json", **headers)
+    response = client.post(
+        "/api/v1/events", data=json.dumps(story[0]), content_type="application/json", **headers
+    )
 
     assert response.status_code == 401
     assert "error" in response.json()
@@ -102,9 +119,12 @@ def test_missing_or_wrong_token_is_401(client, story, authorization):
 
 
 def test_malformed_json_is_400(client, source_tokens):
-    response = client.post("/api/v1/events", data="{not json",
-                           content_type="application/json",
-                           HTTP_AUTHORIZATION=f"Bearer {source_tokens['erp']}")
+    response = client.post(
+        "/api/v1/events",
+        data="{not json",
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {source_tokens['erp']}",
+    )
 
     assert response.status_code == 400
     assert response.json()["error"].startswith("malformed JSON")

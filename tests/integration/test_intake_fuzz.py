@@ -16,19 +16,39 @@ from tests.conftest import read_jsonl
 pytestmark = pytest.mark.django_db
 
 STORY = read_jsonl("order-to-cash.jsonl")
-FUZZ_SETTINGS = settings(max_examples=150, deadline=None,
-                         suppress_health_check=[HealthCheck.function_scoped_fixture])
+FUZZ_SETTINGS = settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 
 json_scalars = st.one_of(
-    st.none(), st.booleans(), st.integers(min_value=-(2**70), max_value=2**70),
-    st.floats(allow_nan=False, allow_infinity=False), st.text(max_size=30),
-    st.sampled_from(["", "\u0000", "1.0", "2.0", "2026-11-20T10:15:00+01:00", "C-1001",
-                     "picked_up", "D1", "12,00", "-1", "1e400", "JVBERi0=", "not base64!"]),
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(2**70), max_value=2**70),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.text(max_size=30),
+    st.sampled_from(
+        [
+            "",
+            "\u0000",
+            "1.0",
+            "2.0",
+            "2026-11-20T10:15:00+01:00",
+            "C-1001",
+            "picked_up",
+            "D1",
+            "12,00",
+            "-1",
+            "1e400",
+            "JVBERi0=",
+            "not base64!",
+        ]
+    ),
 )
 json_values = st.recursive(
     json_scalars,
-    lambda children: st.one_of(st.lists(children, max_size=4),
-                               st.dictionaries(st.text(max_size=12), children, max_size=4)),
+    lambda children: st.one_of(
+        st.lists(children, max_size=4), st.dictionaries(st.text(max_size=12), children, max_size=4)
+    ),
     max_leaves=12,
 )
 
@@ -70,8 +90,10 @@ def check_answer(response, sent_events: int | None) -> None:
         for result in results:
             assert result["status"] in ("accepted", "duplicate", "rejected")
             if result["status"] == "rejected":
-                assert all(isinstance(error["field"], str) and error["message"]
-                           for error in result["errors"])
+                assert all(
+                    isinstance(error["field"], str) and error["message"]
+                    for error in result["errors"]
+                )
             if result["status"] == "accepted":
                 assert InboxEvent.objects.filter(event_id=result["event_id"]).exists()
     else:
@@ -80,8 +102,12 @@ def check_answer(response, sent_events: int | None) -> None:
 
 
 def post(client, token, raw: bytes):
-    return client.post("/api/v1/events", data=raw, content_type="application/json",
-                       HTTP_AUTHORIZATION=f"Bearer {token}")
+    return client.post(
+        "/api/v1/events",
+        data=raw,
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {token}",
+    )
 
 
 @FUZZ_SETTINGS
@@ -100,8 +126,9 @@ def test_arbitrary_json_bodies_never_500(client, source_tokens, body):
 @FUZZ_SETTINGS
 @given(events=st.lists(json_values, min_size=1, max_size=5))
 def test_batches_of_arbitrary_values_are_judged_one_by_one(client, source_tokens, events):
-    check_answer(post(client, source_tokens["erp"], json.dumps({"events": events}).encode()),
-                 len(events))
+    check_answer(
+        post(client, source_tokens["erp"], json.dumps({"events": events}).encode()), len(events)
+    )
 
 
 @FUZZ_SETTINGS

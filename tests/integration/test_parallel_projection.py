@@ -44,7 +44,9 @@ def test_two_workers_with_two_processes_each_build_what_one_process_builds():
             app.send_task("integration.tasks.process_inbox")
         drained = wait_until(
             lambda: not InboxEvent.objects.exclude(state=InboxState.PROCESSED).exists(),
-            timeout=120, interval=0.2)
+            timeout=120,
+            interval=0.2,
+        )
     finally:
         del os.environ["INBOX_BATCH_SIZE"]
         logs = []
@@ -53,6 +55,7 @@ def test_two_workers_with_two_processes_each_build_what_one_process_builds():
             logs.append(worker.stderr.read().decode())
 
     assert drained, InboxEvent.objects.exclude(state=InboxState.PROCESSED).values_list(
-        "event_id", "state", "waiting_for", "last_error")[:10]
+        "event_id", "state", "waiting_for", "last_error"
+    )[:10]
     assert not any("deadlock detected" in log for log in logs)
     assert read_model_state() == sequential

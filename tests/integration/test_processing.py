@@ -36,31 +36,58 @@ def read_model_state() -> dict:
     """Everything a customer can read, in a comparable form."""
     shipments = {
         shipment.shipment_id: {
-            field: getattr(shipment, field) for field in (
-                "status", "status_at", "eta", "eta_basis", "delayed", "at_risk", "delivered_at",
-                "received_by", "carrier_scac", "carrier_name", "tracking_numbers",
-                "promised_date", "last_event_at", "load_id", "planned_delivery_at")
-        } | {"history": sorted((fact.event_key, fact.kind, fact.milestone, str(fact.eta))
-                               for fact in shipment.history.all()),
-             "stops": [(stop.sequence, stop.stop_type) for stop in shipment.stops.all()],
-             "orders": sorted(link.order.order_number for link in shipment.order_links.all())}
-        for shipment in Shipment.objects.prefetch_related("history", "stops",
-                                                          "order_links__order")
+            field: getattr(shipment, field)
+            for field in (
+                "status",
+                "status_at",
+                "eta",
+                "eta_basis",
+                "delayed",
+                "at_risk",
+                "delivered_at",
+                "received_by",
+                "carrier_scac",
+                "carrier_name",
+                "tracking_numbers",
+                "promised_date",
+                "last_event_at",
+                "load_id",
+                "planned_delivery_at",
+            )
+        }
+        | {
+            "history": sorted(
+                (fact.event_key, fact.kind, fact.milestone, str(fact.eta))
+                for fact in shipment.history.all()
+            ),
+            "stops": [(stop.sequence, stop.stop_type) for stop in shipment.stops.all()],
+            "orders": sorted(link.order.order_number for link in shipment.order_links.all()),
+        }
+        for shipment in Shipment.objects.prefetch_related("history", "stops", "order_links__order")
     }
     orders = {
-        order.order_number: (order.status, order.customer_po, order.cancelled_at,
-                             order.last_event_at,
-                             [(line.line_number, line.sku, line.quantity)
-                              for line in order.lines.all()])
+        order.order_number: (
+            order.status,
+            order.customer_po,
+            order.cancelled_at,
+            order.last_event_at,
+            [(line.line_number, line.sku, line.quantity) for line in order.lines.all()],
+        )
         for order in Order.objects.prefetch_related("lines")
     }
-    invoices = {invoice.invoice_number: (invoice.total_amount, invoice.paid_at,
-                                         invoice.paid_amount)
-                for invoice in Invoice.objects.all()}
+    invoices = {
+        invoice.invoice_number: (invoice.total_amount, invoice.paid_at, invoice.paid_amount)
+        for invoice in Invoice.objects.all()
+    }
     documents = sorted(Document.objects.values_list("document_id", "sha256", "size"))
     charges = sorted(FreightCharge.objects.values_list("charge_id", "amount"))
-    return {"shipments": shipments, "orders": orders, "invoices": invoices,
-            "documents": documents, "charges": charges}
+    return {
+        "shipments": shipments,
+        "orders": orders,
+        "invoices": invoices,
+        "documents": documents,
+        "charges": charges,
+    }
 
 
 def test_order_to_cash_story_builds_the_read_models(brenner, story):
@@ -75,10 +102,19 @@ def test_order_to_cash_story_builds_the_read_models(brenner, story):
     assert shipment.customer_account.number == "C-1001"
     assert shipment.delayed is False  # delivered shipments are no longer "delayed"
     assert shipment.eta.isoformat() == "2026-11-20T09:00:00+00:00"  # the delay's new ETA
-    milestones = list(shipment.history.filter(kind=ShipmentEvent.Kind.MILESTONE)
-                      .values_list("milestone", flat=True))
-    assert milestones == ["picked_up", "departed_origin", "arrived_hub", "departed_hub",
-                          "out_for_delivery", "delivered"]
+    milestones = list(
+        shipment.history.filter(kind=ShipmentEvent.Kind.MILESTONE).values_list(
+            "milestone", flat=True
+        )
+    )
+    assert milestones == [
+        "picked_up",
+        "departed_origin",
+        "arrived_hub",
+        "departed_hub",
+        "out_for_delivery",
+        "delivered",
+    ]
     order = Order.objects.get(order_number="SO-100045")
     assert order.status == "delivered"
     assert [line.line_number for line in order.lines.all()] == [10, 20]
@@ -91,8 +127,11 @@ def test_order_to_cash_story_builds_the_read_models(brenner, story):
 
 
 def test_delay_before_delivery_marks_shipment_delayed_and_at_risk(brenner, story):
-    up_to_delay = [event for event in story
-                   if event["event_id"] <= "tms-demo-0007" and event["source"] == "tms"]
+    up_to_delay = [
+        event
+        for event in story
+        if event["event_id"] <= "tms-demo-0007" and event["source"] == "tms"
+    ]
     receive_all([story[0], *up_to_delay])
     process_inbox_until_empty()
 
@@ -102,9 +141,16 @@ def test_delay_before_delivery_marks_shipment_delayed_and_at_risk(brenner, story
     assert shipment.promised_date.isoformat() == "2026-11-20"
     assert shipment.at_risk is False  # the new ETA is still on the requested day
 
-    later = {**up_to_delay[-1], "event_id": "tms-delay-2", "occurred_at": "2026-11-19T06:00:00Z",
-             "data": {"shipment_id": "SHP-778120", "reason_code": "AI",
-                      "new_eta": "2026-11-21T10:00:00+01:00"}}
+    later = {
+        **up_to_delay[-1],
+        "event_id": "tms-delay-2",
+        "occurred_at": "2026-11-19T06:00:00Z",
+        "data": {
+            "shipment_id": "SHP-778120",
+            "reason_code": "AI",
+            "new_eta": "2026-11-21T10:00:00+01:00",
+        },
+    }
     receive_all([later])
     process_inbox_until_empty()
 
@@ -162,8 +208,11 @@ def test_milestone_before_its_shipment_is_held_then_applied(brenner, story):
 
 
 def test_unknown_carrier_status_code_is_kept_on_the_history(brenner, story):
-    unknown = {**story[3], "event_id": "tms-unknown-code",
-               "data": {"shipment_id": "SHP-778120", "carrier_status_code": "ZZ"}}
+    unknown = {
+        **story[3],
+        "event_id": "tms-unknown-code",
+        "data": {"shipment_id": "SHP-778120", "carrier_status_code": "ZZ"},
+    }
     receive_all([*story[:2], unknown])
     process_inbox_until_empty()
 
@@ -173,8 +222,12 @@ def test_unknown_carrier_status_code_is_kept_on_the_history(brenner, story):
 
 
 def test_older_snapshot_arriving_late_does_not_overwrite_newer(brenner, story):
-    newer = {**story[0], "event_id": "erp-demo-0001b", "sequence": 2,
-             "data": {**story[0]["data"], "customer_po": "PO-NEW"}}
+    newer = {
+        **story[0],
+        "event_id": "erp-demo-0001b",
+        "sequence": 2,
+        "data": {**story[0]["data"], "customer_po": "PO-NEW"},
+    }
     receive_all([newer, story[0]])
     process_inbox_until_empty()
 
@@ -231,8 +284,7 @@ def test_an_event_that_keeps_failing_becomes_a_dead_letter(brenner, story, monke
     from visibility.services import projection
 
     settings.INBOX_MAX_ATTEMPTS = 2
-    monkeypatch.setitem(projection.PROJECTORS, "order.released",
-                        lambda events, effects: 1 / 0)
+    monkeypatch.setitem(projection.PROJECTORS, "order.released", lambda events, effects: 1 / 0)
     receive_all(story[:1])
     for _ in range(2):
         InboxEvent.objects.update(next_attempt_at=None)
@@ -258,10 +310,13 @@ def converge_both_ways(events):
 
 
 def test_carrier_of_an_older_snapshot_is_kept_when_the_newer_names_none(brenner, story):
-    newer_without_carrier = {**story[1], "event_id": "tms-snapshot-2", "sequence": 5,
-                             "occurred_at": "2026-11-16T13:00:00Z",
-                             "data": {k: v for k, v in story[1]["data"].items()
-                                      if k != "carrier"}}
+    newer_without_carrier = {
+        **story[1],
+        "event_id": "tms-snapshot-2",
+        "sequence": 5,
+        "occurred_at": "2026-11-16T13:00:00Z",
+        "data": {k: v for k, v in story[1]["data"].items() if k != "carrier"},
+    }
 
     in_order, reversed_order = converge_both_ways([story[0], story[1], newer_without_carrier])
 
@@ -270,8 +325,12 @@ def test_carrier_of_an_older_snapshot_is_kept_when_the_newer_names_none(brenner,
 
 
 def test_shipment_follows_its_order_to_another_account(brenner, story):
-    moved = {**story[0], "event_id": "erp-moved", "sequence": 2,
-             "data": {**story[0]["data"], "customer_account": "C-1002"}}
+    moved = {
+        **story[0],
+        "event_id": "erp-moved",
+        "sequence": 2,
+        "data": {**story[0]["data"], "customer_account": "C-1002"},
+    }
 
     in_order, reversed_order = converge_both_ways([story[0], story[1], moved])
 
@@ -287,13 +346,18 @@ def test_a_hold_that_crossed_its_release_is_freed_by_the_sweep(brenner, story):
     receive_all(story[:2])
     process_inbox_until_empty()
     milestone = next(event for event in story if event["event_id"] == "tms-demo-0003")
-    orphan = {**milestone, "event_id": "tms-orphan",
-              "data": {**milestone["data"], "shipment_id": "SHP-NOT-YET"}}
+    orphan = {
+        **milestone,
+        "event_id": "tms-orphan",
+        "data": {**milestone["data"], "shipment_id": "SHP-NOT-YET"},
+    }
     receive_all([milestone, orphan])
     InboxEvent.objects.filter(event_id="tms-demo-0003").update(
-        state=InboxState.HELD, waiting_for="shipment:SHP-778120")
+        state=InboxState.HELD, waiting_for="shipment:SHP-778120"
+    )
     InboxEvent.objects.filter(event_id="tms-orphan").update(
-        state=InboxState.HELD, waiting_for="shipment:SHP-NOT-YET")
+        state=InboxState.HELD, waiting_for="shipment:SHP-NOT-YET"
+    )
 
     released = release_satisfied_holds()
     process_inbox_until_empty()
@@ -308,14 +372,19 @@ def test_payments_converge_when_paid_at_and_occurred_at_disagree(brenner, story)
     payment by paid_at (the time the ERP reports) wins, whichever arrives first."""
     invoice_posted = next(e for e in story if e["event_type"] == "invoice.posted")
     number = invoice_posted["data"]["invoice_number"]
-    late_report = {**invoice_posted, "event_id": "erp-pay-a", "event_type": "invoice.paid",
-                   "occurred_at": "2026-12-01T10:00:00Z",
-                   "data": {"invoice_number": number, "paid_at": "2026-11-28T09:00:00Z",
-                            "amount": "100.00"}}
-    prompt_report = {**late_report, "event_id": "erp-pay-b",
-                     "occurred_at": "2026-11-30T09:30:00Z",
-                     "data": {"invoice_number": number, "paid_at": "2026-11-30T09:30:00Z",
-                              "amount": "200.00"}}
+    late_report = {
+        **invoice_posted,
+        "event_id": "erp-pay-a",
+        "event_type": "invoice.paid",
+        "occurred_at": "2026-12-01T10:00:00Z",
+        "data": {"invoice_number": number, "paid_at": "2026-11-28T09:00:00Z", "amount": "100.00"},
+    }
+    prompt_report = {
+        **late_report,
+        "event_id": "erp-pay-b",
+        "occurred_at": "2026-11-30T09:30:00Z",
+        "data": {"invoice_number": number, "paid_at": "2026-11-30T09:30:00Z", "amount": "200.00"},
+    }
     outcomes = []
     for payments in ([late_report, prompt_report], [prompt_report, late_report]):
         Invoice.objects.all().delete()
@@ -334,8 +403,12 @@ def test_payments_converge_when_paid_at_and_occurred_at_disagree(brenner, story)
 @pytest.mark.parametrize("together", [False, True])
 def test_a_corrected_charge_replaces_the_original_in_either_order(brenner, story, together):
     charge = next(e for e in story if e["event_type"] == "freight.charge_posted")
-    corrected = {**charge, "event_id": "tms-charge-fix", "occurred_at": "2026-12-01T10:00:00Z",
-                 "data": {**charge["data"], "amount": "999.99"}}
+    corrected = {
+        **charge,
+        "event_id": "tms-charge-fix",
+        "occurred_at": "2026-12-01T10:00:00Z",
+        "data": {**charge["data"], "amount": "999.99"},
+    }
     amounts = []
     for charges in ([charge, corrected], [corrected, charge]):
         Shipment.objects.all().delete()
@@ -350,37 +423,42 @@ def test_a_corrected_charge_replaces_the_original_in_either_order(brenner, story
             for event in charges:
                 receive_all([event])
                 process_inbox_until_empty()
-        amounts.append(str(FreightCharge.objects.get(charge_id=charge["data"]["charge_id"])
-                           .amount))
+        amounts.append(str(FreightCharge.objects.get(charge_id=charge["data"]["charge_id"]).amount))
 
     assert amounts == ["999.99", "999.99"]
 
 
 def test_documents_of_orders_invoices_and_unknown_shipments_in_one_batch(brenner, story):
     pod = next(e for e in story if e["event_type"] == "document.available")
-    invoice_number = next(e for e in story
-                          if e["event_type"] == "invoice.posted")["data"]["invoice_number"]
+    invoice_number = next(e for e in story if e["event_type"] == "invoice.posted")["data"][
+        "invoice_number"
+    ]
 
     def document(event_id: str, document_id: str, **owner: str) -> dict:
         data = {key: value for key, value in pod["data"].items() if key != "shipment_id"}
-        return {**pod, "event_id": event_id, "data": {**data, "document_id": document_id,
-                                                      **owner}}
+        return {**pod, "event_id": event_id, "data": {**data, "document_id": document_id, **owner}}
 
     receive_all([e for e in story if e["event_type"] != "document.available"])
     process_inbox_until_empty()
-    receive_all([
-        document("tms-doc-1", "DOC-BOL-1", order_number="SO-100045"),
-        document("tms-doc-2", "DOC-INV-1", invoice_number=invoice_number),
-        document("tms-doc-3", "DOC-POD-9", shipment_id="SHP-UNKNOWN"),
-        document("tms-doc-4", "DOC-BOL-1", order_number="SO-100045"),  # same document again
-    ])
+    receive_all(
+        [
+            document("tms-doc-1", "DOC-BOL-1", order_number="SO-100045"),
+            document("tms-doc-2", "DOC-INV-1", invoice_number=invoice_number),
+            document("tms-doc-3", "DOC-POD-9", shipment_id="SHP-UNKNOWN"),
+            document("tms-doc-4", "DOC-BOL-1", order_number="SO-100045"),  # same document again
+        ]
+    )
     process_inbox_batch()
 
-    owners = {doc.document_id: (doc.order_id and doc.order.order_number,
-                                doc.invoice_id and doc.invoice.invoice_number)
-              for doc in Document.objects.all()}
+    owners = {
+        doc.document_id: (
+            doc.order_id and doc.order.order_number,
+            doc.invoice_id and doc.invoice.invoice_number,
+        )
+        for doc in Document.objects.all()
+    }
     assert owners == {"DOC-BOL-1": ("SO-100045", None), "DOC-INV-1": (None, invoice_number)}
     assert InboxEvent.objects.get(event_id="tms-doc-3").waiting_for == "shipment:SHP-UNKNOWN"
-    assert set(Reference.objects.filter(reference_type="document_id")
-               .values_list("value", "kind")) == {("DOC-BOL-1", "order"),
-                                                  ("DOC-INV-1", "invoice")}
+    assert set(
+        Reference.objects.filter(reference_type="document_id").values_list("value", "kind")
+    ) == {("DOC-BOL-1", "order"), ("DOC-INV-1", "invoice")}

@@ -29,14 +29,14 @@ def test_replay_dead_letters_after_the_cause_is_fixed(brenner, story):
     for event in story[:2]:
         receive_events(source=event["source"], events=[event])
     InboxEvent.objects.filter(event_id="tms-demo-0001").update(
-        state=InboxState.DEAD, attempts=5, last_error="boom")
+        state=InboxState.DEAD, attempts=5, last_error="boom"
+    )
     process_inbox_until_empty()
 
     call_command("replay_events", dead=True)
 
     replayed = InboxEvent.objects.get(event_id="tms-demo-0001")
-    assert (replayed.state, replayed.attempts, replayed.last_error) == (
-        InboxState.PROCESSED, 0, "")
+    assert (replayed.state, replayed.attempts, replayed.last_error) == (InboxState.PROCESSED, 0, "")
 
 
 def test_replay_by_source_and_type(brenner, story):
@@ -44,18 +44,22 @@ def test_replay_by_source_and_type(brenner, story):
         receive_events(source=event["source"], events=[event])
     process_inbox_until_empty()
 
-    call_command("replay_events", source="tms", event_type="shipment.milestone",
-                 no_process=True)
+    call_command("replay_events", source="tms", event_type="shipment.milestone", no_process=True)
 
     assert InboxEvent.objects.filter(state=InboxState.PENDING).count() == 6
 
 
 def test_replay_rejected_events_reruns_validation(brenner, story):
-    bad = {**story[0], "event_id": "erp-fixed-later", "source": "erp",
-           "data": {**story[0]["data"], "order_date": "16.11.2026"}}
+    bad = {
+        **story[0],
+        "event_id": "erp-fixed-later",
+        "source": "erp",
+        "data": {**story[0]["data"], "order_date": "16.11.2026"},
+    }
     receive_events(source="erp", events=[bad])
     RejectedEvent.objects.filter(event_id="erp-fixed-later").update(
-        body={**bad, "data": {**bad["data"], "order_date": "2026-11-16"}})
+        body={**bad, "data": {**bad["data"], "order_date": "2026-11-16"}}
+    )
 
     call_command("replay_events", rejected=True)
 

@@ -27,12 +27,21 @@ def test_default_table_matches_the_contract():
 def test_an_admin_mapping_for_a_new_code_applies_to_new_events(client, brenner, story):
     admin = user_create(username="root", password=PASSWORD, platform_admin=True)
     client.force_login(admin)
-    response = client.post("/admin/integration/statuscodemapping/add/", {
-        "code": "OO", "description": "Out for delivery (carrier X)", "action": "milestone",
-        "milestone": "out_for_delivery"})
+    response = client.post(
+        "/admin/integration/statuscodemapping/add/",
+        {
+            "code": "OO",
+            "description": "Out for delivery (carrier X)",
+            "action": "milestone",
+            "milestone": "out_for_delivery",
+        },
+    )
     assert response.status_code == 302
-    event = {**story[3], "event_id": "tms-oo", "data": {"shipment_id": "SHP-778120",
-                                                        "carrier_status_code": "OO"}}
+    event = {
+        **story[3],
+        "event_id": "tms-oo",
+        "data": {"shipment_id": "SHP-778120", "carrier_status_code": "OO"},
+    }
     for item in [*story[:2], event]:
         receive_events(source=item["source"], events=[item])
     process_inbox_until_empty()

@@ -29,18 +29,22 @@ def finance_token(brenner, delivered_story) -> dict:
 
 
 def make_unpaid(due: dt.date) -> None:
-    Invoice.objects.filter(invoice_number=INVOICE).update(paid_at=None, paid_amount=None,
-                                                          due_date=due)
+    Invoice.objects.filter(invoice_number=INVOICE).update(
+        paid_at=None, paid_amount=None, due_date=due
+    )
 
 
 TODAY = dt.date.today()
 
 
-@pytest.mark.parametrize(("due", "paid", "status"), [
-    (TODAY - dt.timedelta(days=1), False, "overdue"),
-    (TODAY, False, "open"),
-    (TODAY - dt.timedelta(days=30), True, "paid"),
-])
+@pytest.mark.parametrize(
+    ("due", "paid", "status"),
+    [
+        (TODAY - dt.timedelta(days=1), False, "overdue"),
+        (TODAY, False, "open"),
+        (TODAY - dt.timedelta(days=30), True, "paid"),
+    ],
+)
 def test_status_is_open_paid_or_overdue(client, finance_token, due, paid, status):
     if not paid:
         make_unpaid(due)
@@ -73,8 +77,9 @@ def test_rest_invoice_list_rejects_a_bad_filter(client, finance_token):
 def test_due_date_range_filters(client, finance_token):
     make_unpaid(dt.date(2026, 12, 21))
 
-    inside = client.get("/api/v1/invoices?due_from=2026-12-01&due_to=2026-12-31",
-                        **finance_token).json()
+    inside = client.get(
+        "/api/v1/invoices?due_from=2026-12-01&due_to=2026-12-31", **finance_token
+    ).json()
     outside = client.get("/api/v1/invoices?due_to=2026-12-20", **finance_token).json()
 
     assert len(inside["results"]) == 1 and outside["results"] == []
@@ -126,26 +131,38 @@ def test_rest_and_graphql_shipment_carry_charges_for_finance(client, brenner, de
     headers = {"HTTP_AUTHORIZATION": f"Bearer {secret}"}
 
     rest = client.get("/api/v1/shipments/SHP-778120", **headers).json()
-    graphql = client.post("/graphql", content_type="application/json", **headers, data={
-        "query": '{ shipment(shipmentId: "SHP-778120") { freightCharges { chargeId amount } }'
-                 f' invoice(invoiceNumber: "{INVOICE}") {{ status lines {{ amount }} }} }}'})
+    graphql = client.post(
+        "/graphql",
+        content_type="application/json",
+        **headers,
+        data={
+            "query": '{ shipment(shipmentId: "SHP-778120") { freightCharges { chargeId amount } }'
+            f' invoice(invoiceNumber: "{INVOICE}") {{ status lines {{ amount }} }} }}'
+        },
+    )
 
     assert rest["freight_charges"][0]["amount"] == "612.40"
     data = graphql.json()["data"]
-    assert data["shipment"]["freightCharges"] == [{"chargeId": "CHG-778120-1",
-                                                   "amount": "612.40"}]
+    assert data["shipment"]["freightCharges"] == [{"chargeId": "CHG-778120-1", "amount": "612.40"}]
     assert data["invoice"]["status"] == "paid"
-    assert [line["amount"] for line in data["invoice"]["lines"]] == ["11400.00", "7200.00",
-                                                                     "350.00"]
+    assert [line["amount"] for line in data["invoice"]["lines"]] == [
+        "11400.00",
+        "7200.00",
+        "350.00",
+    ]
 
 
 def _add_invoices(count: int) -> None:
     original = Invoice.objects.get(invoice_number=INVOICE)
     for number in range(count):
         invoice = Invoice.objects.create(
-            invoice_number=f"INV-Q-{number}", customer_account=original.customer_account,
-            currency="EUR", total_amount="10.00", due_date=TODAY,
-            order_numbers=["SO-100045"])
+            invoice_number=f"INV-Q-{number}",
+            customer_account=original.customer_account,
+            currency="EUR",
+            total_amount="10.00",
+            due_date=TODAY,
+            order_numbers=["SO-100045"],
+        )
         invoice.lines.create(position=1, amount="10.00")
 
 
@@ -163,8 +180,11 @@ def test_invoice_lists_do_not_query_per_invoice(client, finance_user, finance_to
         return [
             _count(lambda: client.get("/invoices/")),
             _count(lambda: client.get("/api/v1/invoices", **finance_token)),
-            _count(lambda: client.post("/graphql", data=graphql,
-                                       content_type="application/json", **finance_token)),
+            _count(
+                lambda: client.post(
+                    "/graphql", data=graphql, content_type="application/json", **finance_token
+                )
+            ),
         ]
 
     _add_invoices(4)
@@ -177,16 +197,17 @@ def test_invoice_lists_do_not_query_per_invoice(client, finance_user, finance_to
     assert few == many
 
 
-def test_rest_order_detail_lists_invoices_only_with_the_finance_grant(client, brenner,
-                                                                      finance_token):
+def test_rest_order_detail_lists_invoices_only_with_the_finance_grant(
+    client, brenner, finance_token
+):
     shipments_only = api_token_create(tenant=brenner, name="ops", scopes=["shipments"])[1]
 
     with_finance = client.get("/api/v1/orders/SO-100045", **finance_token)
-    without = client.get("/api/v1/orders/SO-100045",
-                         HTTP_AUTHORIZATION=f"Bearer {shipments_only}").json()
+    without = client.get(
+        "/api/v1/orders/SO-100045", HTTP_AUTHORIZATION=f"Bearer {shipments_only}"
+    ).json()
     everything = api_token_create(tenant=brenner, name="all")[1]
-    full = client.get("/api/v1/orders/SO-100045",
-                      HTTP_AUTHORIZATION=f"Bearer {everything}").json()
+    full = client.get("/api/v1/orders/SO-100045", HTTP_AUTHORIZATION=f"Bearer {everything}").json()
 
     assert with_finance.status_code == 404  # an invoices-only token sees no orders
     assert "invoices" not in without

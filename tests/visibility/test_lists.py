@@ -52,27 +52,32 @@ def test_list_filters_by_status_and_flags(client, many_shipments, partner_token)
 
 
 def test_list_rejects_a_bad_filter_with_400(client, many_shipments, partner_token):
-    response = client.get("/api/v1/shipments?status=teleported",
-                          HTTP_AUTHORIZATION=f"Bearer {partner_token}")
+    response = client.get(
+        "/api/v1/shipments?status=teleported", HTTP_AUTHORIZATION=f"Bearer {partner_token}"
+    )
 
     assert response.status_code == 400
     assert "status" in response.json()
 
 
 @pytest.mark.parametrize("page_size", [5, 25])
-def test_list_query_count_does_not_grow_with_page_size(client, many_shipments, partner_token,
-                                                      django_assert_max_num_queries, page_size):
+def test_list_query_count_does_not_grow_with_page_size(
+    client, many_shipments, partner_token, django_assert_max_num_queries, page_size
+):
     with django_assert_max_num_queries(6):
-        response = client.get(f"/api/v1/shipments?page_size={page_size}",
-                              HTTP_AUTHORIZATION=f"Bearer {partner_token}")
+        response = client.get(
+            f"/api/v1/shipments?page_size={page_size}", HTTP_AUTHORIZATION=f"Bearer {partner_token}"
+        )
     assert len(response.json()["results"]) == page_size
 
 
-def test_order_detail_with_lines_and_shipments(client, delivered_story, partner_token,
-                                               other_tenant_token):
+def test_order_detail_with_lines_and_shipments(
+    client, delivered_story, partner_token, other_tenant_token
+):
     mine = client.get("/api/v1/orders/SO-100045", HTTP_AUTHORIZATION=f"Bearer {partner_token}")
-    theirs = client.get("/api/v1/orders/SO-100045",
-                        HTTP_AUTHORIZATION=f"Bearer {other_tenant_token}")
+    theirs = client.get(
+        "/api/v1/orders/SO-100045", HTTP_AUTHORIZATION=f"Bearer {other_tenant_token}"
+    )
 
     assert mine.status_code == 200
     body = mine.json()
@@ -85,21 +90,22 @@ def test_order_detail_with_lines_and_shipments(client, delivered_story, partner_
 # --- CSV export (readside) --------------------------------------------------------------
 
 
-def test_csv_export_keeps_the_filters_and_neutralises_formulas(client, many_shipments,
-                                                               customer_user):
+def test_csv_export_keeps_the_filters_and_neutralises_formulas(
+    client, many_shipments, customer_user
+):
     import csv
     import io
 
     from visibility.models import Shipment
 
     Shipment.objects.filter(shipment_id="SHP-778120").update(
-        carrier_name='=HYPERLINK("http://evil.example")')
+        carrier_name='=HYPERLINK("http://evil.example")'
+    )
     client.force_login(customer_user)
 
     page = client.get("/shipments/", {"status": "delivered"}).content.decode()
     response = client.get("/shipments/export.csv", {"status": "delivered"})
-    rows = list(csv.DictReader(io.StringIO(
-        b"".join(response.streaming_content).decode())))
+    rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
     everything = client.get("/shipments/export.csv")
     all_rows = list(csv.reader(io.StringIO(b"".join(everything.streaming_content).decode())))
 
@@ -107,7 +113,7 @@ def test_csv_export_keeps_the_filters_and_neutralises_formulas(client, many_ship
     assert response["Content-Type"].startswith("text/csv")
     assert rows and all(row["status"] == "Delivered" for row in rows)
     ours = next(row for row in rows if row["shipment_id"] == "SHP-778120")
-    assert ours["carrier"] == "'=HYPERLINK(\"http://evil.example\")"
+    assert ours["carrier"] == '\'=HYPERLINK("http://evil.example")'
     assert ours["orders"] == "SO-100045"
     assert len(all_rows) == 1 + 25  # header + Brenner's shipments only
 
@@ -119,21 +125,38 @@ def shipment_of_two_orders(delivered_story, story):
     order["event_id"], order["data"]["order_number"] = "erp-two-0001", "SO-100046"
     shipment = copy.deepcopy(next(e for e in story if e["event_type"] == "shipment.created"))
     shipment["event_id"], shipment["data"]["shipment_id"] = "tms-two-0001", "SHP-778121"
-    shipment["data"]["orders"] = [{"order_number": "SO-100046", "line_numbers": [10]},
-                                  {"order_number": "SO-100045", "line_numbers": [20]}]
+    shipment["data"]["orders"] = [
+        {"order_number": "SO-100046", "line_numbers": [10]},
+        {"order_number": "SO-100045", "line_numbers": [20]},
+    ]
     receive_events(source="erp", events=[order])
     receive_events(source="tms", events=[shipment])
     process_inbox_until_empty()
 
 
 def test_a_list_row_shows_the_account_and_every_order_shipped(
-        client, shipment_of_two_orders, partner_token, customer_user):
+    client, shipment_of_two_orders, partner_token, customer_user
+):
     body = client.get("/api/v1/shipments", HTTP_AUTHORIZATION=f"Bearer {partner_token}").json()
     row = next(row for row in body["results"] if row["shipment_id"] == "SHP-778121")
 
-    assert set(row) == {"shipment_id", "customer_account", "load_id", "status", "carrier_scac",
-                        "carrier_name", "mode", "tracking_numbers", "eta", "promised_date",
-                        "delayed", "at_risk", "delivered_at", "last_event_at", "orders"}
+    assert set(row) == {
+        "shipment_id",
+        "customer_account",
+        "load_id",
+        "status",
+        "carrier_scac",
+        "carrier_name",
+        "mode",
+        "tracking_numbers",
+        "eta",
+        "promised_date",
+        "delayed",
+        "at_risk",
+        "delivered_at",
+        "last_event_at",
+        "orders",
+    }
     assert row["customer_account"] == "C-1001"
     assert row["orders"] == ["SO-100045", "SO-100046"]
     assert row["carrier_scac"] == "DHLF" and row["tracking_numbers"] == ["JJD0002249381"]

@@ -15,23 +15,29 @@ def test_user_subscribes_and_unsubscribes(client, customer_user, brenner):
     client.force_login(customer_user)
 
     client.post("/settings/notifications/", {"trigger": ["delay", "delivery"]})
-    assert set(NotificationSubscription.objects.filter(user=customer_user)
-               .values_list("trigger", flat=True)) == {"delay", "delivery"}
+    assert set(
+        NotificationSubscription.objects.filter(user=customer_user).values_list(
+            "trigger", flat=True
+        )
+    ) == {"delay", "delivery"}
 
     client.post("/settings/notifications/", {"trigger": ["exception"]})
-    assert set(NotificationSubscription.objects.filter(user=customer_user)
-               .values_list("trigger", flat=True)) == {"exception"}
+    assert set(
+        NotificationSubscription.objects.filter(user=customer_user).values_list(
+            "trigger", flat=True
+        )
+    ) == {"exception"}
     page = client.get("/settings/notifications/").content.decode()
     assert 'value="exception" checked' in page
 
 
 def test_tenant_admin_adds_a_webhook_and_sees_its_secret_once(client, brenner):
-    admin = user_create(username="boss", password=PASSWORD, tenant=brenner,
-                        role="tenant_admin")
+    admin = user_create(username="boss", password=PASSWORD, tenant=brenner, role="tenant_admin")
     client.force_login(admin)
 
-    page = client.post("/settings/webhooks/", {"url": "https://erp.example.com/hook",
-                                               "trigger": ["delivery"]}).content.decode()
+    page = client.post(
+        "/settings/webhooks/", {"url": "https://erp.example.com/hook", "trigger": ["delivery"]}
+    ).content.decode()
 
     webhook = Webhook.objects.get()
     assert (webhook.tenant, webhook.triggers) == (brenner, ["delivery"])
@@ -40,8 +46,7 @@ def test_tenant_admin_adds_a_webhook_and_sees_its_secret_once(client, brenner):
 
 
 def test_bad_webhook_url_is_a_clear_error(client, brenner):
-    admin = user_create(username="boss", password=PASSWORD, tenant=brenner,
-                        role="tenant_admin")
+    admin = user_create(username="boss", password=PASSWORD, tenant=brenner, role="tenant_admin")
     client.force_login(admin)
 
     response = client.post("/settings/webhooks/", {"url": "not a url", "trigger": ["delay"]})
@@ -51,12 +56,18 @@ def test_bad_webhook_url_is_a_clear_error(client, brenner):
     assert not Webhook.objects.exists()
 
 
-@pytest.mark.parametrize("url", ["http://127.0.0.1:8080/hook", "http://10.1.2.3/hook",
-                                 "http://localhost/hook", "http://[::1]/hook",
-                                 "http://169.254.169.254/latest/meta-data"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1:8080/hook",
+        "http://10.1.2.3/hook",
+        "http://localhost/hook",
+        "http://[::1]/hook",
+        "http://169.254.169.254/latest/meta-data",
+    ],
+)
 def test_webhooks_cannot_point_inside_the_network(client, brenner, url):
-    admin = user_create(username="boss", password=PASSWORD, tenant=brenner,
-                        role="tenant_admin")
+    admin = user_create(username="boss", password=PASSWORD, tenant=brenner, role="tenant_admin")
     client.force_login(admin)
 
     response = client.post("/settings/webhooks/", {"url": url, "trigger": ["delay"]})
@@ -73,10 +84,10 @@ def test_members_cannot_manage_webhooks(client, customer_user):
 
 
 def test_an_admin_cannot_deactivate_another_tenants_webhook(client, brenner, nordwind):
-    theirs = Webhook.objects.create(tenant=nordwind, url="https://n.example/h", secret="x",
-                                    triggers=["delay"])
-    admin = user_create(username="boss", password=PASSWORD, tenant=brenner,
-                        role="tenant_admin")
+    theirs = Webhook.objects.create(
+        tenant=nordwind, url="https://n.example/h", secret="x", triggers=["delay"]
+    )
+    admin = user_create(username="boss", password=PASSWORD, tenant=brenner, role="tenant_admin")
     client.force_login(admin)
 
     assert client.post("/settings/webhooks/", {"deactivate": theirs.id}).status_code == 404

@@ -39,8 +39,9 @@ def project(events):
 
 @pytest.fixture
 def subscriber(brenner):
-    user = user_create(username="watcher", password=PASSWORD, email="watcher@example.com",
-                       tenant=brenner)
+    user = user_create(
+        username="watcher", password=PASSWORD, email="watcher@example.com", tenant=brenner
+    )
     subscribe(user, brenner, "delay", "delivery", "exception")
     return user
 
@@ -87,10 +88,16 @@ def test_a_delay_reported_after_delivery_sends_nothing(subscriber, story):
 
 
 def test_subscribers_who_may_not_see_the_shipment_get_nothing(brenner, nordwind, story):
-    limited = user_create(username="limited", password=PASSWORD, email="l@example.com",
-                          tenant=brenner, account_numbers=["C-1002"])
-    outsider = user_create(username="outsider", password=PASSWORD, email="o@example.com",
-                           tenant=nordwind)
+    limited = user_create(
+        username="limited",
+        password=PASSWORD,
+        email="l@example.com",
+        tenant=brenner,
+        account_numbers=["C-1002"],
+    )
+    outsider = user_create(
+        username="outsider", password=PASSWORD, email="o@example.com", tenant=nordwind
+    )
     subscribe(limited, brenner, "delivery")
     subscribe(outsider, nordwind, "delivery")
     project(story)
@@ -123,11 +130,11 @@ def receiver():
     server.shutdown()
 
 
-def test_webhook_is_signed_retried_with_backoff_and_logged(brenner, story, receiver,
-                                                           settings):
+def test_webhook_is_signed_retried_with_backoff_and_logged(brenner, story, receiver, settings):
     settings.WEBHOOK_ALLOW_PRIVATE_TARGETS = True  # the receiver listens on loopback
-    webhook = Webhook.objects.create(tenant=brenner, url=receiver, secret="s3cret",
-                                     triggers=["delivery"])
+    webhook = Webhook.objects.create(
+        tenant=brenner, url=receiver, secret="s3cret", triggers=["delivery"]
+    )
     Receiver.answers = [500]
     project(story)
 
@@ -166,8 +173,9 @@ class KilledMidRunBackend:
 
 def test_a_worker_dying_mid_run_never_resends_what_it_already_sent(brenner, story, settings):
     for name in ("first", "second"):
-        user = user_create(username=name, password=PASSWORD, email=f"{name}@example.com",
-                           tenant=brenner)
+        user = user_create(
+            username=name, password=PASSWORD, email=f"{name}@example.com", tenant=brenner
+        )
         subscribe(user, brenner, "delivery")
     project(story)
     settings.EMAIL_BACKEND = "tests.visibility.test_notifications.KilledMidRunBackend"
@@ -183,8 +191,9 @@ def test_a_worker_dying_mid_run_never_resends_what_it_already_sent(brenner, stor
 
 
 def test_a_webhook_pointing_inside_the_network_is_never_called(brenner, story, receiver):
-    webhook = Webhook.objects.create(tenant=brenner, url=receiver, secret="s3cret",
-                                     triggers=["delivery"])
+    webhook = Webhook.objects.create(
+        tenant=brenner, url=receiver, secret="s3cret", triggers=["delivery"]
+    )
     project(story)
 
     assert notifications_deliver() == 0
@@ -199,5 +208,6 @@ def test_a_webhook_pointing_inside_the_network_is_never_called(brenner, story, r
 
 @pytest.mark.parametrize("shipment_id", ["SHP-778120", "SHP/778/120", "Ä ?#%x", "a+b&c=d"])
 def test_shipment_urls_are_what_reverse_gives(shipment_id):
-    assert shipment_url(shipment_id) == (settings.PORTAL_BASE_URL.rstrip("/")
-                                         + reverse("shipment-detail", args=[shipment_id]))
+    assert shipment_url(shipment_id) == (
+        settings.PORTAL_BASE_URL.rstrip("/") + reverse("shipment-detail", args=[shipment_id])
+    )

@@ -13,17 +13,21 @@ from visibility.models import Order, Shipment
 
 pytestmark = pytest.mark.django_db
 
-SHIPMENT_FIELDS = ("shipmentId status carrierName eta promisedDate delayed lastEventAt "
-                   "milestones { milestone occurredAt } orders { orderNumber } "
-                   "etaHistory { eta etaBasis }")
+SHIPMENT_FIELDS = (
+    "shipmentId status carrierName eta promisedDate delayed lastEventAt "
+    "milestones { milestone occurredAt } orders { orderNumber } "
+    "etaHistory { eta etaBasis }"
+)
 READS = {
     "shipment list page": ("page", "/shipments/"),
     "REST shipment list": ("api", "/api/v1/shipments?page_size=200"),
     "GraphQL shipments": ("graphql", f"{{ shipments(first: 200) {{ {SHIPMENT_FIELDS} }} }}"),
     "orders list page": ("page", "/orders/"),
     "REST orders list": ("api", "/api/v1/orders?page_size=200"),
-    "GraphQL orders": ("graphql", "{ orders(first: 200) { orderNumber status "
-                                  "lines { sku } shipments { shipmentId eta } } }"),
+    "GraphQL orders": (
+        "graphql",
+        "{ orders(first: 200) { orderNumber status lines { sku } shipments { shipmentId eta } } }",
+    ),
 }
 
 
@@ -44,17 +48,18 @@ def query_counts(client, token: str) -> dict[str, int]:
             elif kind == "api":
                 response = client.get(target, **headers)
             else:
-                response = client.post("/graphql", data={"query": target},
-                                       content_type="application/json", **headers)
+                response = client.post(
+                    "/graphql", data={"query": target}, content_type="application/json", **headers
+                )
         assert response.status_code == 200, name
         assert "errors" not in (response.json() if kind == "graphql" else {}), name
         counts[name] = len(queries)
     return counts
 
 
-def test_list_reads_issue_the_same_queries_for_5_and_30_objects(client, brenner,
-                                                                 customer_user,
-                                                                 partner_token):
+def test_list_reads_issue_the_same_queries_for_5_and_30_objects(
+    client, brenner, customer_user, partner_token
+):
     client.force_login(customer_user)
     load("C-1001", 5)
     assert Shipment.objects.count() == 5 and Order.objects.count() == 5

@@ -15,30 +15,34 @@ def found(actor, query):
     return [(hit.kind, hit.object_key) for hit in search_references(actor, query)]
 
 
-@pytest.mark.parametrize("query, expected", [
-    ("SO-100045", ("order", "SO-100045")),
-    ("so 100045", ("order", "SO-100045")),         # case and spaces ignored
-    ("PO-BT-7781", ("order", "SO-100045")),        # customer PO
-    ("shp778120", ("shipment", "SHP-778120")),     # dashes ignored
-    ("LD-55012", ("shipment", "SHP-778120")),      # load id
-    ("JJD0002249381", ("shipment", "SHP-778120")),  # carrier tracking number
-    ("INV-2026-004512", ("invoice", "INV-2026-004512")),
-    ("DOC-POD-778120", ("shipment", "SHP-778120")),  # a document finds what it is about
-])
-def test_every_kind_of_reference_finds_its_object(delivered_story, customer_user, query,
-                                                  expected):
+@pytest.mark.parametrize(
+    "query, expected",
+    [
+        ("SO-100045", ("order", "SO-100045")),
+        ("so 100045", ("order", "SO-100045")),  # case and spaces ignored
+        ("PO-BT-7781", ("order", "SO-100045")),  # customer PO
+        ("shp778120", ("shipment", "SHP-778120")),  # dashes ignored
+        ("LD-55012", ("shipment", "SHP-778120")),  # load id
+        ("JJD0002249381", ("shipment", "SHP-778120")),  # carrier tracking number
+        ("INV-2026-004512", ("invoice", "INV-2026-004512")),
+        ("DOC-POD-778120", ("shipment", "SHP-778120")),  # a document finds what it is about
+    ],
+)
+def test_every_kind_of_reference_finds_its_object(delivered_story, customer_user, query, expected):
     assert found(customer_user, query)[0] == expected
 
 
 def test_prefix_and_partial_matches_rank_below_exact(delivered_story, customer_user):
     assert found(customer_user, "SHP-7781")[0] == ("shipment", "SHP-778120")  # prefix
-    assert ("shipment", "SHP-778120") in found(customer_user, "2249381")        # partial
+    assert ("shipment", "SHP-778120") in found(customer_user, "2249381")  # partial
 
 
-def test_search_leaves_out_what_the_searcher_may_not_see(delivered_story, other_tenant_user,
-                                                          brenner):
-    limited = user_create(username="limited", password=PASSWORD, tenant=brenner,
-                          account_numbers=["C-1002"])
+def test_search_leaves_out_what_the_searcher_may_not_see(
+    delivered_story, other_tenant_user, brenner
+):
+    limited = user_create(
+        username="limited", password=PASSWORD, tenant=brenner, account_numbers=["C-1002"]
+    )
 
     assert found(other_tenant_user, "SO-100045") == []
     assert found(limited, "SHP-778120") == []
@@ -77,14 +81,17 @@ def test_references_follow_a_rebuild(client, brenner, source_tokens, story, cust
 
 
 def test_a_fragment_finds_what_begins_with_it_first_then_what_contains_it(
-        client, delivered_story, source_tokens, story, customer_user):
+    client, delivered_story, source_tokens, story, customer_user
+):
     released = next(event for event in story if event["event_type"] == "order.released")
-    reorder = {**released, "event_id": "erp-reorder-1",
-               "data": {**released["data"], "order_number": "SO-100099",
-                        "customer_po": "778120-REORDER"}}
+    reorder = {
+        **released,
+        "event_id": "erp-reorder-1",
+        "data": {**released["data"], "order_number": "SO-100099", "customer_po": "778120-REORDER"},
+    }
     send_story(client, source_tokens, [reorder])
 
     hits = found(customer_user, "778120")
 
-    assert hits[0] == ("order", "SO-100099")          # its PO begins with the fragment
-    assert ("shipment", "SHP-778120") in hits[1:]     # its id contains it
+    assert hits[0] == ("order", "SO-100099")  # its PO begins with the fragment
+    assert ("shipment", "SHP-778120") in hits[1:]  # its id contains it

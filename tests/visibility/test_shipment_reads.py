@@ -22,13 +22,18 @@ query ($id: String!) {
 
 
 def graphql(client, query, variables, **headers):
-    return client.post("/graphql", data=json.dumps({"query": query, "variables": variables}),
-                       content_type="application/json", **headers)
+    return client.post(
+        "/graphql",
+        data=json.dumps({"query": query, "variables": variables}),
+        content_type="application/json",
+        **headers,
+    )
 
 
 def test_rest_detail_for_the_tenants_token(client, delivered_story, partner_token):
-    response = client.get("/api/v1/shipments/SHP-778120",
-                          HTTP_AUTHORIZATION=f"Bearer {partner_token}")
+    response = client.get(
+        "/api/v1/shipments/SHP-778120", HTTP_AUTHORIZATION=f"Bearer {partner_token}"
+    )
 
     assert response.status_code == 200
     body = response.json()
@@ -36,16 +41,26 @@ def test_rest_detail_for_the_tenants_token(client, delivered_story, partner_toke
     assert body["status"] == "delivered"
     assert body["tracking_numbers"] == ["JJD0002249381"]
     assert body["eta"] == "2026-11-20T09:00:00Z"
-    assert body["orders"] == [{"order_number": "SO-100045", "customer_po": "PO-BT-7781",
-                               "line_numbers": [10, 20]}]
+    assert body["orders"] == [
+        {"order_number": "SO-100045", "customer_po": "PO-BT-7781", "line_numbers": [10, 20]}
+    ]
     assert [m["milestone"] for m in body["milestones"]] == [
-        "picked_up", "departed_origin", "arrived_hub", "departed_hub", "out_for_delivery",
-        "delivered"]
+        "picked_up",
+        "departed_origin",
+        "arrived_hub",
+        "departed_hub",
+        "out_for_delivery",
+        "delivered",
+    ]
     assert body["milestones"][0] == {
-        "milestone": "picked_up", "carrier_status_code": "",
-        "occurred_at": "2026-11-17T08:40:00Z", "location": {"city": "Rotterdam",
-                                                           "country": "NL"},
-        "stop_sequence": 1, "remarks": "", "received_by": ""}
+        "milestone": "picked_up",
+        "carrier_status_code": "",
+        "occurred_at": "2026-11-17T08:40:00Z",
+        "location": {"city": "Rotterdam", "country": "NL"},
+        "stop_sequence": 1,
+        "remarks": "",
+        "received_by": "",
+    }
 
 
 def test_rest_detail_for_a_signed_in_user(client, delivered_story, customer_user):
@@ -57,10 +72,12 @@ def test_rest_detail_for_a_signed_in_user(client, delivered_story, customer_user
     assert response.json()["status"] == "delivered"
 
 
-def test_rest_detail_is_404_for_another_tenant(client, delivered_story, other_tenant_user,
-                                                other_tenant_token):
-    by_token = client.get("/api/v1/shipments/SHP-778120",
-                          HTTP_AUTHORIZATION=f"Bearer {other_tenant_token}")
+def test_rest_detail_is_404_for_another_tenant(
+    client, delivered_story, other_tenant_user, other_tenant_token
+):
+    by_token = client.get(
+        "/api/v1/shipments/SHP-778120", HTTP_AUTHORIZATION=f"Bearer {other_tenant_token}"
+    )
     client.force_login(other_tenant_user)
     by_user = client.get("/api/v1/shipments/SHP-778120")
 
@@ -75,40 +92,46 @@ def test_rest_rejects_anonymous_and_bad_tokens(client, delivered_story):
 
 
 def test_member_limited_to_another_account_does_not_see_it(client, delivered_story, brenner):
-    limited = user_create(username="limited", password=PASSWORD, tenant=brenner,
-                          account_numbers=["C-1002"])
+    limited = user_create(
+        username="limited", password=PASSWORD, tenant=brenner, account_numbers=["C-1002"]
+    )
     client.force_login(limited)
 
     assert client.get("/api/v1/shipments/SHP-778120").status_code == 404
 
 
-def test_token_limited_to_another_account_or_scope_does_not_see_it(client, delivered_story,
-                                                                    brenner):
+def test_token_limited_to_another_account_or_scope_does_not_see_it(
+    client, delivered_story, brenner
+):
     _, other_account = api_token_create(tenant=brenner, name="x", account_numbers=["C-1002"])
     _, invoices_only = api_token_create(tenant=brenner, name="y", scopes=["invoices"])
 
     for token in (other_account, invoices_only):
-        response = client.get("/api/v1/shipments/SHP-778120",
-                              HTTP_AUTHORIZATION=f"Bearer {token}")
+        response = client.get("/api/v1/shipments/SHP-778120", HTTP_AUTHORIZATION=f"Bearer {token}")
         assert response.status_code == 404
 
 
 def test_graphql_shipment_for_the_tenants_token(client, delivered_story, partner_token):
-    response = graphql(client, SHIPMENT_QUERY, {"id": "SHP-778120"},
-                       HTTP_AUTHORIZATION=f"Bearer {partner_token}")
+    response = graphql(
+        client, SHIPMENT_QUERY, {"id": "SHP-778120"}, HTTP_AUTHORIZATION=f"Bearer {partner_token}"
+    )
 
     assert response.status_code == 200
     shipment = response.json()["data"]["shipment"]
     assert shipment["status"] == "delivered"
-    assert shipment["orders"] == [{"orderNumber": "SO-100045", "customerPo": "PO-BT-7781",
-                                   "lineNumbers": [10, 20]}]
+    assert shipment["orders"] == [
+        {"orderNumber": "SO-100045", "customerPo": "PO-BT-7781", "lineNumbers": [10, 20]}
+    ]
     assert shipment["milestones"][-1]["milestone"] == "delivered"
 
 
-def test_graphql_shipment_is_null_for_another_tenant(client, delivered_story,
-                                                    other_tenant_token):
-    response = graphql(client, SHIPMENT_QUERY, {"id": "SHP-778120"},
-                       HTTP_AUTHORIZATION=f"Bearer {other_tenant_token}")
+def test_graphql_shipment_is_null_for_another_tenant(client, delivered_story, other_tenant_token):
+    response = graphql(
+        client,
+        SHIPMENT_QUERY,
+        {"id": "SHP-778120"},
+        HTTP_AUTHORIZATION=f"Bearer {other_tenant_token}",
+    )
 
     assert response.json() == {"data": {"shipment": None}}
 
@@ -142,8 +165,9 @@ def test_shipment_page_is_404_for_another_tenant(client, delivered_story, other_
     assert "SHP-778120" not in listing
 
 
-def test_graphql_lists_only_the_tenants_shipments_and_orders(client, delivered_story,
-                                                             partner_token, other_tenant_token):
+def test_graphql_lists_only_the_tenants_shipments_and_orders(
+    client, delivered_story, partner_token, other_tenant_token
+):
     query = """{ shipments(status: "delivered") { shipmentId }
                  order(orderNumber: "SO-100045") { status lines { sku quantity }
                                                    shipments { shipmentId } } }"""
@@ -151,26 +175,37 @@ def test_graphql_lists_only_the_tenants_shipments_and_orders(client, delivered_s
     theirs = graphql(client, query, {}, HTTP_AUTHORIZATION=f"Bearer {other_tenant_token}").json()
 
     assert mine["data"]["shipments"] == [{"shipmentId": "SHP-778120"}]
-    assert mine["data"]["order"] == {"status": "delivered",
-                                     "lines": [{"sku": "DRL-18V", "quantity": "40.000"},
-                                               {"sku": "BAT-5AH", "quantity": "80.000"}],
-                                     "shipments": [{"shipmentId": "SHP-778120"}]}
+    assert mine["data"]["order"] == {
+        "status": "delivered",
+        "lines": [
+            {"sku": "DRL-18V", "quantity": "40.000"},
+            {"sku": "BAT-5AH", "quantity": "80.000"},
+        ],
+        "shipments": [{"shipmentId": "SHP-778120"}],
+    }
     assert theirs == {"data": {"shipments": [], "order": None}}
 
 
 # --- ETA history (readside) -------------------------------------------------------------
 
 
-def test_eta_history_on_page_rest_and_graphql(client, delivered_story, customer_user,
-                                              partner_token):
+def test_eta_history_on_page_rest_and_graphql(
+    client, delivered_story, customer_user, partner_token
+):
     headers = {"HTTP_AUTHORIZATION": f"Bearer {partner_token}"}
     client.force_login(customer_user)
 
     page = client.get("/shipments/SHP-778120/").content.decode()
     rest = client.get("/api/v1/shipments/SHP-778120", **headers).json()
-    graphql = client.post("/graphql", content_type="application/json", **headers, data={
-        "query": '{ shipment(shipmentId: "SHP-778120") { etaHistory { kind eta etaBasis '
-                 "reasonText } } }"}).json()
+    graphql = client.post(
+        "/graphql",
+        content_type="application/json",
+        **headers,
+        data={
+            "query": '{ shipment(shipmentId: "SHP-778120") { etaHistory { kind eta etaBasis '
+            "reasonText } } }"
+        },
+    ).json()
 
     assert "ETA history" in page and "Last update" in page
     assert "Snow closure on A3 near Wurzburg" in page
@@ -185,8 +220,12 @@ def test_eta_history_on_page_rest_and_graphql(client, delivered_story, customer_
     assert "delay" in kinds
 
 
-SLASHED = {"SHP-778120": "SHP/778/120", "SO-100045": "SO/2026/45",
-           "INV-2026-004512": "INV/2026/4512", "DOC-POD-778120": "POD/778120"}
+SLASHED = {
+    "SHP-778120": "SHP/778/120",
+    "SO-100045": "SO/2026/45",
+    "INV-2026-004512": "INV/2026/4512",
+    "DOC-POD-778120": "POD/778120",
+}
 
 
 @pytest.fixture
@@ -200,10 +239,12 @@ def slashed_story(client, brenner, source_tokens, story):
     send_story(client, source_tokens, json.loads(text))
 
 
-def test_identifiers_with_slashes_link_and_resolve_everywhere(client, slashed_story, brenner,
-                                                              partner_token):
-    client.force_login(user_create(username="b-finance", password=PASSWORD, tenant=brenner,
-                                   finance=True))
+def test_identifiers_with_slashes_link_and_resolve_everywhere(
+    client, slashed_story, brenner, partner_token
+):
+    client.force_login(
+        user_create(username="b-finance", password=PASSWORD, tenant=brenner, finance=True)
+    )
 
     shipments = client.get("/shipments/").content.decode()
     search = client.get("/search/", {"q": "SHP/778/120"}).content.decode()
@@ -211,8 +252,7 @@ def test_identifiers_with_slashes_link_and_resolve_everywhere(client, slashed_st
     order = client.get("/orders/SO/2026/45/")
     invoice = client.get("/invoices/INV/2026/4512/")
     document = client.get("/documents/POD/778120/download")
-    api = client.get("/api/v1/shipments/SHP/778/120",
-                     HTTP_AUTHORIZATION=f"Bearer {partner_token}")
+    api = client.get("/api/v1/shipments/SHP/778/120", HTTP_AUTHORIZATION=f"Bearer {partner_token}")
 
     assert 'href="/shipments/SHP/778/120/"' in shipments
     assert 'href="/shipments/SHP/778/120/"' in search

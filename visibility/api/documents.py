@@ -18,12 +18,22 @@ def document_response(request: HttpRequest, actor: Actor, document_id: str) -> F
     if document is None:
         raise Http404("No such document")
     tenant_id = document.customer_account.tenant_id
-    audit_record(action=AuditAction.DOCUMENT_DOWNLOADED, actor=actor, tenant=tenant_id,
-                 target=f"document:{document_id}", request=request)
-    audit_staff_look(actor=actor, tenant_id=tenant_id, target=f"document:{document_id}",
-                     request=request)
-    response = FileResponse(document.file.open("rb"), as_attachment=True,
-                            filename=document.filename, content_type=document.content_type)
+    audit_record(
+        action=AuditAction.DOCUMENT_DOWNLOADED,
+        actor=actor,
+        tenant=tenant_id,
+        target=f"document:{document_id}",
+        request=request,
+    )
+    audit_staff_look(
+        actor=actor, tenant_id=tenant_id, target=f"document:{document_id}", request=request
+    )
+    response = FileResponse(
+        document.file.open("rb"),
+        as_attachment=True,
+        filename=document.filename,
+        content_type=document.content_type,
+    )
     response["X-Content-SHA256"] = document.sha256
     return response
 

@@ -13,8 +13,15 @@ class MilestoneSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = ShipmentEvent
-        fields = ["milestone", "carrier_status_code", "occurred_at", "location",
-                  "stop_sequence", "remarks", "received_by"]
+        fields = [
+            "milestone",
+            "carrier_status_code",
+            "occurred_at",
+            "location",
+            "stop_sequence",
+            "remarks",
+            "received_by",
+        ]
 
     def get_milestone(self, fact: ShipmentEvent) -> str | None:
         return fact.milestone or None
@@ -25,8 +32,16 @@ class EtaUpdateSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = ShipmentEvent
-        fields = ["occurred_at", "kind", "eta", "eta_window_start", "eta_window_end", "basis",
-                  "reason_code", "reason_text"]
+        fields = [
+            "occurred_at",
+            "kind",
+            "eta",
+            "eta_window_start",
+            "eta_window_end",
+            "basis",
+            "reason_code",
+            "reason_text",
+        ]
 
 
 class ShipmentOrderSerializer(serializers.Serializer):
@@ -46,12 +61,33 @@ class ShipmentSerializer(serializers.ModelSerializer):
     class Meta:
         model = Shipment
         fields = [
-            "shipment_id", "customer_account", "load_id", "status", "status_label",
-            "status_at", "carrier", "mode", "service_level", "tracking_numbers", "origin",
-            "destination", "planned_pickup_at", "planned_delivery_at", "eta",
-            "eta_window_start", "eta_window_end", "eta_basis", "promised_date", "delayed",
-            "at_risk", "delivered_at", "received_by", "last_event_at", "milestones",
-            "eta_history", "orders",
+            "shipment_id",
+            "customer_account",
+            "load_id",
+            "status",
+            "status_label",
+            "status_at",
+            "carrier",
+            "mode",
+            "service_level",
+            "tracking_numbers",
+            "origin",
+            "destination",
+            "planned_pickup_at",
+            "planned_delivery_at",
+            "eta",
+            "eta_window_start",
+            "eta_window_end",
+            "eta_basis",
+            "promised_date",
+            "delayed",
+            "at_risk",
+            "delivered_at",
+            "received_by",
+            "last_event_at",
+            "milestones",
+            "eta_history",
+            "orders",
         ]
 
     def get_carrier(self, shipment: Shipment) -> dict | None:
@@ -60,8 +96,9 @@ class ShipmentSerializer(serializers.ModelSerializer):
         return {"scac": shipment.carrier_scac, "name": shipment.carrier_name}
 
     def get_milestones(self, shipment: Shipment) -> list[dict]:
-        facts = [fact for fact in shipment.history.all()
-                 if fact.kind == ShipmentEvent.Kind.MILESTONE]
+        facts = [
+            fact for fact in shipment.history.all() if fact.kind == ShipmentEvent.Kind.MILESTONE
+        ]
         return MilestoneSerializer(facts, many=True).data
 
     def get_eta_history(self, shipment: Shipment) -> list[dict]:
@@ -70,14 +107,29 @@ class ShipmentSerializer(serializers.ModelSerializer):
 
 class ShipmentListSerializer(serializers.ModelSerializer):
     customer_account = serializers.CharField(source="customer_account.number")
-    orders = serializers.ListField(source="order_numbers", child=serializers.CharField(),
-                                   read_only=True)
+    orders = serializers.ListField(
+        source="order_numbers", child=serializers.CharField(), read_only=True
+    )
 
     class Meta:
         model = Shipment
-        fields = ["shipment_id", "customer_account", "load_id", "status", "carrier_scac",
-                  "carrier_name", "mode", "tracking_numbers", "eta", "promised_date",
-                  "delayed", "at_risk", "delivered_at", "last_event_at", "orders"]
+        fields = [
+            "shipment_id",
+            "customer_account",
+            "load_id",
+            "status",
+            "carrier_scac",
+            "carrier_name",
+            "mode",
+            "tracking_numbers",
+            "eta",
+            "promised_date",
+            "delayed",
+            "at_risk",
+            "delivered_at",
+            "last_event_at",
+            "orders",
+        ]
 
 
 class OrderLineSerializer(serializers.Serializer):
@@ -96,14 +148,32 @@ class OrderDetailSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Order
-        fields = ["order_number", "customer_account", "customer_po", "order_date",
-                  "requested_delivery_date", "ship_from", "ship_to", "status", "cancelled_at",
-                  "cancel_reason", "last_event_at", "lines", "shipments"]
+        fields = [
+            "order_number",
+            "customer_account",
+            "customer_po",
+            "order_date",
+            "requested_delivery_date",
+            "ship_from",
+            "ship_to",
+            "status",
+            "cancelled_at",
+            "cancel_reason",
+            "last_event_at",
+            "lines",
+            "shipments",
+        ]
 
     def get_shipments(self, order: Order) -> list[dict]:
-        return [{"shipment_id": link.shipment.shipment_id, "status": link.shipment.status,
-                 "eta": link.shipment.eta, "line_numbers": link.line_numbers}
-                for link in order.shipment_links.all()]
+        return [
+            {
+                "shipment_id": link.shipment.shipment_id,
+                "status": link.shipment.status,
+                "eta": link.shipment.eta,
+                "line_numbers": link.line_numbers,
+            }
+            for link in order.shipment_links.all()
+        ]
 
 
 class FreightChargeSerializer(serializers.Serializer):
@@ -126,9 +196,19 @@ class InvoiceListSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Invoice
-        fields = ["invoice_number", "customer_account", "status", "order_numbers",
-                  "shipment_ids", "issue_date", "due_date", "currency", "total_amount",
-                  "paid_at", "paid_amount"]
+        fields = [
+            "invoice_number",
+            "customer_account",
+            "status",
+            "order_numbers",
+            "shipment_ids",
+            "issue_date",
+            "due_date",
+            "currency",
+            "total_amount",
+            "paid_at",
+            "paid_amount",
+        ]
 
 
 class InvoiceSerializer(InvoiceListSerializer):
@@ -138,15 +218,22 @@ class InvoiceSerializer(InvoiceListSerializer):
         fields = [*InvoiceListSerializer.Meta.fields, "lines"]
 
 
-
 class OrderListSerializer(serializers.ModelSerializer):
     customer_account = serializers.CharField(source="customer_account.number")
     shipments = serializers.SerializerMethodField()
 
     class Meta:
         model = Order
-        fields = ["order_number", "customer_account", "customer_po", "order_date",
-                  "requested_delivery_date", "status", "last_event_at", "shipments"]
+        fields = [
+            "order_number",
+            "customer_account",
+            "customer_po",
+            "order_date",
+            "requested_delivery_date",
+            "status",
+            "last_event_at",
+            "shipments",
+        ]
 
     def get_shipments(self, order: Order) -> list[str]:
         return [link.shipment.shipment_id for link in order.shipment_links.all()]

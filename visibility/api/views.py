@@ -50,8 +50,12 @@ class ShipmentDetailApi(APIView):
         shipment = selectors.shipment_get(actor, shipment_id)
         if shipment is None:
             raise Http404
-        audit_staff_look(actor=actor, tenant_id=shipment.customer_account.tenant_id,
-                         target=f"shipment:{shipment_id}", request=request)
+        audit_staff_look(
+            actor=actor,
+            tenant_id=shipment.customer_account.tenant_id,
+            target=f"shipment:{shipment_id}",
+            request=request,
+        )
         data = ShipmentSerializer(shipment).data
         charges = selectors.charges_of_shipment(actor, shipment)
         if charges:  # finance grant only; omitted otherwise
@@ -65,11 +69,16 @@ class OrderDetailApi(APIView):
         order = selectors.order_get(actor, order_number)
         if order is None:
             raise Http404
-        audit_staff_look(actor=actor, tenant_id=order.customer_account.tenant_id,
-                         target=f"order:{order_number}", request=request)
+        audit_staff_look(
+            actor=actor,
+            tenant_id=order.customer_account.tenant_id,
+            target=f"order:{order_number}",
+            request=request,
+        )
         data = OrderDetailSerializer(order).data
-        invoices = list(selectors.invoices_of_order(actor, order).select_related(
-            "customer_account"))
+        invoices = list(
+            selectors.invoices_of_order(actor, order).select_related("customer_account")
+        )
         if invoices:  # finance grant only; omitted otherwise
             data["invoices"] = InvoiceListSerializer(invoices, many=True).data
         return Response(data)
@@ -103,8 +112,12 @@ class InvoiceDetailApi(APIView):
         invoice = selectors.invoice_get(actor, invoice_number)
         if invoice is None:
             raise Http404
-        audit_staff_look(actor=actor, tenant_id=invoice.customer_account.tenant_id,
-                         target=f"invoice:{invoice_number}", request=request)
+        audit_staff_look(
+            actor=actor,
+            tenant_id=invoice.customer_account.tenant_id,
+            target=f"invoice:{invoice_number}",
+            request=request,
+        )
         return Response(InvoiceSerializer(invoice).data)
 
 

@@ -52,8 +52,18 @@ MILESTONE_STATUS = {
 }
 
 DERIVED_SHIPMENT_FIELDS = [
-    "customer_account", "status", "status_at", "eta", "eta_window_start", "eta_window_end",
-    "eta_basis", "promised_date", "delayed", "at_risk", "delivered_at", "received_by",
+    "customer_account",
+    "status",
+    "status_at",
+    "eta",
+    "eta_window_start",
+    "eta_window_end",
+    "eta_basis",
+    "promised_date",
+    "delayed",
+    "at_risk",
+    "delivered_at",
+    "received_by",
     "last_event_at",
 ]
 
@@ -79,9 +89,14 @@ def _notable(shipment: Shipment) -> set[str]:
 
 
 # What derivation reads of a shipment besides the fields it derives.
-SHIPMENT_DERIVATION_INPUTS = ["shipment_id", "carrier_scac", "planned_pickup_at",
-                              "planned_delivery_at", "snapshot_occurred_at",
-                              "carrier_occurred_at"]
+SHIPMENT_DERIVATION_INPUTS = [
+    "shipment_id",
+    "carrier_scac",
+    "planned_pickup_at",
+    "planned_delivery_at",
+    "snapshot_occurred_at",
+    "carrier_occurred_at",
+]
 
 
 def derive_shipments(shipment_ids: Iterable[int]) -> ShipmentDerivation:
@@ -100,8 +115,9 @@ def derive_shipments(shipment_ids: Iterable[int]) -> ShipmentDerivation:
         account_before = shipment.customer_account_id
         shipment_orders = orders.get(shipment.id, [])
         _derive_shipment(shipment, histories.get(shipment.id, []), shipment_orders)
-        result.transitions += [(shipment, trigger)
-                               for trigger in sorted(_notable(shipment) - before)]
+        result.transitions += [
+            (shipment, trigger) for trigger in sorted(_notable(shipment) - before)
+        ]
         result.order_ids.update(order.order_id for order in shipment_orders)
         if shipment.customer_account_id != account_before:
             moved.append(shipment.id)
@@ -125,10 +141,18 @@ class OrderFact(NamedTuple):
 def _orders_of_shipments(shipment_ids: list[int]) -> dict[int, list[OrderFact]]:
     """Each shipment's orders, by order number."""
     orders: dict[int, list[OrderFact]] = {}
-    for row in binary_rows(ShipmentOrder.objects.filter(shipment_id__in=shipment_ids).order_by(
-            "order__order_number").values_list(
-            "shipment_id", "order_id", "order__order_number", "order__customer_account_id",
-            "order__cancelled_at", "order__requested_delivery_date")):
+    for row in binary_rows(
+        ShipmentOrder.objects.filter(shipment_id__in=shipment_ids)
+        .order_by("order__order_number")
+        .values_list(
+            "shipment_id",
+            "order_id",
+            "order__order_number",
+            "order__customer_account_id",
+            "order__cancelled_at",
+            "order__requested_delivery_date",
+        )
+    ):
         orders.setdefault(row[0], []).append(OrderFact(*row))
     return orders
 
@@ -150,8 +174,9 @@ class Fact(NamedTuple):
 
 def _histories(shipment_ids: list[int]) -> dict[int, list[Fact]]:
     histories: dict[int, list[Fact]] = {}
-    for row in binary_rows(ShipmentEvent.objects.filter(shipment_id__in=shipment_ids)
-                           .values_list(*Fact._fields)):
+    for row in binary_rows(
+        ShipmentEvent.objects.filter(shipment_id__in=shipment_ids).values_list(*Fact._fields)
+    ):
         histories.setdefault(row[0], []).append(Fact(*row))
     return histories
 
@@ -168,8 +193,9 @@ def _derive_shipment(shipment: Shipment, history: list[Fact], orders: list[Order
         default=None,
     )
     delivered = [fact for fact in milestones if fact.milestone == Milestone.DELIVERED]
-    first_delivery = min(delivered, key=lambda fact: (fact.occurred_at, fact.event_key),
-                         default=None)
+    first_delivery = min(
+        delivered, key=lambda fact: (fact.occurred_at, fact.event_key), default=None
+    )
 
     if latest is not None:
         shipment.status = MILESTONE_STATUS[latest.milestone]
@@ -188,8 +214,9 @@ def _derive_shipment(shipment: Shipment, history: list[Fact], orders: list[Order
     shipment.received_by = first_delivery.received_by if first_delivery else ""
 
     estimates = [fact for fact in history if fact.eta is not None]
-    newest_estimate = max(estimates, key=lambda fact: (fact.occurred_at, fact.event_key),
-                          default=None)
+    newest_estimate = max(
+        estimates, key=lambda fact: (fact.occurred_at, fact.event_key), default=None
+    )
     if newest_estimate is not None:
         shipment.eta = newest_estimate.eta
         shipment.eta_window_start = newest_estimate.eta_window_start
@@ -202,25 +229,30 @@ def _derive_shipment(shipment: Shipment, history: list[Fact], orders: list[Order
         shipment.eta_window_start = shipment.eta_window_end = None
         shipment.eta_basis = "planned" if shipment.planned_delivery_at else ""
 
-    requested = [order.requested_delivery_date for order in orders
-                 if order.requested_delivery_date]
-    shipment.promised_date = min(requested) if requested else (
-        shipment.planned_delivery_at.date() if shipment.planned_delivery_at else None
+    requested = [order.requested_delivery_date for order in orders if order.requested_delivery_date]
+    shipment.promised_date = (
+        min(requested)
+        if requested
+        else (shipment.planned_delivery_at.date() if shipment.planned_delivery_at else None)
     )
     is_open = shipment.status not in (ShipmentStatus.DELIVERED, ShipmentStatus.CANCELLED)
     shipment.at_risk = bool(
-        is_open and shipment.eta and shipment.promised_date
+        is_open
+        and shipment.eta
+        and shipment.promised_date
         and shipment.eta.date() > shipment.promised_date
     )
     reported_delay = any(fact.kind == ShipmentEvent.Kind.DELAY for fact in history)
     late_against_plan = bool(
-        shipment.eta and shipment.planned_delivery_at
+        shipment.eta
+        and shipment.planned_delivery_at
         and shipment.eta > shipment.planned_delivery_at
     )
     shipment.delayed = is_open and (reported_delay or late_against_plan)
     moments = [fact.occurred_at for fact in history]
-    moments += [moment for moment in (shipment.snapshot_occurred_at,
-                                      shipment.carrier_occurred_at) if moment]
+    moments += [
+        moment for moment in (shipment.snapshot_occurred_at, shipment.carrier_occurred_at) if moment
+    ]
     shipment.last_event_at = max(moments, default=None)
 
 
@@ -241,9 +273,11 @@ def derive_orders(order_ids: Iterable[int]) -> None:
         .order_by("id")
     )
     shipments_of: dict[int, list[tuple[str, datetime | None]]] = {}
-    for order_id, status, last_event_at in binary_rows(ShipmentOrder.objects.filter(
-            order_id__in=[order.id for order in orders]).values_list(
-            "order_id", "shipment__status", "shipment__last_event_at")):
+    for order_id, status, last_event_at in binary_rows(
+        ShipmentOrder.objects.filter(order_id__in=[order.id for order in orders]).values_list(
+            "order_id", "shipment__status", "shipment__last_event_at"
+        )
+    ):
         shipments_of.setdefault(order_id, []).append((status, last_event_at))
     for order in orders:
         shipments = shipments_of.get(order.id, [])
@@ -258,8 +292,7 @@ def derive_orders(order_ids: Iterable[int]) -> None:
                 ShipmentStatus.BOOKED,
             )
         moments = [moment for _, moment in shipments if moment]
-        moments += [moment for moment in (order.snapshot_occurred_at, order.cancelled_at)
-                    if moment]
+        moments += [moment for moment in (order.snapshot_occurred_at, order.cancelled_at) if moment]
         order.last_event_at = max(moments, default=None)
     bulk_update_rows(orders, ["status", "last_event_at"])
 
@@ -273,6 +306,8 @@ def _documents_follow_their_shipment(shipment_ids: list[int]) -> None:
         return
     Document.objects.filter(shipment_id__in=shipment_ids).exclude(
         customer_account_id=F("shipment__customer_account_id")
-    ).update(customer_account_id=Subquery(
-        Shipment.objects.filter(id=OuterRef("shipment_id")).values("customer_account_id")[:1]
-    ))
+    ).update(
+        customer_account_id=Subquery(
+            Shipment.objects.filter(id=OuterRef("shipment_id")).values("customer_account_id")[:1]
+        )
+    )

@@ -75,14 +75,19 @@ def notifications_record(transitions: list[tuple[Shipment, str]]) -> int:
     if not transitions:
         return 0
     account_tenants = dict(
-        Shipment.objects.filter(id__in={shipment.id for shipment, _ in transitions})
-        .values_list("customer_account_id", "customer_account__tenant_id")
+        Shipment.objects.filter(id__in={shipment.id for shipment, _ in transitions}).values_list(
+            "customer_account_id", "customer_account__tenant_id"
+        )
     )
     tenant_ids = {tenant for tenant in account_tenants.values() if tenant}
     subscriptions = list(NotificationSubscription.objects.filter(tenant_id__in=tenant_ids))
     webhooks = list(Webhook.objects.filter(tenant_id__in=tenant_ids, active=True))
-    users = {user.id: user for user in get_user_model().objects.filter(
-        id__in={subscription.user_id for subscription in subscriptions}, is_active=True)}
+    users = {
+        user.id: user
+        for user in get_user_model().objects.filter(
+            id__in={subscription.user_id for subscription in subscriptions}, is_active=True
+        )
+    }
     visible: dict[int, set[int]] = {
         user_id: set(visible_account_ids(user).values_list("id", flat=True))
         for user_id, user in users.items()
@@ -91,11 +96,18 @@ def notifications_record(transitions: list[tuple[Shipment, str]]) -> int:
     for shipment, trigger in transitions:
         tenant_id = account_tenants.get(shipment.customer_account_id)
         payload = _payload(shipment, trigger)
-        common = {"shipment_ref": shipment.shipment_id, "trigger": trigger,
-                  "tenant_id": tenant_id, "payload": payload}
+        common = {
+            "shipment_ref": shipment.shipment_id,
+            "trigger": trigger,
+            "tenant_id": tenant_id,
+            "payload": payload,
+        }
         for subscription in subscriptions:
-            if (subscription.tenant_id == tenant_id and subscription.trigger == trigger
-                    and shipment.customer_account_id in visible.get(subscription.user_id, ())):
+            if (
+                subscription.tenant_id == tenant_id
+                and subscription.trigger == trigger
+                and shipment.customer_account_id in visible.get(subscription.user_id, ())
+            ):
                 rows.append(Notification(subscriber=f"user:{subscription.user_id}", **common))
         for webhook in webhooks:
             if webhook.tenant_id == tenant_id and trigger in webhook.triggers:
@@ -112,8 +124,9 @@ def wake_notification_worker() -> None:
     try:
         deliver_notifications.delay()
     except Exception:
-        logger.warning("could not wake the notification worker; the sweep will catch up",
-                       exc_info=True)
+        logger.warning(
+            "could not wake the notification worker; the sweep will catch up", exc_info=True
+        )
 
 
 # --- delivery ------------------------------------------------------------------------------
@@ -132,11 +145,11 @@ def _send_email(notification: Notification) -> None:
     context = {"user": user, **notification.payload}
     subject = render_to_string("notifications/subject.txt", context).strip()
     message = EmailMultiAlternatives(
-        subject=subject, body=render_to_string("notifications/email.txt", context),
+        subject=subject,
+        body=render_to_string("notifications/email.txt", context),
         to=[user.email],
     )
-    message.attach_alternative(render_to_string("notifications/email.html", context),
-                               "text/html")
+    message.attach_alternative(render_to_string("notifications/email.html", context), "text/html")
     message.send()
 
 
@@ -144,18 +157,25 @@ def _send_webhook(notification: Notification) -> None:
     webhook = Webhook.objects.get(id=int(notification.subscriber.split(":")[1]))
     refusal = webhook_target_refusal(webhook.url, resolve=True)
     if refusal:
-        WebhookDelivery.objects.create(webhook=webhook, notification=notification,
-                                       error=f"not sent: {refusal}"[:500])
+        WebhookDelivery.objects.create(
+            webhook=webhook, notification=notification, error=f"not sent: {refusal}"[:500]
+        )
         raise ConnectionError(refusal)
-    body = json.dumps({"notification_id": notification.id, **notification.payload},
-                      sort_keys=True).encode()
+    body = json.dumps(
+        {"notification_id": notification.id, **notification.payload}, sort_keys=True
+    ).encode()
     timestamp = str(int(time.time()))
-    request = urllib.request.Request(webhook.url, data=body, method="POST", headers={
-        "Content-Type": "application/json",
-        "X-Portal-Timestamp": timestamp,
-        "X-Portal-Signature": "sha256=" + sign_webhook_body(webhook.secret, timestamp, body),
-        "X-Portal-Notification-Id": str(notification.id),
-    })
+    request = urllib.request.Request(
+        webhook.url,
+        data=body,
+        method="POST",
+        headers={
+            "Content-Type": "application/json",
+            "X-Portal-Timestamp": timestamp,
+            "X-Portal-Signature": "sha256=" + sign_webhook_body(webhook.secret, timestamp, body),
+            "X-Portal-Notification-Id": str(notification.id),
+        },
+    )
     started = time.monotonic()
     status, error = None, ""
     try:
@@ -166,8 +186,12 @@ def _send_webhook(notification: Notification) -> None:
     except (urllib.error.URLError, OSError) as failure:
         error = str(failure)[:500]
     WebhookDelivery.objects.create(
-        webhook=webhook, notification=notification, status_code=status, error=error,
-        duration_ms=int((time.monotonic() - started) * 1000))
+        webhook=webhook,
+        notification=notification,
+        status_code=status,
+        error=error,
+        duration_ms=int((time.monotonic() - started) * 1000),
+    )
     if error:
         raise ConnectionError(error)
 
@@ -213,14 +237,16 @@ def _deliver_next_notification() -> int | None:
                 notification.state = Notification.State.FAILED
             else:
                 notification.next_attempt_at = now + timedelta(
-                    seconds=30 * 2 ** (notification.attempts - 1))
+                    seconds=30 * 2 ** (notification.attempts - 1)
+                )
             was_sent = 0
         else:
             notification.state = Notification.State.SENT
             notification.sent_at = timezone.now()
             was_sent = 1
-        notification.save(update_fields=["state", "attempts", "last_error",
-                                          "next_attempt_at", "sent_at"])
+        notification.save(
+            update_fields=["state", "attempts", "last_error", "next_attempt_at", "sent_at"]
+        )
     return was_sent
 
 

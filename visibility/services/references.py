@@ -25,11 +25,13 @@ def _owner_field(owner: Order | Shipment | Invoice) -> str:
 
 
 def _owner_fields(owner: Order | Shipment | Invoice) -> dict:
-    object_keys = {"order": "order_number", "shipment": "shipment_id",
-                   "invoice": "invoice_number"}
+    object_keys = {"order": "order_number", "shipment": "shipment_id", "invoice": "invoice_number"}
     field_name = _owner_field(owner)
-    return {"kind": field_name, "object_key": getattr(owner, object_keys[field_name]),
-            f"{field_name}_id": owner.pk}
+    return {
+        "kind": field_name,
+        "object_key": getattr(owner, object_keys[field_name]),
+        f"{field_name}_id": owner.pk,
+    }
 
 
 Owner = Order | Shipment | Invoice
@@ -43,15 +45,18 @@ def references_replace(owners: Sequence[tuple[Owner, Iterable[tuple[str, str]]]]
         ids_by_field.setdefault(_owner_field(owner), []).append(owner.pk)
     for field_name, ids in ids_by_field.items():
         Reference.objects.filter(**{f"{field_name}_id__in": ids}).exclude(
-            reference_type=Reference.ReferenceType.DOCUMENT_ID).delete()
-    insert_rows(Reference, [row for owner, references in owners
-                            for row in _rows(owner, references)])
+            reference_type=Reference.ReferenceType.DOCUMENT_ID
+        ).delete()
+    insert_rows(
+        Reference, [row for owner, references in owners for row in _rows(owner, references)]
+    )
 
 
 def references_add(owners: Sequence[tuple[Owner, Iterable[tuple[str, str]]]]) -> None:
     """Add references to their owners (one INSERT for all)."""
-    insert_rows(Reference, [row for owner, references in owners
-                            for row in _rows(owner, references)])
+    insert_rows(
+        Reference, [row for owner, references in owners for row in _rows(owner, references)]
+    )
 
 
 def _rows(owner: Owner, references: Iterable[tuple[str, str]]) -> list[dict]:
@@ -62,9 +67,15 @@ def _rows(owner: Owner, references: Iterable[tuple[str, str]]) -> list[dict]:
         if not normalized or (reference_type, normalized) in seen:
             continue
         seen.add((reference_type, normalized))
-        rows.append({"customer_account_id": owner.customer_account_id,
-                     "reference_type": reference_type, "value": value[:128],
-                     "normalized": normalized[:128], **fields})
+        rows.append(
+            {
+                "customer_account_id": owner.customer_account_id,
+                "reference_type": reference_type,
+                "value": value[:128],
+                "normalized": normalized[:128],
+                **fields,
+            }
+        )
     return rows
 
 
@@ -74,6 +85,8 @@ def references_follow_account(shipment_ids: list[int]) -> None:
         return
     Reference.objects.filter(shipment_id__in=shipment_ids).exclude(
         customer_account_id=F("shipment__customer_account_id")
-    ).update(customer_account_id=Subquery(
-        Shipment.objects.filter(id=OuterRef("shipment_id")).values("customer_account_id")[:1]
-    ))
+    ).update(
+        customer_account_id=Subquery(
+            Shipment.objects.filter(id=OuterRef("shipment_id")).values("customer_account_id")[:1]
+        )
+    )

@@ -15,15 +15,19 @@ from visibility.models import NotificationSubscription, NotificationTrigger, Web
 from visibility.services.webhook_targets import webhook_target_refusal
 
 
-def subscriptions_set(*, user: AbstractBaseUser, tenant: Tenant,
-                      triggers: Iterable[str]) -> set[str]:
+def subscriptions_set(
+    *, user: AbstractBaseUser, tenant: Tenant, triggers: Iterable[str]
+) -> set[str]:
     wanted = set(triggers) & set(NotificationTrigger.values)
     with transaction.atomic():
         NotificationSubscription.objects.filter(user=user, tenant=tenant).exclude(
-            trigger__in=wanted).delete()
+            trigger__in=wanted
+        ).delete()
         NotificationSubscription.objects.bulk_create(
-            [NotificationSubscription(user=user, tenant=tenant, trigger=trigger)
-             for trigger in sorted(wanted)],
+            [
+                NotificationSubscription(user=user, tenant=tenant, trigger=trigger)
+                for trigger in sorted(wanted)
+            ],
             ignore_conflicts=True,
         )
     return wanted
@@ -38,8 +42,9 @@ def webhook_create(*, tenant: Tenant, url: str, triggers: Iterable[str]) -> Webh
     chosen = sorted(set(triggers) & set(NotificationTrigger.values))
     if not chosen:
         raise ValidationError("choose at least one trigger")
-    return Webhook.objects.create(tenant=tenant, url=url, triggers=chosen,
-                                  secret=secrets.token_urlsafe(32))
+    return Webhook.objects.create(
+        tenant=tenant, url=url, triggers=chosen, secret=secrets.token_urlsafe(32)
+    )
 
 
 def webhook_deactivate(*, webhook: Webhook) -> None:

@@ -21,12 +21,14 @@ class Command(BaseCommand):
         found = Tenant.objects.filter(slug=tenant).first()
         if found is None:
             raise CommandError(f"no tenant {tenant!r}")
-        expires_at = (timezone.now() + timedelta(days=expires_in_days)
-                      if expires_in_days else None)
+        expires_at = timezone.now() + timedelta(days=expires_in_days) if expires_in_days else None
         try:
             token, secret = api_token_create(
-                tenant=found, name=name, scopes=[s for s in scopes.split(",") if s],
-                account_numbers=[a for a in accounts.split(",") if a], expires_at=expires_at,
+                tenant=found,
+                name=name,
+                scopes=[s for s in scopes.split(",") if s],
+                account_numbers=[a for a in accounts.split(",") if a],
+                expires_at=expires_at,
             )
         except ValueError as error:
             raise CommandError(str(error)) from error

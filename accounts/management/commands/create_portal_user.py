@@ -17,11 +17,23 @@ class Command(BaseCommand):
         parser.add_argument("--tenant", help="tenant slug (member, tenant_admin)")
         parser.add_argument("--accounts", default="", help="limit a member to these accounts")
         parser.add_argument("--finance", action="store_true", help="may see invoices")
-        parser.add_argument("--staff-tenants", default="", help="tenant slugs staff serve; "
-                            "empty means all")
+        parser.add_argument(
+            "--staff-tenants", default="", help="tenant slugs staff serve; empty means all"
+        )
 
-    def handle(self, *args, username, password, email, role, tenant, accounts, finance,
-               staff_tenants, **options):
+    def handle(
+        self,
+        *args,
+        username,
+        password,
+        email,
+        role,
+        tenant,
+        accounts,
+        finance,
+        staff_tenants,
+        **options,
+    ):
         found = None
         if role in ("member", "tenant_admin"):
             found = Tenant.objects.filter(slug=tenant or "").first()
@@ -29,9 +41,13 @@ class Command(BaseCommand):
                 raise CommandError(f"--tenant must name an existing tenant, not {tenant!r}")
         slugs = [slug for slug in staff_tenants.split(",") if slug]
         user_create(
-            username=username, password=password, email=email, tenant=found,
+            username=username,
+            password=password,
+            email=email,
+            tenant=found,
             role=Role.TENANT_ADMIN if role == "tenant_admin" else Role.MEMBER,
-            account_numbers=[a for a in accounts.split(",") if a], finance=finance,
+            account_numbers=[a for a in accounts.split(",") if a],
+            finance=finance,
             staff_tenants=Tenant.objects.filter(slug__in=slugs) if role == "staff" else None,
             staff_all_tenants=role == "staff" and not slugs,
             platform_admin=role == "platform_admin",

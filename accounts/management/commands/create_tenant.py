@@ -13,8 +13,9 @@ class Command(BaseCommand):
 
     def handle(self, *args, slug, name, accounts, **options):
         try:
-            tenant = tenant_create_or_update(slug=slug, name=name,
-                                             account_numbers=accounts.split(","))
+            tenant = tenant_create_or_update(
+                slug=slug, name=name, account_numbers=accounts.split(",")
+            )
         except ValueError as error:
             raise CommandError(str(error)) from error
         numbers = ", ".join(tenant.accounts.order_by("number").values_list("number", flat=True))

@@ -23,31 +23,41 @@ def timestamp(value: str) -> datetime:
 
 
 class Command(BaseCommand):
-    help = ("Re-project stored events: dead letters (--dead), or by --source / --type / "
-            "--since / --until; --rejected sends stored rejected events through intake again.")
+    help = (
+        "Re-project stored events: dead letters (--dead), or by --source / --type / "
+        "--since / --until; --rejected sends stored rejected events through intake again."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--dead", action="store_true", help="only dead letters")
-        parser.add_argument("--rejected", action="store_true",
-                            help="re-validate stored rejected events")
+        parser.add_argument(
+            "--rejected", action="store_true", help="re-validate stored rejected events"
+        )
         parser.add_argument("--source")
         parser.add_argument("--type", dest="event_type", choices=EventType.values)
         parser.add_argument("--since", type=timestamp, help="occurred_at >= this")
         parser.add_argument("--until", type=timestamp, help="occurred_at < this")
-        parser.add_argument("--no-process", action="store_true",
-                            help="only queue them; workers project them")
+        parser.add_argument(
+            "--no-process", action="store_true", help="only queue them; workers project them"
+        )
 
-    def handle(self, *args, dead, rejected, source, event_type, since, until, no_process,
-               **options):
+    def handle(
+        self, *args, dead, rejected, source, event_type, since, until, no_process, **options
+    ):
         if rejected:
             outcome = rejected_events_replay(source=source)
             self.stdout.write(", ".join(f"{count} {status}" for status, count in outcome.items()))
         elif not (dead or source or event_type or since or until):
-            raise CommandError("say what to replay: --dead, --rejected, or a filter "
-                               "(--source, --type, --since, --until)")
+            raise CommandError(
+                "say what to replay: --dead, --rejected, or a filter "
+                "(--source, --type, --since, --until)"
+            )
         else:
-            queued = inbox_events_requeue(inbox_selection(
-                dead_only=dead, source=source, event_type=event_type, since=since, until=until))
+            queued = inbox_events_requeue(
+                inbox_selection(
+                    dead_only=dead, source=source, event_type=event_type, since=since, until=until
+                )
+            )
             self.stdout.write(f"{queued} events queued for projection")
         if no_process:
             return

@@ -35,10 +35,27 @@ class Command(BaseCommand):
         environment = {**os.environ, "DEBUG": os.environ.get("DEBUG", "1")}
         commands = [
             [python, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"],
-            [python, "-m", "celery", "-A", "portal", "worker", "--loglevel=WARNING",
-             "--concurrency=2"],
-            [python, "-m", "celery", "-A", "portal", "beat", "--loglevel=WARNING",
-             "--schedule", settings.CELERY_BEAT_SCHEDULE_FILENAME],
+            [
+                python,
+                "-m",
+                "celery",
+                "-A",
+                "portal",
+                "worker",
+                "--loglevel=WARNING",
+                "--concurrency=2",
+            ],
+            [
+                python,
+                "-m",
+                "celery",
+                "-A",
+                "portal",
+                "beat",
+                "--loglevel=WARNING",
+                "--schedule",
+                settings.CELERY_BEAT_SCHEDULE_FILENAME,
+            ],
         ]
         processes = [subprocess.Popen(command, env=environment) for command in commands]
         time.sleep(2)

@@ -35,8 +35,15 @@ from visibility.services.projection.shipments import (
     project_tenders_accepted,
 )
 
-__all__ = ["PROJECTION_ORDER", "PROJECTORS", "Hold", "ProjectedEvent", "ProjectionEffects",
-           "project_batch", "project_event"]
+__all__ = [
+    "PROJECTION_ORDER",
+    "PROJECTORS",
+    "Hold",
+    "ProjectedEvent",
+    "ProjectionEffects",
+    "project_batch",
+    "project_event",
+]
 
 # In this order: snapshots that others depend on first, so fewer events are held.
 PROJECTORS: dict[str, BatchProjector] = {

@@ -75,8 +75,9 @@ def set_snapshot_version(row: Any, event: ProjectedEvent) -> None:
 SNAPSHOT_VERSION_FIELDS = ["snapshot_sequence", "snapshot_occurred_at", "snapshot_event_key"]
 
 
-def newest_by(events: Iterable[ProjectedEvent],
-              key: Callable[[ProjectedEvent], str]) -> dict[str, ProjectedEvent]:
+def newest_by(
+    events: Iterable[ProjectedEvent], key: Callable[[ProjectedEvent], str]
+) -> dict[str, ProjectedEvent]:
     """The newest snapshot event per `key`: applying only it gives what applying all of
     them in any order gives, since an older snapshot never overwrites a newer one."""
     newest: dict[str, ProjectedEvent] = {}
@@ -100,12 +101,16 @@ def owned_account_ids(numbers: set[str]) -> dict[str, int]:
     known = {
         number: (account_id, tenant_id)
         for number, account_id, tenant_id in CustomerAccount.objects.filter(
-            number__in=numbers).values_list("number", "id", "tenant_id")
+            number__in=numbers
+        ).values_list("number", "id", "tenant_id")
     }
     unknown = sorted(numbers - known.keys())
     if unknown:
         CustomerAccount.objects.bulk_create(
             [CustomerAccount(number=number) for number in unknown], ignore_conflicts=True
         )
-    return {number: account_id for number, (account_id, tenant_id) in known.items()
-            if tenant_id is not None}
+    return {
+        number: account_id
+        for number, (account_id, tenant_id) in known.items()
+        if tenant_id is not None
+    }

@@ -14,14 +14,19 @@ from visibility.services.projection.base import Held, ProjectedEvent, Projection
 from visibility.services.references import Owner, references_add
 
 # How a document names its owner: (data field, model, the model's key field).
-OWNER_KINDS = [("shipment_id", Shipment, "shipment_id"), ("order_number", Order, "order_number"),
-               ("invoice_number", Invoice, "invoice_number")]
+OWNER_KINDS = [
+    ("shipment_id", Shipment, "shipment_id"),
+    ("order_number", Order, "order_number"),
+    ("invoice_number", Invoice, "invoice_number"),
+]
 
 
 def project_documents(events: list[ProjectedEvent], effects: ProjectionEffects) -> Held:
-    stored = set(Document.objects.filter(
-        document_id__in={event.data["document_id"] for event in events}
-    ).values_list("document_id", flat=True))
+    stored = set(
+        Document.objects.filter(
+            document_id__in={event.data["document_id"] for event in events}
+        ).values_list("document_id", flat=True)
+    )
     owners = _owners(events)
     held: Held = {}
     documents: list[Document] = []
@@ -50,9 +55,16 @@ def _owners(events: list[ProjectedEvent]) -> dict[str, dict[str, Owner]]:
     owners: dict[str, dict[str, Owner]] = {}
     for field, model, key_field in OWNER_KINDS:
         keys = {event.data[field] for event in events if event.data.get(field)}
-        owners[field] = {getattr(owner, key_field): owner for owner in (
-            model.objects.filter(**{f"{key_field}__in": keys})
-            .only("id", key_field, "customer_account_id") if keys else [])}
+        owners[field] = {
+            getattr(owner, key_field): owner
+            for owner in (
+                model.objects.filter(**{f"{key_field}__in": keys}).only(
+                    "id", key_field, "customer_account_id"
+                )
+                if keys
+                else []
+            )
+        }
     return owners
 
 
@@ -61,13 +73,18 @@ def _document(event: ProjectedEvent, owner: Owner) -> Document:
     content = base64.b64decode(data["content_base64"])
     checksum = hashlib.sha256(content).hexdigest()
     document = Document(
-        document_id=data["document_id"], document_type=data["document_type"],
+        document_id=data["document_id"],
+        document_type=data["document_type"],
         customer_account_id=owner.customer_account_id,
         shipment=owner if isinstance(owner, Shipment) else None,
         order=owner if isinstance(owner, Order) else None,
         invoice=owner if isinstance(owner, Invoice) else None,
-        filename=data["filename"], content_type=data["content_type"], size=len(content),
-        sha256=checksum, occurred_at=event.occurred_at, event_key=event.key,
+        filename=data["filename"],
+        content_type=data["content_type"],
+        size=len(content),
+        sha256=checksum,
+        occurred_at=event.occurred_at,
+        event_key=event.key,
     )
     # Content-addressed name: replaying or rebuilding reuses the stored file. The client's
     # filename (up to 255 characters) stays out of the path; downloads send it back.

@@ -42,8 +42,7 @@ def _milestone_fact(event: ProjectedEvent, mappings: dict[str, StatusCodeMapping
     elif mapping.action == StatusCodeAction.ETA and data.get("eta"):
         fact.update(kind=ShipmentEvent.Kind.ETA, eta=timestamp(data["eta"]), eta_basis="carrier")
     elif mapping.action == StatusCodeAction.DELAY:
-        fact.update(kind=ShipmentEvent.Kind.DELAY, reason_code=code,
-                    reason_text=fact["remarks"])
+        fact.update(kind=ShipmentEvent.Kind.DELAY, reason_code=code, reason_text=fact["remarks"])
     else:
         fact["kind"] = ShipmentEvent.Kind.STATUS_CODE
     return fact
@@ -96,8 +95,14 @@ def project_history_events(events: list[ProjectedEvent], effects: ProjectionEffe
             held[event.key] = f"shipment:{event.data['shipment_id']}"
             continue
         fields = HISTORY_FACTS[event.event_type](event, mappings)
-        facts.append({"shipment_id": shipment_pk, "event_key": event.key,
-                      "occurred_at": event.occurred_at, **fields})
+        facts.append(
+            {
+                "shipment_id": shipment_pk,
+                "event_key": event.key,
+                "occurred_at": event.occurred_at,
+                **fields,
+            }
+        )
         effects.shipment_ids.add(shipment_pk)
     insert_rows(ShipmentEvent, facts, ignore_conflicts=True)
     return held

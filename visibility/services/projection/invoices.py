@@ -20,24 +20,38 @@ from visibility.services.projection.base import (
 from visibility.services.references import references_replace
 
 INVOICE_SNAPSHOT_FIELDS = [
-    "customer_account", "order_numbers", "shipment_ids", "issue_date", "due_date", "currency",
-    "total_amount", *SNAPSHOT_VERSION_FIELDS,
+    "customer_account",
+    "order_numbers",
+    "shipment_ids",
+    "issue_date",
+    "due_date",
+    "currency",
+    "total_amount",
+    *SNAPSHOT_VERSION_FIELDS,
 ]
 
 
 def _locked_invoices(numbers) -> dict[str, Invoice]:
-    return {invoice.invoice_number: invoice for invoice in
-            Invoice.objects.select_for_update(no_key=True).filter(invoice_number__in=set(numbers))
-            .order_by("invoice_number")}
+    return {
+        invoice.invoice_number: invoice
+        for invoice in Invoice.objects.select_for_update(no_key=True)
+        .filter(invoice_number__in=set(numbers))
+        .order_by("invoice_number")
+    }
 
 
 def project_invoices_posted(events: list[ProjectedEvent], effects: ProjectionEffects) -> Held:
     """Write the newest snapshot of each invoice, with its lines and search reference."""
     accounts = owned_account_ids({event.data["customer_account"] for event in events})
-    held = {event.key: f"account:{event.data['customer_account']}" for event in events
-            if event.data["customer_account"] not in accounts}
-    newest = newest_by((event for event in events if event.key not in held),
-                       key=lambda event: event.data["invoice_number"])
+    held = {
+        event.key: f"account:{event.data['customer_account']}"
+        for event in events
+        if event.data["customer_account"] not in accounts
+    }
+    newest = newest_by(
+        (event for event in events if event.key not in held),
+        key=lambda event: event.data["invoice_number"],
+    )
     if not newest:
         return held
     existing = _locked_invoices(newest)
@@ -59,16 +73,24 @@ def project_invoices_posted(events: list[ProjectedEvent], effects: ProjectionEff
     bulk_update_rows(replaced, INVOICE_SNAPSHOT_FIELDS)
     invoice_ids = [invoice.id for invoice, _ in winners]
     InvoiceLine.objects.filter(invoice_id__in=invoice_ids).delete()
-    bulk_insert_rows([
-        InvoiceLine(invoice=invoice, position=position,
-                    description=line.get("description") or "", amount=Decimal(line["amount"]))
-        for invoice, event in winners
-        for position, line in enumerate(event.data.get("lines") or [], start=1)
-    ])
-    references_replace([
-        (invoice, [(Reference.ReferenceType.INVOICE_NUMBER, invoice.invoice_number)])
-        for invoice, _ in winners
-    ])
+    bulk_insert_rows(
+        [
+            InvoiceLine(
+                invoice=invoice,
+                position=position,
+                description=line.get("description") or "",
+                amount=Decimal(line["amount"]),
+            )
+            for invoice, event in winners
+            for position, line in enumerate(event.data.get("lines") or [], start=1)
+        ]
+    )
+    references_replace(
+        [
+            (invoice, [(Reference.ReferenceType.INVOICE_NUMBER, invoice.invoice_number)])
+            for invoice, _ in winners
+        ]
+    )
     effects.released_keys.update(f"invoice:{invoice.invoice_number}" for invoice, _ in winners)
     return held
 
@@ -99,10 +121,13 @@ def project_invoices_paid(events: list[ProjectedEvent], effects: ProjectionEffec
             continue
         paid_at = timestamp(event.data.get("paid_at")) or event.occurred_at
         if invoice.paid_at is None or (paid_at, event.key) > (
-                invoice.paid_at, invoice.payment_event_key):
+            invoice.paid_at,
+            invoice.payment_event_key,
+        ):
             invoice.paid_at = paid_at
-            invoice.paid_amount = (Decimal(event.data["amount"]) if event.data.get("amount")
-                                   else None)
+            invoice.paid_amount = (
+                Decimal(event.data["amount"]) if event.data.get("amount") else None
+            )
             invoice.payment_event_key = event.key
             changed[invoice.invoice_number] = invoice
     bulk_update_rows(list(changed.values()), ["paid_at", "paid_amount", "payment_event_key"])

@@ -19,23 +19,34 @@ from visibility.services.projection.base import (
 from visibility.services.references import references_replace
 
 ORDER_SNAPSHOT_FIELDS = [
-    "customer_account", "customer_po", "order_date", "requested_delivery_date", "ship_from",
-    "ship_to", *SNAPSHOT_VERSION_FIELDS,
+    "customer_account",
+    "customer_po",
+    "order_date",
+    "requested_delivery_date",
+    "ship_from",
+    "ship_to",
+    *SNAPSHOT_VERSION_FIELDS,
 ]
 
 
 def project_orders_released(events: list[ProjectedEvent], effects: ProjectionEffects) -> Held:
     """Write the newest snapshot of each order, with its lines and search references."""
     accounts = owned_account_ids({event.data["customer_account"] for event in events})
-    held = {event.key: f"account:{event.data['customer_account']}" for event in events
-            if event.data["customer_account"] not in accounts}
-    newest = newest_by((event for event in events if event.key not in held),
-                       key=lambda event: event.data["order_number"])
+    held = {
+        event.key: f"account:{event.data['customer_account']}"
+        for event in events
+        if event.data["customer_account"] not in accounts
+    }
+    newest = newest_by(
+        (event for event in events if event.key not in held),
+        key=lambda event: event.data["order_number"],
+    )
     if not newest:
         return held
     existing = {
         order.order_number: order
-        for order in Order.objects.select_for_update(no_key=True).filter(order_number__in=newest)
+        for order in Order.objects.select_for_update(no_key=True)
+        .filter(order_number__in=newest)
         .order_by("order_number")
     }
     created: list[Order] = []
@@ -61,11 +72,18 @@ def project_orders_released(events: list[ProjectedEvent], effects: ProjectionEff
     bulk_insert_rows(
         [_line(order, line) for order, event in winners for line in event.data["lines"]]
     )
-    references_replace([
-        (order, [(Reference.ReferenceType.ORDER_NUMBER, order.order_number),
-                 (Reference.ReferenceType.CUSTOMER_PO, order.customer_po)])
-        for order, _ in winners
-    ])
+    references_replace(
+        [
+            (
+                order,
+                [
+                    (Reference.ReferenceType.ORDER_NUMBER, order.order_number),
+                    (Reference.ReferenceType.CUSTOMER_PO, order.customer_po),
+                ],
+            )
+            for order, _ in winners
+        ]
+    )
     effects.order_ids.update(order_ids)
     effects.shipment_ids.update(
         ShipmentOrder.objects.filter(order_id__in=order_ids).values_list("shipment_id", flat=True)
@@ -88,9 +106,13 @@ def _apply_snapshot(order: Order, event: ProjectedEvent, account_id: int) -> Non
 def _line(order: Order, line: dict) -> OrderLine:
     weight = line.get("weight_kg")
     return OrderLine(
-        order=order, line_number=line["line_number"], sku=line["sku"],
-        description=line.get("description") or "", quantity=Decimal(str(line["quantity"])),
-        uom=line.get("uom") or "", weight_kg=None if weight is None else Decimal(str(weight)),
+        order=order,
+        line_number=line["line_number"],
+        sku=line["sku"],
+        description=line.get("description") or "",
+        quantity=Decimal(str(line["quantity"])),
+        uom=line.get("uom") or "",
+        weight_kg=None if weight is None else Decimal(str(weight)),
     )
 
 
@@ -99,11 +121,17 @@ def project_orders_cancelled(events: list[ProjectedEvent], effects: ProjectionEf
     earliest: dict[str, ProjectedEvent] = {}
     for event in sorted(events, key=lambda event: (event.occurred_at, event.key)):
         earliest.setdefault(event.data["order_number"], event)
-    orders = list(Order.objects.select_for_update(no_key=True).filter(order_number__in=earliest)
-                  .order_by("order_number"))
+    orders = list(
+        Order.objects.select_for_update(no_key=True)
+        .filter(order_number__in=earliest)
+        .order_by("order_number")
+    )
     found = {order.order_number for order in orders}
-    held = {event.key: f"order:{event.data['order_number']}" for event in events
-            if event.data["order_number"] not in found}
+    held = {
+        event.key: f"order:{event.data['order_number']}"
+        for event in events
+        if event.data["order_number"] not in found
+    }
     changed = []
     for order in orders:
         event = earliest[order.order_number]

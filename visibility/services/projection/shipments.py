@@ -30,8 +30,15 @@ from visibility.services.references import references_replace
 
 CARRIER_FIELDS = ["carrier_scac", "carrier_name", "carrier_occurred_at", "carrier_event_key"]
 SHIPMENT_SNAPSHOT_FIELDS = [
-    "load_id", "mode", "service_level", "tracking_numbers", "origin",
-    "destination", "planned_pickup_at", "planned_delivery_at", *SNAPSHOT_VERSION_FIELDS,
+    "load_id",
+    "mode",
+    "service_level",
+    "tracking_numbers",
+    "origin",
+    "destination",
+    "planned_pickup_at",
+    "planned_delivery_at",
+    *SNAPSHOT_VERSION_FIELDS,
 ]
 
 
@@ -40,17 +47,18 @@ def locked_shipments(shipment_ids: Iterable[str]) -> dict[str, Shipment]:
     return {
         shipment.shipment_id: shipment
         for shipment in Shipment.objects.select_for_update(no_key=True)
-        .filter(shipment_id__in=set(shipment_ids)).order_by("shipment_id")
+        .filter(shipment_id__in=set(shipment_ids))
+        .order_by("shipment_id")
     }
 
 
 def shipment_pks(shipment_ids: Iterable[str]) -> dict[str, int]:
-    return dict(Shipment.objects.filter(shipment_id__in=set(shipment_ids))
-                .values_list("shipment_id", "id"))
+    return dict(
+        Shipment.objects.filter(shipment_id__in=set(shipment_ids)).values_list("shipment_id", "id")
+    )
 
 
-def project_shipments_created(events: list[ProjectedEvent],
-                              effects: ProjectionEffects) -> Held:
+def project_shipments_created(events: list[ProjectedEvent], effects: ProjectionEffects) -> Held:
     """Write the newest snapshot of each shipment, with stops, order links and references.
 
     A snapshot waits for all its orders. Every snapshot naming a carrier competes for it,
@@ -58,9 +66,12 @@ def project_shipments_created(events: list[ProjectedEvent],
     win the carrier, or the result would depend on arrival order.
     """
     order_numbers = {number for event in events for number in orders_of(event)}
-    orders = {number: (order_id, account_id) for number, order_id, account_id in
-              Order.objects.filter(order_number__in=order_numbers)
-              .values_list("order_number", "id", "customer_account_id")}
+    orders = {
+        number: (order_id, account_id)
+        for number, order_id, account_id in Order.objects.filter(
+            order_number__in=order_numbers
+        ).values_list("order_number", "id", "customer_account_id")
+    }
     held: Held = {}
     applicable = []
     for event in events:
@@ -76,8 +87,9 @@ def project_shipments_created(events: list[ProjectedEvent],
     created: list[Shipment] = []
     changed: dict[str, Shipment] = {}
     winners: list[tuple[Shipment, ProjectedEvent]] = []
-    for shipment_id, event in newest_by(applicable, lambda event: event.data["shipment_id"]
-                                        ).items():
+    for shipment_id, event in newest_by(
+        applicable, lambda event: event.data["shipment_id"]
+    ).items():
         shipment = shipments.get(shipment_id)
         if shipment is None:
             shipment = shipments[shipment_id] = Shipment(shipment_id=shipment_id)
@@ -97,24 +109,33 @@ def project_shipments_created(events: list[ProjectedEvent],
     bulk_insert_rows(created, set_ids_by="shipment_id")
     bulk_update_rows(list(changed.values()), SHIPMENT_SNAPSHOT_FIELDS + CARRIER_FIELDS)
     _replace_stops_and_links(winners, orders)
-    references_replace([
-        (shipment, [
-            (Reference.ReferenceType.SHIPMENT_ID, shipment.shipment_id),
-            (Reference.ReferenceType.LOAD_ID, shipment.load_id),
-            *((Reference.ReferenceType.TRACKING_NUMBER, number)
-              for number in shipment.tracking_numbers),
-        ])
-        for shipment, _ in winners
-    ])
+    references_replace(
+        [
+            (
+                shipment,
+                [
+                    (Reference.ReferenceType.SHIPMENT_ID, shipment.shipment_id),
+                    (Reference.ReferenceType.LOAD_ID, shipment.load_id),
+                    *(
+                        (Reference.ReferenceType.TRACKING_NUMBER, number)
+                        for number in shipment.tracking_numbers
+                    ),
+                ],
+            )
+            for shipment, _ in winners
+        ]
+    )
     effects.shipment_ids.update(shipments[event.data["shipment_id"]].id for event in applicable)
-    effects.order_ids.update(orders[number][0]
-                             for _, event in winners for number in orders_of(event))
+    effects.order_ids.update(
+        orders[number][0] for _, event in winners for number in orders_of(event)
+    )
     effects.released_keys.update(f"shipment:{shipment.shipment_id}" for shipment, _ in winners)
     return held
 
 
-def _apply_snapshot(shipment: Shipment, event: ProjectedEvent,
-                    orders: dict[str, tuple[int, int]]) -> None:
+def _apply_snapshot(
+    shipment: Shipment, event: ProjectedEvent, orders: dict[str, tuple[int, int]]
+) -> None:
     data = event.data
     if shipment.pk is None:
         # Derivation moves a shipment to its first order's account (and its documents
@@ -135,8 +156,9 @@ def orders_of(event: ProjectedEvent) -> list[str]:
     return [link["order_number"] for link in event.data["orders"]]
 
 
-def _replace_stops_and_links(winners: list[tuple[Shipment, ProjectedEvent]],
-                             orders: dict[str, tuple[int, int]]) -> None:
+def _replace_stops_and_links(
+    winners: list[tuple[Shipment, ProjectedEvent]], orders: dict[str, tuple[int, int]]
+) -> None:
     shipment_ids = [shipment.id for shipment, _ in winners]
     ShipmentStop.objects.filter(shipment_id__in=shipment_ids).delete()
     ShipmentOrder.objects.filter(shipment_id__in=shipment_ids).delete()
@@ -144,18 +166,26 @@ def _replace_stops_and_links(winners: list[tuple[Shipment, ProjectedEvent]],
     for shipment, event in winners:
         by_sequence = {stop["sequence"]: stop for stop in event.data.get("stops") or []}
         stops += [
-            ShipmentStop(shipment=shipment, sequence=stop["sequence"], stop_type=stop["type"],
-                         location=stop.get("location"),
-                         planned_arrival=timestamp(stop.get("planned_arrival")))
+            ShipmentStop(
+                shipment=shipment,
+                sequence=stop["sequence"],
+                stop_type=stop["type"],
+                location=stop.get("location"),
+                planned_arrival=timestamp(stop.get("planned_arrival")),
+            )
             for stop in by_sequence.values()
         ]
         line_numbers: dict[str, set[int]] = {}
         for link in event.data["orders"]:
             line_numbers.setdefault(link["order_number"], set()).update(
-                link.get("line_numbers") or [])
+                link.get("line_numbers") or []
+            )
         links += [
-            ShipmentOrder(shipment=shipment, order_id=orders[number][0],
-                          line_numbers=sorted(line_numbers[number]))
+            ShipmentOrder(
+                shipment=shipment,
+                order_id=orders[number][0],
+                line_numbers=sorted(line_numbers[number]),
+            )
             for number in sorted(line_numbers)
         ]
     bulk_insert_rows(stops)
@@ -204,8 +234,7 @@ def project_freight_charges(events: list[ProjectedEvent], effects: ProjectionEff
     newest: dict[str, ProjectedEvent] = {}
     for event in events:
         current = newest.get(event.data["charge_id"])
-        if current is None or (event.occurred_at, event.key) > (current.occurred_at,
-                                                                current.key):
+        if current is None or (event.occurred_at, event.key) > (current.occurred_at, current.key):
             newest[event.data["charge_id"]] = event
     charges: dict[str, FreightCharge] = {}
     for event in newest.values():
@@ -214,10 +243,15 @@ def project_freight_charges(events: list[ProjectedEvent], effects: ProjectionEff
             held[event.key] = f"shipment:{data['shipment_id']}"
             continue
         charges[data["charge_id"]] = FreightCharge(
-            charge_id=data["charge_id"], shipment_id=pks[data["shipment_id"]],
-            charge_type=data["charge_type"], amount=Decimal(data["amount"]),
-            currency=data["currency"], occurred_at=event.occurred_at, event_key=event.key,
+            charge_id=data["charge_id"],
+            shipment_id=pks[data["shipment_id"]],
+            charge_type=data["charge_type"],
+            amount=Decimal(data["amount"]),
+            currency=data["currency"],
+            occurred_at=event.occurred_at,
+            event_key=event.key,
         )
-    bulk_insert_rows(list(charges.values()),
-                     newest_wins=("charge_id", ("occurred_at", "event_key")))
+    bulk_insert_rows(
+        list(charges.values()), newest_wins=("charge_id", ("occurred_at", "event_key"))
+    )
     return held
