@@ -13,10 +13,10 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from core.db.bulk import server_bound_cursor
 from integration.contract import parse_timestamp, validate_event
 from integration.models import RejectedEvent
 from integration.services.processing import wake_inbox_worker
-from portal.bulk import server_bound_cursor
 
 MAX_BATCH_EVENTS = 1000
 

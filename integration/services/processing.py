@@ -22,8 +22,8 @@ from django.db.models.functions import Substr
 from django.utils import timezone
 
 from accounts.models import CustomerAccount
+from core.db.bulk import server_bound_cursor, update_rows
 from integration.models import InboxEvent, InboxState
-from portal.bulk import server_bound_cursor, update_rows
 from visibility.models import Invoice, Order, Shipment
 from visibility.services.derivation import derive_orders, derive_shipments
 from visibility.services.notifications import notifications_record

@@ -13,7 +13,7 @@ from typing import NamedTuple
 
 from django.db.models import F, OuterRef, Subquery
 
-from portal.bulk import binary_rows, bulk_update_rows
+from core.db.bulk import binary_rows, bulk_update_rows
 from visibility.models import (
     Document,
     Milestone,

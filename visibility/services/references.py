@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 
 from django.db.models import F, OuterRef, Subquery
 
-from portal.bulk import insert_rows
+from core.db.bulk import insert_rows
 from visibility.models import Invoice, Order, Reference, Shipment
 
 _IGNORED = re.compile(r"[\s\-_/.]+")

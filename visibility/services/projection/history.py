@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from core.db.bulk import insert_rows
 from integration.models import StatusCodeAction, StatusCodeMapping
-from portal.bulk import insert_rows
 from visibility.models import ShipmentEvent
 from visibility.services.projection.base import (
     Held,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from portal.bulk import bulk_insert_rows, bulk_update_rows
+from core.db.bulk import bulk_insert_rows, bulk_update_rows
 from visibility.models import Order, OrderLine, Reference, ShipmentOrder
 from visibility.services.projection.base import (
     SNAPSHOT_VERSION_FIELDS,

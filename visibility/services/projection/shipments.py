@@ -7,7 +7,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from portal.bulk import bulk_insert_rows, bulk_update_rows
+from core.db.bulk import bulk_insert_rows, bulk_update_rows
 from visibility.models import (
     FreightCharge,
     Order,

@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 
 from accounts.models import CustomerAccount, Tenant
-from portal.bulk import (
+from core.db.bulk import (
     binary_rows,
     bulk_insert_rows,
     bulk_update_rows,
