@@ -32,7 +32,7 @@ def project_one_event(source: str, event: dict) -> str:
     from django.db import transaction
     from django.utils import timezone
 
-    from integration.contract import parse_timestamp
+    from core.timestamps import parse_timestamp
     from integration.models import InboxEvent, InboxState
 
     with transaction.atomic():

@@ -12,9 +12,11 @@ import binascii
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
+
+from core.timestamps import parse_timestamp
 
 SUPPORTED_MAJOR_VERSION = 1
 MAX_EVENT_ID_LENGTH = 128
@@ -51,11 +53,6 @@ class Errors:
 
     def add(self, path: str, message: str) -> None:
         self.items.append({"field": path, "message": message})
-
-
-def parse_timestamp(value: str) -> datetime:
-    """Parse an RFC 3339 timestamp with an offset (validated beforehand)."""
-    return datetime.fromisoformat(value.replace("z", "Z").replace("Z", "+00:00"))
 
 
 # --- primitive checks ------------------------------------------------------------------

@@ -14,7 +14,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from core.db.bulk import server_bound_cursor
-from integration.contract import parse_timestamp, validate_event
+from core.timestamps import parse_timestamp
+from integration.contract import validate_event
 from integration.models import RejectedEvent
 from integration.services.processing import wake_inbox_worker
 

@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from accounts.models import CustomerAccount
-from integration.contract import parse_timestamp
+from core.timestamps import parse_timestamp
 
 
 class Hold(Exception):
