@@ -1,15 +1,6 @@
 from django.contrib import admin
 
-from integration.models import InboxEvent, RejectedEvent, StatusCodeMapping
-
-
-@admin.register(StatusCodeMapping)
-class StatusCodeMappingAdmin(admin.ModelAdmin):
-    """Platform admins add or change X12 214 mappings; new events use them at once."""
-
-    list_display = ["code", "description", "action", "milestone"]
-    list_editable = ["action", "milestone"]
-    search_fields = ["code", "description"]
+from integration.models import InboxEvent, RejectedEvent
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):

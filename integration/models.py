@@ -1,4 +1,4 @@
-"""The durable side of intake: the inbox, rejected events, and the X12 214 mapping table."""
+"""The durable side of intake: the inbox and rejected events."""
 
 from __future__ import annotations
 
@@ -88,25 +88,3 @@ class RejectedEvent(models.Model):
 
     def __str__(self) -> str:
         return f"rejected {self.source}:{self.event_id}"
-
-
-class StatusCodeAction(models.TextChoices):
-    MILESTONE = "milestone", "Records a milestone"
-    STORED = "stored", "Stored on the history, no status change"
-    ETA = "eta", "An ETA update"
-    DELAY = "delay", "A delay"
-
-
-class StatusCodeMapping(models.Model):
-    """How an X12 214 shipment status code (AT7-01) maps to the portal's milestones.
-
-    Seeded with the contract's default table by a data migration; admins edit it.
-    """
-
-    code = models.CharField(max_length=8, unique=True)
-    description = models.CharField(max_length=200)
-    action = models.CharField(max_length=12, choices=StatusCodeAction.choices)
-    milestone = models.CharField(max_length=32, blank=True, default="")
-
-    def __str__(self) -> str:
-        return f"{self.code}: {self.description}"

@@ -28,8 +28,8 @@ def default_status_codes(request):
     )
     if not uses_database:
         return
-    from integration.models import StatusCodeMapping
-    from integration.status_codes import seed_default_status_codes
+    from visibility.models import StatusCodeMapping
+    from visibility.status_codes import seed_default_status_codes
 
     seed_default_status_codes(StatusCodeMapping)
 

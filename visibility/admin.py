@@ -1,6 +1,15 @@
 from django.contrib import admin
 
-from visibility.models import Invoice, Order, Shipment
+from visibility.models import Invoice, Order, Shipment, StatusCodeMapping
+
+
+@admin.register(StatusCodeMapping)
+class StatusCodeMappingAdmin(admin.ModelAdmin):
+    """Platform admins add or change X12 214 mappings; new events use them at once."""
+
+    list_display = ["code", "description", "action", "milestone"]
+    list_editable = ["action", "milestone"]
+    search_fields = ["code", "description"]
 
 
 @admin.register(Shipment)

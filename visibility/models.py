@@ -10,6 +10,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models.functions import Collate
 
@@ -26,6 +27,41 @@ class Milestone(models.TextChoices):
     DELIVERY_ATTEMPTED = "delivery_attempted", "Delivery attempted"
     DELIVERED = "delivered", "Delivered"
     EXCEPTION = "exception", "Exception"
+
+
+class StatusCodeAction(models.TextChoices):
+    MILESTONE = "milestone", "Records a milestone"
+    STORED = "stored", "Stored on the history, no status change"
+    ETA = "eta", "An ETA update"
+    DELAY = "delay", "A delay"
+
+
+class StatusCodeMapping(models.Model):
+    """How an X12 214 shipment status code (AT7-01) maps to the portal's milestones.
+
+    Projection knowledge, so it lives here; the table keeps the name it had when intake
+    owned it. Seeded with the contract's default table by a data migration
+    (`visibility.status_codes`); platform admins edit it. `milestone` takes only the
+    milestones derivation knows, so a typo is refused by the form instead of breaking
+    derivation later.
+    """
+
+    code = models.CharField(max_length=8, unique=True)
+    description = models.CharField(max_length=200)
+    action = models.CharField(max_length=12, choices=StatusCodeAction.choices)
+    milestone = models.CharField(max_length=32, choices=Milestone.choices, blank=True, default="")
+
+    class Meta:
+        db_table = "integration_statuscodemapping"
+
+    def __str__(self) -> str:
+        return f"{self.code}: {self.description}"
+
+    def clean(self) -> None:
+        if self.action == StatusCodeAction.MILESTONE and not self.milestone:
+            raise ValidationError({"milestone": "A code that records a milestone must name one."})
+        if self.action != StatusCodeAction.MILESTONE and self.milestone:
+            raise ValidationError({"milestone": "Only a code that records a milestone names one."})
 
 
 class ShipmentStatus(models.TextChoices):

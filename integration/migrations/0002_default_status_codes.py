@@ -1,6 +1,6 @@
 from django.db import migrations
 
-from integration.status_codes import seed_default_status_codes
+from visibility.status_codes import seed_default_status_codes
 
 
 def seed(apps, schema_editor):

@@ -5,8 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from core.db.bulk import insert_rows
-from integration.models import StatusCodeAction, StatusCodeMapping
-from visibility.models import ShipmentEvent
+from visibility.models import ShipmentEvent, StatusCodeAction, StatusCodeMapping
 from visibility.services.projection.base import (
     Held,
     ProjectedEvent,

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import pytest
+from django.core.exceptions import ValidationError
 
 from accounts.services import user_create
-from integration.models import StatusCodeMapping
 from integration.services.intake import receive_events
 from integration.services.processing import process_inbox_until_empty
 from tests.conftest import PASSWORD
-from visibility.models import Shipment, ShipmentEvent
+from visibility.models import Shipment, ShipmentEvent, StatusCodeMapping
 
 pytestmark = pytest.mark.django_db
 
@@ -28,7 +28,7 @@ def test_an_admin_mapping_for_a_new_code_applies_to_new_events(client, brenner, 
     admin = user_create(username="root", password=PASSWORD, platform_admin=True)
     client.force_login(admin)
     response = client.post(
-        "/admin/integration/statuscodemapping/add/",
+        "/admin/visibility/statuscodemapping/add/",
         {
             "code": "OO",
             "description": "Out for delivery (carrier X)",
@@ -49,3 +49,31 @@ def test_an_admin_mapping_for_a_new_code_applies_to_new_events(client, brenner, 
     fact = ShipmentEvent.objects.get(event_key="tms:tms-oo")
     assert (fact.kind, fact.milestone) == ("milestone", "out_for_delivery")
     assert Shipment.objects.get().status == "out_for_delivery"
+
+
+def test_an_unknown_milestone_is_refused_by_the_admin(client):
+    """A typo in the mapping would otherwise reach derivation, which knows only the
+    contract's milestones."""
+    admin = user_create(username="root", password=PASSWORD, platform_admin=True)
+    client.force_login(admin)
+    response = client.post(
+        "/admin/visibility/statuscodemapping/add/",
+        {"code": "OO", "description": "Typo", "action": "milestone", "milestone": "deliverd"},
+    )
+
+    assert response.status_code == 200
+    assert "milestone" in response.context["adminform"].form.errors
+    assert not StatusCodeMapping.objects.filter(code="OO").exists()
+
+
+@pytest.mark.parametrize(
+    ("action", "milestone"),
+    [("milestone", "deliverd"), ("milestone", ""), ("stored", "delivered")],
+)
+def test_full_clean_refuses_a_mapping_derivation_cannot_use(action, milestone):
+    mapping = StatusCodeMapping(code="OO", description="x", action=action, milestone=milestone)
+
+    with pytest.raises(ValidationError) as error:
+        mapping.full_clean()
+
+    assert "milestone" in error.value.message_dict
