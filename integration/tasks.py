@@ -4,30 +4,30 @@ from __future__ import annotations
 
 from celery import shared_task
 
+from integration.enqueue import PROCESS_INBOX, SWEEP_INBOX, enqueue_process_inbox
 from integration.services.processing import (
     pending_inbox_exists,
     process_inbox_until_empty,
     release_satisfied_holds,
 )
+from visibility.enqueue import enqueue_deliver_notifications
+from visibility.services.notifications import pending_notifications_exist
 
 
-@shared_task(name="integration.tasks.process_inbox")
+@shared_task(name=PROCESS_INBOX)
 def process_inbox() -> int:
     """Drain the inbox in batches. Woken by intake; concurrent runs share it via SKIP LOCKED."""
     return process_inbox_until_empty()
 
 
-@shared_task(name="integration.tasks.sweep_inbox")
+@shared_task(name=SWEEP_INBOX)
 def sweep_inbox() -> bool:
     """Re-queue work that no wake-up reached (lost message, dead worker, retry due):
     pending inbox rows, held rows whose missing piece has arrived, pending notifications."""
-    from visibility.services.notifications import pending_notifications_exist
-    from visibility.tasks import deliver_notifications
-
     if pending_notifications_exist():
-        deliver_notifications.delay()
+        enqueue_deliver_notifications()
     release_satisfied_holds()
     if pending_inbox_exists():
-        process_inbox.delay()
+        enqueue_process_inbox()
         return True
     return False

@@ -17,8 +17,10 @@ app.autodiscover_tasks()
 def schedule_inbox_sweep(sender: Celery, **kwargs: object) -> None:
     from django.conf import settings
 
+    from integration.enqueue import SWEEP_INBOX
+
     sender.add_periodic_task(
         settings.INBOX_SWEEP_SECONDS,
-        sender.signature("integration.tasks.sweep_inbox"),
+        sender.signature(SWEEP_INBOX),
         name="sweep the inbox for unclaimed events",
     )

@@ -23,6 +23,7 @@ from django.utils import timezone
 
 from accounts.models import CustomerAccount
 from core.db.bulk import server_bound_cursor, update_rows
+from integration.enqueue import enqueue_process_inbox
 from integration.models import InboxEvent, InboxState
 from visibility.models import Invoice, Order, Shipment
 from visibility.services.derivation import derive_orders, derive_shipments
@@ -310,10 +311,8 @@ def pending_inbox_exists() -> bool:
 def wake_inbox_worker() -> None:
     """Ask a worker to drain the inbox. Redis carries only this wake-up, never the data:
     if Redis is down the call is skipped and the periodic sweep catches up."""
-    from integration.tasks import process_inbox
-
     try:
-        process_inbox.delay()
+        enqueue_process_inbox()
     except Exception:
         logger.warning(
             "could not wake the inbox worker; the periodic sweep will catch up", exc_info=True

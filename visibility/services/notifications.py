@@ -30,6 +30,7 @@ from django.utils import timezone
 from django.utils.http import RFC3986_SUBDELIMS
 
 from accounts.scoping import visible_account_ids
+from visibility.enqueue import enqueue_deliver_notifications
 from visibility.models import (
     Notification,
     NotificationSubscription,
@@ -119,10 +120,8 @@ def notifications_record(transitions: list[tuple[Shipment, str]]) -> int:
 
 
 def wake_notification_worker() -> None:
-    from visibility.tasks import deliver_notifications
-
     try:
-        deliver_notifications.delay()
+        enqueue_deliver_notifications()
     except Exception:
         logger.warning(
             "could not wake the notification worker; the sweep will catch up", exc_info=True
