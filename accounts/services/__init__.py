@@ -36,6 +36,7 @@ from accounts.services.members import (
     membership_set_active,
     membership_update,
 )
+from accounts.signals import accounts_assigned
 from accounts.tokens import hash_secret, new_secret
 
 __all__ = [
@@ -62,8 +63,6 @@ def tenant_create_or_update(*, slug: str, name: str, account_numbers: Iterable[s
 
     Events held because nobody owned these accounts are released for processing.
     """
-    from integration.services.processing import release_held_events, wake_inbox_worker
-
     numbers = sorted({number.strip() for number in account_numbers if number.strip()})
     with transaction.atomic():
         tenant, _ = Tenant.objects.update_or_create(slug=slug, defaults={"name": name})
@@ -74,9 +73,7 @@ def tenant_create_or_update(*, slug: str, name: str, account_numbers: Iterable[s
             if account.tenant_id is None:
                 account.tenant = tenant
                 account.save(update_fields=["tenant"])
-        released = release_held_events({f"account:{number}" for number in numbers})
-        if released:
-            transaction.on_commit(wake_inbox_worker)
+        accounts_assigned.send(sender=Tenant, account_numbers=set(numbers))
     return tenant
 
 
@@ -204,13 +201,11 @@ def user_create(
 def customer_account_save(*, account: CustomerAccount) -> CustomerAccount:
     """Save an account as a platform admin edited it. Assigning it to a tenant releases the
     events held for it; moving it to another tenant drops the old tenant's users' grants."""
-    from integration.services.processing import release_held_events, wake_inbox_worker
-
     with transaction.atomic():
         account.save()
         CustomerAccountUserObjectPermission.objects.filter(content_object=account).exclude(
             user__membership__tenant_id=account.tenant_id
         ).delete()
-        if account.tenant_id is not None and release_held_events({f"account:{account.number}"}):
-            transaction.on_commit(wake_inbox_worker)
+        if account.tenant_id is not None:
+            accounts_assigned.send(sender=CustomerAccount, account_numbers={account.number})
     return account
