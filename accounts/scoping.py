@@ -1,7 +1,7 @@
 """The one place that decides which customer accounts an actor may see.
 
 An actor is a signed-in user or a partner API token. Every selector over tenant data
-filters by `visible_account_ids(actor, scope)` (DESIGN.md decision 4); entitlements are
+filters by `visible_account_ids(actor, scope)` (docs/ARCHITECTURE.md, decision 4); entitlements are
 per customer account, never per shipment.
 """
 

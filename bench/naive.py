@@ -1,6 +1,6 @@
 """The naive design, for comparison: one Celery task per event, ORM saves row by row.
 
-What DESIGN.md decision 2 rejects, built from the project's own projection code so that
+What docs/ARCHITECTURE.md, decision 2 rejects, built from the project's own projection code so that
 only the shape differs: each event is published on its own (`.delay()` per event) and a
 worker, per event and in its own transaction, stores the inbox row with the ORM,
 projects it with `project_event`, re-derives the shipments and orders it touched and

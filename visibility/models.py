@@ -1,4 +1,4 @@
-"""The portal's own read models, built only from events (DESIGN.md decision 1).
+"""The portal's own read models, built only from events (docs/ARCHITECTURE.md, decision 1).
 
 Every row carries (directly or through its shipment/order) the customer account that
 decides which tenant sees it. Snapshot fields keep the version that wrote them so that

@@ -1,6 +1,7 @@
 """Tenant-scoped reads of the read models. Views, serializers and GraphQL resolvers read
-tenant data only through these functions, which take the actor first (DESIGN.md
-decision 4). Another tenant's object is simply not found: callers answer 404, not 403."""
+tenant data only through these functions, which take the actor first
+(docs/ARCHITECTURE.md, decision 4). Another tenant's object is simply not found: callers
+answer 404, not 403."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """Property: any permutation of an order-to-cash story, with duplicates, processed in any
-batch sizes, yields the same read models as in-order delivery (DESIGN.md decision 3)."""
+batch sizes, yields the same read models as in-order delivery (docs/ARCHITECTURE.md, decision 3)."""
 
 from __future__ import annotations
 

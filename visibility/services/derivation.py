@@ -1,7 +1,7 @@
 """Derive what customers read (status, ETA, delayed, at risk) from stored facts.
 
 Derivation is a pure function of a shipment's stored snapshot and history, so the
-result is the same whatever order the events arrived in (DESIGN.md decision 3).
+result is the same whatever order the events arrived in (docs/ARCHITECTURE.md, decision 3).
 """
 
 from __future__ import annotations

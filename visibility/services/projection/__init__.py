@@ -1,7 +1,7 @@
 """Projection of accepted events into the read models, a batch at a time.
 
 Every projector applies all of a batch's events of its types with a few set-based
-statements, and is idempotent and order-independent (DESIGN.md decision 3): history
+statements, and is idempotent and order-independent (docs/ARCHITECTURE.md, decision 3): history
 facts are a set keyed by event, snapshots apply only when newer by (sequence,
 occurred_at, event key) so only the newest of a batch is written, and everything
 customers read about a shipment is derived afterwards from what is stored
