@@ -17,6 +17,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from core.timestamps import parse_timestamp
+from visibility.event_types import EventType
 
 SUPPORTED_MAJOR_VERSION = 1
 MAX_EVENT_ID_LENGTH = 128
@@ -422,18 +423,19 @@ def _freight_charge(errors: Errors, data: dict[str, Any]) -> None:
     _currency(errors, "data.currency", data.get("currency"))
 
 
-DATA_VALIDATORS: dict[str, Callable[[Errors, dict[str, Any]], None]] = {
-    "order.released": _order_released,
-    "order.cancelled": _order_cancelled,
-    "shipment.created": _shipment_created,
-    "shipment.tender_accepted": _tender_accepted,
-    "shipment.milestone": _milestone,
-    "shipment.eta_updated": _eta_updated,
-    "shipment.delayed": _delayed,
-    "document.available": _document_available,
-    "invoice.posted": _invoice_posted,
-    "invoice.paid": _invoice_paid,
-    "freight.charge_posted": _freight_charge,
+# One validator per event type, keyed by the one enum (tests/test_event_types.py).
+DATA_VALIDATORS: dict[EventType, Callable[[Errors, dict[str, Any]], None]] = {
+    EventType.ORDER_RELEASED: _order_released,
+    EventType.ORDER_CANCELLED: _order_cancelled,
+    EventType.SHIPMENT_CREATED: _shipment_created,
+    EventType.SHIPMENT_TENDER_ACCEPTED: _tender_accepted,
+    EventType.SHIPMENT_MILESTONE: _milestone,
+    EventType.SHIPMENT_ETA_UPDATED: _eta_updated,
+    EventType.SHIPMENT_DELAYED: _delayed,
+    EventType.DOCUMENT_AVAILABLE: _document_available,
+    EventType.INVOICE_POSTED: _invoice_posted,
+    EventType.INVOICE_PAID: _invoice_paid,
+    EventType.FREIGHT_CHARGE_POSTED: _freight_charge,
 }
 
 

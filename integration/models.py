@@ -4,19 +4,7 @@ from __future__ import annotations
 
 from django.db import models
 
-
-class EventType(models.TextChoices):
-    ORDER_RELEASED = "order.released"
-    ORDER_CANCELLED = "order.cancelled"
-    SHIPMENT_CREATED = "shipment.created"
-    SHIPMENT_TENDER_ACCEPTED = "shipment.tender_accepted"
-    SHIPMENT_MILESTONE = "shipment.milestone"
-    SHIPMENT_ETA_UPDATED = "shipment.eta_updated"
-    SHIPMENT_DELAYED = "shipment.delayed"
-    DOCUMENT_AVAILABLE = "document.available"
-    INVOICE_POSTED = "invoice.posted"
-    INVOICE_PAID = "invoice.paid"
-    FREIGHT_CHARGE_POSTED = "freight.charge_posted"
+from visibility.event_types import EventType
 
 
 class InboxState(models.TextChoices):

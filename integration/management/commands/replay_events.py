@@ -2,7 +2,7 @@ from datetime import datetime
 
 from django.core.management.base import BaseCommand, CommandError
 
-from integration.models import EventType, InboxEvent, InboxState
+from integration.models import InboxEvent, InboxState
 from integration.progress import ProgressBar
 from integration.services.replay import (
     inbox_events_requeue,
@@ -10,6 +10,7 @@ from integration.services.replay import (
     process_with_progress,
     rejected_events_replay,
 )
+from visibility.event_types import EventType
 
 
 def timestamp(value: str) -> datetime:

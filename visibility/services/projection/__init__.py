@@ -12,6 +12,7 @@ piece arrives.
 
 from __future__ import annotations
 
+from visibility.event_types import EventType
 from visibility.services.projection.base import (
     BatchProjector,
     Held,
@@ -46,18 +47,18 @@ __all__ = [
 ]
 
 # In this order: snapshots that others depend on first, so fewer events are held.
-PROJECTORS: dict[str, BatchProjector] = {
-    "order.released": project_orders_released,
-    "order.cancelled": project_orders_cancelled,
-    "shipment.created": project_shipments_created,
-    "invoice.posted": project_invoices_posted,
-    "shipment.tender_accepted": project_tenders_accepted,
-    "shipment.milestone": project_history_events,
-    "shipment.eta_updated": project_history_events,
-    "shipment.delayed": project_history_events,
-    "document.available": project_documents,
-    "invoice.paid": project_invoices_paid,
-    "freight.charge_posted": project_freight_charges,
+PROJECTORS: dict[EventType, BatchProjector] = {
+    EventType.ORDER_RELEASED: project_orders_released,
+    EventType.ORDER_CANCELLED: project_orders_cancelled,
+    EventType.SHIPMENT_CREATED: project_shipments_created,
+    EventType.INVOICE_POSTED: project_invoices_posted,
+    EventType.SHIPMENT_TENDER_ACCEPTED: project_tenders_accepted,
+    EventType.SHIPMENT_MILESTONE: project_history_events,
+    EventType.SHIPMENT_ETA_UPDATED: project_history_events,
+    EventType.SHIPMENT_DELAYED: project_history_events,
+    EventType.DOCUMENT_AVAILABLE: project_documents,
+    EventType.INVOICE_PAID: project_invoices_paid,
+    EventType.FREIGHT_CHARGE_POSTED: project_freight_charges,
 }
 
 PROJECTION_ORDER = {event_type: rank for rank, event_type in enumerate(PROJECTORS)}

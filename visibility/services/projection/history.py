@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from core.db.bulk import insert_rows
+from visibility.event_types import EventType
 from visibility.models import ShipmentEvent, StatusCodeAction, StatusCodeMapping
 from visibility.services.projection.base import (
     Held,
@@ -13,6 +15,9 @@ from visibility.services.projection.base import (
     timestamp,
 )
 from visibility.services.projection.shipments import shipment_pks
+
+# The fields of the history fact an event adds, given the X12 214 mapping table.
+HistoryFact = Callable[[ProjectedEvent, dict[str, StatusCodeMapping]], dict[str, Any]]
 
 
 def _status_code_mappings() -> dict[str, StatusCodeMapping]:
@@ -68,10 +73,10 @@ def _delay_fact(event: ProjectedEvent, mappings: dict[str, StatusCodeMapping]) -
     }
 
 
-HISTORY_FACTS = {
-    "shipment.milestone": _milestone_fact,
-    "shipment.eta_updated": _eta_fact,
-    "shipment.delayed": _delay_fact,
+HISTORY_FACTS: dict[EventType, HistoryFact] = {
+    EventType.SHIPMENT_MILESTONE: _milestone_fact,
+    EventType.SHIPMENT_ETA_UPDATED: _eta_fact,
+    EventType.SHIPMENT_DELAYED: _delay_fact,
 }
 
 
