@@ -96,7 +96,7 @@ def _project_and_save(row) -> str:
                 effects,
             )
     except Hold as hold:
-        row.state, row.waiting_for = InboxState.HELD, hold.waiting_for
+        row.state, row.waiting_for = InboxState.HELD, hold.waiting_for.format()
         row.save()
         return "held"
     derived = derive_shipments(effects.shipment_ids)
@@ -106,7 +106,8 @@ def _project_and_save(row) -> str:
     row.save()
     if effects.released_keys:
         for held in InboxEvent.objects.filter(
-            state=InboxState.HELD, waiting_for__in=effects.released_keys
+            state=InboxState.HELD,
+            waiting_for__in=[key.format() for key in effects.released_keys],
         ):
             held.state, held.waiting_for = InboxState.PENDING, ""
             held.save()

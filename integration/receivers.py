@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from django.db import transaction
 
 from integration.services.processing import release_held_events, wake_inbox_worker
+from visibility.holds import HoldKey
 
 
 def release_events_held_for_accounts(
@@ -14,5 +15,5 @@ def release_events_held_for_accounts(
 ) -> None:
     """Accounts got an owner: the events held until then become pending again, in the
     sender's transaction, and a worker is woken once it commits."""
-    if release_held_events({f"account:{number}" for number in account_numbers}):
+    if release_held_events(HoldKey.account(number) for number in account_numbers):
         transaction.on_commit(wake_inbox_worker)

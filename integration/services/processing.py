@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -25,6 +26,7 @@ from accounts.models import CustomerAccount
 from core.db.bulk import server_bound_cursor, update_rows
 from integration.enqueue import enqueue_process_inbox
 from integration.models import InboxEvent, InboxState
+from visibility.holds import HoldKey, HoldKind
 from visibility.models import Invoice, Order, Shipment
 from visibility.services.derivation import derive_orders, derive_shipments
 from visibility.services.notifications import notifications_record
@@ -71,6 +73,22 @@ class ClaimedRow:
     def key(self) -> str:
         return f"{self.source}:{self.event_id}"
 
+    @classmethod
+    def from_claim(cls, row: tuple) -> ClaimedRow:
+        """A row as `_CLAIM` returns it (its RETURNING list, in that order)."""
+        id, source, event_id, event_type, occurred_at, sequence, data, attempts = row
+        return cls(
+            id=id,
+            source=source,
+            event_id=event_id,
+            event_type=event_type,
+            occurred_at=occurred_at,
+            sequence=sequence,
+            # Django has jsonb arrive as text (JSONField decodes it).
+            data=json.loads(data),
+            attempts=attempts,
+        )
+
 
 # Claiming marks the rows processed in the same statement (one write per row instead of a
 # row lock and a later update), before the projection lock: while one batch projects, the
@@ -79,12 +97,12 @@ class ClaimedRow:
 _CLAIM = """
 WITH claimed AS (
     SELECT id FROM integration_inboxevent
-    WHERE state = 'pending' AND (next_attempt_at IS NULL OR next_attempt_at <= %b)
+    WHERE state = %b AND (next_attempt_at IS NULL OR next_attempt_at <= %b)
     ORDER BY id LIMIT %b
     FOR UPDATE SKIP LOCKED
 )
 UPDATE integration_inboxevent AS inbox
-SET state = 'processed', waiting_for = '', last_error = '', next_attempt_at = NULL,
+SET state = %b, waiting_for = '', last_error = '', next_attempt_at = NULL,
     processed_at = %b
 FROM claimed WHERE inbox.id = claimed.id
 RETURNING inbox.id, inbox.source, inbox.event_id, inbox.event_type, inbox.occurred_at,
@@ -94,12 +112,11 @@ RETURNING inbox.id, inbox.source, inbox.event_id, inbox.event_type, inbox.occurr
 
 def _claim(batch_size: int, now: datetime) -> list[ClaimedRow]:
     with server_bound_cursor() as cursor:
-        cursor.execute(_CLAIM, [now, batch_size, now])
-        # Django has jsonb arrive as text (JSONField decodes it).
-        return [
-            ClaimedRow(*row[:6], data=json.loads(row[6]), attempts=row[7])
-            for row in cursor.fetchall()
-        ]
+        cursor.execute(
+            _CLAIM,
+            [InboxState.PENDING.value, now, batch_size, InboxState.PROCESSED.value, now],
+        )
+        return [ClaimedRow.from_claim(row) for row in cursor.fetchall()]
 
 
 def _as_projected(row: ClaimedRow) -> ProjectedEvent:
@@ -130,7 +147,7 @@ def process_inbox_batch(*, batch_size: int | None = None) -> BatchOutcome:
         derive_orders(effects.order_ids | derivation.order_ids)
         notifications_record(derivation.transitions)
         _save_states(rows)
-    held_for = {row.waiting_for for row in rows if row.state == InboxState.HELD}
+    held_for = {HoldKey.parse(row.waiting_for) for row in rows if row.state == InboxState.HELD}
     outcome.released = _release_after_commit(effects.released_keys, held_for)
     return outcome
 
@@ -159,7 +176,7 @@ def _project_rows(
         _mark(row, outcome, waiting_for=held.get(row.key))
 
 
-def _release_after_commit(released_keys: set[str], held_for: set[str]) -> int:
+def _release_after_commit(released_keys: set[HoldKey], held_for: set[HoldKey]) -> int:
     """Release what the batch's new rows let apply, and what its own holds wait for if
     that arrived meanwhile (a hold can cross its release in a concurrent batch).
 
@@ -192,9 +209,9 @@ def _wait_for_the_projection_lock() -> None:
 PROJECTION_FAILURES = (DatabaseError, ValueError, KeyError, TypeError, ArithmeticError)
 
 
-def _mark(row: ClaimedRow, outcome: BatchOutcome, *, waiting_for: str | None) -> None:
+def _mark(row: ClaimedRow, outcome: BatchOutcome, *, waiting_for: HoldKey | None) -> None:
     if waiting_for:
-        row.state, row.waiting_for = InboxState.HELD, waiting_for
+        row.state, row.waiting_for = InboxState.HELD, waiting_for.format()
         outcome.held += 1
     else:
         row.state, row.waiting_for, row.last_error = InboxState.PROCESSED, "", ""
@@ -252,20 +269,22 @@ def _project_row(row: ClaimedRow, effects: ProjectionEffects, outcome: BatchOutc
     _mark(row, outcome, waiting_for=None)
 
 
-def release_held_events(keys: set[str]) -> int:
+def release_held_events(keys: Iterable[HoldKey]) -> int:
     """Make held events waiting for any of `keys` pending again."""
-    return InboxEvent.objects.filter(state=InboxState.HELD, waiting_for__in=keys).update(
+    waited_for = [key.format() for key in keys]
+    return InboxEvent.objects.filter(state=InboxState.HELD, waiting_for__in=waited_for).update(
         state=InboxState.PENDING, waiting_for="", next_attempt_at=None
     )
 
 
-def _existing(model_rows: QuerySet, field: str, prefix: str) -> Q:
-    """Held rows waiting for `prefix<value>` where that value now exists in `model_rows`."""
+def _existing(model_rows: QuerySet, field: str, kind: HoldKind) -> Q:
+    """Held rows waiting for a `kind` key whose value now exists in `model_rows`."""
+    prefix = HoldKey.prefix(kind)
     waited_for = Substr(OuterRef("waiting_for"), len(prefix) + 1)
     return Q(waiting_for__startswith=prefix) & Q(Exists(model_rows.filter(**{field: waited_for})))
 
 
-def release_satisfied_holds(keys: set[str] | None = None) -> int:
+def release_satisfied_holds(keys: set[HoldKey] | None = None) -> int:
     """Release held events whose missing piece exists by now.
 
     A hold and the release meant for it can cross: worker A holds a milestone while
@@ -275,14 +294,16 @@ def release_satisfied_holds(keys: set[str] | None = None) -> int:
     such events.
     """
     satisfied = (
-        _existing(Shipment.objects.all(), "shipment_id", "shipment:")
-        | _existing(Order.objects.all(), "order_number", "order:")
-        | _existing(Invoice.objects.all(), "invoice_number", "invoice:")
-        | _existing(CustomerAccount.objects.filter(tenant__isnull=False), "number", "account:")
+        _existing(Shipment.objects.all(), "shipment_id", HoldKind.SHIPMENT)
+        | _existing(Order.objects.all(), "order_number", HoldKind.ORDER)
+        | _existing(Invoice.objects.all(), "invoice_number", HoldKind.INVOICE)
+        | _existing(
+            CustomerAccount.objects.filter(tenant__isnull=False), "number", HoldKind.ACCOUNT
+        )
     )
     held = InboxEvent.objects.filter(state=InboxState.HELD)
     if keys is not None:
-        held = held.filter(waiting_for__in=keys)
+        held = held.filter(waiting_for__in=[key.format() for key in keys])
     return held.filter(satisfied).update(
         state=InboxState.PENDING, waiting_for="", next_attempt_at=None
     )

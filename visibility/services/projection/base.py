@@ -10,13 +10,14 @@ from typing import Any
 
 from accounts.models import CustomerAccount
 from core.timestamps import parse_timestamp
+from visibility.holds import HoldKey
 
 
 class Hold(Exception):
     """The event cannot apply yet; `waiting_for` names what it waits for."""
 
-    def __init__(self, waiting_for: str) -> None:
-        super().__init__(waiting_for)
+    def __init__(self, waiting_for: HoldKey) -> None:
+        super().__init__(waiting_for.format())
         self.waiting_for = waiting_for
 
 
@@ -37,7 +38,7 @@ class ProjectionEffects:
 
     shipment_ids: set[int] = field(default_factory=set)
     order_ids: set[int] = field(default_factory=set)
-    released_keys: set[str] = field(default_factory=set)
+    released_keys: set[HoldKey] = field(default_factory=set)
 
     def add(self, other: ProjectionEffects) -> None:
         self.shipment_ids |= other.shipment_ids
@@ -47,7 +48,7 @@ class ProjectionEffects:
 
 # A batch projector applies all of a batch's events of one type and returns the keys of
 # the events it held, with what each waits for.
-Held = dict[str, str]
+Held = dict[str, HoldKey]
 BatchProjector = Callable[[list[ProjectedEvent], ProjectionEffects], Held]
 
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from core.db.bulk import insert_rows
 from visibility.event_types import EventType
+from visibility.holds import HoldKey
 from visibility.models import ShipmentEvent, StatusCodeAction, StatusCodeMapping
 from visibility.services.projection.base import (
     Held,
@@ -96,7 +97,7 @@ def project_history_events(events: list[ProjectedEvent], effects: ProjectionEffe
     for event in events:
         shipment_pk = pks.get(event.data["shipment_id"])
         if shipment_pk is None:
-            held[event.key] = f"shipment:{event.data['shipment_id']}"
+            held[event.key] = HoldKey.shipment(event.data["shipment_id"])
             continue
         fields = HISTORY_FACTS[event.event_type](event, mappings)
         facts.append(

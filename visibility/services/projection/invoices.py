@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from core.db.bulk import bulk_insert_rows, bulk_update_rows
+from visibility.holds import HoldKey
 from visibility.models import Invoice, InvoiceLine, Reference
 from visibility.services.projection.base import (
     SNAPSHOT_VERSION_FIELDS,
@@ -44,7 +45,7 @@ def project_invoices_posted(events: list[ProjectedEvent], effects: ProjectionEff
     """Write the newest snapshot of each invoice, with its lines and search reference."""
     accounts = owned_account_ids({event.data["customer_account"] for event in events})
     held = {
-        event.key: f"account:{event.data['customer_account']}"
+        event.key: HoldKey.account(event.data["customer_account"])
         for event in events
         if event.data["customer_account"] not in accounts
     }
@@ -91,7 +92,7 @@ def project_invoices_posted(events: list[ProjectedEvent], effects: ProjectionEff
             for invoice, _ in winners
         ]
     )
-    effects.released_keys.update(f"invoice:{invoice.invoice_number}" for invoice, _ in winners)
+    effects.released_keys.update(HoldKey.invoice(invoice.invoice_number) for invoice, _ in winners)
     return held
 
 
@@ -117,7 +118,7 @@ def project_invoices_paid(events: list[ProjectedEvent], effects: ProjectionEffec
     for event in events:
         invoice = invoices.get(event.data["invoice_number"])
         if invoice is None:
-            held[event.key] = f"invoice:{event.data['invoice_number']}"
+            held[event.key] = HoldKey.invoice(event.data["invoice_number"])
             continue
         paid_at = timestamp(event.data.get("paid_at")) or event.occurred_at
         if invoice.paid_at is None or (paid_at, event.key) > (

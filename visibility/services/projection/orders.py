@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from core.db.bulk import bulk_insert_rows, bulk_update_rows
+from visibility.holds import HoldKey
 from visibility.models import Order, OrderLine, Reference, ShipmentOrder
 from visibility.services.projection.base import (
     SNAPSHOT_VERSION_FIELDS,
@@ -33,7 +34,7 @@ def project_orders_released(events: list[ProjectedEvent], effects: ProjectionEff
     """Write the newest snapshot of each order, with its lines and search references."""
     accounts = owned_account_ids({event.data["customer_account"] for event in events})
     held = {
-        event.key: f"account:{event.data['customer_account']}"
+        event.key: HoldKey.account(event.data["customer_account"])
         for event in events
         if event.data["customer_account"] not in accounts
     }
@@ -88,7 +89,7 @@ def project_orders_released(events: list[ProjectedEvent], effects: ProjectionEff
     effects.shipment_ids.update(
         ShipmentOrder.objects.filter(order_id__in=order_ids).values_list("shipment_id", flat=True)
     )
-    effects.released_keys.update(f"order:{order.order_number}" for order, _ in winners)
+    effects.released_keys.update(HoldKey.order(order.order_number) for order, _ in winners)
     return held
 
 
@@ -128,7 +129,7 @@ def project_orders_cancelled(events: list[ProjectedEvent], effects: ProjectionEf
     )
     found = {order.order_number for order in orders}
     held = {
-        event.key: f"order:{event.data['order_number']}"
+        event.key: HoldKey.order(event.data["order_number"])
         for event in events
         if event.data["order_number"] not in found
     }

@@ -8,6 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 from core.db.bulk import bulk_insert_rows, bulk_update_rows
+from visibility.holds import HoldKey
 from visibility.models import (
     FreightCharge,
     Order,
@@ -77,7 +78,7 @@ def project_shipments_created(events: list[ProjectedEvent], effects: ProjectionE
     for event in events:
         missing = sorted(set(orders_of(event)) - orders.keys())
         if missing:
-            held[event.key] = f"order:{missing[0]}"
+            held[event.key] = HoldKey.order(missing[0])
         else:
             applicable.append(event)
     if not applicable:
@@ -129,7 +130,7 @@ def project_shipments_created(events: list[ProjectedEvent], effects: ProjectionE
     effects.order_ids.update(
         orders[number][0] for _, event in winners for number in orders_of(event)
     )
-    effects.released_keys.update(f"shipment:{shipment.shipment_id}" for shipment, _ in winners)
+    effects.released_keys.update(HoldKey.shipment(shipment.shipment_id) for shipment, _ in winners)
     return held
 
 
@@ -213,7 +214,7 @@ def project_tenders_accepted(events: list[ProjectedEvent], effects: ProjectionEf
     for event in events:
         shipment = shipments.get(event.data["shipment_id"])
         if shipment is None:
-            held[event.key] = f"shipment:{event.data['shipment_id']}"
+            held[event.key] = HoldKey.shipment(event.data["shipment_id"])
             continue
         if set_carrier(shipment, event.data["carrier"], event):
             changed[shipment.shipment_id] = shipment
@@ -240,7 +241,7 @@ def project_freight_charges(events: list[ProjectedEvent], effects: ProjectionEff
     for event in newest.values():
         data = event.data
         if data["shipment_id"] not in pks:
-            held[event.key] = f"shipment:{data['shipment_id']}"
+            held[event.key] = HoldKey.shipment(data["shipment_id"])
             continue
         charges[data["charge_id"]] = FreightCharge(
             charge_id=data["charge_id"],
