@@ -41,12 +41,12 @@ class InboxEvent(models.Model):
             models.Index(
                 fields=["id"],
                 name="inbox_pending",
-                condition=models.Q(state="pending"),
+                condition=models.Q(state=InboxState.PENDING),
             ),
             models.Index(
                 fields=["waiting_for"],
                 name="inbox_held_waiting_for",
-                condition=models.Q(state="held"),
+                condition=models.Q(state=InboxState.HELD),
             ),
             models.Index(fields=["received_at"], name="inbox_received_at"),
         ]

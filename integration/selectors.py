@@ -13,6 +13,10 @@ from typing import Any
 from django.db import connection
 from django.utils import timezone
 
+from integration.models import InboxState
+from visibility.holds import HoldKey
+from visibility.models import ShipmentEvent
+
 RATE_WINDOW_MINUTES = 15
 
 
@@ -32,7 +36,8 @@ def integration_health(*, now: datetime | None = None) -> dict[str, Any]:
     day_start = now - timedelta(days=1)
 
     [(pending, oldest_pending)] = _rows(
-        "SELECT count(*), min(received_at) FROM integration_inboxevent WHERE state = 'pending'", []
+        "SELECT count(*), min(received_at) FROM integration_inboxevent WHERE state = %s",
+        [InboxState.PENDING.value],
     )
     rates = _rows(
         """SELECT source, event_type, count(*) FROM integration_inboxevent
@@ -40,14 +45,14 @@ def integration_health(*, now: datetime | None = None) -> dict[str, Any]:
         [window_start],
     )
     held = _rows(
-        """SELECT split_part(waiting_for, ':', 1), count(*), min(received_at)
-           FROM integration_inboxevent WHERE state = 'held' GROUP BY 1 ORDER BY 1""",
-        [],
+        """SELECT split_part(waiting_for, %s, 1), count(*), min(received_at)
+           FROM integration_inboxevent WHERE state = %s GROUP BY 1 ORDER BY 1""",
+        [HoldKey.SEPARATOR, InboxState.HELD.value],
     )
     dead = _rows(
         """SELECT split_part(last_error, ':', 1), count(*) FROM integration_inboxevent
-           WHERE state = 'dead' GROUP BY 1 ORDER BY 2 DESC LIMIT 20""",
-        [],
+           WHERE state = %s GROUP BY 1 ORDER BY 2 DESC LIMIT 20""",
+        [InboxState.DEAD.value],
     )
     rejected = _rows(
         """SELECT coalesce(errors -> 0 ->> 'field', ''), coalesce(errors -> 0 ->> 'message', ''),
@@ -63,8 +68,8 @@ def integration_health(*, now: datetime | None = None) -> dict[str, Any]:
     )
     unmapped = _rows(
         """SELECT carrier_status_code, count(*) FROM visibility_shipmentevent
-           WHERE kind = 'unmapped_code' GROUP BY 1 ORDER BY 2 DESC LIMIT 20""",
-        [],
+           WHERE kind = %s GROUP BY 1 ORDER BY 2 DESC LIMIT 20""",
+        [ShipmentEvent.Kind.UNMAPPED_CODE.value],
     )
     return {
         "generated_at": now.isoformat(),

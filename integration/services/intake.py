@@ -16,7 +16,7 @@ from django.utils import timezone
 from core.db.bulk import server_bound_cursor
 from core.timestamps import parse_timestamp
 from integration.contract import validate_event
-from integration.models import RejectedEvent
+from integration.models import InboxState, RejectedEvent
 from integration.services.processing import wake_inbox_worker
 
 MAX_BATCH_EVENTS = 1000
@@ -26,7 +26,7 @@ INSERT INTO integration_inboxevent
     (source, event_id, event_type, spec_version, occurred_at, sequence, data, received_at,
      state, waiting_for, attempts, last_error)
 SELECT %b::text, rows.event_id, rows.event_type, rows.spec_version, rows.occurred_at,
-       rows.sequence, rows.data::jsonb, %b::timestamptz, 'pending', '', 0, ''
+       rows.sequence, rows.data::jsonb, %b::timestamptz, %b::text, '', 0, ''
 FROM unnest(%b::text[], %b::text[], %b::text[], %b::timestamptz[], %b::bigint[], %b::text[])
     AS rows(event_id, event_type, spec_version, occurred_at, sequence, data)
 ON CONFLICT (source, event_id) DO NOTHING
@@ -113,6 +113,7 @@ def _insert_inbox_rows(source: str, events: list[dict[str, Any]], received_at) -
             [
                 source,
                 received_at,
+                InboxState.PENDING.value,
                 [event["event_id"] for event in events],
                 [event["event_type"] for event in events],
                 [event["spec_version"] for event in events],
@@ -121,7 +122,7 @@ def _insert_inbox_rows(source: str, events: list[dict[str, Any]], received_at) -
                 [json.dumps(event["data"]) for event in events],
             ],
         )
-        return {row[0] for row in cursor.fetchall()}
+        return {event_id for (event_id,) in cursor.fetchall()}
 
 
 def _rejected_row(

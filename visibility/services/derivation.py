@@ -153,7 +153,8 @@ def _orders_of_shipments(shipment_ids: list[int]) -> dict[int, list[OrderFact]]:
             "order__requested_delivery_date",
         )
     ):
-        orders.setdefault(row[0], []).append(OrderFact(*row))
+        order = OrderFact(*row)
+        orders.setdefault(order.shipment_id, []).append(order)
     return orders
 
 
@@ -177,7 +178,8 @@ def _histories(shipment_ids: list[int]) -> dict[int, list[Fact]]:
     for row in binary_rows(
         ShipmentEvent.objects.filter(shipment_id__in=shipment_ids).values_list(*Fact._fields)
     ):
-        histories.setdefault(row[0], []).append(Fact(*row))
+        fact = Fact(*row)
+        histories.setdefault(fact.shipment_id, []).append(fact)
     return histories
 
 
