@@ -19,12 +19,12 @@ from visibility.models import (
     Milestone,
     NotificationTrigger,
     Order,
+    Reference,
     Shipment,
     ShipmentEvent,
     ShipmentOrder,
     ShipmentStatus,
 )
-from visibility.services.references import references_follow_account
 
 # Ties on occurred_at are broken by how far along the lifecycle a milestone is.
 MILESTONE_RANK = {
@@ -122,8 +122,8 @@ def derive_shipments(shipment_ids: Iterable[int]) -> ShipmentDerivation:
         if shipment.customer_account_id != account_before:
             moved.append(shipment.id)
     bulk_update_rows(shipments, DERIVED_SHIPMENT_FIELDS)
-    _documents_follow_their_shipment(moved)
-    references_follow_account(moved)
+    _follow_their_shipment(Document, moved)
+    _follow_their_shipment(Reference, moved)
     return result
 
 
@@ -303,10 +303,14 @@ def is_overdue(due_date: date | None, paid: bool, today: date) -> bool:
     return bool(due_date and not paid and due_date < today)
 
 
-def _documents_follow_their_shipment(shipment_ids: list[int]) -> None:
+def _follow_their_shipment(
+    model: type[Document] | type[Reference], shipment_ids: list[int]
+) -> None:
+    """Rows filed under a shipment's account (its documents, its search references) move
+    with a shipment that moved to another account."""
     if not shipment_ids:
         return
-    Document.objects.filter(shipment_id__in=shipment_ids).exclude(
+    model.objects.filter(shipment_id__in=shipment_ids).exclude(
         customer_account_id=F("shipment__customer_account_id")
     ).update(
         customer_account_id=Subquery(

@@ -5,8 +5,6 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 
-from django.db.models import F, OuterRef, Subquery
-
 from core.db.bulk import insert_rows
 from visibility.models import Invoice, Order, Reference, Shipment
 
@@ -77,16 +75,3 @@ def _rows(owner: Owner, references: Iterable[tuple[str, str]]) -> list[dict]:
             }
         )
     return rows
-
-
-def references_follow_account(shipment_ids: list[int]) -> None:
-    """A shipment that moved to another account takes its references along."""
-    if not shipment_ids:
-        return
-    Reference.objects.filter(shipment_id__in=shipment_ids).exclude(
-        customer_account_id=F("shipment__customer_account_id")
-    ).update(
-        customer_account_id=Subquery(
-            Shipment.objects.filter(id=OuterRef("shipment_id")).values("customer_account_id")[:1]
-        )
-    )
