@@ -12,12 +12,10 @@ from visibility.services.projection.base import (
     Held,
     ProjectedEvent,
     ProjectionEffects,
-    is_newer,
-    newest_by,
-    owned_account_ids,
     set_snapshot_version,
     timestamp,
 )
+from visibility.services.projection.snapshots import write_account_snapshots
 from visibility.services.references import references_replace
 
 INVOICE_SNAPSHOT_FIELDS = [
@@ -43,35 +41,16 @@ def _locked_invoices(numbers) -> dict[str, Invoice]:
 
 def project_invoices_posted(events: list[ProjectedEvent], effects: ProjectionEffects) -> Held:
     """Write the newest snapshot of each invoice, with its lines and search reference."""
-    accounts = owned_account_ids({event.data["customer_account"] for event in events})
-    held = {
-        event.key: HoldKey.account(event.data["customer_account"])
-        for event in events
-        if event.data["customer_account"] not in accounts
-    }
-    newest = newest_by(
-        (event for event in events if event.key not in held),
-        key=lambda event: event.data["invoice_number"],
+    written = write_account_snapshots(
+        events,
+        model=Invoice,
+        number_field="invoice_number",
+        snapshot_fields=INVOICE_SNAPSHOT_FIELDS,
+        apply=_apply_snapshot,
     )
-    if not newest:
-        return held
-    existing = _locked_invoices(newest)
-    created: list[Invoice] = []
-    replaced: list[Invoice] = []
-    winners: list[tuple[Invoice, ProjectedEvent]] = []
-    for number, event in newest.items():
-        invoice = existing.get(number)
-        if invoice is None:
-            invoice = Invoice(invoice_number=number)
-            created.append(invoice)
-        elif is_newer(event, invoice):
-            replaced.append(invoice)
-        else:
-            continue
-        _apply_snapshot(invoice, event, accounts[event.data["customer_account"]])
-        winners.append((invoice, event))
-    bulk_insert_rows(created, set_ids_by="invoice_number")
-    bulk_update_rows(replaced, INVOICE_SNAPSHOT_FIELDS)
+    winners = written.winners
+    if not winners:
+        return written.held
     invoice_ids = [invoice.id for invoice, _ in winners]
     InvoiceLine.objects.filter(invoice_id__in=invoice_ids).delete()
     bulk_insert_rows(
@@ -93,7 +72,7 @@ def project_invoices_posted(events: list[ProjectedEvent], effects: ProjectionEff
         ]
     )
     effects.released_keys.update(HoldKey.invoice(invoice.invoice_number) for invoice, _ in winners)
-    return held
+    return written.held
 
 
 def _apply_snapshot(invoice: Invoice, event: ProjectedEvent, account_id: int) -> None:

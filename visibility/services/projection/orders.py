@@ -12,11 +12,9 @@ from visibility.services.projection.base import (
     Held,
     ProjectedEvent,
     ProjectionEffects,
-    is_newer,
-    newest_by,
-    owned_account_ids,
     set_snapshot_version,
 )
+from visibility.services.projection.snapshots import write_account_snapshots
 from visibility.services.references import references_replace
 
 ORDER_SNAPSHOT_FIELDS = [
@@ -32,42 +30,17 @@ ORDER_SNAPSHOT_FIELDS = [
 
 def project_orders_released(events: list[ProjectedEvent], effects: ProjectionEffects) -> Held:
     """Write the newest snapshot of each order, with its lines and search references."""
-    accounts = owned_account_ids({event.data["customer_account"] for event in events})
-    held = {
-        event.key: HoldKey.account(event.data["customer_account"])
-        for event in events
-        if event.data["customer_account"] not in accounts
-    }
-    newest = newest_by(
-        (event for event in events if event.key not in held),
-        key=lambda event: event.data["order_number"],
+    written = write_account_snapshots(
+        events,
+        model=Order,
+        number_field="order_number",
+        snapshot_fields=ORDER_SNAPSHOT_FIELDS,
+        apply=_apply_snapshot,
     )
-    if not newest:
-        return held
-    existing = {
-        order.order_number: order
-        for order in Order.objects.select_for_update(no_key=True)
-        .filter(order_number__in=newest)
-        .order_by("order_number")
-    }
-    created: list[Order] = []
-    replaced: list[Order] = []
-    winners: list[tuple[Order, ProjectedEvent]] = []
-    for number, event in newest.items():
-        order = existing.get(number)
-        if order is None:
-            order = Order(order_number=number)
-            created.append(order)
-        elif is_newer(event, order):
-            replaced.append(order)
-        else:
-            effects.order_ids.add(order.id)
-            continue
-        _apply_snapshot(order, event, accounts[event.data["customer_account"]])
-        winners.append((order, event))
-    bulk_insert_rows(created, set_ids_by="order_number")
-    bulk_update_rows(replaced, ORDER_SNAPSHOT_FIELDS)
-
+    winners = written.winners
+    effects.order_ids.update(order.id for order in written.kept)
+    if not winners:
+        return written.held
     order_ids = [order.id for order, _ in winners]
     OrderLine.objects.filter(order_id__in=order_ids).delete()
     bulk_insert_rows(
@@ -90,7 +63,7 @@ def project_orders_released(events: list[ProjectedEvent], effects: ProjectionEff
         ShipmentOrder.objects.filter(order_id__in=order_ids).values_list("shipment_id", flat=True)
     )
     effects.released_keys.update(HoldKey.order(order.order_number) for order, _ in winners)
-    return held
+    return written.held
 
 
 def _apply_snapshot(order: Order, event: ProjectedEvent, account_id: int) -> None:
