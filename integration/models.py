@@ -7,6 +7,12 @@ from django.db import models
 from visibility.event_types import EventType
 
 
+def event_key(source: str, event_id: str) -> str:
+    """An event's key across sources, `source:event_id`: what history facts, snapshot
+    versions and holds name an event by."""
+    return f"{source}:{event_id}"
+
+
 class InboxState(models.TextChoices):
     PENDING = "pending", "Waiting to be projected"
     PROCESSED = "processed", "Projected into the read models"
@@ -52,11 +58,11 @@ class InboxEvent(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.source}:{self.event_id} ({self.event_type}, {self.state})"
+        return f"{self.key} ({self.event_type}, {self.state})"
 
     @property
     def key(self) -> str:
-        return f"{self.source}:{self.event_id}"
+        return event_key(self.source, self.event_id)
 
 
 class RejectedEvent(models.Model):
@@ -75,4 +81,4 @@ class RejectedEvent(models.Model):
         indexes = [models.Index(fields=["received_at"], name="rejected_received_at")]
 
     def __str__(self) -> str:
-        return f"rejected {self.source}:{self.event_id}"
+        return f"rejected {event_key(self.source, self.event_id)}"

@@ -25,7 +25,7 @@ from django.utils import timezone
 from accounts.models import CustomerAccount
 from core.db.bulk import server_bound_cursor, update_rows
 from integration.enqueue import enqueue_process_inbox
-from integration.models import InboxEvent, InboxState
+from integration.models import InboxEvent, InboxState, event_key
 from visibility.holds import HoldKey, HoldKind
 from visibility.models import Invoice, Order, Shipment
 from visibility.services.derivation import derive_orders, derive_shipments
@@ -71,7 +71,7 @@ class ClaimedRow:
 
     @property
     def key(self) -> str:
-        return f"{self.source}:{self.event_id}"
+        return event_key(self.source, self.event_id)
 
     @classmethod
     def from_claim(cls, row: tuple) -> ClaimedRow:
