@@ -68,3 +68,14 @@ def test_services_do_not_import_tasks(path: Path):
         if name.split(".")[1:2] == ["tasks"] and name.split(".")[0] in RANK
     ]
     assert not tasks, f"{_name(path)} imports Celery tasks; enqueue by name instead: {tasks}"
+
+
+def test_services_enqueue_names_that_tasks_are_registered_under():
+    from integration import enqueue as integration_enqueue
+    from integration import tasks as integration_tasks
+    from visibility import enqueue as visibility_enqueue
+    from visibility import tasks as visibility_tasks
+
+    assert integration_tasks.process_inbox.name == integration_enqueue.PROCESS_INBOX
+    assert integration_tasks.sweep_inbox.name == integration_enqueue.SWEEP_INBOX
+    assert visibility_tasks.deliver_notifications.name == visibility_enqueue.DELIVER_NOTIFICATIONS
