@@ -8,7 +8,10 @@ simulate a name that changes its answer between two lookups (DNS rebinding).
 from __future__ import annotations
 
 import ipaddress
+import shutil
 import socket
+import ssl
+import subprocess
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -223,3 +226,84 @@ def test_the_allow_flag_opens_loopback_and_private_networks_only(
 def test_public_addresses_are_allowed():
     assert address_refusal(ipaddress.ip_address("93.184.215.14")) is None
     assert address_refusal(ipaddress.ip_address("2606:2800:21f:cb07:6820:80da:af6b:8b2c")) is None
+
+
+def self_signed_certificate(directory, name: str) -> tuple[str, str]:
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl is not installed")
+    cert, key = str(directory / f"{name}.pem"), str(directory / f"{name}.key")
+    subprocess.run(
+        [
+            *("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1"),
+            *("-keyout", key, "-out", cert, "-subj", f"/CN={name}"),
+            *("-addext", f"subjectAltName=DNS:{name}"),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    return cert, key
+
+
+@pytest.fixture
+def tls_listener(tmp_path, monkeypatch):
+    """An https listener on the address `localhost` resolves to first, serving a
+    certificate for the name given; the portal trusts that certificate."""
+    opened = []
+
+    def open_listener(certificate_name: str):
+        cert, key = self_signed_certificate(tmp_path, certificate_name)
+        monkeypatch.setenv("SSL_CERT_FILE", cert)
+        family, _, _, _, address = socket.getaddrinfo("localhost", 0, type=socket.SOCK_STREAM)[0]
+
+        class Server(ThreadingHTTPServer):
+            address_family = family
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                server.requests.append(dict(self.headers))
+                self.send_response(204)
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        server = Server(address[:2], Handler)
+        server.requests, server.server_names = [], []
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(cert, key)
+        context.sni_callback = lambda _socket, name, _context: server.server_names.append(name)
+        server.socket = context.wrap_socket(server.socket, server_side=True)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        opened.append(server)
+        return server
+
+    yield open_listener
+    for server in opened:
+        server.shutdown()
+        server.server_close()
+
+
+def test_https_verifies_the_certificate_and_sends_sni_for_the_hostname(
+    brenner, settings, tls_listener
+):
+    settings.WEBHOOK_ALLOW_PRIVATE_TARGETS = True
+    server = tls_listener("localhost")
+    notify(brenner, f"https://localhost:{server.server_port}/hook")
+
+    assert notifications_deliver() == 1  # connected to the address, verified "localhost"
+
+    assert server.server_names == ["localhost"]
+    assert server.requests[0]["Host"] == f"localhost:{server.server_port}"
+
+
+def test_https_refuses_a_certificate_for_another_name(brenner, settings, tls_listener):
+    settings.WEBHOOK_ALLOW_PRIVATE_TARGETS = True
+    server = tls_listener("other.test")
+    notify(brenner, f"https://localhost:{server.server_port}/hook")
+
+    assert notifications_deliver() == 0
+
+    assert server.requests == []
+    [attempt] = WebhookDelivery.objects.all()
+    assert "certificate verify failed" in attempt.error
