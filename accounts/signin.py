@@ -1,8 +1,14 @@
 """Sign-in: throttling against guessing (per username and per address) and its audit.
 
-Counters live in Redis (Django's cache). After `MAX_FAILURES` failed attempts within
-`WINDOW_SECONDS` for the same username or from the same address, further attempts are
-refused without checking the password until the window passes.
+Every attempt is counted **before** the password is checked, atomically in Redis
+(`accounts.rate_limits`): the attempt that makes a username's or an address's count
+pass `MAX_FAILURES` within `WINDOW_SECONDS` is refused without checking the password,
+and so is every one after it until the window passes. Counting first is what makes it
+hold under concurrency: reading the count, checking the password and then counting the
+failure let any number of parallel guesses through the read before the first failure
+was counted. A successful sign-in clears its username's count and gives its unit back to
+the address, so colleagues behind one address are not throttled by each other's
+sign-ins.
 """
 
 from __future__ import annotations
@@ -11,35 +17,34 @@ from django import forms
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth import get_user_model
 from django.contrib.auth.forms import AuthenticationForm
-from django.core.cache import cache
 
 from accounts.audit import audit_record, client_address
 from accounts.models import AuditAction, Membership
+from accounts.rate_limits import window_add, window_clear
 
 MAX_FAILURES = 5
 WINDOW_SECONDS = 15 * 60
 
 
-def _keys(username: str, address: str | None) -> list[str]:
-    keys = [f"signin-failures:user:{username.strip().lower()}"]
+def _user_key(username: str) -> str:
+    return f"signin:user:{username.strip().lower()}"
+
+
+def _address_key(address: str) -> str:
+    return f"signin:address:{address}"
+
+
+def signin_attempt(username: str, address: str | None) -> bool:
+    """Count this attempt; True when it must be refused without checking the password."""
+    keys = [_user_key(username)] + ([_address_key(address)] if address else [])
+    counts = [window_add(key, window_seconds=WINDOW_SECONDS) for key in keys]
+    return any(counted is not None and counted.count > MAX_FAILURES for counted in counts)
+
+
+def signin_succeeded(username: str, address: str | None) -> None:
+    window_clear(_user_key(username))
     if address:
-        keys.append(f"signin-failures:address:{address}")
-    return keys
-
-
-def signin_throttled(username: str, address: str | None) -> bool:
-    counts = cache.get_many(_keys(username, address))
-    return any(count >= MAX_FAILURES for count in counts.values())
-
-
-def signin_failed(username: str, address: str | None) -> None:
-    for key in _keys(username, address):
-        cache.add(key, 0, WINDOW_SECONDS)
-        cache.incr(key)
-
-
-def signin_succeeded(username: str) -> None:
-    cache.delete(_keys(username, None)[0])
+        window_add(_address_key(address), window_seconds=WINDOW_SECONDS, units=-1)
 
 
 def _tenant_of(username: str):
@@ -55,7 +60,7 @@ class SignInThrottling:
     def clean(self):
         username = self.cleaned_data.get("username") or ""
         address = client_address(self.request)
-        if signin_throttled(username, address):
+        if signin_attempt(username, address):
             audit_record(
                 action=AuditAction.SIGN_IN_THROTTLED,
                 actor=f"user:{username}"[:200],
@@ -66,7 +71,6 @@ class SignInThrottling:
         try:
             cleaned = super().clean()
         except forms.ValidationError:
-            signin_failed(username, address)
             known = get_user_model().objects.filter(username=username).exists()
             audit_record(
                 action=AuditAction.SIGN_IN_FAILED,
@@ -76,7 +80,7 @@ class SignInThrottling:
                 details={"known_user": known},
             )
             raise
-        signin_succeeded(username)
+        signin_succeeded(username, address)
         audit_record(
             action=AuditAction.SIGN_IN,
             actor=self.get_user(),

@@ -206,8 +206,9 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "portal.api_errors.json_exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
     "DEFAULT_THROTTLE_CLASSES": ["accounts.throttling.PartnerTokenRateThrottle"],
-    "DEFAULT_THROTTLE_RATES": {"partner_token": os.environ.get("API_TOKEN_RATE", "1200/min")},
 }
+# Units per window for each partner token (accounts/throttling.py, docs/API.md).
+API_TOKEN_RATE = os.environ.get("API_TOKEN_RATE", "1200/min")
 
 # --- Celery -----------------------------------------------------------------------------------
 

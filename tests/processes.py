@@ -85,13 +85,16 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def start_web_server(port: int, *, database_url: str, redis_url: str) -> subprocess.Popen:
+def start_web_server(
+    port: int, *, database_url: str, redis_url: str, **extra_environment: str
+) -> subprocess.Popen:
     """Serve the portal's WSGI app in its own process with the given service URLs."""
     environment = {
         **os.environ,
         "DATABASE_URL": database_url,
         "REDIS_URL": redis_url,
         "DATABASE_CONNECT_TIMEOUT": "2",
+        **extra_environment,
     }
     process = subprocess.Popen(
         [sys.executable, "-m", "tests.wsgi_server", str(port)],

@@ -13,6 +13,7 @@ from strawberry.types import Info
 from strawberry_django.optimizer import DjangoOptimizerExtension
 
 from accounts.authentication import actor_from_request
+from portal.graphql.limits import LIMIT_EXTENSIONS
 from visibility import models, selectors
 
 
@@ -246,4 +247,4 @@ class Query:
         ]
 
 
-schema = strawberry.Schema(query=Query, extensions=[DjangoOptimizerExtension])
+schema = strawberry.Schema(query=Query, extensions=[*LIMIT_EXTENSIONS, DjangoOptimizerExtension])

@@ -1,4 +1,6 @@
-"""The /graphql endpoint: a partner token or the browser session identifies the actor."""
+"""The /graphql endpoint: a partner token or the browser session identifies the actor.
+
+What a document may ask (tokens, aliases, depth, cost) is limited in `limits.py`."""
 
 from __future__ import annotations
 
@@ -9,7 +11,7 @@ from django.views.decorators.csrf import csrf_exempt
 from strawberry.django.views import GraphQLView
 
 from accounts.authentication import api_token_from_request, bearer_secret
-from accounts.throttling import PartnerTokenRateThrottle
+from accounts.throttling import token_rate_charge
 
 
 @method_decorator(csrf_exempt, name="dispatch")
@@ -22,9 +24,10 @@ class PortalGraphQLView(GraphQLView):
                 response["WWW-Authenticate"] = 'Bearer realm="api"'
                 return response
             request.auth = token
-            throttle = PartnerTokenRateThrottle()
-            if not throttle.allow_request(request, self):
-                wait = int(throttle.wait() or 1)
+            # One unit on arrival; portal/graphql/limits.py charges the rest of the cost.
+            decision = token_rate_charge(token)
+            if not decision.allowed:
+                wait = decision.retry_after_seconds
                 response = JsonResponse(
                     {"error": f"rate limit exceeded; retry in {wait} seconds"}, status=429
                 )

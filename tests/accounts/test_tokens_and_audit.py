@@ -8,7 +8,6 @@ from django.core.cache import cache
 
 from accounts.models import ApiToken, AuditEntry
 from accounts.services import user_create
-from accounts.throttling import PartnerTokenRateThrottle
 from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.django_db
@@ -58,9 +57,9 @@ def test_revoked_token_is_refused_and_both_acts_are_audited(client, tenant_admin
 
 
 def test_token_over_its_rate_gets_429_with_retry_after(
-    client, delivered_story, partner_token, monkeypatch
+    client, delivered_story, partner_token, settings
 ):
-    monkeypatch.setattr(PartnerTokenRateThrottle, "THROTTLE_RATES", {"partner_token": "3/min"})
+    settings.API_TOKEN_RATE = "3/min"
     cache.clear()
     headers = {"HTTP_AUTHORIZATION": f"Bearer {partner_token}"}
 

@@ -12,11 +12,10 @@ from __future__ import annotations
 import functools
 import hashlib
 import hmac
+import http.client
 import json
 import logging
 import time
-import urllib.error
-import urllib.request
 from datetime import timedelta
 from urllib.parse import quote
 
@@ -38,7 +37,11 @@ from visibility.models import (
     Webhook,
     WebhookDelivery,
 )
-from visibility.services.webhook_targets import webhook_target_refusal
+from visibility.services.webhook_targets import (
+    WebhookTargetRefused,
+    webhook_connection,
+    webhook_target_resolve,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -153,42 +156,51 @@ def _send_email(notification: Notification) -> None:
 
 
 def _send_webhook(notification: Notification) -> None:
+    """POST the signed payload to the address the SSRF guard checked; a 3xx is a failure.
+
+    Redirects are never followed (visibility/services/webhook_targets.py says why).
+    """
     webhook = Webhook.objects.get(id=int(notification.subscriber.split(":")[1]))
-    refusal = webhook_target_refusal(webhook.url, resolve=True)
-    if refusal:
+    try:
+        target = webhook_target_resolve(webhook.url)
+    except WebhookTargetRefused as refusal:
         WebhookDelivery.objects.create(
             webhook=webhook, notification=notification, error=f"not sent: {refusal}"[:500]
         )
-        raise ConnectionError(refusal)
+        raise ConnectionError(str(refusal)) from None
     body = json.dumps(
         {"notification_id": notification.id, **notification.payload}, sort_keys=True
     ).encode()
     timestamp = str(int(time.time()))
-    request = urllib.request.Request(
-        webhook.url,
-        data=body,
-        method="POST",
-        headers={
-            "Content-Type": "application/json",
-            "X-Portal-Timestamp": timestamp,
-            "X-Portal-Signature": "sha256=" + sign_webhook_body(webhook.secret, timestamp, body),
-            "X-Portal-Notification-Id": str(notification.id),
-        },
-    )
+    headers = {
+        "Host": target.host_header,
+        "Content-Type": "application/json",
+        "User-Agent": "portal-webhooks/1",
+        "X-Portal-Timestamp": timestamp,
+        "X-Portal-Signature": "sha256=" + sign_webhook_body(webhook.secret, timestamp, body),
+        "X-Portal-Notification-Id": str(notification.id),
+    }
     started = time.monotonic()
     status, error = None, ""
+    connection = webhook_connection(target, timeout=WEBHOOK_TIMEOUT_SECONDS)
     try:
-        with urllib.request.urlopen(request, timeout=WEBHOOK_TIMEOUT_SECONDS) as response:
-            status = response.status
-    except urllib.error.HTTPError as failure:
-        status, error = failure.code, f"HTTP {failure.code}"
-    except (urllib.error.URLError, OSError) as failure:
-        error = str(failure)[:500]
+        connection.request("POST", target.path, body=body, headers=headers)
+        response = connection.getresponse()
+        status = response.status
+        if 300 <= status < 400:
+            location = response.getheader("Location", "")
+            error = f"HTTP {status}: redirect to {location} not followed"
+        elif not 200 <= status < 300:
+            error = f"HTTP {status}"
+    except (OSError, http.client.HTTPException) as failure:
+        error = str(failure) or type(failure).__name__
+    finally:
+        connection.close()
     WebhookDelivery.objects.create(
         webhook=webhook,
         notification=notification,
         status_code=status,
-        error=error,
+        error=error[:500],
         duration_ms=int((time.monotonic() - started) * 1000),
     )
     if error:

@@ -36,7 +36,7 @@ def subscriptions_set(
 def webhook_create(*, tenant: Tenant, url: str, triggers: Iterable[str]) -> Webhook:
     """Register a webhook; its signing secret is generated here and shown to the admin."""
     URLValidator(schemes=["http", "https"])(url)
-    refusal = webhook_target_refusal(url, resolve=False)
+    refusal = webhook_target_refusal(url)
     if refusal:
         raise ValidationError(refusal)
     chosen = sorted(set(triggers) & set(NotificationTrigger.values))
