@@ -14,7 +14,7 @@ from django.test import Client
 from accounts.models import AuditEntry, Invitation, Membership
 from accounts.scoping import visible_account_ids
 from accounts.services import invitation_create, user_create
-from tests.conftest import PASSWORD
+from tests.factories import PASSWORD
 
 pytestmark = pytest.mark.django_db
 User = get_user_model()

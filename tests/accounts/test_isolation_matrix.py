@@ -18,7 +18,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from accounts.models import Membership
 from accounts.services import api_token_create, invitation_create, user_create
 from portal.graphql.schema import schema
-from tests.conftest import PASSWORD
+from tests.factories import PASSWORD
 from visibility.models import Webhook
 
 pytestmark = pytest.mark.django_db

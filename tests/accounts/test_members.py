@@ -12,7 +12,7 @@ from django.test.utils import CaptureQueriesContext
 from accounts.models import AuditEntry, Membership
 from accounts.scoping import visible_account_ids
 from accounts.services import invitation_create, user_create
-from tests.conftest import PASSWORD
+from tests.factories import PASSWORD
 
 pytestmark = pytest.mark.django_db
 

@@ -10,7 +10,7 @@ from django.test.utils import CaptureQueriesContext
 from accounts.models import Membership, Role
 from accounts.scoping import standing_of, standings_remembered_for_this_request
 from accounts.services import membership_update, user_create
-from tests.conftest import PASSWORD
+from tests.factories import PASSWORD
 
 pytestmark = pytest.mark.django_db
 

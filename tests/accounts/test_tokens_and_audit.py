@@ -9,7 +9,7 @@ from django.core.cache import cache
 from accounts.models import ApiToken, AuditEntry
 from accounts.services import user_create
 from accounts.throttling import PartnerTokenRateThrottle
-from tests.conftest import PASSWORD
+from tests.factories import PASSWORD
 
 pytestmark = pytest.mark.django_db
 

@@ -9,7 +9,8 @@ import pytest
 from django.core import mail
 
 from accounts.services import user_create
-from tests.conftest import PASSWORD, send_story
+from tests.factories import PASSWORD
+from tests.helpers import send_story
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -8,7 +8,7 @@ from accounts.services import user_create
 from integration.models import StatusCodeMapping
 from integration.services.intake import receive_events
 from integration.services.processing import process_inbox_until_empty
-from tests.conftest import PASSWORD
+from tests.factories import PASSWORD
 from visibility.models import Shipment, ShipmentEvent
 
 pytestmark = pytest.mark.django_db

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from accounts.services import user_create
-from tests.conftest import PASSWORD
+from tests.factories import PASSWORD
 from visibility.models import NotificationSubscription, Webhook
 
 pytestmark = pytest.mark.django_db

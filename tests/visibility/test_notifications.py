@@ -15,7 +15,7 @@ from django.urls import reverse
 from accounts.services import user_create
 from integration.services.intake import receive_events
 from integration.services.processing import process_inbox_until_empty
-from tests.conftest import PASSWORD
+from tests.factories import PASSWORD
 from visibility.models import Notification, NotificationSubscription, Webhook, WebhookDelivery
 from visibility.services.notifications import (
     notifications_deliver,

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from accounts.services import user_create
-from tests.conftest import PASSWORD, send_story
+from tests.factories import PASSWORD
+from tests.helpers import send_story
 from visibility.selectors import search_references
 
 pytestmark = pytest.mark.django_db

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from accounts.services import api_token_create, user_create
-from tests.conftest import PASSWORD
+from tests.factories import PASSWORD
 
 pytestmark = pytest.mark.django_db
 
@@ -234,7 +234,7 @@ def slashed_story(client, brenner, source_tokens, story):
     text = json.dumps(story)
     for plain, slashed in SLASHED.items():
         text = text.replace(f'"{plain}"', f'"{slashed}"')
-    from tests.conftest import send_story
+    from tests.helpers import send_story
 
     send_story(client, source_tokens, json.loads(text))
 
