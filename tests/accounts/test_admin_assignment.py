@@ -23,11 +23,6 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def platform_admin(db):
-    return user_create(username="root", password=PASSWORD, platform_admin=True)
-
-
-@pytest.fixture
 def held_story(story):
     for event in story:
         receive_events(source=event["source"], events=[event])

@@ -21,11 +21,6 @@ User = get_user_model()
 NEW_PASSWORD = "a-long-and-unusual-passphrase-77"
 
 
-@pytest.fixture
-def tenant_admin(brenner):
-    return user_create(username="boss", password=PASSWORD, tenant=brenner, role="tenant_admin")
-
-
 def invite(client: Client, capture_on_commit, **form) -> str:
     """Invite through the members page; return the accept path from the email sent."""
     before = len(mail.outbox)

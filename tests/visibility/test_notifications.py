@@ -87,19 +87,12 @@ def test_a_delay_reported_after_delivery_sends_nothing(subscriber, story):
     assert sent_subjects() == ["Delivered: shipment SHP-778120"]
 
 
-def test_subscribers_who_may_not_see_the_shipment_get_nothing(brenner, nordwind, story):
-    limited = user_create(
-        username="limited",
-        password=PASSWORD,
-        email="l@example.com",
-        tenant=brenner,
-        account_numbers=["C-1002"],
-    )
-    outsider = user_create(
-        username="outsider", password=PASSWORD, email="o@example.com", tenant=nordwind
-    )
-    subscribe(limited, brenner, "delivery")
-    subscribe(outsider, nordwind, "delivery")
+def test_subscribers_who_may_not_see_the_shipment_get_nothing(
+    brenner, nordwind, story, limited_member, other_tenant_user
+):
+    assert limited_member.email and other_tenant_user.email
+    subscribe(limited_member, brenner, "delivery")
+    subscribe(other_tenant_user, nordwind, "delivery")
     project(story)
     notifications_deliver()
 

@@ -91,11 +91,8 @@ def test_rest_rejects_anonymous_and_bad_tokens(client, delivered_story):
     assert bad.status_code == 401
 
 
-def test_member_limited_to_another_account_does_not_see_it(client, delivered_story, brenner):
-    limited = user_create(
-        username="limited", password=PASSWORD, tenant=brenner, account_numbers=["C-1002"]
-    )
-    client.force_login(limited)
+def test_member_limited_to_another_account_does_not_see_it(client, delivered_story, limited_member):
+    client.force_login(limited_member)
 
     assert client.get("/api/v1/shipments/SHP-778120").status_code == 404
 
