@@ -7,6 +7,8 @@ refused without checking the password until the window passes.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from django import forms
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth import get_user_model
@@ -42,17 +44,24 @@ def signin_succeeded(username: str) -> None:
     cache.delete(_keys(username, None)[0])
 
 
-def _tenant_of(username: str):
+def _tenant_of(username: str) -> int | None:
     membership = Membership.objects.filter(user__username=username).first()
     return membership.tenant_id if membership else None
 
 
-class SignInThrottling:
+# What the mixin needs of the form it is mixed into (request, cleaned_data, get_user).
+if TYPE_CHECKING:
+    _SignInForm = AuthenticationForm
+else:
+    _SignInForm = object
+
+
+class SignInThrottling(_SignInForm):
     """Mixed into Django's sign-in forms (the portal's and the admin's)."""
 
     throttled_message = "Too many failed sign-ins. Try again in 15 minutes."
 
-    def clean(self):
+    def clean(self) -> dict[str, Any]:
         username = self.cleaned_data.get("username") or ""
         address = client_address(self.request)
         if signin_throttled(username, address):
