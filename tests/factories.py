@@ -39,7 +39,11 @@ from visibility.models import (
     TransportMode,
 )
 from visibility.services.derivation import derive_orders, derive_shipments
-from visibility.services.references import references_add, references_replace
+from visibility.services.references import (
+    normalize_reference,
+    references_add,
+    references_replace,
+)
 
 PASSWORD = "correct-horse-battery-staple-42"
 EPOCH = datetime(2026, 11, 16, 8, 0, tzinfo=UTC)
@@ -457,7 +461,7 @@ class ReferenceFactory(DjangoModelFactory):
     object_key = factory.SelfAttribute("shipment.shipment_id")
     reference_type = Reference.ReferenceType.TRACKING_NUMBER
     value = factory.Sequence(lambda n: f"1Z{n:010d}")
-    normalized = factory.LazyAttribute(lambda reference: reference.value.upper())
+    normalized = factory.LazyAttribute(lambda reference: normalize_reference(reference.value))
 
 
 # --- contract events ---------------------------------------------------------------------------
