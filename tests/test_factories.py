@@ -15,6 +15,7 @@ from tests.factories import (
     DocumentFactory,
     InvoiceFactory,
     MilestoneFactory,
+    ReferenceFactory,
     ShipmentFactory,
     account,
     order_to_cash_stories,
@@ -90,3 +91,13 @@ def test_factory_stories_are_valid_events_that_project_completely(brenner):
     assert Shipment.objects.count() == Order.objects.count() == 12
     assert Shipment.objects.filter(status=ShipmentStatus.DELIVERED).count() == 2
     assert Invoice.objects.filter(paid_at__isnull=False).count() == 2
+
+
+def test_an_extra_reference_finds_its_shipment(customer_user):
+    reference = ReferenceFactory(
+        shipment=ShipmentFactory(customer_account=account("C-1001")), value="1z 999-aa"
+    )
+
+    assert [hit.object_key for hit in search_references(customer_user, "1Z999AA")] == [
+        reference.shipment.shipment_id
+    ]
