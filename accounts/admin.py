@@ -1,3 +1,5 @@
+from typing import Any
+
 from django import forms
 from django.contrib import admin
 
@@ -57,8 +59,9 @@ class MembershipAdminForm(forms.ModelForm):
         model = Membership
         fields = ["user", "tenant", "role", "all_accounts", "finance"]
 
-    def clean(self):
-        cleaned = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        cleaned = self.cleaned_data
         if self.instance.pk is not None:
             current = Membership.objects.select_related("tenant", "user").get(pk=self.instance.pk)
             member = member_of_tenant(current.tenant_id, current.id)

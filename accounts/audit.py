@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.http import HttpRequest
 
 from accounts.models import ApiToken, AuditAction, AuditEntry, Tenant
@@ -45,9 +46,9 @@ def audit_record(
 
 def is_staff_look(actor: Actor) -> bool:
     """A look by the operator's people (staff, platform admins), not by the tenant's own."""
-    if isinstance(actor, ApiToken) or actor is None or not actor.is_authenticated:
+    if not isinstance(actor, get_user_model()) or not actor.is_authenticated:
         return False
-    return bool(actor.is_superuser or standing_of(actor).staff is not None)
+    return actor.is_superuser or standing_of(actor).staff is not None
 
 
 def audit_staff_look(
@@ -69,6 +70,7 @@ def audit_staff_search(
     if not is_staff_look(actor):
         return
     # One entry per tenant whose data the search showed, written in one statement.
+    tenants: list[int | None] = [*sorted(tenant_ids)] if tenant_ids else [None]
     AuditEntry.objects.bulk_create(
         AuditEntry(
             action=AuditAction.STAFF_SEARCHED,
@@ -77,5 +79,5 @@ def audit_staff_search(
             target=query[:200],
             ip_address=client_address(request),
         )
-        for tenant_id in sorted(tenant_ids) or [None]
+        for tenant_id in tenants
     )

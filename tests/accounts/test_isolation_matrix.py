@@ -18,7 +18,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from accounts.models import Membership
 from accounts.services import api_token_create, invitation_create, user_create
 from portal.graphql.schema import schema
-from tests.conftest import PASSWORD
+from tests.factories import PASSWORD
 from visibility.models import Webhook
 
 pytestmark = pytest.mark.django_db
@@ -144,24 +144,24 @@ def test_every_endpoint_is_accounted_for():
 
 
 @pytest.fixture
-def world(delivered_story, brenner, nordwind):
+def world(
+    delivered_story, brenner, nordwind, other_tenant_user, limited_member, other_tenant_token
+):
     """Brenner's data (from the contract story) plus its secrets, and the outsiders."""
     Webhook.objects.create(
         tenant=brenner, url="https://brenner-secret.example/hook", secret="s", triggers=["delivery"]
     )
     api_token_create(tenant=brenner, name="brenner-secret-token")
     personas = {
-        "other_tenant_user": user_create(username="n-user", password=PASSWORD, tenant=nordwind),
+        "other_tenant_user": other_tenant_user,
         "other_tenant_admin": user_create(
             username="n-admin", password=PASSWORD, tenant=nordwind, role="tenant_admin"
         ),
-        "limited_member": user_create(
-            username="b-limited", password=PASSWORD, tenant=brenner, account_numbers=["C-1002"]
-        ),
+        "limited_member": limited_member,
         "unassigned_staff": user_create(
             username="cs-nordwind", password=PASSWORD, staff_tenants=[nordwind]
         ),
-        "other_tenant_token": api_token_create(tenant=nordwind, name="n")[1],
+        "other_tenant_token": other_tenant_token,
         "scope_limited_token": api_token_create(tenant=brenner, name="inv", scopes=["invoices"])[1],
         "account_limited_token": api_token_create(
             tenant=brenner, name="acct", account_numbers=["C-1002"]
@@ -292,7 +292,7 @@ def test_member_pages_are_closed_to_outsiders(world, persona):
     token holders) and ignores their changes; an invitation link nobody holds is 404."""
     client, headers = client_for(world, persona)
     anonymous = persona == "anonymous" or persona.endswith("_token")
-    member = Membership.objects.get(user__username="b-limited")
+    member = Membership.objects.get(user=world["limited_member"])
     path = f"/settings/members/{member.id}/"
 
     shown = client.get(path, **headers)

@@ -12,18 +12,14 @@ from django.test.utils import CaptureQueriesContext
 from accounts.models import AuditEntry, Membership
 from accounts.scoping import visible_account_ids
 from accounts.services import invitation_create, user_create
-from tests.conftest import PASSWORD
+from tests.factories import PASSWORD
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def tenant_admin(brenner):
-    return user_create(username="boss", password=PASSWORD, tenant=brenner, role="tenant_admin")
-
-
-@pytest.fixture
-def limited_member(brenner):
+def granted_member(brenner):
+    """A member granted C-1001 and C-1002 one by one (not all accounts)."""
     return user_create(
         username="clerk", password=PASSWORD, tenant=brenner, account_numbers=["C-1001", "C-1002"]
     )
@@ -37,7 +33,7 @@ def shipment_ids(client: Client) -> str:
     return client.get("/shipments/").content.decode()
 
 
-def test_members_page_lists_roles_accounts_and_finance(client, tenant_admin, limited_member):
+def test_members_page_lists_roles_accounts_and_finance(client, tenant_admin, granted_member):
     client.force_login(tenant_admin)
 
     page = client.get("/settings/members/").content.decode()
@@ -49,14 +45,14 @@ def test_members_page_lists_roles_accounts_and_finance(client, tenant_admin, lim
 
 
 def test_removing_a_grant_hides_that_accounts_shipments(
-    client, delivered_story, tenant_admin, limited_member
+    client, delivered_story, tenant_admin, granted_member
 ):
     member_client = Client()
-    member_client.force_login(limited_member)
+    member_client.force_login(granted_member)
     assert "SHP-778120" in shipment_ids(member_client)  # SHP-778120 is on C-1001
     client.force_login(tenant_admin)
 
-    response = client.post(edit_path(limited_member), {"role": "member", "account": ["C-1002"]})
+    response = client.post(edit_path(granted_member), {"role": "member", "account": ["C-1002"]})
 
     assert response.status_code == 302
     assert "SHP-778120" not in shipment_ids(member_client)
@@ -67,23 +63,23 @@ def test_removing_a_grant_hides_that_accounts_shipments(
     assert entry.details["after"]["accounts"] == ["C-1002"]
 
 
-def test_all_accounts_and_finance_grants_follow_the_form(client, tenant_admin, limited_member):
+def test_all_accounts_and_finance_grants_follow_the_form(client, tenant_admin, granted_member):
     client.force_login(tenant_admin)
 
     client.post(
-        edit_path(limited_member), {"role": "member", "account": ["C-1002"], "finance": "on"}
+        edit_path(granted_member), {"role": "member", "account": ["C-1002"], "finance": "on"}
     )
     finance_limited = sorted(
-        visible_account_ids(limited_member, "invoices").values_list("number", flat=True)
+        visible_account_ids(granted_member, "invoices").values_list("number", flat=True)
     )
-    client.post(edit_path(limited_member), {"role": "member", "all_accounts": "on"})
+    client.post(edit_path(granted_member), {"role": "member", "all_accounts": "on"})
 
     assert finance_limited == ["C-1002"]
-    assert sorted(visible_account_ids(limited_member).values_list("number", flat=True)) == [
+    assert sorted(visible_account_ids(granted_member).values_list("number", flat=True)) == [
         "C-1001",
         "C-1002",
     ]
-    assert not visible_account_ids(limited_member, "invoices").exists()
+    assert not visible_account_ids(granted_member, "invoices").exists()
     last = AuditEntry.objects.filter(action="entitlement_changed").latest("id")
     assert last.details["before"]["finance"] is True
     assert last.details["after"] == {
@@ -95,21 +91,21 @@ def test_all_accounts_and_finance_grants_follow_the_form(client, tenant_admin, l
     }
 
 
-def test_a_member_limited_to_no_account_is_refused(client, tenant_admin, limited_member):
+def test_a_member_limited_to_no_account_is_refused(client, tenant_admin, granted_member):
     client.force_login(tenant_admin)
 
-    response = client.post(edit_path(limited_member), {"role": "member"})
+    response = client.post(edit_path(granted_member), {"role": "member"})
 
     assert response.status_code == 400
     assert "at least one account" in response.content.decode()
     assert not AuditEntry.objects.filter(action="entitlement_changed").exists()
 
 
-def test_promoting_a_member_makes_them_a_tenant_admin(client, tenant_admin, limited_member):
+def test_promoting_a_member_makes_them_a_tenant_admin(client, tenant_admin, granted_member):
     client.force_login(tenant_admin)
-    client.post(edit_path(limited_member), {"role": "tenant_admin", "all_accounts": "on"})
+    client.post(edit_path(granted_member), {"role": "tenant_admin", "all_accounts": "on"})
 
-    client.force_login(limited_member)
+    client.force_login(granted_member)
 
     assert client.get("/settings/members/").status_code == 200
 
@@ -184,15 +180,15 @@ def test_another_tenants_invitation_cannot_be_revoked(client, tenant_admin, nord
     assert invitation.revoked_at is None
 
 
-def test_every_members_form_requires_the_csrf_token(tenant_admin, limited_member, brenner):
+def test_every_members_form_requires_the_csrf_token(tenant_admin, granted_member, brenner):
     _, secret = invitation_create(tenant=brenner, email="ada@example.com", invited_by=tenant_admin)
     client = Client(enforce_csrf_checks=True)
     client.force_login(tenant_admin)
 
     answers = [
         client.post("/settings/members/", {"email": "eve@example.com", "all_accounts": "on"}),
-        client.post(edit_path(limited_member), {"role": "tenant_admin", "all_accounts": "on"}),
-        client.post(edit_path(limited_member), {"active": "0"}),
+        client.post(edit_path(granted_member), {"role": "tenant_admin", "all_accounts": "on"}),
+        client.post(edit_path(granted_member), {"active": "0"}),
         Client(enforce_csrf_checks=True).post(
             f"/invitations/{secret}/",
             {
@@ -204,8 +200,8 @@ def test_every_members_form_requires_the_csrf_token(tenant_admin, limited_member
     ]
 
     assert [answer.status_code for answer in answers] == [403, 403, 403, 403]
-    limited_member.refresh_from_db()
-    assert limited_member.is_active and limited_member.membership.role == "member"
+    granted_member.refresh_from_db()
+    assert granted_member.is_active and granted_member.membership.role == "member"
     assert not AuditEntry.objects.exclude(action="user_invited").exists()
     page = client.get("/settings/members/").content.decode()
     assert page.count("csrfmiddlewaretoken") >= 2  # the invite form and the revoke button

@@ -17,7 +17,7 @@ from django.test import Client
 
 from accounts.models import AuditEntry
 from accounts.rate_limits import window_add
-from tests.conftest import PASSWORD
+from tests.factories import PASSWORD
 from tests.processes import database_url_for_tests, free_port, start_web_server, stop
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -9,8 +9,7 @@ from django.test.utils import CaptureQueriesContext
 
 from accounts.models import Membership, Role
 from accounts.scoping import standing_of, standings_remembered_for_this_request
-from accounts.services import membership_update, user_create
-from tests.conftest import PASSWORD
+from accounts.services import membership_update
 
 pytestmark = pytest.mark.django_db
 
@@ -40,8 +39,8 @@ def test_nothing_is_remembered_outside_a_request(brenner, customer_user):
     assert standing_of(customer_user).membership.role == Role.TENANT_ADMIN
 
 
-def test_a_change_within_the_request_is_seen_at_once(brenner, customer_user):
-    admin = user_create(username="boss", password=PASSWORD, tenant=brenner, role=Role.TENANT_ADMIN)
+def test_a_change_within_the_request_is_seen_at_once(customer_user, tenant_admin):
+    admin = tenant_admin
     with standings_remembered_for_this_request():
         assert standing_of(customer_user).membership.all_accounts is True
         with CaptureQueriesContext(connection) as captured:

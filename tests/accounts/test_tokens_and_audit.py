@@ -7,15 +7,8 @@ import pytest
 from django.core.cache import cache
 
 from accounts.models import ApiToken, AuditEntry
-from accounts.services import user_create
-from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def tenant_admin(brenner):
-    return user_create(username="boss", password=PASSWORD, tenant=brenner, role="tenant_admin")
 
 
 def create_token(client, **form):
@@ -78,10 +71,9 @@ def test_members_cannot_manage_tokens_or_read_the_audit_log(client, customer_use
 
 
 def test_staff_looks_are_audited_for_the_tenant_who_can_read_them(
-    client, delivered_story, brenner, tenant_admin
+    client, delivered_story, brenner, tenant_admin, cs_staff
 ):
-    staff = user_create(username="cs", password=PASSWORD, staff_all_tenants=True)
-    client.force_login(staff)
+    client.force_login(cs_staff)
     client.get("/shipments/SHP-778120/")
     client.get("/search/", {"q": "SO-100045"})
 

@@ -8,16 +8,15 @@ import re
 import pytest
 from django.core import mail
 
-from accounts.services import user_create
-from tests.conftest import PASSWORD, send_story
+from tests.factories import PASSWORD
+from tests.helpers import send_story
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture
-def shipped(client, brenner, source_tokens, story):
+def shipped(client, brenner, source_tokens, story, tenant_admin):
     send_story(client, source_tokens, story)
-    user_create(username="boss", password=PASSWORD, tenant=brenner, role="tenant_admin")
 
 
 def test_admin_invites_and_the_invitee_joins_with_one_account(page, browser, live_server, shipped):

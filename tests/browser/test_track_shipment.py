@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import PASSWORD, send_story
+from tests.factories import PASSWORD
+from tests.helpers import send_story
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -9,11 +9,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from integration.models import InboxEvent
 from integration.services.intake import receive_events
 from integration.services.processing import process_inbox_batch, process_inbox_until_empty
-from tests.integration.test_processing import read_model_state
-from visibility.models import Document, FreightCharge, Invoice, Order, Shipment
+from tests.helpers import read_model_state, reset_read_models
 
 pytestmark = pytest.mark.django_db
 
@@ -163,13 +161,8 @@ def stories(draw) -> list[dict]:
     return events
 
 
-def reset() -> None:
-    for model in (Document, FreightCharge, Invoice, Shipment, Order, InboxEvent):
-        model.objects.all().delete()
-
-
 def deliver(events: list[dict], batch_sizes: list[int]) -> dict:
-    reset()
+    reset_read_models()
     for position, event in enumerate(events):
         [result] = receive_events(source=event["source"], events=[event])
         assert result.status in ("accepted", "duplicate"), result

@@ -7,18 +7,11 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from accounts.services import user_create
 from integration.models import InboxEvent, InboxState
 from integration.services.intake import receive_events
 from integration.services.processing import process_inbox_until_empty
-from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def cs_staff(brenner):
-    return user_create(username="cs", password=PASSWORD, staff_all_tenants=True)
 
 
 def test_health_reports_lag_held_rejected_dead_and_freshness(client, brenner, story, cs_staff):

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from integration.models import InboxEvent, RejectedEvent
-from tests.conftest import post_events, read_jsonl
+from tests.helpers import post_events, read_jsonl
 
 pytestmark = pytest.mark.django_db
 

@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from integration.models import InboxEvent
-from tests.conftest import read_jsonl
+from tests.helpers import read_jsonl
 
 pytestmark = pytest.mark.django_db
 

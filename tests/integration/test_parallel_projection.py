@@ -6,33 +6,38 @@ import os
 
 import pytest
 
-from accounts.services import tenant_create_or_update
-from bench import workload
 from integration.models import InboxEvent, InboxState
 from integration.services.intake import receive_events
 from integration.services.processing import process_inbox_until_empty
-from tests.integration.test_convergence_property import reset
-from tests.integration.test_processing import read_model_state
+from tests.factories import TenantFactory, order_to_cash_stories
+from tests.helpers import read_model_state, reset_read_models
 from tests.processes import start_worker, stop, wait_until
+
+TENANTS = {"acme": ["A-1001", "A-1002"], "brightline": ["B-2001"], "delta": ["D-4001", "D-4002"]}
 
 
 @pytest.mark.fault
 @pytest.mark.django_db(transaction=True)
 def test_two_workers_with_two_processes_each_build_what_one_process_builds():
-    for slug, name, accounts in workload.TENANTS:
-        tenant_create_or_update(slug=slug, name=name, account_numbers=accounts)
-    events = workload.generate_events(3_000, prefix="P")
-    requests = workload.intake_requests(events, window=300)
+    for slug, accounts in TENANTS.items():
+        TenantFactory(slug=slug, account_numbers=accounts)
+    events = order_to_cash_stories(
+        [number for numbers in TENANTS.values() for number in numbers], per_account=110
+    )
+    assert len(events) > 2_500
 
     def receive() -> None:
-        for source, batch in requests:
-            receive_events(source=source, events=batch)
+        """In windows of 300 events (by occurred_at), each source posting its share."""
+        for offset in range(0, len(events), 300):
+            window = events[offset : offset + 300]
+            for source in ("erp", "tms"):
+                receive_events(source=source, events=[e for e in window if e["source"] == source])
 
     receive()
     process_inbox_until_empty()
     assert not InboxEvent.objects.exclude(state=InboxState.PROCESSED).exists()
     sequential = read_model_state()
-    reset()
+    reset_read_models()
 
     receive()
     os.environ["INBOX_BATCH_SIZE"] = "100"

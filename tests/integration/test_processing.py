@@ -14,6 +14,8 @@ from integration.services.processing import (
     process_inbox_until_empty,
     release_satisfied_holds,
 )
+from tests.factories import order_to_cash_stories
+from tests.helpers import read_model_state
 from visibility.models import (
     Document,
     FreightCharge,
@@ -30,64 +32,6 @@ pytestmark = pytest.mark.django_db
 def receive_all(events):
     for event in events:
         receive_events(source=event["source"], events=[event])
-
-
-def read_model_state() -> dict:
-    """Everything a customer can read, in a comparable form."""
-    shipments = {
-        shipment.shipment_id: {
-            field: getattr(shipment, field)
-            for field in (
-                "status",
-                "status_at",
-                "eta",
-                "eta_basis",
-                "delayed",
-                "at_risk",
-                "delivered_at",
-                "received_by",
-                "carrier_scac",
-                "carrier_name",
-                "tracking_numbers",
-                "promised_date",
-                "last_event_at",
-                "load_id",
-                "planned_delivery_at",
-            )
-        }
-        | {
-            "history": sorted(
-                (fact.event_key, fact.kind, fact.milestone, str(fact.eta))
-                for fact in shipment.history.all()
-            ),
-            "stops": [(stop.sequence, stop.stop_type) for stop in shipment.stops.all()],
-            "orders": sorted(link.order.order_number for link in shipment.order_links.all()),
-        }
-        for shipment in Shipment.objects.prefetch_related("history", "stops", "order_links__order")
-    }
-    orders = {
-        order.order_number: (
-            order.status,
-            order.customer_po,
-            order.cancelled_at,
-            order.last_event_at,
-            [(line.line_number, line.sku, line.quantity) for line in order.lines.all()],
-        )
-        for order in Order.objects.prefetch_related("lines")
-    }
-    invoices = {
-        invoice.invoice_number: (invoice.total_amount, invoice.paid_at, invoice.paid_amount)
-        for invoice in Invoice.objects.all()
-    }
-    documents = sorted(Document.objects.values_list("document_id", "sha256", "size"))
-    charges = sorted(FreightCharge.objects.values_list("charge_id", "amount"))
-    return {
-        "shipments": shipments,
-        "orders": orders,
-        "invoices": invoices,
-        "documents": documents,
-        "charges": charges,
-    }
 
 
 def test_order_to_cash_story_builds_the_read_models(brenner, story):
@@ -258,10 +202,9 @@ def test_a_failing_event_does_not_hold_up_its_batch(brenner, story, monkeypatch)
 
 
 def test_one_failing_event_in_a_large_batch_fails_alone(brenner, monkeypatch):
-    from portal.demo.events import generated_events
     from visibility.services import projection
 
-    events = generated_events(["C-1001", "C-1002"], shipments_per_account=10)
+    events = order_to_cash_stories(["C-1001", "C-1002"], per_account=10)
     poisoned = next(e for e in events if e["event_type"] == "shipment.milestone")
     original = projection.PROJECTORS["shipment.milestone"]
 

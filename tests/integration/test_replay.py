@@ -8,7 +8,7 @@ from django.core.management import call_command
 from integration.models import InboxEvent, InboxState, RejectedEvent
 from integration.services.intake import receive_events
 from integration.services.processing import process_inbox_until_empty
-from tests.integration.test_processing import read_model_state
+from tests.helpers import read_model_state
 
 pytestmark = pytest.mark.django_db
 

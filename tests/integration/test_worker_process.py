@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from integration.models import InboxEvent, InboxState
-from tests.conftest import post_events
+from tests.helpers import post_events
 from tests.processes import start_worker, stop, wait_until
 from visibility.models import Shipment
 

@@ -8,7 +8,7 @@ import pytest
 
 from accounts.models import AuditEntry
 from accounts.services import api_token_create
-from tests.conftest import send_story
+from tests.helpers import send_story
 
 pytestmark = pytest.mark.django_db
 

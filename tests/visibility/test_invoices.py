@@ -9,7 +9,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from accounts.services import api_token_create, user_create
-from tests.conftest import PASSWORD
+from tests.factories import PASSWORD
 from visibility.models import Invoice
 
 pytestmark = pytest.mark.django_db

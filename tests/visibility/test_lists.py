@@ -3,22 +3,30 @@
 from __future__ import annotations
 
 import copy
+import datetime as dt
 
 import pytest
 
 from integration.services.intake import receive_events
 from integration.services.processing import process_inbox_until_empty
-from portal.demo.events import generated_events
+from tests.factories import ShipmentFactory, account
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def many_shipments(brenner, nordwind, delivered_story):
-    events = generated_events(["C-1001", "C-1002", "C-2001"], shipments_per_account=12)
-    for source in ("erp", "tms"):
-        receive_events(source=source, events=[e for e in events if e["source"] == source])
-    process_inbox_until_empty()
+    """12 shipments per account (C-1001, C-1002 of Brenner, C-2001 of Nordwind) at every
+    stage from booked to delivered, every fourth reported delayed."""
+    progress = ["picked_up", "departed_origin", "arrived_hub", "out_for_delivery", "delivered"]
+    for number in ("C-1001", "C-1002", "C-2001"):
+        for index in range(12):
+            ShipmentFactory(
+                shipment_id=f"SHP-{number[2:]}{index:03d}",
+                customer_account=account(number),
+                milestones=progress[: index % (len(progress) + 1)],
+                delayed_by=dt.timedelta(days=2) if index % 4 == 3 else None,
+            )
 
 
 def collect_pages(client, url, headers):

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from accounts.services import user_create
-from tests.conftest import PASSWORD
 from visibility.models import NotificationSubscription, Webhook
 
 pytestmark = pytest.mark.django_db
@@ -31,9 +29,8 @@ def test_user_subscribes_and_unsubscribes(client, customer_user, brenner):
     assert 'value="exception" checked' in page
 
 
-def test_tenant_admin_adds_a_webhook_and_sees_its_secret_once(client, brenner):
-    admin = user_create(username="boss", password=PASSWORD, tenant=brenner, role="tenant_admin")
-    client.force_login(admin)
+def test_tenant_admin_adds_a_webhook_and_sees_its_secret_once(client, brenner, tenant_admin):
+    client.force_login(tenant_admin)
 
     page = client.post(
         "/settings/webhooks/", {"url": "https://erp.example.com/hook", "trigger": ["delivery"]}
@@ -45,9 +42,8 @@ def test_tenant_admin_adds_a_webhook_and_sees_its_secret_once(client, brenner):
     assert webhook.secret not in client.get("/settings/webhooks/").content.decode()
 
 
-def test_bad_webhook_url_is_a_clear_error(client, brenner):
-    admin = user_create(username="boss", password=PASSWORD, tenant=brenner, role="tenant_admin")
-    client.force_login(admin)
+def test_bad_webhook_url_is_a_clear_error(client, tenant_admin):
+    client.force_login(tenant_admin)
 
     response = client.post("/settings/webhooks/", {"url": "not a url", "trigger": ["delay"]})
 
@@ -66,9 +62,8 @@ def test_bad_webhook_url_is_a_clear_error(client, brenner):
         "http://169.254.169.254/latest/meta-data",
     ],
 )
-def test_webhooks_cannot_point_inside_the_network(client, brenner, url):
-    admin = user_create(username="boss", password=PASSWORD, tenant=brenner, role="tenant_admin")
-    client.force_login(admin)
+def test_webhooks_cannot_point_inside_the_network(client, tenant_admin, url):
+    client.force_login(tenant_admin)
 
     response = client.post("/settings/webhooks/", {"url": url, "trigger": ["delay"]})
 
@@ -83,12 +78,11 @@ def test_members_cannot_manage_webhooks(client, customer_user):
     assert client.get("/settings/webhooks/").status_code == 404
 
 
-def test_an_admin_cannot_deactivate_another_tenants_webhook(client, brenner, nordwind):
+def test_an_admin_cannot_deactivate_another_tenants_webhook(client, tenant_admin, nordwind):
     theirs = Webhook.objects.create(
         tenant=nordwind, url="https://n.example/h", secret="x", triggers=["delay"]
     )
-    admin = user_create(username="boss", password=PASSWORD, tenant=brenner, role="tenant_admin")
-    client.force_login(admin)
+    client.force_login(tenant_admin)
 
     assert client.post("/settings/webhooks/", {"deactivate": theirs.id}).status_code == 404
     theirs.refresh_from_db()

@@ -15,7 +15,7 @@ from django.urls import reverse
 from accounts.services import user_create
 from integration.services.intake import receive_events
 from integration.services.processing import process_inbox_until_empty
-from tests.conftest import PASSWORD
+from tests.factories import PASSWORD
 from visibility.models import Notification, NotificationSubscription, Webhook, WebhookDelivery
 from visibility.services.notifications import (
     notifications_deliver,
@@ -87,19 +87,12 @@ def test_a_delay_reported_after_delivery_sends_nothing(subscriber, story):
     assert sent_subjects() == ["Delivered: shipment SHP-778120"]
 
 
-def test_subscribers_who_may_not_see_the_shipment_get_nothing(brenner, nordwind, story):
-    limited = user_create(
-        username="limited",
-        password=PASSWORD,
-        email="l@example.com",
-        tenant=brenner,
-        account_numbers=["C-1002"],
-    )
-    outsider = user_create(
-        username="outsider", password=PASSWORD, email="o@example.com", tenant=nordwind
-    )
-    subscribe(limited, brenner, "delivery")
-    subscribe(outsider, nordwind, "delivery")
+def test_subscribers_who_may_not_see_the_shipment_get_nothing(
+    brenner, nordwind, story, limited_member, other_tenant_user
+):
+    assert limited_member.email and other_tenant_user.email
+    subscribe(limited_member, brenner, "delivery")
+    subscribe(other_tenant_user, nordwind, "delivery")
     project(story)
     notifications_deliver()
 

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from integration.services.intake import receive_events
-from integration.services.processing import process_inbox_until_empty
-from portal.demo.events import generated_events
+from tests.factories import ShipmentFactory, account
 from visibility.models import Order, Shipment
 
 pytestmark = pytest.mark.django_db
@@ -31,11 +31,14 @@ READS = {
 }
 
 
-def load(account: str, count: int) -> None:
-    events = generated_events([account], shipments_per_account=count)
-    for source in ("erp", "tms"):
-        receive_events(source=source, events=[e for e in events if e["source"] == source])
-    process_inbox_until_empty()
+def load(account_number: str, count: int) -> None:
+    """`count` shipments of one order each, with milestones and a delay (an ETA) each."""
+    ShipmentFactory.create_batch(
+        count,
+        customer_account=account(account_number),
+        milestones=["picked_up", "departed_origin"],
+        delayed_by=dt.timedelta(days=1),
+    )
 
 
 def query_counts(client, token: str) -> dict[str, int]:

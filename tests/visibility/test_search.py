@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from accounts.services import user_create
-from tests.conftest import PASSWORD, send_story
+from tests.factories import PASSWORD
+from tests.helpers import send_story
 from visibility.selectors import search_references
 
 pytestmark = pytest.mark.django_db
@@ -38,14 +39,10 @@ def test_prefix_and_partial_matches_rank_below_exact(delivered_story, customer_u
 
 
 def test_search_leaves_out_what_the_searcher_may_not_see(
-    delivered_story, other_tenant_user, brenner
+    delivered_story, other_tenant_user, limited_member
 ):
-    limited = user_create(
-        username="limited", password=PASSWORD, tenant=brenner, account_numbers=["C-1002"]
-    )
-
     assert found(other_tenant_user, "SO-100045") == []
-    assert found(limited, "SHP-778120") == []
+    assert found(limited_member, "SHP-778120") == []
 
 
 def test_staff_search_across_the_tenants_they_serve(delivered_story, brenner, nordwind):

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from accounts.services import api_token_create, user_create
-from tests.conftest import PASSWORD
+from tests.factories import PASSWORD
 
 pytestmark = pytest.mark.django_db
 
@@ -91,11 +91,8 @@ def test_rest_rejects_anonymous_and_bad_tokens(client, delivered_story):
     assert bad.status_code == 401
 
 
-def test_member_limited_to_another_account_does_not_see_it(client, delivered_story, brenner):
-    limited = user_create(
-        username="limited", password=PASSWORD, tenant=brenner, account_numbers=["C-1002"]
-    )
-    client.force_login(limited)
+def test_member_limited_to_another_account_does_not_see_it(client, delivered_story, limited_member):
+    client.force_login(limited_member)
 
     assert client.get("/api/v1/shipments/SHP-778120").status_code == 404
 
@@ -234,7 +231,7 @@ def slashed_story(client, brenner, source_tokens, story):
     text = json.dumps(story)
     for plain, slashed in SLASHED.items():
         text = text.replace(f'"{plain}"', f'"{slashed}"')
-    from tests.conftest import send_story
+    from tests.helpers import send_story
 
     send_story(client, source_tokens, json.loads(text))
 

@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError
 from accounts.services import user_create
 from integration.services.intake import receive_events
 from integration.services.processing import process_inbox_until_empty
-from tests.conftest import PASSWORD
+from tests.factories import PASSWORD
 from visibility.models import Shipment, ShipmentEvent, StatusCodeMapping
 
 pytestmark = pytest.mark.django_db
@@ -24,9 +24,10 @@ def test_default_table_matches_the_contract():
     assert len(table) == 14
 
 
-def test_an_admin_mapping_for_a_new_code_applies_to_new_events(client, brenner, story):
-    admin = user_create(username="root", password=PASSWORD, platform_admin=True)
-    client.force_login(admin)
+def test_an_admin_mapping_for_a_new_code_applies_to_new_events(
+    client, brenner, story, platform_admin
+):
+    client.force_login(platform_admin)
     response = client.post(
         "/admin/visibility/statuscodemapping/add/",
         {

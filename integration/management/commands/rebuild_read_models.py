@@ -1,3 +1,5 @@
+import sys
+
 from django.core.management.base import BaseCommand
 
 from integration.models import InboxEvent, InboxState
@@ -13,7 +15,9 @@ class Command(BaseCommand):
 
     def handle(self, *args, batch_size, **options):
         total = InboxEvent.objects.exclude(state=InboxState.DEAD).count()
-        bar = ProgressBar(total, label="rebuilding", stream=self.stderr)
+        # The bar redraws its line with "\r" on the raw stream: Django's OutputWrapper
+        # (self.stderr) would end every redraw with a newline.
+        bar = ProgressBar(total, label="rebuilding", stream=options.get("stderr") or sys.stderr)
         projected = read_models_rebuild(bar.advance, batch_size=batch_size)
         bar.finish()
         self.stdout.write(f"rebuilt read models from {projected} events")

@@ -1,3 +1,4 @@
+import sys
 from datetime import datetime
 
 from django.core.management.base import BaseCommand, CommandError
@@ -63,7 +64,9 @@ class Command(BaseCommand):
         if no_process:
             return
         pending = InboxEvent.objects.filter(state=InboxState.PENDING).count()
-        bar = ProgressBar(pending, label="projecting", stream=self.stderr)
+        # The bar redraws its line with "\r" on the raw stream: Django's OutputWrapper
+        # (self.stderr) would end every redraw with a newline.
+        bar = ProgressBar(pending, label="projecting", stream=options.get("stderr") or sys.stderr)
         projected = process_with_progress(bar.advance)
         bar.finish()
         self.stdout.write(f"{projected} events projected")

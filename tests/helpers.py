@@ -1,0 +1,124 @@
+"""Helpers tests share (not fixtures): sending events over HTTP, reading the contract's
+example files, and the read models in a comparable form for convergence checks."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from django.test import Client
+
+from integration.models import InboxEvent
+from integration.services.processing import process_inbox_until_empty
+from visibility.models import (
+    Document,
+    FreightCharge,
+    Invoice,
+    Order,
+    Reference,
+    Shipment,
+)
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def read_jsonl(name: str) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in (FIXTURES / name).read_text().splitlines() if line.strip()]
+
+
+def post_events(client: Client, token: str, body: Any, **extra: Any):
+    return client.post(
+        "/api/v1/events",
+        data=json.dumps(body),
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {token}",
+        **extra,
+    )
+
+
+def send_story(client: Client, source_tokens: dict[str, str], events: list[dict]) -> None:
+    """Send events through HTTP intake with each event's own source token, then project."""
+    for event in events:
+        response = post_events(client, source_tokens[event["source"]], event)
+        assert response.status_code == 202, response.content
+    process_inbox_until_empty()
+
+
+def reset_read_models() -> None:
+    """Forget every read model and inbox row (search references go with their owners)."""
+    for model in (Document, FreightCharge, Invoice, Shipment, Order, InboxEvent):
+        model.objects.all().delete()
+
+
+def read_model_state() -> dict:
+    """Everything a customer can read, search index included, in a comparable form."""
+    shipments = {
+        shipment.shipment_id: {
+            field: getattr(shipment, field)
+            for field in (
+                "status",
+                "status_at",
+                "eta",
+                "eta_basis",
+                "delayed",
+                "at_risk",
+                "delivered_at",
+                "received_by",
+                "carrier_scac",
+                "carrier_name",
+                "tracking_numbers",
+                "promised_date",
+                "last_event_at",
+                "load_id",
+                "planned_delivery_at",
+            )
+        }
+        | {
+            "history": sorted(
+                (fact.event_key, fact.kind, fact.milestone, str(fact.eta))
+                for fact in shipment.history.all()
+            ),
+            "stops": [(stop.sequence, stop.stop_type) for stop in shipment.stops.all()],
+            "orders": sorted(link.order.order_number for link in shipment.order_links.all()),
+        }
+        for shipment in Shipment.objects.prefetch_related("history", "stops", "order_links__order")
+    }
+    orders = {
+        order.order_number: (
+            order.status,
+            order.customer_po,
+            order.cancelled_at,
+            order.last_event_at,
+            [(line.line_number, line.sku, line.quantity) for line in order.lines.all()],
+        )
+        for order in Order.objects.prefetch_related("lines")
+    }
+    invoices = {
+        invoice.invoice_number: (invoice.total_amount, invoice.paid_at, invoice.paid_amount)
+        for invoice in Invoice.objects.all()
+    }
+    documents = sorted(Document.objects.values_list("document_id", "sha256", "size"))
+    charges = sorted(FreightCharge.objects.values_list("charge_id", "amount"))
+    references = sorted(
+        Reference.objects.values_list(
+            "customer_account__number",
+            "kind",
+            "object_key",
+            "reference_type",
+            "value",
+            "normalized",
+            "order__order_number",
+            "shipment__shipment_id",
+            "invoice__invoice_number",
+        ),
+        key=repr,
+    )
+    return {
+        "shipments": shipments,
+        "orders": orders,
+        "invoices": invoices,
+        "documents": documents,
+        "charges": charges,
+        "references": references,
+    }
