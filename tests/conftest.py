@@ -22,7 +22,8 @@ def read_jsonl(name: str) -> list[dict[str, Any]]:
 
 @pytest.fixture(autouse=True)
 def default_status_codes(request):
-    """Transactional tests flush tables, data-migration rows included: seed them again."""
+    """Every database test starts with the default status codes (transactional tests flush
+    tables, data-migration rows included, so seed them again) and the story's sources."""
     uses_database = request.node.get_closest_marker("django_db") or (
         {"db", "transactional_db"} & set(request.fixturenames)
     )
@@ -32,6 +33,10 @@ def default_status_codes(request):
     from integration.status_codes import seed_default_status_codes
 
     seed_default_status_codes(StatusCodeMapping)
+    # The story's sources, as an operator registers them: intake rejects events from an
+    # unregistered source (tests that post over HTTP get tokens from `source_tokens`).
+    for key in ("erp", "tms", "carrier"):
+        source_create(key=key, role=key)
 
 
 @pytest.fixture
@@ -56,7 +61,7 @@ def nordwind(db):
 
 @pytest.fixture
 def source_tokens(db) -> dict[str, str]:
-    return {key: source_create(key=key)[1] for key in ("erp", "tms")}
+    return {key: source_create(key=key, role=key)[1] for key in ("erp", "tms")}
 
 
 @pytest.fixture

@@ -16,6 +16,7 @@ from django.utils import timezone
 from integration.contract import parse_timestamp, validate_event
 from integration.models import RejectedEvent
 from integration.services.processing import wake_inbox_worker
+from integration.source_policy import SourcePolicy
 from portal.bulk import server_bound_cursor
 
 MAX_BATCH_EVENTS = 1000
@@ -74,8 +75,9 @@ def receive_events(*, source: str, events: list[Any]) -> list[EventResult]:
     results: list[EventResult | None] = [None] * len(events)
     accepted: dict[str, tuple[int, dict[str, Any]]] = {}
     rejected_rows: list[RejectedEvent] = []
+    policy = SourcePolicy.load(source, events)
     for position, event in enumerate(events):
-        errors = validate_event(event, authenticated_source=source)
+        errors = validate_event(event, authenticated_source=source) or policy.errors(event)
         if "\\u0000" in json.dumps(event):
             errors.append({"field": "", "message": "text must not contain NUL characters"})
             event = json.loads(json.dumps(event).replace("\\u0000", "\\ufffd"))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from integration.source_policy import order_owned_by_message
 from portal.bulk import bulk_insert_rows, bulk_update_rows
 from visibility.models import Order, OrderLine, Reference, ShipmentOrder
 from visibility.services.projection.base import (
@@ -11,6 +12,7 @@ from visibility.services.projection.base import (
     Held,
     ProjectedEvent,
     ProjectionEffects,
+    event_version,
     is_newer,
     newest_by,
     owned_account_ids,
@@ -19,6 +21,7 @@ from visibility.services.projection.base import (
 from visibility.services.references import references_replace
 
 ORDER_SNAPSHOT_FIELDS = [
+    "released_by",
     "customer_account",
     "customer_po",
     "order_date",
@@ -37,18 +40,21 @@ def project_orders_released(events: list[ProjectedEvent], effects: ProjectionEff
         for event in events
         if event.data["customer_account"] not in accounts
     }
-    newest = newest_by(
-        (event for event in events if event.key not in held),
-        key=lambda event: event.data["order_number"],
-    )
-    if not newest:
+    candidates = [event for event in events if event.key not in held]
+    if not candidates:
         return held
     existing = {
         order.order_number: order
         for order in Order.objects.select_for_update(no_key=True)
-        .filter(order_number__in=newest)
+        .filter(order_number__in={event.data["order_number"] for event in candidates})
         .order_by("order_number")
     }
+    owners = _releasing_sources(candidates, existing)
+    rejected = _reject_other_sources(candidates, owners, effects)
+    newest = newest_by(
+        (event for event in candidates if event.key not in rejected),
+        key=lambda event: event.data["order_number"],
+    )
     created: list[Order] = []
     replaced: list[Order] = []
     winners: list[tuple[Order, ProjectedEvent]] = []
@@ -62,6 +68,7 @@ def project_orders_released(events: list[ProjectedEvent], effects: ProjectionEff
         else:
             effects.order_ids.add(order.id)
             continue
+        order.released_by = owners[number]
         _apply_snapshot(order, event, accounts[event.data["customer_account"]])
         winners.append((order, event))
     bulk_insert_rows(created, set_ids_by="order_number")
@@ -92,6 +99,30 @@ def project_orders_released(events: list[ProjectedEvent], effects: ProjectionEff
     return held
 
 
+def _releasing_sources(events: list[ProjectedEvent], existing: dict[str, Order]) -> dict[str, str]:
+    """The source that owns each order: the one that released it first. For an order
+    this batch creates, of the sources releasing it, the one whose release is the oldest
+    by (sequence, occurred_at): the same owner whatever order the releases arrived in."""
+    owners = {number: order.released_by for number, order in existing.items() if order.released_by}
+    for event in sorted(events, key=event_version):
+        owners.setdefault(event.data["order_number"], event.source)
+    return owners
+
+
+def _reject_other_sources(
+    events: list[ProjectedEvent], owners: dict[str, str], effects: ProjectionEffects
+) -> set[str]:
+    """Keys of the events of a source that does not own their order, recorded in
+    `effects.rejected` with the reason intake would have given."""
+    rejected = {
+        event.key: order_owned_by_message(number, owners[number])
+        for event in events
+        if owners.get(number := event.data["order_number"], event.source) != event.source
+    }
+    effects.rejected.update(rejected)
+    return set(rejected)
+
+
 def _apply_snapshot(order: Order, event: ProjectedEvent, account_id: int) -> None:
     data = event.data
     order.customer_account_id = account_id
@@ -117,13 +148,11 @@ def _line(order: Order, line: dict) -> OrderLine:
 
 
 def project_orders_cancelled(events: list[ProjectedEvent], effects: ProjectionEffects) -> Held:
-    """Cancel orders. Several cancellations of one order converge on the earliest."""
-    earliest: dict[str, ProjectedEvent] = {}
-    for event in sorted(events, key=lambda event: (event.occurred_at, event.key)):
-        earliest.setdefault(event.data["order_number"], event)
+    """Cancel orders. Several cancellations of one order converge on the earliest. Only
+    the source that released an order may cancel it."""
     orders = list(
         Order.objects.select_for_update(no_key=True)
-        .filter(order_number__in=earliest)
+        .filter(order_number__in={event.data["order_number"] for event in events})
         .order_by("order_number")
     )
     found = {order.order_number for order in orders}
@@ -132,9 +161,19 @@ def project_orders_cancelled(events: list[ProjectedEvent], effects: ProjectionEf
         for event in events
         if event.data["order_number"] not in found
     }
+    owners = {order.order_number: order.released_by for order in orders if order.released_by}
+    rejected = _reject_other_sources(
+        [event for event in events if event.key not in held], owners, effects
+    )
+    earliest: dict[str, ProjectedEvent] = {}
+    for event in sorted(events, key=lambda event: (event.occurred_at, event.key)):
+        if event.key not in held and event.key not in rejected:
+            earliest.setdefault(event.data["order_number"], event)
     changed = []
     for order in orders:
-        event = earliest[order.order_number]
+        event = earliest.get(order.order_number)
+        if event is None:
+            continue
         if order.cancelled_at is None or event.occurred_at < order.cancelled_at:
             order.cancelled_at = event.occurred_at
             order.cancel_reason = event.data.get("reason") or ""
