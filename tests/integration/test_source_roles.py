@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 from django.core.management import CommandError, call_command
 
-from accounts.services import source_create, tenant_create_or_update
+from accounts.models import SourceSystem
+from accounts.services import source_create, tenant_create_or_update, user_create
 from integration.models import InboxEvent, InboxState, RejectedEvent
 from integration.services.intake import receive_events
 from integration.services.processing import process_inbox_until_empty
@@ -363,3 +364,19 @@ def test_a_racing_cancellation_of_another_source_is_a_dead_letter(story, brenner
     dead = InboxEvent.objects.get(source="attacker")
     assert (dead.state, dead.last_error) == (InboxState.DEAD, OWNED_BY_ERP)
     assert Order.objects.get(order_number="SO-100045").cancelled_at is None
+
+
+def test_platform_admins_see_and_change_roles_and_accounts_in_the_admin(client):
+    client.force_login(user_create(username="root", password="x-" * 8, platform_admin=True))
+    erp = SourceSystem.objects.get(key="erp")
+
+    listing = client.get("/admin/accounts/sourcesystem/").content.decode()
+    changed = client.post(
+        f"/admin/accounts/sourcesystem/{erp.id}/change/",
+        {"key": "erp", "role": "erp", "account_numbers": "C-1001,C-1002", "active": "on"},
+    )
+
+    assert "carrier" in listing and "ERP (orders, customer accounts, invoices)" in listing
+    assert changed.status_code == 302
+    erp.refresh_from_db()
+    assert (erp.role, erp.account_numbers) == ("erp", ["C-1001", "C-1002"])
