@@ -380,3 +380,20 @@ def test_platform_admins_see_and_change_roles_and_accounts_in_the_admin(client):
     assert changed.status_code == 302
     erp.refresh_from_db()
     assert (erp.role, erp.account_numbers) == ("erp", ["C-1001", "C-1002"])
+
+
+def test_the_policy_reads_a_malformed_batch_without_failing(client, source_tokens, story):
+    """The policy loads what a batch names before each event is validated (found by the
+    intake fuzz test: an `event_type` that is a list)."""
+    malformed = [
+        {**story[0], "event_id": "bad-1", "event_type": []},
+        {**story[0], "event_id": "bad-2", "data": {"order_number": ["SO-1"]}},
+        {**story[0], "event_id": "bad-3", "data": {"order_number": "SO-\u0000"}},
+        "not an event",
+    ]
+
+    response = post_events(client, source_tokens["erp"], {"events": [*malformed, story[0]]})
+
+    assert response.status_code == 202
+    statuses = [result["status"] for result in response.json()["results"]]
+    assert statuses == ["rejected"] * 4 + ["accepted"]
