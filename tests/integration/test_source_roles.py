@@ -397,3 +397,23 @@ def test_the_policy_reads_a_malformed_batch_without_failing(client, source_token
     assert response.status_code == 202
     statuses = [result["status"] for result in response.json()["results"]]
     assert statuses == ["rejected"] * 4 + ["accepted"]
+
+
+def test_the_owner_may_move_its_order_to_another_account(story, brenner, nordwind):
+    """The rule protects the owner's authority, not the account: the ERP that released
+    the order may correct its account with a newer snapshot."""
+    receive_events(source="erp", events=[story[0]])
+    process_inbox_until_empty()
+    correction = {
+        **story[0],
+        "event_id": "erp-correction",
+        "sequence": 2,
+        "data": {**story[0]["data"], "customer_account": "C-2001"},
+    }
+
+    [result] = receive_events(source="erp", events=[correction])
+    process_inbox_until_empty()
+
+    assert result.status == "accepted"
+    order = Order.objects.get(order_number="SO-100045")
+    assert (order.customer_account.number, order.released_by) == ("C-2001", "erp")
