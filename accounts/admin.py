@@ -141,5 +141,11 @@ class ApiTokenAdmin(admin.ModelAdmin):
 
 @admin.register(SourceSystem)
 class SourceSystemAdmin(admin.ModelAdmin):
-    list_display = ["key", "active", "created_at"]
+    list_display = ["key", "role", "limited_to", "active", "created_at"]
+    list_filter = ["role", "active"]
+    fields = ["key", "role", "account_numbers", "active", "token_hash"]
     readonly_fields = ["token_hash"]
+
+    @admin.display(description="Accounts")
+    def limited_to(self, source: SourceSystem) -> str:
+        return ", ".join(source.account_numbers) or "all"

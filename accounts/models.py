@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from guardian.models import UserObjectPermissionBase
 
@@ -163,11 +164,31 @@ class Invitation(models.Model):
         return InvitationState.PENDING
 
 
+class SourceRole(models.TextChoices):
+    """Which system of record a source is: it may assert only what that system owns
+    (the table is `integration.source_policy.ROLE_EVENT_TYPES`)."""
+
+    ERP = "erp", "ERP (orders, customer accounts, invoices)"
+    TMS = "tms", "TMS (shipments and their execution)"
+    CARRIER = "carrier", "Carrier feed (milestones, ETAs, delays, shipment documents)"
+
+
 class SourceSystem(models.Model):
     """An upstream system (ERP, TMS, carrier feed) allowed to send events."""
 
     key = models.SlugField(max_length=64, unique=True)
     token_hash = models.CharField(max_length=64, unique=True)
+    # The least privileged role by default: an unclassified source may not create or
+    # re-link anything.
+    role = models.CharField(max_length=10, choices=SourceRole.choices, default=SourceRole.CARRIER)
+    # Numbers, not foreign keys: a source may be limited to an account no event has
+    # named yet.
+    account_numbers = ArrayField(
+        models.CharField(max_length=128),
+        default=list,
+        blank=True,
+        help_text="Customer accounts the source may send events for; empty means every account",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     active = models.BooleanField(default=True)
 

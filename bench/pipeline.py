@@ -420,7 +420,7 @@ def setup(context: dict) -> None:
             servers, "create_tenant", slug, "--name", name, "--accounts", ",".join(accounts)
         )
     context["tokens"] = {
-        source: harness.manage(servers, "create_source", source).split()[-1]
+        source: harness.manage(servers, "create_source", source, "--role", source).split()[-1]
         for source in workload.SOURCES
     }
     os.environ.update(

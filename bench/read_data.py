@@ -62,6 +62,7 @@ COLUMNS = {
         "cancel_reason",
         "last_event_at",
         "customer_account_id",
+        "released_by",
     ),
     "visibility_orderline": (
         "id",
@@ -483,6 +484,7 @@ class Generator:
                 "",
                 _ts(max(moments)),
                 str(account),
+                "bench",  # the source part of the snapshot event key
             )
             if rng.random() < 0.3:
                 self.invoice(out, rng, account, number, order_number, shipment_keys, ordered_at)

@@ -22,7 +22,8 @@ from tests.helpers import read_jsonl, send_story
 
 @pytest.fixture(autouse=True)
 def default_status_codes(request):
-    """Transactional tests flush tables, data-migration rows included: seed them again."""
+    """Every database test starts with the default status codes (transactional tests flush
+    tables, data-migration rows included, so seed them again) and the story's sources."""
     uses_database = request.node.get_closest_marker("django_db") or (
         {"db", "transactional_db"} & set(request.fixturenames)
     )
@@ -32,6 +33,10 @@ def default_status_codes(request):
     from visibility.status_codes import seed_default_status_codes
 
     seed_default_status_codes(StatusCodeMapping)
+    # The story's sources, as an operator registers them: intake rejects events from an
+    # unregistered source (tests that post over HTTP get tokens from `source_tokens`).
+    for key in ("erp", "tms", "carrier"):
+        SourceFactory(key=key, role=key)
 
 
 @pytest.fixture
@@ -95,7 +100,7 @@ def platform_admin(db):
 @pytest.fixture
 def source_tokens(db) -> dict[str, str]:
     """Intake tokens of the `erp` and `tms` sources, by source key."""
-    return {key: SourceFactory(key=key).secret for key in ("erp", "tms")}
+    return {key: SourceFactory(key=key, role=key).secret for key in ("erp", "tms")}
 
 
 @pytest.fixture

@@ -145,6 +145,7 @@ class SourceFactory(factory.Factory):
         model = SourceSystem
 
     key = factory.Sequence(lambda n: f"source-{n}")
+    role = "tms"
 
     @classmethod
     def _create(cls, model_class: type[SourceSystem], **kwargs: Any) -> SourceSystem:

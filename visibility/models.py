@@ -113,6 +113,9 @@ class Order(SnapshotVersion):
     cancelled_at = models.DateTimeField(null=True, blank=True)
     cancel_reason = models.CharField(max_length=500, blank=True, default="")
     last_event_at = models.DateTimeField(null=True, blank=True)
+    # The key of the source that first released the order: only it may change the
+    # order's account or cancel it (contract 1.1, "Sources").
+    released_by = models.CharField(max_length=64, blank=True, default="")
 
     class Meta:
         indexes = [models.Index(fields=["customer_account", "-last_event_at"])]

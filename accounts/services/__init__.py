@@ -19,6 +19,7 @@ from accounts.models import (
     CustomerAccountUserObjectPermission,
     Membership,
     Role,
+    SourceRole,
     SourceSystem,
     StaffProfile,
     Tenant,
@@ -77,11 +78,24 @@ def tenant_create_or_update(*, slug: str, name: str, account_numbers: Iterable[s
     return tenant
 
 
-def source_create(*, key: str) -> tuple[SourceSystem, str]:
-    """Register a source system (or rotate its token); return it with its new token."""
+def source_create(
+    *, key: str, role: str, account_numbers: Iterable[str] = ()
+) -> tuple[SourceSystem, str]:
+    """Register a source system with its role and, optionally, the only customer accounts
+    it may send events for (or re-register it: new token, role and accounts); return it
+    with its new token. The accounts need not exist yet."""
+    if role not in SourceRole.values:
+        raise ValueError(f"unknown role {role!r}; one of {', '.join(SourceRole.values)}")
+    numbers = sorted({number.strip() for number in account_numbers if number.strip()})
     secret = new_secret(f"src_{key}")
     source, _ = SourceSystem.objects.update_or_create(
-        key=key, defaults={"token_hash": hash_secret(secret), "active": True}
+        key=key,
+        defaults={
+            "token_hash": hash_secret(secret),
+            "active": True,
+            "role": role,
+            "account_numbers": numbers,
+        },
     )
     return source, secret
 

@@ -18,6 +18,7 @@ from core.timestamps import parse_timestamp
 from integration.contract import validate_event
 from integration.models import InboxState, RejectedEvent
 from integration.services.processing import wake_inbox_worker
+from integration.source_policy import SourcePolicy
 
 MAX_BATCH_EVENTS = 1000
 
@@ -75,8 +76,9 @@ def receive_events(*, source: str, events: list[Any]) -> list[EventResult]:
     results: list[EventResult | None] = [None] * len(events)
     accepted: dict[str, tuple[int, dict[str, Any]]] = {}
     rejected_rows: list[RejectedEvent] = []
+    policy = SourcePolicy.load(source, events)
     for position, event in enumerate(events):
-        errors = validate_event(event, authenticated_source=source)
+        errors = validate_event(event, authenticated_source=source) or policy.errors(event)
         if "\\u0000" in json.dumps(event):
             errors.append({"field": "", "message": "text must not contain NUL characters"})
             event = json.loads(json.dumps(event).replace("\\u0000", "\\ufffd"))

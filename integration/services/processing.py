@@ -173,7 +173,7 @@ def _project_rows(
         return
     effects.add(attempt)
     for row in rows:
-        _mark(row, outcome, waiting_for=held.get(row.key))
+        _mark(row, outcome, waiting_for=held.get(row.key), rejected=attempt.rejected.get(row.key))
 
 
 def _release_after_commit(released_keys: set[HoldKey], held_for: set[HoldKey]) -> int:
@@ -209,8 +209,19 @@ def _wait_for_the_projection_lock() -> None:
 PROJECTION_FAILURES = (DatabaseError, ValueError, KeyError, TypeError, ArithmeticError)
 
 
-def _mark(row: ClaimedRow, outcome: BatchOutcome, *, waiting_for: HoldKey | None) -> None:
-    if waiting_for:
+def _mark(
+    row: ClaimedRow,
+    outcome: BatchOutcome,
+    *,
+    waiting_for: HoldKey | None,
+    rejected: str | None = None,
+) -> None:
+    if rejected:
+        # It can never apply (another source owns its order): retrying cannot help.
+        row.state, row.last_error = InboxState.DEAD, rejected
+        logger.warning("event %s is a dead letter: %s", row.key, rejected)
+        outcome.failed += 1
+    elif waiting_for:
         row.state, row.waiting_for = InboxState.HELD, waiting_for.format()
         outcome.held += 1
     else:
@@ -266,7 +277,7 @@ def _project_row(row: ClaimedRow, effects: ProjectionEffects, outcome: BatchOutc
         outcome.failed += 1
         return
     effects.add(attempt)
-    _mark(row, outcome, waiting_for=None)
+    _mark(row, outcome, waiting_for=None, rejected=attempt.rejected.get(row.key))
 
 
 def release_held_events(keys: Iterable[HoldKey]) -> int:

@@ -103,7 +103,7 @@ def milestone_flood(shipments: int, milestones_per_shipment: int) -> list[dict]:
                 "spec_version": "1.0",
                 "event_id": f"o-{number}",
                 "event_type": "order.released",
-                "source": "tms",
+                "source": "erp",
                 "occurred_at": "2026-11-01T08:00:00Z",
                 "data": {
                     "order_number": order,
@@ -138,8 +138,10 @@ def milestone_flood(shipments: int, milestones_per_shipment: int) -> list[dict]:
 
 def test_worker_killed_mid_batch_loses_nothing_and_projects_once(brenner, source_tokens, tmp_path):
     events = milestone_flood(shipments=40, milestones_per_shipment=60)
-    for start in range(0, len(events), 1000):
-        receive_events(source="tms", events=events[start : start + 1000])
+    for source in ("erp", "tms"):
+        sent = [event for event in events if event["source"] == source]
+        for start in range(0, len(sent), 1000):
+            receive_events(source=source, events=sent[start : start + 1000])
     os.environ["INBOX_BATCH_SIZE"] = "200"
     try:
         worker = start_worker()

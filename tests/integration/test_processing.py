@@ -379,7 +379,14 @@ def test_documents_of_orders_invoices_and_unknown_shipments_in_one_batch(brenner
 
     def document(event_id: str, document_id: str, **owner: str) -> dict:
         data = {key: value for key, value in pod["data"].items() if key != "shipment_id"}
-        return {**pod, "event_id": event_id, "data": {**data, "document_id": document_id, **owner}}
+        # The ERP attaches documents to orders and invoices, the TMS to shipments.
+        source = "tms" if "shipment_id" in owner else "erp"
+        return {
+            **pod,
+            "source": source,
+            "event_id": event_id,
+            "data": {**data, "document_id": document_id, **owner},
+        }
 
     receive_all([e for e in story if e["event_type"] != "document.available"])
     process_inbox_until_empty()

@@ -63,7 +63,7 @@ class Command(BaseCommand):
             platform_admin=True,
         )
         for key in ("erp", "tms"):
-            source_create(key=key)
+            source_create(key=key, role=key)
 
         events = story_events() + generated_events(["C-1001", "C-1002", "C-2001"])
         accepted = 0

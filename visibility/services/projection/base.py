@@ -31,6 +31,11 @@ class ProjectedEvent:
     sequence: int | None
     data: dict[str, Any]
 
+    @property
+    def source(self) -> str:
+        """The key of the source that sent the event (keys are slugs, without ":")."""
+        return self.key.partition(":")[0]
+
 
 @dataclass
 class ProjectionEffects:
@@ -39,11 +44,15 @@ class ProjectionEffects:
     shipment_ids: set[int] = field(default_factory=set)
     order_ids: set[int] = field(default_factory=set)
     released_keys: set[HoldKey] = field(default_factory=set)
+    # Events that may never apply (another source owns their order), by key, with the
+    # reason: processing makes them dead letters at once, without retries.
+    rejected: dict[str, str] = field(default_factory=dict)
 
     def add(self, other: ProjectionEffects) -> None:
         self.shipment_ids |= other.shipment_ids
         self.order_ids |= other.order_ids
         self.released_keys |= other.released_keys
+        self.rejected |= other.rejected
 
 
 # A batch projector applies all of a batch's events of one type and returns the keys of

@@ -12,6 +12,7 @@ from visibility.services.projection.base import (
     Held,
     ProjectedEvent,
     ProjectionEffects,
+    event_version,
     set_snapshot_version,
 )
 from visibility.services.projection.snapshots import write_account_snapshots
@@ -24,18 +25,31 @@ ORDER_SNAPSHOT_FIELDS = [
     "requested_delivery_date",
     "ship_from",
     "ship_to",
+    "released_by",
     *SNAPSHOT_VERSION_FIELDS,
 ]
 
 
 def project_orders_released(events: list[ProjectedEvent], effects: ProjectionEffects) -> Held:
-    """Write the newest snapshot of each order, with its lines and search references."""
+    """Write the newest snapshot of each order, with its lines and search references.
+    Only the source that released an order first may release it again (decision 7)."""
+    owners: dict[str, str] = {}
+
+    def refuse(candidates: list[ProjectedEvent], existing: dict[str, Order]) -> set[str]:
+        owners.update(_releasing_sources(candidates, existing))
+        return _reject_other_sources(candidates, owners, effects)
+
+    def apply(order: Order, event: ProjectedEvent, account_id: int) -> None:
+        order.released_by = owners[order.order_number]
+        _apply_snapshot(order, event, account_id)
+
     written = write_account_snapshots(
         events,
         model=Order,
         number_field="order_number",
         snapshot_fields=ORDER_SNAPSHOT_FIELDS,
-        apply=_apply_snapshot,
+        apply=apply,
+        refuse=refuse,
     )
     winners = written.winners
     effects.order_ids.update(order.id for order in written.kept)
@@ -66,6 +80,36 @@ def project_orders_released(events: list[ProjectedEvent], effects: ProjectionEff
     return written.held
 
 
+def _releasing_sources(events: list[ProjectedEvent], existing: dict[str, Order]) -> dict[str, str]:
+    """The source that owns each order: the one that released it first. For an order
+    this batch creates, of the sources releasing it, the one whose release is the oldest
+    by (sequence, occurred_at): the same owner whatever order the releases arrived in."""
+    owners = {number: order.released_by for number, order in existing.items() if order.released_by}
+    for event in sorted(events, key=event_version):
+        owners.setdefault(event.data["order_number"], event.source)
+    return owners
+
+
+def _reject_other_sources(
+    events: list[ProjectedEvent], owners: dict[str, str], effects: ProjectionEffects
+) -> set[str]:
+    """Keys of the events of a source that does not own their order, recorded in
+    `effects.rejected` with the reason intake would have given."""
+    rejected = {
+        event.key: order_owned_by_message(number, owners[number])
+        for event in events
+        if owners.get(number := event.data["order_number"], event.source) != event.source
+    }
+    effects.rejected.update(rejected)
+    return set(rejected)
+
+
+def order_owned_by_message(order_number: str, owner: str) -> str:
+    """The reason an event of another source about an owned order is refused; intake and
+    projection give the same one."""
+    return f"order {order_number} is owned by source {owner}"
+
+
 def _apply_snapshot(order: Order, event: ProjectedEvent, account_id: int) -> None:
     data = event.data
     order.customer_account_id = account_id
@@ -91,13 +135,11 @@ def _line(order: Order, line: dict) -> OrderLine:
 
 
 def project_orders_cancelled(events: list[ProjectedEvent], effects: ProjectionEffects) -> Held:
-    """Cancel orders. Several cancellations of one order converge on the earliest."""
-    earliest: dict[str, ProjectedEvent] = {}
-    for event in sorted(events, key=lambda event: (event.occurred_at, event.key)):
-        earliest.setdefault(event.data["order_number"], event)
+    """Cancel orders. Several cancellations of one order converge on the earliest. Only
+    the source that released an order may cancel it."""
     orders = list(
         Order.objects.select_for_update(no_key=True)
-        .filter(order_number__in=earliest)
+        .filter(order_number__in={event.data["order_number"] for event in events})
         .order_by("order_number")
     )
     found = {order.order_number for order in orders}
@@ -106,9 +148,19 @@ def project_orders_cancelled(events: list[ProjectedEvent], effects: ProjectionEf
         for event in events
         if event.data["order_number"] not in found
     }
+    owners = {order.order_number: order.released_by for order in orders if order.released_by}
+    rejected = _reject_other_sources(
+        [event for event in events if event.key not in held], owners, effects
+    )
+    earliest: dict[str, ProjectedEvent] = {}
+    for event in sorted(events, key=lambda event: (event.occurred_at, event.key)):
+        if event.key not in held and event.key not in rejected:
+            earliest.setdefault(event.data["order_number"], event)
     changed = []
     for order in orders:
-        event = earliest[order.order_number]
+        event = earliest.get(order.order_number)
+        if event is None:
+            continue
         if order.cancelled_at is None or event.occurred_at < order.cancelled_at:
             order.cancelled_at = event.occurred_at
             order.cancel_reason = event.data.get("reason") or ""

@@ -44,9 +44,12 @@ def write_account_snapshots(
     number_field: str,
     snapshot_fields: list[str],
     apply: Callable[[Snapshot, ProjectedEvent, int], None],
+    refuse: Callable[[list[ProjectedEvent], dict[str, Snapshot]], set[str]] | None = None,
 ) -> SnapshotsWritten[Snapshot]:
     """Write the newest snapshot per `number_field` (also the key in the event's data);
-    `apply(row, event, account_id)` copies an event onto its row."""
+    `apply(row, event, account_id)` copies an event onto its row. `refuse(events,
+    existing)` may name the keys of events that must not apply at all (they take no part
+    in choosing the newest)."""
     accounts = owned_account_ids({event.data["customer_account"] for event in events})
     written: SnapshotsWritten[Snapshot] = SnapshotsWritten(
         held={
@@ -55,18 +58,20 @@ def write_account_snapshots(
             if event.data["customer_account"] not in accounts
         }
     )
-    newest = newest_by(
-        (event for event in events if event.key not in written.held),
-        key=lambda event: event.data[number_field],
-    )
-    if not newest:
+    candidates = [event for event in events if event.key not in written.held]
+    if not candidates:
         return written
     existing = {
         getattr(row, number_field): row
         for row in model.objects.select_for_update(no_key=True)
-        .filter(**{f"{number_field}__in": newest})
+        .filter(**{f"{number_field}__in": {event.data[number_field] for event in candidates}})
         .order_by(number_field)
     }
+    refused = refuse(candidates, existing) if refuse else set()
+    newest = newest_by(
+        (event for event in candidates if event.key not in refused),
+        key=lambda event: event.data[number_field],
+    )
     created: list[Snapshot] = []
     replaced: list[Snapshot] = []
     for number, event in newest.items():
