@@ -16,7 +16,7 @@ from accounts.services import source_create, tenant_create_or_update, user_creat
 from integration.models import InboxEvent, InboxState, RejectedEvent
 from integration.services.intake import receive_events
 from integration.services.processing import process_inbox_until_empty
-from tests.conftest import post_events
+from tests.helpers import post_events
 from visibility.models import Order
 
 pytestmark = pytest.mark.django_db
