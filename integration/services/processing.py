@@ -9,7 +9,7 @@ Projection itself is serialized by an advisory lock (see `_wait_for_the_projecti
 One event's data must never stop the others (docs/ARCHITECTURE.md, "How an event flows"):
 what is bisected is projection *and* the derivation and notifications it causes, so a
 failure anywhere in them fails only the events that cause it; a failure of the database
-itself rolls the whole batch back instead (`is_infrastructure_failure`).
+itself rolls the whole batch back instead (core/db/failures.py).
 """
 
 from __future__ import annotations
@@ -22,19 +22,14 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import (
-    InterfaceError,
-    OperationalError,
-    connection,
-    transaction,
-)
+from django.db import connection, transaction
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.db.models.functions import Substr
-from django.db.transaction import TransactionManagementError
 from django.utils import timezone
 
 from accounts.models import CustomerAccount
 from core.db.bulk import server_bound_cursor, update_rows
+from core.db.failures import is_infrastructure_failure
 from core.db.readable import READABLE_TIMESTAMP_MAX, READABLE_TIMESTAMP_MIN
 from integration.enqueue import enqueue_process_inbox
 from integration.models import InboxEvent, InboxState, event_key
@@ -259,23 +254,6 @@ def _wait_for_the_projection_lock() -> None:
     Claiming and parsing still overlap. Held until the batch's transaction ends."""
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_advisory_xact_lock(%s)", [PROJECTION_LOCK_KEY])
-
-
-# Failures of the database itself, not of an event: the connection is gone or broken
-# (InterfaceError), the server shut down, ran out of something, cancelled a statement,
-# or rolled the transaction back for a serialization failure or a deadlock
-# (OperationalError, which psycopg's TransactionRollback and QueryCanceled are). They say
-# nothing about the event being projected and would hit its neighbours as well, so they
-# must not count as its attempts (a database restart would otherwise turn a whole batch
-# into dead letters): the batch rolls back whole and its rows are pending again.
-INFRASTRUCTURE_FAILURES = (OperationalError, InterfaceError, TransactionManagementError)
-
-
-def is_infrastructure_failure(error: BaseException) -> bool:
-    """Whether `error` is the database failing rather than an event's data. A savepoint
-    that could not be rolled back leaves the connection needing a full rollback: every
-    later statement would fail too, whatever the event."""
-    return isinstance(error, INFRASTRUCTURE_FAILURES) or connection.needs_rollback
 
 
 def _mark(row: ClaimedRow, outcome: BatchOutcome, *, waiting_for: HoldKey | None) -> None:
