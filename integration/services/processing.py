@@ -180,6 +180,7 @@ def process_inbox_batch(*, batch_size: int | None = None) -> BatchOutcome:
         readable.sort(key=lambda row: (PROJECTION_ORDER[row.event_type], row.occurred_at, row.id))
         effects = ProjectionEffects()
         _project_rows(readable, effects, outcome, now)
+        _fail_unstorable_holds(rows, outcome, now)
         _save_states(rows)
     outcome.released = _release_after_commit(effects.released_keys, rows)
     return outcome
@@ -309,6 +310,19 @@ def _project_row(row: ClaimedRow, effects: ProjectionEffects, outcome: BatchOutc
         return
     effects.add(attempt)
     _mark(row, outcome, waiting_for=None)
+
+
+WAITING_FOR_MAX_LENGTH = InboxEvent._meta.get_field("waiting_for").max_length
+
+
+def _fail_unstorable_holds(rows: list[ClaimedRow], outcome: BatchOutcome, now: datetime) -> None:
+    """A hold whose key is longer than the inbox stores would be cut short and never
+    released (nothing has such a key): the event fails instead of waiting forever."""
+    for row in rows:
+        if row.state == InboxState.HELD and len(row.waiting_for) > WAITING_FOR_MAX_LENGTH:
+            row.waiting_for = ""
+            outcome.held -= 1
+            _fail(row, outcome, now, "held for a key longer than the inbox stores")
 
 
 def _fail(row: ClaimedRow, outcome: BatchOutcome, now: datetime, error: str) -> None:

@@ -301,3 +301,16 @@ def test_admin_and_health_pages_answer_on_rows_python_cannot_read(client, poison
     each_page_answers(client, paths)
     run_batches(MAX_ATTEMPTS)  # and once they are dead letters
     each_page_answers(client, paths)
+
+
+def test_an_event_held_for_a_key_longer_than_the_inbox_stores_fails_alone(brenner, story, settings):
+    settings.INBOX_MAX_ATTEMPTS = MAX_ATTEMPTS
+    receive_events(source="erp", events=[story[0]])
+    milestone = {"shipment_id": "S" * 300, "milestone": "picked_up", "location": {"city": "X"}}
+    insert_raw("long-hold", "now()", json.dumps(milestone))
+
+    run_batches(MAX_ATTEMPTS)
+
+    states = dict(InboxEvent.objects.values_list("event_id", "state"))
+    assert states == {story[0]["event_id"]: InboxState.PROCESSED, "long-hold": InboxState.DEAD}
+    assert "longer than the inbox stores" in InboxEvent.objects.get(event_id="long-hold").last_error
