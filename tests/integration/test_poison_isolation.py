@@ -314,3 +314,29 @@ def test_an_event_held_for_a_key_longer_than_the_inbox_stores_fails_alone(brenne
     states = dict(InboxEvent.objects.values_list("event_id", "state"))
     assert states == {story[0]["event_id"]: InboxState.PROCESSED, "long-hold": InboxState.DEAD}
     assert "longer than the inbox stores" in InboxEvent.objects.get(event_id="long-hold").last_error
+
+
+def test_an_eta_postgresql_stores_but_python_cannot_read_back_is_a_dead_letter(
+    brenner, story, settings
+):
+    """No monkeypatch: the real derivation meets the real value. Stored, the ETA would be
+    10000-01-01 04:00 UTC; reading it back in derivation fails, so its event does, in the
+    savepoint that would have stored it."""
+    settings.INBOX_MAX_ATTEMPTS = MAX_ATTEMPTS
+    for source in ("erp", "tms"):
+        receive_events(source=source, events=[e for e in story if e["source"] == source])
+    far = {"shipment_id": "SHP-778120", "eta": "9999-12-31T23:00:00-05:00", "basis": "carrier"}
+    with connection.cursor() as cursor:
+        cursor.execute(
+            INSERT.format(occurred_at="now()"),
+            ["tms", "far-eta", "shipment.eta_updated", json.dumps(far), "pending"],
+        )
+
+    run_batches(MAX_ATTEMPTS)
+
+    states = dict(InboxEvent.objects.values_list("event_id", "state"))
+    assert states.pop("far-eta") == InboxState.DEAD
+    assert "timestamp too large" in InboxEvent.objects.get(event_id="far-eta").last_error
+    assert set(states.values()) == {InboxState.PROCESSED}
+    shipment = Shipment.objects.get(shipment_id="SHP-778120")
+    assert shipment.status == "delivered" and shipment.eta.year == 2026
