@@ -96,7 +96,7 @@ class ClaimedRow:
         except (ValueError, RecursionError) as error:
             data, unreadable = None, f"data: {type(error).__name__}: {error}"
         if occurred_at is None:
-            unreadable = "occurred_at is outside the years 1 to 9999"
+            unreadable = "occurred_at is outside what Python reads (years 1 to 9999)"
         if event_type not in PROJECTION_ORDER:
             unreadable = f"no projection for event type {event_type!r}"
         return cls(
