@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from core.db.readable import as_stored_text
 from integration.models import InboxEvent, RejectedEvent
 
 
@@ -16,8 +17,26 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return False
 
 
+class StoredAsTextAdmin(ReadOnlyAdmin):
+    """Shows the columns a sender controls as PostgreSQL prints them, never loading them
+    into Python: a timestamp outside Python's years, JSON deeper than `json.loads`
+    recurses or a number longer than Python parses would otherwise fail the page that
+    must show it (core/db/readable.py)."""
+
+    stored_as_text: list[str] = []
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .defer(*self.stored_as_text)
+            .annotate(**{f"{name}_as_stored": as_stored_text(name) for name in self.stored_as_text})
+        )
+
+
 @admin.register(InboxEvent)
-class InboxEventAdmin(ReadOnlyAdmin):
+class InboxEventAdmin(StoredAsTextAdmin):
+    stored_as_text = ["occurred_at", "data"]
     list_display = [
         "id",
         "source",
@@ -31,11 +50,55 @@ class InboxEventAdmin(ReadOnlyAdmin):
     list_filter = ["state", "source", "event_type"]
     search_fields = ["event_id", "waiting_for"]
     show_full_result_count = False
+    fields = [
+        "source",
+        "event_id",
+        "event_type",
+        "spec_version",
+        "occurred_at_as_stored",
+        "sequence",
+        "data_as_stored",
+        "received_at",
+        "state",
+        "waiting_for",
+        "attempts",
+        "last_error",
+        "next_attempt_at",
+        "processed_at",
+    ]
+    readonly_fields = ["occurred_at_as_stored", "data_as_stored"]
+
+    @admin.display(description="occurred at (as stored)")
+    def occurred_at_as_stored(self, event: InboxEvent) -> str:
+        return event.occurred_at_as_stored
+
+    @admin.display(description="data (as stored)")
+    def data_as_stored(self, event: InboxEvent) -> str:
+        return event.data_as_stored
 
 
 @admin.register(RejectedEvent)
-class RejectedEventAdmin(ReadOnlyAdmin):
+class RejectedEventAdmin(StoredAsTextAdmin):
+    stored_as_text = ["body", "errors"]
     list_display = ["id", "source", "event_id", "event_type", "received_at", "replayed_at"]
     list_filter = ["source"]
     search_fields = ["event_id"]
     show_full_result_count = False
+    fields = [
+        "source",
+        "event_id",
+        "event_type",
+        "body_as_stored",
+        "errors_as_stored",
+        "received_at",
+        "replayed_at",
+    ]
+    readonly_fields = ["body_as_stored", "errors_as_stored"]
+
+    @admin.display(description="body (as stored)")
+    def body_as_stored(self, event: RejectedEvent) -> str:
+        return event.body_as_stored
+
+    @admin.display(description="errors (as stored)")
+    def errors_as_stored(self, event: RejectedEvent) -> str:
+        return event.errors_as_stored

@@ -13,6 +13,7 @@ from typing import Any
 from django.db import connection
 from django.utils import timezone
 
+from core.db.readable import readable_timestamp_sql
 from integration.models import InboxState
 from visibility.holds import HoldKey
 from visibility.models import ShipmentEvent
@@ -61,9 +62,11 @@ def integration_health(*, now: datetime | None = None) -> dict[str, Any]:
            GROUP BY 1, 2 ORDER BY 3 DESC LIMIT 20""",
         [day_start],
     )
+    # occurred_at is what senders wrote: one Python cannot read must not fail the page.
     freshness = _rows(
-        """SELECT source, max(received_at), max(occurred_at) FROM integration_inboxevent
-           WHERE received_at >= %s GROUP BY source ORDER BY source""",
+        f"""SELECT source, max(received_at), {readable_timestamp_sql("max(occurred_at)")}
+            FROM integration_inboxevent
+            WHERE received_at >= %s GROUP BY source ORDER BY source""",
         [day_start],
     )
     unmapped = _rows(
@@ -95,7 +98,7 @@ def integration_health(*, now: datetime | None = None) -> dict[str, Any]:
             {
                 "source": source,
                 "last_received_at": received.isoformat(),
-                "last_occurred_at": occurred.isoformat(),
+                "last_occurred_at": occurred.isoformat() if occurred else None,
                 "age_seconds": _age_seconds(received, now),
             }
             for source, received, occurred in freshness

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from celery import shared_task
 
 from integration.enqueue import PROCESS_INBOX, SWEEP_INBOX, enqueue_process_inbox
@@ -12,6 +14,8 @@ from integration.services.processing import (
 )
 from visibility.enqueue import enqueue_deliver_notifications
 from visibility.services.notifications import pending_notifications_exist
+
+logger = logging.getLogger(__name__)
 
 
 @shared_task(name=PROCESS_INBOX)
@@ -26,7 +30,10 @@ def sweep_inbox() -> bool:
     pending inbox rows, held rows whose missing piece has arrived, pending notifications."""
     if pending_notifications_exist():
         enqueue_deliver_notifications()
-    release_satisfied_holds()
+    try:
+        release_satisfied_holds()
+    except Exception:  # the next sweep tries again; pending rows must still be queued
+        logger.warning("releasing satisfied holds failed", exc_info=True)
     if pending_inbox_exists():
         enqueue_process_inbox()
         return True

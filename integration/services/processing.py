@@ -5,6 +5,11 @@ without waiting on each other, and claim, projection and the state change commit
 one transaction: a worker killed mid-batch leaves its rows pending, and the sweep hands
 them to another worker. Nothing is projected twice because nothing half-done commits.
 Projection itself is serialized by an advisory lock (see `_wait_for_the_projection_lock`).
+
+One event's data must never stop the others (docs/ARCHITECTURE.md, "How an event flows"):
+what is bisected is projection *and* the derivation and notifications it causes, so a
+failure anywhere in them fails only the events that cause it; a failure of the database
+itself rolls the whole batch back instead (core/db/failures.py).
 """
 
 from __future__ import annotations
@@ -17,13 +22,15 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import DatabaseError, connection, transaction
+from django.db import connection, transaction
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.db.models.functions import Substr
 from django.utils import timezone
 
 from accounts.models import CustomerAccount
 from core.db.bulk import server_bound_cursor, update_rows
+from core.db.failures import is_infrastructure_failure
+from core.db.readable import READABLE_TIMESTAMP_MAX, READABLE_TIMESTAMP_MIN
 from integration.enqueue import enqueue_process_inbox
 from integration.models import InboxEvent, InboxState, event_key
 from visibility.holds import HoldKey, HoldKind
@@ -60,7 +67,7 @@ class ClaimedRow:
     source: str
     event_id: str
     event_type: str
-    occurred_at: datetime
+    occurred_at: datetime | None
     sequence: int | None
     data: Any
     attempts: int
@@ -68,6 +75,8 @@ class ClaimedRow:
     waiting_for: str = ""
     last_error: str = ""
     next_attempt_at: datetime | None = None
+    # Why the row cannot even be read into an event (see `from_claim`); it fails at once.
+    unreadable: str = ""
 
     @property
     def key(self) -> str:
@@ -75,8 +84,21 @@ class ClaimedRow:
 
     @classmethod
     def from_claim(cls, row: tuple) -> ClaimedRow:
-        """A row as `_CLAIM` returns it (its RETURNING list, in that order)."""
-        id, source, event_id, event_type, occurred_at, sequence, data, attempts = row
+        """A row as `_CLAIM` returns it (its RETURNING list, in that order).
+
+        A row stored with what Python cannot read (a timestamp outside its years, JSON too
+        deep or a number too long for `json.loads`, a type no projector knows) is returned
+        marked `unreadable` rather than failing the claim of its whole batch."""
+        id, source, event_id, event_type, occurred_at, sequence, text, attempts = row
+        unreadable = ""
+        try:
+            data = json.loads(text)
+        except (ValueError, RecursionError) as error:
+            data, unreadable = None, f"data: {type(error).__name__}: {error}"
+        if occurred_at is None:
+            unreadable = "occurred_at is outside what Python reads (years 1 to 9999)"
+        if event_type not in PROJECTION_ORDER:
+            unreadable = f"no projection for event type {event_type!r}"
         return cls(
             id=id,
             source=source,
@@ -85,15 +107,17 @@ class ClaimedRow:
             occurred_at=occurred_at,
             sequence=sequence,
             # Django has jsonb arrive as text (JSONField decodes it).
-            data=json.loads(data),
+            data=data,
             attempts=attempts,
+            unreadable=unreadable,
         )
 
 
 # Claiming marks the rows processed in the same statement (one write per row instead of a
 # row lock and a later update), before the projection lock: while one batch projects, the
 # next claims. Rows held or failed by projection are written again (`_save_states`); if
-# the transaction rolls back they are pending again.
+# the transaction rolls back they are pending again. `occurred_at` comes back NULL when
+# Python cannot hold it (core/db/readable.py), so one such row cannot fail the claim.
 _CLAIM = """
 WITH claimed AS (
     SELECT id FROM integration_inboxevent
@@ -105,7 +129,8 @@ UPDATE integration_inboxevent AS inbox
 SET state = %b, waiting_for = '', last_error = '', next_attempt_at = NULL,
     processed_at = %b
 FROM claimed WHERE inbox.id = claimed.id
-RETURNING inbox.id, inbox.source, inbox.event_id, inbox.event_type, inbox.occurred_at,
+RETURNING inbox.id, inbox.source, inbox.event_id, inbox.event_type,
+    CASE WHEN inbox.occurred_at BETWEEN %b AND %b THEN inbox.occurred_at END,
     inbox.sequence, inbox.data, inbox.attempts
 """
 
@@ -114,7 +139,15 @@ def _claim(batch_size: int, now: datetime) -> list[ClaimedRow]:
     with server_bound_cursor() as cursor:
         cursor.execute(
             _CLAIM,
-            [InboxState.PENDING.value, now, batch_size, InboxState.PROCESSED.value, now],
+            [
+                InboxState.PENDING.value,
+                now,
+                batch_size,
+                InboxState.PROCESSED.value,
+                now,
+                READABLE_TIMESTAMP_MIN,
+                READABLE_TIMESTAMP_MAX,
+            ],
         )
         return [ClaimedRow.from_claim(row) for row in cursor.fetchall()]
 
@@ -140,25 +173,38 @@ def process_inbox_batch(*, batch_size: int | None = None) -> BatchOutcome:
             return outcome
         outcome.claimed = len(rows)
         _wait_for_the_projection_lock()
-        rows.sort(key=lambda row: (PROJECTION_ORDER[row.event_type], row.occurred_at, row.id))
+        for row in rows:
+            if row.unreadable:
+                _fail(row, outcome, now, row.unreadable)
+        readable = [row for row in rows if not row.unreadable]
+        readable.sort(key=lambda row: (PROJECTION_ORDER[row.event_type], row.occurred_at, row.id))
         effects = ProjectionEffects()
-        _project_rows(rows, effects, outcome, now)
-        derivation = derive_shipments(effects.shipment_ids)
-        derive_orders(effects.order_ids | derivation.order_ids)
-        notifications_record(derivation.transitions)
+        _project_rows(readable, effects, outcome, now)
+        _fail_unstorable_holds(rows, outcome, now)
         _save_states(rows)
-    held_for = {HoldKey.parse(row.waiting_for) for row in rows if row.state == InboxState.HELD}
-    outcome.released = _release_after_commit(effects.released_keys, held_for)
+    outcome.released = _release_after_commit(effects.released_keys, rows)
     return outcome
+
+
+def _derive_and_notify(effects: ProjectionEffects) -> None:
+    """Re-derive what a projection touched and record the notifications it owes: part of
+    the unit `_project_rows` bisects, so a shipment whose derivation fails (an ETA that
+    overflows, a stored value Python cannot read) fails the events that touched it."""
+    derivation = derive_shipments(effects.shipment_ids)
+    derive_orders(effects.order_ids | derivation.order_ids)
+    notifications_record(derivation.transitions)
 
 
 def _project_rows(
     rows: list[ClaimedRow], effects: ProjectionEffects, outcome: BatchOutcome, now
 ) -> None:
-    """Project `rows` in bulk inside one savepoint. If anything in it fails, the savepoint
-    is rolled back and each half is projected the same way, down to single events: the
-    failing event is retried later and the rest of its batch goes on, at the cost of
-    about two bulk passes per halving rather than one pass per event."""
+    """Project `rows` in bulk, derive and notify, inside one savepoint. If anything in it
+    fails, the savepoint is rolled back and each half is projected the same way, down to
+    single events: the failing event is retried later and the rest of its batch goes on,
+    at the cost of about two bulk passes per halving rather than one pass per event.
+    Without a failure this is one pass, as projecting then deriving the batch would be."""
+    if not rows:
+        return
     if len(rows) == 1:
         _project_row(rows[0], effects, outcome, now)
         return
@@ -166,7 +212,10 @@ def _project_rows(
     try:
         with transaction.atomic():
             held = project_batch([_as_projected(row) for row in rows], attempt)
-    except PROJECTION_FAILURES:
+            _derive_and_notify(attempt)
+    except Exception as error:
+        if is_infrastructure_failure(error):
+            raise
         middle = len(rows) // 2
         _project_rows(rows[:middle], effects, outcome, now)
         _project_rows(rows[middle:], effects, outcome, now)
@@ -176,17 +225,19 @@ def _project_rows(
         _mark(row, outcome, waiting_for=held.get(row.key), rejected=attempt.rejected.get(row.key))
 
 
-def _release_after_commit(released_keys: set[HoldKey], held_for: set[HoldKey]) -> int:
+def _release_after_commit(released_keys: set[HoldKey], rows: list[ClaimedRow]) -> int:
     """Release what the batch's new rows let apply, and what its own holds wait for if
     that arrived meanwhile (a hold can cross its release in a concurrent batch).
 
     After commit, so the workers that claim the released events see what they waited
-    for. If this fails, the periodic sweep releases them (`release_satisfied_holds`).
+    for. If this fails, whatever the reason, the batch stands and the periodic sweep
+    releases them (`release_satisfied_holds`).
     """
     try:
+        held_for = {HoldKey.parse(row.waiting_for) for row in rows if row.state == InboxState.HELD}
         released = release_held_events(released_keys) if released_keys else 0
         return released + (release_satisfied_holds(held_for) if held_for else 0)
-    except DatabaseError:
+    except Exception:
         logger.warning("releasing held events failed; the sweep will", exc_info=True)
         return 0
 
@@ -204,9 +255,6 @@ def _wait_for_the_projection_lock() -> None:
     Claiming and parsing still overlap. Held until the batch's transaction ends."""
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_advisory_xact_lock(%s)", [PROJECTION_LOCK_KEY])
-
-
-PROJECTION_FAILURES = (DatabaseError, ValueError, KeyError, TypeError, ArithmeticError)
 
 
 def _mark(
@@ -252,32 +300,65 @@ def _save_states(rows: list[ClaimedRow]) -> None:
 
 
 def _project_row(row: ClaimedRow, effects: ProjectionEffects, outcome: BatchOutcome, now) -> None:
-    """Project one row inside a savepoint, so one failing event does not undo its batch.
-    What it touched counts only if its savepoint stays."""
+    """Project one row, derive and notify inside a savepoint, so one failing event does
+    not undo its batch. What it touched counts only if its savepoint stays."""
     attempt = ProjectionEffects()
     try:
         with transaction.atomic():
             project_event(_as_projected(row), attempt)
+            _derive_and_notify(attempt)
     except Hold as hold:
         _mark(row, outcome, waiting_for=hold.waiting_for)
         return
-    except PROJECTION_FAILURES as error:
-        row.attempts += 1
-        row.last_error = f"{type(error).__name__}: {error}"[:2000]
-        if row.attempts >= settings.INBOX_MAX_ATTEMPTS:
-            row.state = InboxState.DEAD
-            logger.error(
-                "event %s is a dead letter after %s attempts: %s",
-                row.key,
-                row.attempts,
-                row.last_error,
-            )
-        else:
-            row.next_attempt_at = now + timedelta(seconds=2**row.attempts)
-        outcome.failed += 1
+    except Exception as error:
+        # Any exception, expected (ValueError, KeyError, DataError, ...) or not
+        # (OverflowError, RecursionError, AttributeError, ...): what one event's data
+        # makes fail must fail that event alone. Only the database failing is not its fault.
+        if is_infrastructure_failure(error):
+            raise
+        logger.warning("event %s failed", row.key, exc_info=True)
+        _fail(row, outcome, now, f"{type(error).__name__}: {error}")
         return
     effects.add(attempt)
     _mark(row, outcome, waiting_for=None, rejected=attempt.rejected.get(row.key))
+
+
+WAITING_FOR_MAX_LENGTH = InboxEvent._meta.get_field("waiting_for").max_length
+
+
+def _fail_unstorable_holds(rows: list[ClaimedRow], outcome: BatchOutcome, now: datetime) -> None:
+    """A hold whose key is longer than the inbox stores would be cut short and never
+    released (nothing has such a key): the event fails instead of waiting forever."""
+    for row in rows:
+        if row.state == InboxState.HELD and len(row.waiting_for) > WAITING_FOR_MAX_LENGTH:
+            row.waiting_for = ""
+            outcome.held -= 1
+            _fail(row, outcome, now, "held for a key longer than the inbox stores")
+
+
+def _fail(row: ClaimedRow, outcome: BatchOutcome, now: datetime, error: str) -> None:
+    """One more failed attempt: retried after a backoff, a dead letter after
+    `INBOX_MAX_ATTEMPTS`."""
+    row.attempts += 1
+    row.last_error = _storable(error)[:2000]
+    if row.attempts >= settings.INBOX_MAX_ATTEMPTS:
+        row.state = InboxState.DEAD
+        logger.error(
+            "event %s is a dead letter after %s attempts: %s",
+            row.key,
+            row.attempts,
+            row.last_error,
+        )
+    else:
+        row.state = InboxState.PENDING
+        row.next_attempt_at = now + timedelta(seconds=2**row.attempts)
+    outcome.failed += 1
+
+
+def _storable(text: str) -> str:
+    """`text` as a PostgreSQL text column accepts it: no NUL, no lone surrogate (an error
+    message can quote an event's data, and a refused UPDATE would fail the batch)."""
+    return text.replace("\x00", "\\x00").encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def release_held_events(keys: Iterable[HoldKey]) -> int:

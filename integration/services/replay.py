@@ -6,6 +6,8 @@ events is safe, and rebuilding from nothing gives what the live projection built
 
 from __future__ import annotations
 
+import json
+import logging
 from collections.abc import Callable
 from datetime import datetime
 
@@ -13,10 +15,13 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from core.db.readable import as_stored_text
 from integration.models import InboxEvent, InboxState, RejectedEvent
 from integration.services.intake import receive_events
 from integration.services.processing import process_inbox_batch
 from visibility.models import Document, FreightCharge, Invoice, Order, Shipment
+
+logger = logging.getLogger(__name__)
 
 Progress = Callable[[int], None]
 
@@ -55,14 +60,26 @@ def inbox_events_requeue(selection: Q) -> int:
 def rejected_events_replay(*, source: str | None = None) -> dict[str, int]:
     """Send stored rejected events through intake again (after a fix in validation)."""
     outcome = {"accepted": 0, "duplicate": 0, "rejected": 0}
-    rejected = RejectedEvent.objects.filter(replayed_at__isnull=True).order_by("id")
+    # The body is read as text and parsed row by row: one Python cannot parse (JSON
+    # deeper than json.loads recurses) must not stop the replay of the others.
+    rejected = (
+        RejectedEvent.objects.filter(replayed_at__isnull=True)
+        .order_by("id")
+        .values_list("id", "source", as_stored_text("body"))
+    )
     if source:
         rejected = rejected.filter(source=source)
-    for row in rejected.iterator():
-        [result] = receive_events(source=row.source, events=[row.body])
+    for id, row_source, body_text in rejected.iterator():
+        try:
+            body = json.loads(body_text) if body_text is not None else None
+        except (ValueError, RecursionError):
+            logger.warning("rejected event %s cannot be read; left as it is", id, exc_info=True)
+            outcome["rejected"] += 1
+            continue
+        [result] = receive_events(source=row_source, events=[body])
         outcome[result.status] += 1
         # Marked replayed either way: a new rejection is stored again by intake.
-        RejectedEvent.objects.filter(id=row.id).update(replayed_at=timezone.now())
+        RejectedEvent.objects.filter(id=id).update(replayed_at=timezone.now())
     return outcome
 
 

@@ -67,6 +67,25 @@ def test_replay_rejected_events_reruns_validation(brenner, story):
     assert RejectedEvent.objects.get().replayed_at is not None
 
 
+def test_a_rejected_event_python_cannot_read_does_not_stop_the_replay_of_the_others(brenner, story):
+    from django.db import connection
+
+    bad = {**story[0], "event_id": "erp-fixed-later", "data": {**story[0]["data"], "lines": 1}}
+    receive_events(source="erp", events=[bad])
+    RejectedEvent.objects.update(body=story[0])
+    with connection.cursor() as cursor:  # stored before the fixed one: replayed first
+        cursor.execute(
+            """INSERT INTO integration_rejectedevent (id, source, event_id, event_type, body,
+                   errors, received_at) VALUES (0, 'erp', 'deep', '', %s::jsonb, '[]', now())""",
+            ["[" * 3000 + "]" * 3000],
+        )
+
+    call_command("replay_events", rejected=True)
+
+    assert InboxEvent.objects.get(event_id=story[0]["event_id"]).state == InboxState.PROCESSED
+    assert RejectedEvent.objects.filter(replayed_at__isnull=True).count() == 1
+
+
 def test_replay_without_a_selection_is_refused():
     from django.core.management.base import CommandError
 

@@ -204,3 +204,39 @@ def test_shipment_urls_are_what_reverse_gives(shipment_id):
     assert shipment_url(shipment_id) == (
         settings.PORTAL_BASE_URL.rstrip("/") + reverse("shipment-detail", args=[shipment_id])
     )
+
+
+def test_a_notification_that_fails_in_the_database_does_not_block_the_others(
+    brenner, story, monkeypatch
+):
+    from django.db import connection
+
+    from visibility.services import notifications
+
+    for name in ("first", "second"):
+        user = user_create(
+            username=name, password=PASSWORD, email=f"{name}@example.com", tenant=brenner
+        )
+        subscribe(user, brenner, "delivery")
+    project(story)
+    first = Notification.objects.order_by("id").first()
+    original = notifications._send_email
+
+    def failing_for_the_first(notification):
+        if notification.id == first.id:
+            with connection.cursor() as cursor:  # a statement that aborts the transaction
+                cursor.execute("SELECT 1 / 0")
+        original(notification)
+
+    monkeypatch.setattr(notifications, "_send_email", failing_for_the_first)
+
+    assert notifications_deliver() == 1
+    assert [message.to for message in mail.outbox] == [["second@example.com"]]
+    first.refresh_from_db()
+    assert (first.state, first.attempts) == ("pending", 1)
+    assert "DivisionByZero" in first.last_error or "division by zero" in first.last_error
+    for _ in range(notifications.MAX_DELIVERY_ATTEMPTS - 1):
+        Notification.objects.update(next_attempt_at=None)
+        assert notifications_deliver() == 0
+    first.refresh_from_db()
+    assert (first.state, first.attempts) == ("failed", notifications.MAX_DELIVERY_ATTEMPTS)

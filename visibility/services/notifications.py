@@ -22,13 +22,14 @@ from urllib.parse import quote
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.mail import EmailMultiAlternatives
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import RFC3986_SUBDELIMS
 
 from accounts.scoping import visible_account_ids
+from core.db.failures import is_infrastructure_failure
 from visibility.enqueue import enqueue_deliver_notifications
 from visibility.models import (
     Notification,
@@ -236,12 +237,21 @@ def _deliver_next_notification() -> int | None:
         )
         if notification is None:
             return None
+        # A statement that fails while sending (the delivery log, a lookup) aborts the
+        # transaction; without this savepoint the notification's own update would fail
+        # too, and the same notification, first in line, would block all others forever.
+        before_sending = transaction.savepoint()
         try:
             if notification.subscriber.startswith("webhook:"):
                 _send_webhook(notification)
             else:
                 _send_email(notification)
         except Exception as failure:  # any delivery failure is retried, then recorded
+            if is_infrastructure_failure(failure):
+                raise
+            logger.warning("notification %s failed", notification.id, exc_info=True)
+            if isinstance(failure, DatabaseError):
+                transaction.savepoint_rollback(before_sending)
             notification.attempts += 1
             notification.last_error = f"{type(failure).__name__}: {failure}"[:2000]
             if notification.attempts >= MAX_DELIVERY_ATTEMPTS:
