@@ -92,6 +92,9 @@ def start_web_server(port: int, *, database_url: str, redis_url: str) -> subproc
         "DATABASE_URL": database_url,
         "REDIS_URL": redis_url,
         "DATABASE_CONNECT_TIMEOUT": "2",
+        # As in-process tests (tests/conftest.py): the contract's story may be ahead of
+        # the clock.
+        "EVENTS_MAX_CLOCK_SKEW_HOURS": str(settings.EVENTS_MAX_CLOCK_SKEW_HOURS),
     }
     process = subprocess.Popen(
         [sys.executable, "-m", "tests.wsgi_server", str(port)],
