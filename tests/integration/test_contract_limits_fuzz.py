@@ -176,6 +176,8 @@ def story_paths_by_kind() -> dict[str, list[tuple[int, tuple]]]:
 
 
 PATHS_BY_KIND = story_paths_by_kind()
+# Ranges are what storage refuses (int32, numeric, timestamp): those kinds count twice.
+KINDS = [*sorted(PATHS_BY_KIND), "integer", "number", "timestamp", "envelope"]
 EDGES_OF_KIND["envelope"] = st.one_of(TIMESTAMPS, INTEGERS)
 
 
@@ -183,7 +185,7 @@ EDGES_OF_KIND["envelope"] = st.one_of(TIMESTAMPS, INTEGERS)
 def edge_events(draw, run: int, index: int) -> dict:
     # A kind first, then an event and a path holding that kind: the eight integer fields
     # of the story are hit as often as its dozens of texts.
-    kind = draw(st.sampled_from(sorted(PATHS_BY_KIND)))
+    kind = draw(st.sampled_from(KINDS))
     template, target = draw(st.sampled_from(PATHS_BY_KIND[kind]))
     event = copy.deepcopy(STORY[template])
     like = draw(st.booleans()) or draw(st.booleans())  # three times in four
