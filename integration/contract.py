@@ -157,7 +157,8 @@ def storable_copy(value: Any, *, depth: int = 1) -> Any:
 
 
 # --- primitive checks ------------------------------------------------------------------
-# Each returns True when the value is acceptable, after recording an error otherwise.
+# Each returns True when the value is acceptable, after recording an error otherwise. Lone
+# surrogates and NUL never reach them: json_limit_errors rejects the event first.
 
 
 def _identifier(errors: Errors, path: str, value: Any) -> bool:
@@ -174,9 +175,6 @@ def _identifier(errors: Errors, path: str, value: Any) -> bool:
         return False
     if value[0].isspace() or value[-1].isspace():
         errors.add(path, "must not start or end with spaces")
-        return False
-    if _SURROGATE.search(value):
-        errors.add(path, "is not valid Unicode (a lone surrogate)")
         return False
     return True
 
@@ -199,9 +197,6 @@ def _text(errors: Errors, path: str, value: Any, *, multiline: bool = False) -> 
     if control.search(value):
         allowed = " other than newline and tab" if multiline else ""
         errors.add(path, f"must not contain control characters{allowed}")
-        return False
-    if _SURROGATE.search(value):
-        errors.add(path, "is not valid Unicode (a lone surrogate)")
         return False
     return True
 
