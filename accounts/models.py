@@ -28,7 +28,7 @@ class CustomerAccount(models.Model):
     held until a platform admin assigns it.
     """
 
-    number = models.CharField(max_length=64, unique=True)
+    number = models.CharField(max_length=128, unique=True)
     name = models.CharField(max_length=200, blank=True)
     tenant = models.ForeignKey(
         Tenant, null=True, blank=True, on_delete=models.PROTECT, related_name="accounts"

@@ -1,11 +1,15 @@
-"""Answer 503 with Retry-After when PostgreSQL is unreachable, never 500."""
+"""Requests that must not reach a view as they are: a database outage answers 503 with
+Retry-After, a path or query string no view can use answers 404/400 — never 500."""
 
 from __future__ import annotations
 
 import logging
 
+from django.core.exceptions import BadRequest
 from django.db import InterfaceError, OperationalError
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+
+from portal.converters import CONTROL_CHARACTERS
 
 logger = logging.getLogger(__name__)
 
@@ -28,3 +32,34 @@ class DatabaseUnavailableMiddleware:
         )
         response["Retry-After"] = str(RETRY_AFTER_SECONDS)
         return response
+
+
+class UnusableRequestMiddleware:
+    """One place for what no route can serve (issue 15): a control character in the path
+    (no identifier may hold one) is not found, a NUL in a query string (PostgreSQL cannot
+    compare text with it) is a bad request. The API answers JSON, pages the usual pages.
+    Undecodable percent-escapes (`%ff`) stay literal text in Django's path, so they are
+    merely ids nothing has."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        is_api = request.path_info.startswith("/api/")
+        if CONTROL_CHARACTERS.search(request.path_info):
+            if is_api:
+                return JsonResponse({"detail": "Not found."}, status=404)
+            raise Http404("No such page")
+        if any("\x00" in key or "\x00" in value for key, value in _query_items(request)):
+            if is_api:
+                return JsonResponse(
+                    {"detail": "query parameters must not contain NUL characters"}, status=400
+                )
+            raise BadRequest("query parameters must not contain NUL characters")
+        return self.get_response(request)
+
+
+def _query_items(request: HttpRequest):
+    for key, values in request.GET.lists():
+        for value in values:
+            yield key, value

@@ -1,11 +1,12 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import path
+from django.urls import path, register_converter
 
 from accounts.signin import ThrottledAdminAuthenticationForm, ThrottledAuthenticationForm
 from integration.api.health import integration_health_json, integration_health_page
 from integration.api.views import receive_events_view
 from portal import admin_views, member_views, settings_views, views
+from portal.converters import IdentifierConverter
 from portal.graphql.schema import schema
 from portal.graphql.views import PortalGraphQLView
 from visibility.api.documents import DocumentDownloadApi
@@ -20,8 +21,9 @@ from visibility.api.views import (
 
 admin.site.login_form = ThrottledAdminAuthenticationForm
 
-# Business identifiers come from upstream systems as any text ("PO/2026/17"), so their
-# routes take `path`, which also matches "/".
+# Business identifiers come from upstream systems as any text ("PO/2026/17"): their routes
+# take `identifier`, which also matches "/" (portal/converters.py).
+register_converter(IdentifierConverter, "identifier")
 urlpatterns = [
     path("", views.home, name="home"),
     path(
@@ -33,9 +35,9 @@ urlpatterns = [
     ),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("shipments/", views.shipment_list, name="shipment-list"),
-    path("shipments/<path:shipment_id>/", views.shipment_detail, name="shipment-detail"),
+    path("shipments/<identifier:shipment_id>/", views.shipment_detail, name="shipment-detail"),
     path("search/", views.search, name="search"),
-    path("orders/<path:order_number>/", views.order_detail, name="order-detail"),
+    path("orders/<identifier:order_number>/", views.order_detail, name="order-detail"),
     path(
         "settings/notifications/",
         settings_views.notification_settings,
@@ -50,19 +52,23 @@ urlpatterns = [
     path("invitations/<str:token>/", member_views.invitation_accept_page, name="invitation-accept"),
     # --- end members and invitations ---
     path(
-        "documents/<path:document_id>/download", views.document_download, name="document-download"
+        "documents/<identifier:document_id>/download",
+        views.document_download,
+        name="document-download",
     ),
     path(
-        "api/v1/documents/<path:document_id>",
+        "api/v1/documents/<identifier:document_id>",
         DocumentDownloadApi.as_view(),
         name="api-document-download",
     ),
     path("healthz", views.healthz, name="healthz"),
     path("api/v1/events", receive_events_view, name="api-events"),
     path("api/v1/shipments", ShipmentListApi.as_view(), name="api-shipment-list"),
-    path("api/v1/orders/<path:order_number>", OrderDetailApi.as_view(), name="api-order-detail"),
     path(
-        "api/v1/shipments/<path:shipment_id>",
+        "api/v1/orders/<identifier:order_number>", OrderDetailApi.as_view(), name="api-order-detail"
+    ),
+    path(
+        "api/v1/shipments/<identifier:shipment_id>",
         ShipmentDetailApi.as_view(),
         name="api-shipment-detail",
     ),
@@ -74,10 +80,10 @@ urlpatterns = [
     path("orders/", views.order_list, name="order-list"),
     path("api/v1/orders", OrderListApi.as_view(), name="api-order-list"),
     path("invoices/", views.invoice_list, name="invoice-list"),
-    path("invoices/<path:invoice_number>/", views.invoice_detail, name="invoice-detail"),
+    path("invoices/<identifier:invoice_number>/", views.invoice_detail, name="invoice-detail"),
     path("api/v1/invoices", InvoiceListApi.as_view(), name="api-invoice-list"),
     path(
-        "api/v1/invoices/<path:invoice_number>",
+        "api/v1/invoices/<identifier:invoice_number>",
         InvoiceDetailApi.as_view(),
         name="api-invoice-detail",
     ),

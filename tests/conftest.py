@@ -39,6 +39,13 @@ def default_status_codes(request):
         SourceFactory(key=key, role=key)
 
 
+@pytest.fixture(autouse=True)
+def contract_examples_are_not_in_the_future(settings):
+    """The contract's story is paid on 2026-12-15, which may still be ahead of the clock:
+    the clock-skew limit is tested on its own (tests/integration/test_intake_limits.py)."""
+    settings.EVENTS_MAX_CLOCK_SKEW_HOURS = 24 * 365 * 20
+
+
 @pytest.fixture
 def story() -> list[dict[str, Any]]:
     """The contract's order-to-cash example: one order of C-1001, one shipment SHP-778120."""

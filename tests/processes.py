@@ -94,6 +94,9 @@ def start_web_server(
         "DATABASE_URL": database_url,
         "REDIS_URL": redis_url,
         "DATABASE_CONNECT_TIMEOUT": "2",
+        # As in-process tests (tests/conftest.py): the contract's story may be ahead of
+        # the clock.
+        "EVENTS_MAX_CLOCK_SKEW_HOURS": str(settings.EVENTS_MAX_CLOCK_SKEW_HOURS),
         **extra_environment,
     }
     process = subprocess.Popen(

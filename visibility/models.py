@@ -98,11 +98,11 @@ class SnapshotVersion(models.Model):
 
 
 class Order(SnapshotVersion):
-    order_number = models.CharField(max_length=64, unique=True)
+    order_number = models.CharField(max_length=128, unique=True)
     customer_account = models.ForeignKey(
         CustomerAccount, on_delete=models.PROTECT, related_name="orders"
     )
-    customer_po = models.CharField(max_length=64, blank=True, default="")
+    customer_po = models.CharField(max_length=128, blank=True, default="")
     order_date = models.DateField(null=True, blank=True)
     requested_delivery_date = models.DateField(null=True, blank=True)
     ship_from = models.JSONField(null=True, blank=True)
@@ -111,7 +111,7 @@ class Order(SnapshotVersion):
         max_length=20, choices=ShipmentStatus.choices, default=ShipmentStatus.BOOKED
     )
     cancelled_at = models.DateTimeField(null=True, blank=True)
-    cancel_reason = models.CharField(max_length=500, blank=True, default="")
+    cancel_reason = models.CharField(max_length=1000, blank=True, default="")
     last_event_at = models.DateTimeField(null=True, blank=True)
     # The key of the source that first released the order: only it may change the
     # order's account or cancel it (contract 1.1, "Sources").
@@ -127,11 +127,11 @@ class Order(SnapshotVersion):
 class OrderLine(models.Model):
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines")
     line_number = models.IntegerField()
-    sku = models.CharField(max_length=64)
-    description = models.CharField(max_length=500, blank=True, default="")
-    quantity = models.DecimalField(max_digits=14, decimal_places=3)
-    uom = models.CharField(max_length=16, blank=True, default="")
-    weight_kg = models.DecimalField(max_digits=14, decimal_places=3, null=True, blank=True)
+    sku = models.CharField(max_length=128)
+    description = models.CharField(max_length=1000, blank=True, default="")
+    quantity = models.DecimalField(max_digits=24, decimal_places=6)
+    uom = models.CharField(max_length=128, blank=True, default="")
+    weight_kg = models.DecimalField(max_digits=24, decimal_places=6, null=True, blank=True)
 
     class Meta:
         constraints = [
@@ -141,16 +141,16 @@ class OrderLine(models.Model):
 
 
 class Shipment(SnapshotVersion):
-    shipment_id = models.CharField(max_length=64, unique=True)
+    shipment_id = models.CharField(max_length=128, unique=True)
     customer_account = models.ForeignKey(
         CustomerAccount, on_delete=models.PROTECT, related_name="shipments"
     )
-    load_id = models.CharField(max_length=64, blank=True, default="")
-    carrier_scac = models.CharField(max_length=8, blank=True, default="")
-    carrier_name = models.CharField(max_length=200, blank=True, default="")
+    load_id = models.CharField(max_length=128, blank=True, default="")
+    carrier_scac = models.CharField(max_length=128, blank=True, default="")
+    carrier_name = models.CharField(max_length=1000, blank=True, default="")
     mode = models.CharField(max_length=10, choices=TransportMode.choices, blank=True, default="")
-    service_level = models.CharField(max_length=64, blank=True, default="")
-    tracking_numbers = ArrayField(models.CharField(max_length=64), default=list, blank=True)
+    service_level = models.CharField(max_length=1000, blank=True, default="")
+    tracking_numbers = ArrayField(models.CharField(max_length=128), default=list, blank=True)
     origin = models.JSONField(null=True, blank=True)
     destination = models.JSONField(null=True, blank=True)
     planned_pickup_at = models.DateTimeField(null=True, blank=True)
@@ -172,7 +172,7 @@ class Shipment(SnapshotVersion):
     delayed = models.BooleanField(default=False)
     at_risk = models.BooleanField(default=False)
     delivered_at = models.DateTimeField(null=True, blank=True)
-    received_by = models.CharField(max_length=200, blank=True, default="")
+    received_by = models.CharField(max_length=1000, blank=True, default="")
     last_event_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -243,13 +243,13 @@ class ShipmentEvent(models.Model):
     location = models.JSONField(null=True, blank=True)
     stop_sequence = models.IntegerField(null=True, blank=True)
     remarks = models.CharField(max_length=1000, blank=True, default="")
-    received_by = models.CharField(max_length=200, blank=True, default="")
+    received_by = models.CharField(max_length=1000, blank=True, default="")
     eta = models.DateTimeField(null=True, blank=True)
     eta_window_start = models.DateTimeField(null=True, blank=True)
     eta_window_end = models.DateTimeField(null=True, blank=True)
     eta_basis = models.CharField(max_length=16, blank=True, default="")
     reason_code = models.CharField(max_length=8, blank=True, default="")
-    reason_text = models.CharField(max_length=500, blank=True, default="")
+    reason_text = models.CharField(max_length=1000, blank=True, default="")
 
     class Meta:
         ordering = ["occurred_at", "id"]
@@ -267,18 +267,18 @@ class Invoice(SnapshotVersion):
         PAID = "paid", "Paid"
         OVERDUE = "overdue", "Overdue"
 
-    invoice_number = models.CharField(max_length=64, unique=True)
+    invoice_number = models.CharField(max_length=128, unique=True)
     customer_account = models.ForeignKey(
         CustomerAccount, on_delete=models.PROTECT, related_name="invoices"
     )
-    order_numbers = ArrayField(models.CharField(max_length=64), default=list, blank=True)
-    shipment_ids = ArrayField(models.CharField(max_length=64), default=list, blank=True)
+    order_numbers = ArrayField(models.CharField(max_length=128), default=list, blank=True)
+    shipment_ids = ArrayField(models.CharField(max_length=128), default=list, blank=True)
     issue_date = models.DateField(null=True, blank=True)
     due_date = models.DateField(null=True, blank=True)
     currency = models.CharField(max_length=3)
-    total_amount = models.DecimalField(max_digits=16, decimal_places=2)
+    total_amount = models.DecimalField(max_digits=20, decimal_places=2)
     paid_at = models.DateTimeField(null=True, blank=True)
-    paid_amount = models.DecimalField(max_digits=16, decimal_places=2, null=True, blank=True)
+    paid_amount = models.DecimalField(max_digits=20, decimal_places=2, null=True, blank=True)
     payment_event_key = models.CharField(max_length=200, blank=True, default="")
 
     def __str__(self) -> str:
@@ -288,18 +288,18 @@ class Invoice(SnapshotVersion):
 class InvoiceLine(models.Model):
     invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="lines")
     position = models.IntegerField()
-    description = models.CharField(max_length=500, blank=True, default="")
-    amount = models.DecimalField(max_digits=16, decimal_places=2)
+    description = models.CharField(max_length=1000, blank=True, default="")
+    amount = models.DecimalField(max_digits=20, decimal_places=2)
 
     class Meta:
         ordering = ["position"]
 
 
 class FreightCharge(models.Model):
-    charge_id = models.CharField(max_length=64, unique=True)
+    charge_id = models.CharField(max_length=128, unique=True)
     shipment = models.ForeignKey(Shipment, on_delete=models.CASCADE, related_name="charges")
     charge_type = models.CharField(max_length=16)
-    amount = models.DecimalField(max_digits=16, decimal_places=2)
+    amount = models.DecimalField(max_digits=20, decimal_places=2)
     currency = models.CharField(max_length=3)
     occurred_at = models.DateTimeField()
     event_key = models.CharField(max_length=200)
@@ -327,8 +327,8 @@ class Document(models.Model):
     invoice = models.ForeignKey(
         Invoice, null=True, blank=True, on_delete=models.CASCADE, related_name="documents"
     )
-    filename = models.CharField(max_length=255)
-    content_type = models.CharField(max_length=100)
+    filename = models.CharField(max_length=1000)
+    content_type = models.CharField(max_length=1000)
     file = models.FileField(upload_to="documents/%Y/%m/")
     size = models.BigIntegerField()
     sha256 = models.CharField(max_length=64)
@@ -361,7 +361,7 @@ class Reference(models.Model):
         CustomerAccount, on_delete=models.CASCADE, related_name="+"
     )
     kind = models.CharField(max_length=10, choices=Kind.choices)
-    object_key = models.CharField(max_length=64)
+    object_key = models.CharField(max_length=128)
     reference_type = models.CharField(max_length=20, choices=ReferenceType.choices)
     value = models.CharField(max_length=128)
     normalized = models.CharField(max_length=128)
@@ -437,7 +437,7 @@ class Notification(models.Model):
         SENT = "sent", "Sent"
         FAILED = "failed", "Failed"
 
-    shipment_ref = models.CharField(max_length=64)
+    shipment_ref = models.CharField(max_length=128)
     trigger = models.CharField(max_length=12, choices=NotificationTrigger.choices)
     subscriber = models.CharField(max_length=40, help_text="user:<id> or webhook:<id>")
     tenant = models.ForeignKey("accounts.Tenant", on_delete=models.CASCADE, related_name="+")

@@ -43,6 +43,9 @@ def receive_events_view(request: HttpRequest) -> JsonResponse:
         body = json.loads(raw)
     except (UnicodeDecodeError, ValueError) as error:
         return _error(400, f"malformed JSON: {error}")
+    except RecursionError:
+        # Python's parser stops near 1,000 levels; the contract allows 32.
+        return _error(400, "malformed JSON: nested too deeply (the contract allows 32 levels)")
     try:
         events = events_from_body(body)
     except BatchTooLarge as error:

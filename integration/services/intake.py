@@ -8,14 +8,16 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
 from core.db.bulk import server_bound_cursor
 from core.timestamps import parse_timestamp
-from integration.contract import validate_event
+from integration.contract import storable_copy, validate_event
 from integration.models import InboxState, RejectedEvent
 from integration.services.processing import wake_inbox_worker
 from integration.source_policy import SourcePolicy
@@ -73,19 +75,26 @@ def events_from_body(body: Any) -> list[Any]:
 def receive_events(*, source: str, events: list[Any]) -> list[EventResult]:
     """Validate, store and answer a batch of events from an authenticated source."""
     received_at = timezone.now()
+    max_clock_skew = timedelta(hours=settings.EVENTS_MAX_CLOCK_SKEW_HOURS)
     results: list[EventResult | None] = [None] * len(events)
     accepted: dict[str, tuple[int, dict[str, Any]]] = {}
     rejected_rows: list[RejectedEvent] = []
     policy = SourcePolicy.load(source, events)
     for position, event in enumerate(events):
-        errors = validate_event(event, authenticated_source=source) or policy.errors(event)
-        if "\\u0000" in json.dumps(event):
-            errors.append({"field": "", "message": "text must not contain NUL characters"})
-            event = json.loads(json.dumps(event).replace("\\u0000", "\\ufffd"))
+        errors = validate_event(
+            event,
+            authenticated_source=source,
+            received_at=received_at,
+            max_clock_skew=max_clock_skew,
+        ) or policy.errors(event)
         event_id = event.get("event_id") if isinstance(event, dict) else None
         if errors:
+            # What was sent may hold what PostgreSQL cannot (a lone surrogate, NaN, a NUL):
+            # the stored copy and the answer carry a storable copy, the errors say why.
+            stored, errors = storable_copy(event), storable_copy(errors)
+            event_id = stored.get("event_id") if isinstance(stored, dict) else None
             results[position] = EventResult(event_id, "rejected", errors)
-            rejected_rows.append(_rejected_row(source, event, errors, received_at))
+            rejected_rows.append(_rejected_row(source, stored, errors, received_at))
         elif event_id in accepted:
             results[position] = EventResult(event_id, "duplicate")
         else:

@@ -199,7 +199,9 @@ def test_a_webhook_pointing_inside_the_network_is_never_called(brenner, story, r
     assert attempt.status_code is None and attempt.error.startswith("not sent:")
 
 
-@pytest.mark.parametrize("shipment_id", ["SHP-778120", "SHP/778/120", "Ä ?#%x", "a+b&c=d"])
+@pytest.mark.parametrize(
+    "shipment_id", ["SHP-778120", "SHP/778/120", "Ä ?#%x", "a+b&c=d", "XM-NL\nBcc: x@y"]
+)
 def test_shipment_urls_are_what_reverse_gives(shipment_id):
     assert shipment_url(shipment_id) == (
         settings.PORTAL_BASE_URL.rstrip("/") + reverse("shipment-detail", args=[shipment_id])
@@ -240,3 +242,21 @@ def test_a_notification_that_fails_in_the_database_does_not_block_the_others(
         assert notifications_deliver() == 0
     first.refresh_from_db()
     assert (first.state, first.attempts) == ("failed", notifications.MAX_DELIVERY_ATTEMPTS)
+
+
+def test_an_id_with_a_newline_stored_before_intake_refused_it_is_mailed_once(brenner, subscriber):
+    odd = "XM-NL\nBcc: x@y"
+    Notification.objects.create(
+        shipment_ref=odd,
+        trigger="delivery",
+        subscriber=f"user:{subscriber.id}",
+        tenant=brenner,
+        payload={"trigger": "delivery", "shipment_id": odd, "url": shipment_url(odd)},
+    )
+
+    assert notifications_deliver() == 1
+
+    [message] = mail.outbox
+    assert message.subject == "Delivered: shipment XM-NL Bcc: x@y"
+    assert message.to == ["watcher@example.com"] and not message.bcc
+    assert "/shipments/XM-NL%0ABcc:%20x@y/" in message.body

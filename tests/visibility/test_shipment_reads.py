@@ -175,8 +175,8 @@ def test_graphql_lists_only_the_tenants_shipments_and_orders(
     assert mine["data"]["order"] == {
         "status": "delivered",
         "lines": [
-            {"sku": "DRL-18V", "quantity": "40.000"},
-            {"sku": "BAT-5AH", "quantity": "80.000"},
+            {"sku": "DRL-18V", "quantity": "40.000000"},
+            {"sku": "BAT-5AH", "quantity": "80.000000"},
         ],
         "shipments": [{"shipmentId": "SHP-778120"}],
     }

@@ -136,9 +136,9 @@ class OrderLineSerializer(serializers.Serializer):
     line_number = serializers.IntegerField()
     sku = serializers.CharField()
     description = serializers.CharField()
-    quantity = serializers.DecimalField(max_digits=14, decimal_places=3)
+    quantity = serializers.DecimalField(max_digits=24, decimal_places=6)
     uom = serializers.CharField()
-    weight_kg = serializers.DecimalField(max_digits=14, decimal_places=3, allow_null=True)
+    weight_kg = serializers.DecimalField(max_digits=24, decimal_places=6, allow_null=True)
 
 
 class OrderDetailSerializer(serializers.ModelSerializer):
@@ -179,7 +179,7 @@ class OrderDetailSerializer(serializers.ModelSerializer):
 class FreightChargeSerializer(serializers.Serializer):
     charge_id = serializers.CharField()
     charge_type = serializers.CharField()
-    amount = serializers.DecimalField(max_digits=16, decimal_places=2)
+    amount = serializers.DecimalField(max_digits=20, decimal_places=2)
     currency = serializers.CharField()
     occurred_at = serializers.DateTimeField()
 
@@ -187,7 +187,7 @@ class FreightChargeSerializer(serializers.Serializer):
 class InvoiceLineSerializer(serializers.Serializer):
     position = serializers.IntegerField()
     description = serializers.CharField()
-    amount = serializers.DecimalField(max_digits=16, decimal_places=2)
+    amount = serializers.DecimalField(max_digits=20, decimal_places=2)
 
 
 class InvoiceListSerializer(serializers.ModelSerializer):

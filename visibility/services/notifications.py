@@ -146,7 +146,9 @@ def _send_email(notification: Notification) -> None:
     if not user.email:
         raise ValueError(f"user {user.pk} has no email address")
     context = {"user": user, **notification.payload}
-    subject = render_to_string("notifications/subject.txt", context).strip()
+    # One line whatever the id holds: an id stored before intake refused control
+    # characters ("XM-NL\nBcc: x@y") must neither inject a header nor fail every retry.
+    subject = " ".join(render_to_string("notifications/subject.txt", context).split())
     message = EmailMultiAlternatives(
         subject=subject,
         body=render_to_string("notifications/email.txt", context),
