@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 
 from integration.models import InboxEvent, RejectedEvent
 from integration.services.processing import process_inbox_until_empty
-from tests.conftest import read_jsonl
+from tests.helpers import read_jsonl
 
 pytestmark = pytest.mark.django_db
 

@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from integration.models import InboxEvent, RejectedEvent
 from integration.services.processing import process_inbox_until_empty
-from tests.conftest import read_jsonl
+from tests.helpers import read_jsonl
 from visibility.models import Order, Shipment
 
 pytestmark = pytest.mark.django_db

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import send_story
+from tests.helpers import send_story
 from visibility.models import Order, Shipment
 
 pytestmark = pytest.mark.django_db
