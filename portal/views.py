@@ -179,9 +179,6 @@ def document_download(request: HttpRequest, document_id: str) -> HttpResponse:
     return document_response(request, request.user, document_id)
 
 
-# --- Invoices (finance grant) ---------------------------------------------------------
-
-
 def _date_param(request: HttpRequest, name: str) -> date | None:
     try:
         return date.fromisoformat(request.GET.get(name, ""))
@@ -222,9 +219,6 @@ def invoice_detail(request: HttpRequest, invoice_number: str) -> HttpResponse:
         request=request,
     )
     return render(request, "invoices/detail.html", {"invoice": invoice})
-
-
-# --- Orders list ------------------------------------------------------------------------
 
 
 @login_required

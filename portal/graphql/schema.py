@@ -26,14 +26,6 @@ class MilestoneType:
     received_by: auto
 
 
-@strawberry_django.type(models.Order)
-class OrderType:
-    order_number: auto
-    customer_po: auto
-    status: str
-    requested_delivery_date: date | None
-
-
 @strawberry_django.type(models.ShipmentEvent)
 class EtaUpdateType:
     occurred_at: auto
@@ -208,7 +200,6 @@ class Query:
     def order(self, info: Info, order_number: str) -> OrderDetailType | None:
         return selectors.order_get(actor_from_request(info.context.request), order_number)
 
-    # --- readside: orders list ---
     @strawberry_django.field
     def orders(
         self, info: Info, status: str | None = None, text: str | None = None, first: int = 50
@@ -219,7 +210,6 @@ class Query:
         )
         return orders[: max(0, min(first, MAX_LIST_SIZE))]
 
-    # --- readside: invoices (finance grant) ---
     @strawberry.field
     def invoice(self, info: Info, invoice_number: str) -> InvoiceType | None:
         invoice = selectors.invoice_get(actor_from_request(info.context.request), invoice_number)

@@ -84,9 +84,6 @@ class OrderDetailApi(APIView):
         return Response(data)
 
 
-# --- Invoices (finance grant: token scope "invoices") -------------------------------
-
-
 class InvoiceCursor(CursorPagination):
     """Newest id first (invoices and orders have no non-null activity time to page on)."""
 
@@ -119,9 +116,6 @@ class InvoiceDetailApi(APIView):
             request=request,
         )
         return Response(InvoiceSerializer(invoice).data)
-
-
-# --- Orders list ------------------------------------------------------------------------
 
 
 class OrderListApi(ListAPIView):

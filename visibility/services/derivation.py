@@ -297,10 +297,6 @@ def derive_orders(order_ids: Iterable[int]) -> None:
     bulk_update_rows(orders, ["status", "last_event_at"])
 
 
-def is_overdue(due_date: date | None, paid: bool, today: date) -> bool:
-    return bool(due_date and not paid and due_date < today)
-
-
 def _documents_follow_their_shipment(shipment_ids: list[int]) -> None:
     if not shipment_ids:
         return
