@@ -21,23 +21,23 @@ def home(request: HttpRequest) -> HttpResponse:
     return redirect("shipment-list" if request.user.is_authenticated else "login")
 
 
-def _filtered_shipments(request: HttpRequest) -> tuple[QuerySet, str, str]:
-    shipments = selectors.shipment_list(request.user)
+def _shipment_filters(request: HttpRequest) -> tuple[str, str]:
+    """The list's status (ignored unless a known one) and search text."""
     status = request.GET.get("status", "")
-    if status in ShipmentStatus.values:
-        shipments = shipments.filter(status=status)
-    else:
+    if status not in ShipmentStatus.values:
         status = ""
-    query = request.GET.get("q", "").strip()
-    if query:
-        shipments = shipments.filter(shipment_id__icontains=query)
-    return shipments, status, query
+    return status, request.GET.get("q", "").strip()[:128]
+
+
+def _filtered_shipments(request: HttpRequest) -> QuerySet:
+    status, query = _shipment_filters(request)
+    return selectors.shipment_list(request.user, statuses=[status] if status else (), text=query)
 
 
 @login_required
 def shipment_list(request: HttpRequest) -> HttpResponse:
-    shipments, status, query = _filtered_shipments(request)
-    page = Paginator(shipments, 25).get_page(request.GET.get("page"))
+    status, query = _shipment_filters(request)
+    page = Paginator(_filtered_shipments(request), 25).get_page(request.GET.get("page"))
     return render(
         request,
         "shipments/list.html",
@@ -99,10 +99,9 @@ def _csv_rows(shipments: QuerySet):
 
 @login_required
 def shipment_export(request: HttpRequest) -> StreamingHttpResponse:
-    shipments, _, _ = _filtered_shipments(request)
     writer = csv.writer(_Echo())
     response = StreamingHttpResponse(
-        (writer.writerow(row) for row in _csv_rows(shipments)),
+        (writer.writerow(row) for row in _csv_rows(_filtered_shipments(request))),
         content_type="text/csv; charset=utf-8",
     )
     response["Content-Disposition"] = 'attachment; filename="shipments.csv"'
@@ -229,7 +228,11 @@ def order_list(request: HttpRequest) -> HttpResponse:
     date_from, date_to = _date_param(request, "date_from"), _date_param(request, "date_to")
     query = request.GET.get("q", "").strip()[:128]
     orders = selectors.order_list(
-        request.user, status=status, date_from=date_from, date_to=date_to, text=query
+        request.user,
+        statuses=[status] if status else (),
+        date_from=date_from,
+        date_to=date_to,
+        text=query,
     )
     page = Paginator(orders, 25).get_page(request.GET.get("page"))
     return render(

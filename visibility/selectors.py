@@ -4,7 +4,9 @@ decision 4). Another tenant's object is simply not found: callers answer 404, no
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
+from datetime import date, datetime
 
 from django.contrib.postgres.expressions import ArraySubquery
 from django.contrib.postgres.search import TrigramSimilarity
@@ -84,15 +86,47 @@ def eta_history(shipment: Shipment) -> list[ShipmentEvent]:
     ]
 
 
-def shipment_list(actor: Actor) -> QuerySet[Shipment]:
+def shipment_list(
+    actor: Actor,
+    *,
+    statuses: Collection[str] = (),
+    text: str = "",
+    delayed: bool | None = None,
+    at_risk: bool | None = None,
+    mode: str = "",
+    carrier_scac: str = "",
+    load_id: str = "",
+    updated_since: datetime | None = None,
+) -> QuerySet[Shipment]:
     """Newest activity first; each row carries `order_numbers`, the orders it ships.
 
-    The order numbers come in the same query (an array subquery) rather than prefetched:
-    a prefetch gives each row its own queryset referring back to it, and a page of
-    such reference cycles costs the garbage collector 20-40 ms pauses (docs/BENCHMARKS.md).
+    Every argument left at its default does not filter: `statuses` is any of them, `text`
+    a part of the shipment id, `carrier_scac` case-insensitive, `updated_since` the last
+    activity. The order numbers come in the same query (an array subquery) rather than
+    prefetched: a prefetch gives each row its own queryset referring back to it, and a
+    page of such reference cycles costs the garbage collector 20-40 ms pauses
+    (docs/BENCHMARKS.md).
     """
+    conditions = Q()
+    if statuses:
+        conditions &= Q(status__in=list(statuses))
+    if text:
+        conditions &= Q(shipment_id__icontains=text)
+    if delayed is not None:
+        conditions &= Q(delayed=delayed)
+    if at_risk is not None:
+        conditions &= Q(at_risk=at_risk)
+    if mode:
+        conditions &= Q(mode=mode)
+    if carrier_scac:
+        conditions &= Q(carrier_scac__iexact=carrier_scac)
+    if load_id:
+        conditions &= Q(load_id=load_id)
+    if updated_since is not None:
+        conditions &= Q(last_event_at__gte=updated_since)
     return (
         shipments_for(actor)
+        .filter(conditions)
         .select_related("customer_account")
         .annotate(
             order_numbers=ArraySubquery(
@@ -122,24 +156,35 @@ def order_get(actor: Actor, order_number: str) -> Order | None:
 
 
 def order_list(
-    actor: Actor, *, status: str = "", date_from=None, date_to=None, text: str = ""
+    actor: Actor,
+    *,
+    statuses: Collection[str] = (),
+    date_from: date | None = None,
+    date_to: date | None = None,
+    text: str = "",
+    updated_since: datetime | None = None,
 ) -> QuerySet[Order]:
-    """Newest activity first; `text` matches order number or customer PO; the date range
-    applies to the order date."""
-    orders = (
+    """Newest activity first. Every argument left at its default does not filter:
+    `statuses` is any of them, the date range applies to the order date, `text` matches
+    a part of the order number or customer PO, `updated_since` the last activity."""
+    conditions = Q()
+    if statuses:
+        conditions &= Q(status__in=list(statuses))
+    if date_from:
+        conditions &= Q(order_date__gte=date_from)
+    if date_to:
+        conditions &= Q(order_date__lte=date_to)
+    if text:
+        conditions &= Q(order_number__icontains=text) | Q(customer_po__icontains=text)
+    if updated_since is not None:
+        conditions &= Q(last_event_at__gte=updated_since)
+    return (
         orders_for(actor)
+        .filter(conditions)
         .select_related("customer_account")
         .prefetch_related("shipment_links__shipment")
+        .order_by(F("last_event_at").desc(nulls_last=True), "-id")
     )
-    if status:
-        orders = orders.filter(status=status)
-    if date_from:
-        orders = orders.filter(order_date__gte=date_from)
-    if date_to:
-        orders = orders.filter(order_date__lte=date_to)
-    if text:
-        orders = orders.filter(Q(order_number__icontains=text) | Q(customer_po__icontains=text))
-    return orders.order_by(F("last_event_at").desc(nulls_last=True), "-id")
 
 
 def invoices_for(actor: Actor) -> QuerySet[Invoice]:
@@ -165,21 +210,25 @@ def invoice_list(
     actor: Actor,
     *,
     status: str = "",
-    due_from=None,
-    due_to=None,
+    due_from: date | None = None,
+    due_to: date | None = None,
 ) -> QuerySet[Invoice]:
-    invoices = (
+    """Newest issue first. `status` is the derived one (open, paid, overdue); the range
+    applies to the due date; an argument left at its default does not filter."""
+    conditions = Q()
+    if status:
+        conditions &= Q(derived_status=status)
+    if due_from:
+        conditions &= Q(due_date__gte=due_from)
+    if due_to:
+        conditions &= Q(due_date__lte=due_to)
+    return (
         with_invoice_status(invoices_for(actor))
+        .filter(conditions)
         .select_related("customer_account")
         .prefetch_related("lines")
+        .order_by("-issue_date", "-id")
     )
-    if status:
-        invoices = invoices.filter(derived_status=status)
-    if due_from:
-        invoices = invoices.filter(due_date__gte=due_from)
-    if due_to:
-        invoices = invoices.filter(due_date__lte=due_to)
-    return invoices.order_by("-issue_date", "-id")
 
 
 def invoice_get(actor: Actor, invoice_number: str) -> Invoice | None:

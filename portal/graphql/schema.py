@@ -189,11 +189,11 @@ class Query:
         self, info: Info, status: str | None = None, delayed: bool | None = None, first: int = 50
     ) -> list[ShipmentType]:
         """Newest first; `first` is capped at 200."""
-        shipments = selectors.shipment_list(actor_from_request(info.context.request))
-        if status is not None:
-            shipments = shipments.filter(status=status)
-        if delayed is not None:
-            shipments = shipments.filter(delayed=delayed)
+        shipments = selectors.shipment_list(
+            actor_from_request(info.context.request),
+            statuses=[status] if status is not None else (),
+            delayed=delayed,
+        )
         return shipments[: max(0, min(first, MAX_LIST_SIZE))]
 
     @strawberry.field
@@ -206,7 +206,9 @@ class Query:
     ) -> list[OrderDetailType]:
         """Newest activity first; `text` matches order number or PO; `first` ≤ 200."""
         orders = selectors.order_list(
-            actor_from_request(info.context.request), status=status or "", text=text or ""
+            actor_from_request(info.context.request),
+            statuses=[status] if status else (),
+            text=text or "",
         )
         return orders[: max(0, min(first, MAX_LIST_SIZE))]
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from django.http import Http404
-from django_filters.rest_framework import DjangoFilterBackend
 from rest_framework.generics import ListAPIView
 from rest_framework.pagination import CursorPagination
 from rest_framework.request import Request
@@ -13,7 +12,12 @@ from rest_framework.views import APIView
 from accounts.audit import audit_staff_look
 from accounts.authentication import actor_from_request
 from visibility import selectors
-from visibility.api.filters import InvoiceFilter, OrderFilter, ShipmentFilter
+from visibility.api.filters import (
+    InvoiceListQuery,
+    OrderListQuery,
+    ShipmentListQuery,
+    selector_arguments,
+)
 from visibility.api.serializers import (
     FreightChargeSerializer,
     InvoiceListSerializer,
@@ -37,11 +41,13 @@ class NewestFirstCursor(CursorPagination):
 class ShipmentListApi(ListAPIView):
     serializer_class = ShipmentListSerializer
     pagination_class = NewestFirstCursor
-    filter_backends = [DjangoFilterBackend]
-    filterset_class = ShipmentFilter
+    filter_backends = ()  # the selector filters, with what ShipmentListQuery parsed
 
     def get_queryset(self):
-        return selectors.shipment_list(actor_from_request(self.request))
+        return selectors.shipment_list(
+            actor_from_request(self.request),
+            **selector_arguments(ShipmentListQuery, self.request.query_params),
+        )
 
 
 class ShipmentDetailApi(APIView):
@@ -96,11 +102,13 @@ class InvoiceCursor(CursorPagination):
 class InvoiceListApi(ListAPIView):
     serializer_class = InvoiceListSerializer
     pagination_class = InvoiceCursor
-    filter_backends = [DjangoFilterBackend]
-    filterset_class = InvoiceFilter
+    filter_backends = ()  # the selector filters, with what InvoiceListQuery parsed
 
     def get_queryset(self):
-        return selectors.invoice_list(actor_from_request(self.request))
+        return selectors.invoice_list(
+            actor_from_request(self.request),
+            **selector_arguments(InvoiceListQuery, self.request.query_params),
+        )
 
 
 class InvoiceDetailApi(APIView):
@@ -121,8 +129,10 @@ class InvoiceDetailApi(APIView):
 class OrderListApi(ListAPIView):
     serializer_class = OrderListSerializer
     pagination_class = InvoiceCursor
-    filter_backends = [DjangoFilterBackend]
-    filterset_class = OrderFilter
+    filter_backends = ()  # the selector filters, with what OrderListQuery parsed
 
     def get_queryset(self):
-        return selectors.order_list(actor_from_request(self.request))
+        return selectors.order_list(
+            actor_from_request(self.request),
+            **selector_arguments(OrderListQuery, self.request.query_params),
+        )
