@@ -376,6 +376,11 @@ def webhooks_of_tenant(tenant_id: int) -> QuerySet[Webhook]:
     return Webhook.objects.filter(tenant_id=tenant_id).order_by("-created_at")
 
 
+def webhook_of_tenant(tenant_id: int, webhook_id: int) -> Webhook | None:
+    """One of the tenant's webhooks; another tenant's is None (the page answers 404)."""
+    return webhooks_of_tenant(tenant_id).filter(id=webhook_id).first()
+
+
 def webhook_deliveries_of_tenant(tenant_id: int, *, limit: int = 50) -> QuerySet:
     return (
         WebhookDelivery.objects.filter(webhook__tenant_id=tenant_id)
