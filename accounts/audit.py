@@ -7,7 +7,7 @@ from typing import Any
 from django.http import HttpRequest
 
 from accounts.models import ApiToken, AuditAction, AuditEntry, Tenant
-from accounts.scoping import Actor, standing_of
+from accounts.scoping import Actor, is_operator
 
 
 def describe_actor(actor: Actor) -> str:
@@ -43,17 +43,10 @@ def audit_record(
     )
 
 
-def is_staff_look(actor: Actor) -> bool:
-    """A look by the operator's people (staff, platform admins), not by the tenant's own."""
-    if isinstance(actor, ApiToken) or actor is None or not actor.is_authenticated:
-        return False
-    return bool(actor.is_superuser or standing_of(actor).staff is not None)
-
-
 def audit_staff_look(
     *, actor: Actor, tenant_id: int | None, target: str, request: HttpRequest | None = None
 ) -> None:
-    if is_staff_look(actor):
+    if is_operator(actor):
         audit_record(
             action=AuditAction.STAFF_VIEWED,
             actor=actor,
@@ -66,7 +59,7 @@ def audit_staff_look(
 def audit_staff_search(
     *, actor: Actor, query: str, tenant_ids: set[int], request: HttpRequest | None = None
 ) -> None:
-    if not is_staff_look(actor):
+    if not is_operator(actor):
         return
     # One entry per tenant whose data the search showed, written in one statement.
     AuditEntry.objects.bulk_create(
