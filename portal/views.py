@@ -8,11 +8,12 @@ from datetime import date
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db.models import QuerySet
-from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 
-from accounts.audit import audit_staff_look, audit_staff_search
+from accounts.audit import audit_staff_search
 from visibility import selectors
+from visibility.access import visible_object_or_404
 from visibility.api.documents import document_response
 from visibility.models import Invoice, ShipmentStatus
 
@@ -110,15 +111,7 @@ def shipment_export(request: HttpRequest) -> StreamingHttpResponse:
 
 @login_required
 def shipment_detail(request: HttpRequest, shipment_id: str) -> HttpResponse:
-    shipment = selectors.shipment_get(request.user, shipment_id)
-    if shipment is None:
-        raise Http404("No such shipment")
-    audit_staff_look(
-        actor=request.user,
-        tenant_id=shipment.customer_account.tenant_id,
-        target=f"shipment:{shipment_id}",
-        request=request,
-    )
+    shipment = visible_object_or_404(request.user, "shipment", shipment_id, request=request)
     history = list(shipment.history.all())
     return render(
         request,
@@ -154,15 +147,7 @@ def search(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def order_detail(request: HttpRequest, order_number: str) -> HttpResponse:
-    order = selectors.order_get(request.user, order_number)
-    if order is None:
-        raise Http404("No such order")
-    audit_staff_look(
-        actor=request.user,
-        tenant_id=order.customer_account.tenant_id,
-        target=f"order:{order_number}",
-        request=request,
-    )
+    order = visible_object_or_404(request.user, "order", order_number, request=request)
     return render(
         request,
         "orders/detail.html",
@@ -208,15 +193,7 @@ def invoice_list(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def invoice_detail(request: HttpRequest, invoice_number: str) -> HttpResponse:
-    invoice = selectors.invoice_get(request.user, invoice_number)
-    if invoice is None:
-        raise Http404("No such invoice")
-    audit_staff_look(
-        actor=request.user,
-        tenant_id=invoice.customer_account.tenant_id,
-        target=f"invoice:{invoice_number}",
-        request=request,
-    )
+    invoice = visible_object_or_404(request.user, "invoice", invoice_number, request=request)
     return render(request, "invoices/detail.html", {"invoice": invoice})
 
 

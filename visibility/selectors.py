@@ -245,6 +245,7 @@ def invoices_of_order(actor: Actor, order: Order) -> QuerySet[Invoice]:
     return (
         with_invoice_status(invoices_for(actor))
         .filter(order_numbers__contains=[order.order_number])
+        .select_related("customer_account")
         .order_by("-issue_date", "-id")
     )
 

@@ -14,6 +14,7 @@ from strawberry_django.optimizer import DjangoOptimizerExtension
 
 from accounts.authentication import actor_from_request
 from visibility import models, selectors
+from visibility.access import visible_object
 
 
 @strawberry_django.type(models.ShipmentEvent)
@@ -182,7 +183,8 @@ MAX_LIST_SIZE = 200
 class Query:
     @strawberry.field
     def shipment(self, info: Info, shipment_id: str) -> ShipmentType | None:
-        return selectors.shipment_get(actor_from_request(info.context.request), shipment_id)
+        request = info.context.request
+        return visible_object(actor_from_request(request), "shipment", shipment_id, request=request)
 
     @strawberry_django.field
     def shipments(
@@ -198,7 +200,8 @@ class Query:
 
     @strawberry.field
     def order(self, info: Info, order_number: str) -> OrderDetailType | None:
-        return selectors.order_get(actor_from_request(info.context.request), order_number)
+        request = info.context.request
+        return visible_object(actor_from_request(request), "order", order_number, request=request)
 
     @strawberry_django.field
     def orders(
@@ -214,7 +217,10 @@ class Query:
 
     @strawberry.field
     def invoice(self, info: Info, invoice_number: str) -> InvoiceType | None:
-        invoice = selectors.invoice_get(actor_from_request(info.context.request), invoice_number)
+        request = info.context.request
+        invoice = visible_object(
+            actor_from_request(request), "invoice", invoice_number, request=request
+        )
         return InvoiceType.of(invoice) if invoice else None
 
     @strawberry.field
