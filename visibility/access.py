@@ -8,7 +8,7 @@ staff is audited. Written once here rather than in every detail view.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Literal
+from typing import Any, Literal
 
 from django.db.models import Model
 from django.http import Http404, HttpRequest
@@ -19,7 +19,7 @@ from visibility import selectors
 
 Kind = Literal["shipment", "order", "invoice", "document"]
 
-GETTERS: dict[str, Callable[[Actor, str], Model | None]] = {
+GETTERS: dict[str, Callable[..., Model | None]] = {
     "shipment": selectors.shipment_get,
     "order": selectors.order_get,
     "invoice": selectors.invoice_get,
@@ -27,9 +27,12 @@ GETTERS: dict[str, Callable[[Actor, str], Model | None]] = {
 }
 
 
-def visible_object(actor: Actor, kind: Kind, key: str, *, request: HttpRequest) -> Model | None:
-    """The `kind` object named `key` if the actor may see it (the look audited), else None."""
-    found = GETTERS[kind](actor, key)
+def visible_object(
+    actor: Actor, kind: Kind, key: str, *, request: HttpRequest, **selector_arguments: Any
+) -> Model | None:
+    """The `kind` object named `key` if the actor may see it (the look audited), else None.
+    `selector_arguments` go to the kind's selector (what to prefetch)."""
+    found = GETTERS[kind](actor, key, **selector_arguments)
     if found is not None:
         audit_staff_look(
             actor=actor,
@@ -40,8 +43,10 @@ def visible_object(actor: Actor, kind: Kind, key: str, *, request: HttpRequest) 
     return found
 
 
-def visible_object_or_404(actor: Actor, kind: Kind, key: str, *, request: HttpRequest) -> Model:
-    found = visible_object(actor, kind, key, request=request)
+def visible_object_or_404(
+    actor: Actor, kind: Kind, key: str, *, request: HttpRequest, **selector_arguments: Any
+) -> Model:
+    found = visible_object(actor, kind, key, request=request, **selector_arguments)
     if found is None:
         raise Http404(f"No such {kind}")
     return found

@@ -58,15 +58,37 @@ def shipments_for(actor: Actor) -> QuerySet[Shipment]:
     return Shipment.objects.filter(customer_account_id__in=visible_accounts(actor))
 
 
+def visible_charges_prefetch(actor: Actor, lookup: str = "charges") -> Prefetch:
+    """Prefetch the freight charges of the shipments at `lookup` that the actor may see
+    (the finance grant for the shipment's account) as `visible_charges`, which
+    `charges_of_shipment` then reads: one query for any number of shipments."""
+    return Prefetch(
+        lookup,
+        queryset=FreightCharge.objects.filter(
+            shipment__customer_account_id__in=visible_account_ids(actor, TokenScope.INVOICES)
+        ).order_by("occurred_at", "id"),
+        to_attr=VISIBLE_CHARGES,
+    )
+
+
+VISIBLE_CHARGES = "visible_charges"
+
+
+def _shipment_details(actor: Actor, path: str = "") -> list[str | Prefetch]:
+    """What a shipment's detail shows, prefetched for the shipments at `path`: its history
+    (oldest first), its orders, its charges. (Stops are not shown anywhere.)"""
+    return [
+        Prefetch(f"{path}history", queryset=ShipmentEvent.objects.order_by("occurred_at", "id")),
+        f"{path}order_links__order",
+        visible_charges_prefetch(actor, f"{path}charges"),
+    ]
+
+
 def shipment_detail_queryset(actor: Actor) -> QuerySet[Shipment]:
     return (
         shipments_for(actor)
         .select_related("customer_account")
-        .prefetch_related(
-            "stops",
-            "order_links__order",
-            Prefetch("history", queryset=ShipmentEvent.objects.order_by("occurred_at", "id")),
-        )
+        .prefetch_related(*_shipment_details(actor))
     )
 
 
@@ -145,14 +167,19 @@ def orders_for(actor: Actor) -> QuerySet[Order]:
     )
 
 
-def order_get(actor: Actor, order_number: str) -> Order | None:
-    return (
+def order_get(
+    actor: Actor, order_number: str, *, with_shipment_details: bool = False
+) -> Order | None:
+    """The order with its lines and shipments; `with_shipment_details` also prefetches
+    each shipment's history, orders and charges (GraphQL's nested shipments)."""
+    orders = (
         orders_for(actor)
         .select_related("customer_account")
         .prefetch_related("lines", "shipment_links__shipment")
-        .filter(order_number=order_number)
-        .first()
     )
+    if with_shipment_details:
+        orders = orders.prefetch_related(*_shipment_details(actor, "shipment_links__shipment__"))
+    return orders.filter(order_number=order_number).first()
 
 
 def order_list(
@@ -251,7 +278,11 @@ def invoices_of_order(actor: Actor, order: Order) -> QuerySet[Invoice]:
 
 
 def charges_of_shipment(actor: Actor, shipment: Shipment) -> list[FreightCharge]:
-    """Freight charges, only where the actor has the finance grant for the account."""
+    """Freight charges, only where the actor has the finance grant for the account (those
+    prefetched by `visible_charges_prefetch` if the shipment came with them)."""
+    prefetched = getattr(shipment, VISIBLE_CHARGES, None)
+    if prefetched is not None:
+        return prefetched
     return list(
         FreightCharge.objects.filter(
             shipment=shipment,

@@ -96,9 +96,15 @@ class ShipmentType:
             for link in root.order_links.all()
         ]
 
-    @strawberry_django.field
+    @strawberry_django.field(
+        prefetch_related=[
+            lambda info: selectors.visible_charges_prefetch(
+                actor_from_request(info.context.request)
+            )
+        ]
+    )
     def freight_charges(self, root: models.Shipment, info: Info) -> list[FreightChargeType]:
-        """Empty without the finance grant for the shipment's account (one query each)."""
+        """Empty without the finance grant for the shipment's account (prefetched)."""
         return [
             FreightChargeType(
                 charge_id=charge.charge_id,
@@ -201,7 +207,13 @@ class Query:
     @strawberry.field
     def order(self, info: Info, order_number: str) -> OrderDetailType | None:
         request = info.context.request
-        return visible_object(actor_from_request(request), "order", order_number, request=request)
+        return visible_object(
+            actor_from_request(request),
+            "order",
+            order_number,
+            request=request,
+            with_shipment_details=True,
+        )
 
     @strawberry_django.field
     def orders(
