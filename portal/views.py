@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import csv
-from datetime import date
+from typing import Any
 
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
@@ -12,6 +12,13 @@ from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 
 from accounts.audit import audit_staff_search
+from portal.forms import (
+    InvoiceListForm,
+    OrderListForm,
+    SearchForm,
+    ShipmentListForm,
+    query_values,
+)
 from visibility import selectors
 from visibility.access import visible_object_or_404
 from visibility.api.documents import document_response
@@ -22,31 +29,28 @@ def home(request: HttpRequest) -> HttpResponse:
     return redirect("shipment-list" if request.user.is_authenticated else "login")
 
 
-def _shipment_filters(request: HttpRequest) -> tuple[str, str]:
-    """The list's status (ignored unless a known one) and search text."""
-    status = request.GET.get("status", "")
-    if status not in ShipmentStatus.values:
-        status = ""
-    return status, request.GET.get("q", "").strip()[:128]
-
-
-def _filtered_shipments(request: HttpRequest) -> QuerySet:
-    status, query = _shipment_filters(request)
-    return selectors.shipment_list(request.user, statuses=[status] if status else (), text=query)
+def _filtered_shipments(request: HttpRequest) -> tuple[QuerySet, dict[str, Any]]:
+    values = query_values(ShipmentListForm, request)
+    shipments = selectors.shipment_list(
+        request.user,
+        statuses=[values["status"]] if values["status"] else (),
+        text=values["q"],
+    )
+    return shipments, values
 
 
 @login_required
 def shipment_list(request: HttpRequest) -> HttpResponse:
-    status, query = _shipment_filters(request)
-    page = Paginator(_filtered_shipments(request), 25).get_page(request.GET.get("page"))
+    shipments, values = _filtered_shipments(request)
+    page = Paginator(shipments, 25).get_page(request.GET.get("page"))
     return render(
         request,
         "shipments/list.html",
         {
             "page": page,
             "statuses": ShipmentStatus.choices,
-            "status": status,
-            "query": query,
+            "status": values["status"],
+            "query": values["q"],
         },
     )
 
@@ -102,7 +106,7 @@ def _csv_rows(shipments: QuerySet):
 def shipment_export(request: HttpRequest) -> StreamingHttpResponse:
     writer = csv.writer(_Echo())
     response = StreamingHttpResponse(
-        (writer.writerow(row) for row in _csv_rows(_filtered_shipments(request))),
+        (writer.writerow(row) for row in _csv_rows(_filtered_shipments(request)[0])),
         content_type="text/csv; charset=utf-8",
     )
     response["Content-Disposition"] = 'attachment; filename="shipments.csv"'
@@ -133,7 +137,7 @@ def healthz(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def search(request: HttpRequest) -> HttpResponse:
-    query = request.GET.get("q", "").strip()[:128]
+    query = query_values(SearchForm, request)["q"]
     hits = selectors.search_references(request.user, query) if query else []
     if query:
         audit_staff_search(
@@ -163,20 +167,10 @@ def document_download(request: HttpRequest, document_id: str) -> HttpResponse:
     return document_response(request, request.user, document_id)
 
 
-def _date_param(request: HttpRequest, name: str) -> date | None:
-    try:
-        return date.fromisoformat(request.GET.get(name, ""))
-    except ValueError:
-        return None
-
-
 @login_required
 def invoice_list(request: HttpRequest) -> HttpResponse:
-    status = request.GET.get("status", "")
-    if status not in Invoice.Status.values:
-        status = ""
-    due_from, due_to = _date_param(request, "due_from"), _date_param(request, "due_to")
-    invoices = selectors.invoice_list(request.user, status=status, due_from=due_from, due_to=due_to)
+    values = query_values(InvoiceListForm, request)
+    invoices = selectors.invoice_list(request.user, **values)
     page = Paginator(invoices, 25).get_page(request.GET.get("page"))
     return render(
         request,
@@ -184,9 +178,7 @@ def invoice_list(request: HttpRequest) -> HttpResponse:
         {
             "page": page,
             "statuses": Invoice.Status.choices,
-            "status": status,
-            "due_from": due_from,
-            "due_to": due_to,
+            **values,
         },
     )
 
@@ -199,17 +191,13 @@ def invoice_detail(request: HttpRequest, invoice_number: str) -> HttpResponse:
 
 @login_required
 def order_list(request: HttpRequest) -> HttpResponse:
-    status = request.GET.get("status", "")
-    if status not in ShipmentStatus.values:
-        status = ""
-    date_from, date_to = _date_param(request, "date_from"), _date_param(request, "date_to")
-    query = request.GET.get("q", "").strip()[:128]
+    values = query_values(OrderListForm, request)
     orders = selectors.order_list(
         request.user,
-        statuses=[status] if status else (),
-        date_from=date_from,
-        date_to=date_to,
-        text=query,
+        statuses=[values["status"]] if values["status"] else (),
+        date_from=values["date_from"],
+        date_to=values["date_to"],
+        text=values["q"],
     )
     page = Paginator(orders, 25).get_page(request.GET.get("page"))
     return render(
@@ -218,9 +206,9 @@ def order_list(request: HttpRequest) -> HttpResponse:
         {
             "page": page,
             "statuses": ShipmentStatus.choices,
-            "status": status,
-            "date_from": date_from,
-            "date_to": date_to,
-            "query": query,
+            "status": values["status"],
+            "date_from": values["date_from"],
+            "date_to": values["date_to"],
+            "query": values["q"],
         },
     )
