@@ -3,11 +3,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime
+from typing import Any
 
 import strawberry
 import strawberry_django
+from graphql import GraphQLError
 from strawberry import auto
+from strawberry.extensions import FieldExtension
 from strawberry.scalars import JSON
 from strawberry.types import Info
 from strawberry_django.optimizer import DjangoOptimizerExtension
@@ -185,14 +189,26 @@ class InvoiceType:
 MAX_LIST_SIZE = 200
 
 
+class TextArguments(FieldExtension):
+    """A string argument holding a NUL character is an error naming the argument, before
+    any selector runs: PostgreSQL refuses NUL in text, and its message (and a failed
+    query) is not an answer. Like REST, which answers 400 for the same value."""
+
+    def resolve(self, next_: Callable[..., Any], source: Any, info: Info, **kwargs: Any) -> Any:
+        for name, value in kwargs.items():
+            if isinstance(value, str) and "\x00" in value:
+                raise GraphQLError(f"{name}: Null characters are not allowed.")
+        return next_(source, info, **kwargs)
+
+
 @strawberry.type
 class Query:
-    @strawberry.field
+    @strawberry.field(extensions=[TextArguments()])
     def shipment(self, info: Info, shipment_id: str) -> ShipmentType | None:
         request = info.context.request
         return visible_object(actor_from_request(request), "shipment", shipment_id, request=request)
 
-    @strawberry_django.field
+    @strawberry_django.field(extensions=[TextArguments()])
     def shipments(
         self, info: Info, status: str | None = None, delayed: bool | None = None, first: int = 50
     ) -> list[ShipmentType]:
@@ -204,7 +220,7 @@ class Query:
         )
         return shipments[: max(0, min(first, MAX_LIST_SIZE))]
 
-    @strawberry.field
+    @strawberry.field(extensions=[TextArguments()])
     def order(self, info: Info, order_number: str) -> OrderDetailType | None:
         request = info.context.request
         return visible_object(
@@ -215,7 +231,7 @@ class Query:
             with_shipment_details=True,
         )
 
-    @strawberry_django.field
+    @strawberry_django.field(extensions=[TextArguments()])
     def orders(
         self, info: Info, status: str | None = None, text: str | None = None, first: int = 50
     ) -> list[OrderDetailType]:
@@ -227,7 +243,7 @@ class Query:
         )
         return orders[: max(0, min(first, MAX_LIST_SIZE))]
 
-    @strawberry.field
+    @strawberry.field(extensions=[TextArguments()])
     def invoice(self, info: Info, invoice_number: str) -> InvoiceType | None:
         request = info.context.request
         invoice = visible_object(
@@ -235,7 +251,7 @@ class Query:
         )
         return InvoiceType.of(invoice) if invoice else None
 
-    @strawberry.field
+    @strawberry.field(extensions=[TextArguments()])
     def invoices(
         self,
         info: Info,
