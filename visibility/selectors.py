@@ -74,12 +74,12 @@ def visible_charges_prefetch(actor: Actor, lookup: str = "charges") -> Prefetch:
 VISIBLE_CHARGES = "visible_charges"
 
 
-def _shipment_details(actor: Actor, path: str = "") -> list[str | Prefetch]:
+def shipment_detail_prefetches(actor: Actor, path: str = "") -> list[Prefetch]:
     """What a shipment's detail shows, prefetched for the shipments at `path`: its history
     (oldest first), its orders, its charges. (Stops are not shown anywhere.)"""
     return [
         Prefetch(f"{path}history", queryset=ShipmentEvent.objects.order_by("occurred_at", "id")),
-        f"{path}order_links__order",
+        Prefetch(f"{path}order_links__order"),
         visible_charges_prefetch(actor, f"{path}charges"),
     ]
 
@@ -88,7 +88,7 @@ def shipment_detail_queryset(actor: Actor) -> QuerySet[Shipment]:
     return (
         shipments_for(actor)
         .select_related("customer_account")
-        .prefetch_related(*_shipment_details(actor))
+        .prefetch_related(*shipment_detail_prefetches(actor))
     )
 
 
@@ -178,7 +178,9 @@ def order_get(
         .prefetch_related("lines", "shipment_links__shipment")
     )
     if with_shipment_details:
-        orders = orders.prefetch_related(*_shipment_details(actor, "shipment_links__shipment__"))
+        orders = orders.prefetch_related(
+            *shipment_detail_prefetches(actor, "shipment_links__shipment__")
+        )
     return orders.filter(order_number=order_number).first()
 
 

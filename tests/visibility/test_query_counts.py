@@ -34,7 +34,8 @@ READS = {
     "REST orders list": ("api", "/api/v1/orders?page_size=200"),
     "GraphQL orders": (
         "graphql",
-        "{ orders(first: 200) { orderNumber status lines { sku } shipments { shipmentId eta } } }",
+        f"{{ orders(first: 200) {{ orderNumber status lines {{ sku }} "
+        f"shipments {{ {SHIPMENT_FIELDS} }} }} }}",
     ),
 }
 
