@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib.auth import get_user_model
 from django.http import HttpRequest
 
 from accounts.models import ApiToken, AuditAction, AuditEntry, Tenant
-from accounts.scoping import Actor, standing_of
+from accounts.scoping import Actor, is_operator
 
 
 def describe_actor(actor: Actor) -> str:
@@ -44,17 +43,10 @@ def audit_record(
     )
 
 
-def is_staff_look(actor: Actor) -> bool:
-    """A look by the operator's people (staff, platform admins), not by the tenant's own."""
-    if not isinstance(actor, get_user_model()) or not actor.is_authenticated:
-        return False
-    return actor.is_superuser or standing_of(actor).staff is not None
-
-
 def audit_staff_look(
     *, actor: Actor, tenant_id: int | None, target: str, request: HttpRequest | None = None
 ) -> None:
-    if is_staff_look(actor):
+    if is_operator(actor):
         audit_record(
             action=AuditAction.STAFF_VIEWED,
             actor=actor,
@@ -67,7 +59,7 @@ def audit_staff_look(
 def audit_staff_search(
     *, actor: Actor, query: str, tenant_ids: set[int], request: HttpRequest | None = None
 ) -> None:
-    if not is_staff_look(actor):
+    if not is_operator(actor):
         return
     # One entry per tenant whose data the search showed, written in one statement.
     tenants: list[int | None] = [*sorted(tenant_ids)] if tenant_ids else [None]

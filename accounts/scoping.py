@@ -79,6 +79,15 @@ def standing_changed(user_id: int) -> None:
         remembered.pop(user_id, None)
 
 
+def is_operator(actor: Actor) -> bool:
+    """The operator's own people (customer-service staff, platform admins), not a tenant's
+    users nor a partner token: they open the operations pages, and their looks at a
+    tenant's data are audited."""
+    if isinstance(actor, ApiToken) or actor is None or not actor.is_authenticated:
+        return False
+    return bool(actor.is_superuser or standing_of(actor).staff is not None)
+
+
 def visible_account_ids(actor: Actor, scope: str = TokenScope.SHIPMENTS) -> QuerySet:
     """A subquery of the CustomerAccount ids `actor` may read in `scope`."""
     owned = CustomerAccount.objects.filter(tenant__isnull=False)

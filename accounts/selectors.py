@@ -107,3 +107,12 @@ def invitation_by_token(secret: str) -> Invitation | None:
     return (
         Invitation.objects.filter(token_hash=hash_secret(secret)).select_related("tenant").first()
     )
+
+
+def api_token_of_tenant(tenant_id: int, token_id: int) -> ApiToken | None:
+    """One of the tenant's tokens; another tenant's is None (the page answers 404)."""
+    return api_tokens_of_tenant(tenant_id).filter(id=token_id).first()
+
+
+def pending_invitation_of_tenant(tenant_id: int, invitation_id: int) -> Invitation | None:
+    return pending_invitations_of_tenant(tenant_id).filter(id=invitation_id).first()

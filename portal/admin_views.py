@@ -10,29 +10,20 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 
 from accounts import selectors
-from accounts.models import Membership, TokenScope
+from accounts.models import TokenScope
 from accounts.services import api_token_create, api_token_revoke
-
-
-def _tenant_admin(request: HttpRequest) -> Membership:
-    membership = selectors.tenant_admin_membership(request.user)
-    if membership is None:
-        raise Http404("Only tenant admins manage this")
-    return membership
+from portal.access import tenant_admin_or_404
+from portal.forms import posted_id
 
 
 @login_required
 def api_tokens(request: HttpRequest) -> HttpResponse:
-    membership = _tenant_admin(request)
+    membership = tenant_admin_or_404(request)
     new_secret, error = None, None
-    if request.method == "POST" and request.POST.get("revoke"):
-        token = (
-            selectors.api_tokens_of_tenant(membership.tenant_id)
-            .filter(id=request.POST["revoke"])
-            .first()
-        )
+    if request.method == "POST" and "revoke" in request.POST:
+        token = selectors.api_token_of_tenant(membership.tenant_id, posted_id(request, "revoke"))
         if token is None:
-            raise Http404
+            raise Http404("No such token")
         api_token_revoke(token=token, revoked_by=request.user)
         return redirect("api-token-settings")
     if request.method == "POST":
@@ -74,7 +65,7 @@ def audit_log(request: HttpRequest) -> HttpResponse:
     if request.user.is_superuser:
         tenant, tenant_id = None, None
     else:
-        membership = _tenant_admin(request)
+        membership = tenant_admin_or_404(request)
         tenant, tenant_id = membership.tenant, membership.tenant_id
     return render(
         request,

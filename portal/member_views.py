@@ -11,7 +11,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 
 from accounts import selectors
-from accounts.models import InvitationState, Membership, Role
+from accounts.models import InvitationState, Role
 from accounts.services import (
     InvitationUnusable,
     invitation_accept,
@@ -20,19 +20,14 @@ from accounts.services import (
     membership_set_active,
     membership_update,
 )
+from portal.access import tenant_admin_or_404
+from portal.forms import posted_id
 
 UNUSABLE_MESSAGES = {
     InvitationState.ACCEPTED: "This invitation has already been used. Sign in instead.",
     InvitationState.REVOKED: "This invitation was withdrawn. Ask your administrator for a new one.",
     InvitationState.EXPIRED: "This invitation has expired. Ask your administrator for a new one.",
 }
-
-
-def _tenant_admin(request: HttpRequest) -> Membership:
-    membership = selectors.tenant_admin_membership(request.user)
-    if membership is None or not request.user.is_active:
-        raise Http404("Only tenant admins manage this")
-    return membership
 
 
 def _entitlement_form(request: HttpRequest) -> dict:
@@ -46,16 +41,11 @@ def _entitlement_form(request: HttpRequest) -> dict:
 
 @login_required
 def member_settings(request: HttpRequest) -> HttpResponse:
-    admin = _tenant_admin(request)
+    admin = tenant_admin_or_404(request)
     error, status = None, 200
     if request.method == "POST" and "revoke_invitation" in request.POST:
-        invitation_id = request.POST["revoke_invitation"]
-        invitation = (
-            selectors.pending_invitations_of_tenant(admin.tenant_id)
-            .filter(id=invitation_id)
-            .first()
-            if invitation_id.isdigit()
-            else None
+        invitation = selectors.pending_invitation_of_tenant(
+            admin.tenant_id, posted_id(request, "revoke_invitation")
         )
         if invitation is None:
             raise Http404("No such invitation")
@@ -93,7 +83,7 @@ def member_settings(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def member_edit(request: HttpRequest, membership_id: int) -> HttpResponse:
-    admin = _tenant_admin(request)
+    admin = tenant_admin_or_404(request)
     member = selectors.member_of_tenant(admin.tenant_id, membership_id)
     if member is None:
         raise Http404("No such member")

@@ -9,7 +9,9 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
 from accounts.models import Membership
-from accounts.selectors import membership_of, tenant_admin_membership
+from accounts.selectors import membership_of
+from portal.access import tenant_admin_or_404
+from portal.forms import posted_id
 from visibility import selectors
 from visibility.models import NotificationTrigger
 from visibility.services.subscriptions import (
@@ -50,18 +52,14 @@ def notification_settings(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def webhook_settings(request: HttpRequest) -> HttpResponse:
-    membership = _membership(request)
-    if tenant_admin_membership(request.user) is None:
-        raise Http404("Only tenant admins manage webhooks")
+    membership = tenant_admin_or_404(request)
     new_webhook = None
-    if request.method == "POST" and request.POST.get("deactivate"):
-        webhook = (
-            selectors.webhooks_of_tenant(membership.tenant_id)
-            .filter(id=request.POST["deactivate"])
-            .first()
+    if request.method == "POST" and "deactivate" in request.POST:
+        webhook = selectors.webhook_of_tenant(
+            membership.tenant_id, posted_id(request, "deactivate")
         )
         if webhook is None:
-            raise Http404
+            raise Http404("No such webhook")
         webhook_deactivate(webhook=webhook)
         return redirect("webhook-settings")
     if request.method == "POST":

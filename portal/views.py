@@ -3,16 +3,24 @@
 from __future__ import annotations
 
 import csv
-from datetime import date
+from typing import Any
 
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db.models import QuerySet
-from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 
-from accounts.audit import audit_staff_look, audit_staff_search
+from accounts.audit import audit_staff_search
+from portal.forms import (
+    InvoiceListForm,
+    OrderListForm,
+    SearchForm,
+    ShipmentListForm,
+    query_values,
+)
 from visibility import selectors
+from visibility.access import visible_object_or_404
 from visibility.api.documents import document_response
 from visibility.models import Invoice, ShipmentStatus
 
@@ -21,22 +29,19 @@ def home(request: HttpRequest) -> HttpResponse:
     return redirect("shipment-list" if request.user.is_authenticated else "login")
 
 
-def _filtered_shipments(request: HttpRequest) -> tuple[QuerySet, str, str]:
-    shipments = selectors.shipment_list(request.user)
-    status = request.GET.get("status", "")
-    if status in ShipmentStatus.values:
-        shipments = shipments.filter(status=status)
-    else:
-        status = ""
-    query = request.GET.get("q", "").strip()
-    if query:
-        shipments = shipments.filter(shipment_id__icontains=query)
-    return shipments, status, query
+def _filtered_shipments(request: HttpRequest) -> tuple[QuerySet, dict[str, Any]]:
+    values = query_values(ShipmentListForm, request)
+    shipments = selectors.shipment_list(
+        request.user,
+        statuses=[values["status"]] if values["status"] else (),
+        text=values["q"],
+    )
+    return shipments, values
 
 
 @login_required
 def shipment_list(request: HttpRequest) -> HttpResponse:
-    shipments, status, query = _filtered_shipments(request)
+    shipments, values = _filtered_shipments(request)
     page = Paginator(shipments, 25).get_page(request.GET.get("page"))
     return render(
         request,
@@ -44,8 +49,8 @@ def shipment_list(request: HttpRequest) -> HttpResponse:
         {
             "page": page,
             "statuses": ShipmentStatus.choices,
-            "status": status,
-            "query": query,
+            "status": values["status"],
+            "query": values["q"],
         },
     )
 
@@ -99,10 +104,9 @@ def _csv_rows(shipments: QuerySet):
 
 @login_required
 def shipment_export(request: HttpRequest) -> StreamingHttpResponse:
-    shipments, _, _ = _filtered_shipments(request)
     writer = csv.writer(_Echo())
     response = StreamingHttpResponse(
-        (writer.writerow(row) for row in _csv_rows(shipments)),
+        (writer.writerow(row) for row in _csv_rows(_filtered_shipments(request)[0])),
         content_type="text/csv; charset=utf-8",
     )
     response["Content-Disposition"] = 'attachment; filename="shipments.csv"'
@@ -111,15 +115,7 @@ def shipment_export(request: HttpRequest) -> StreamingHttpResponse:
 
 @login_required
 def shipment_detail(request: HttpRequest, shipment_id: str) -> HttpResponse:
-    shipment = selectors.shipment_get(request.user, shipment_id)
-    if shipment is None:
-        raise Http404("No such shipment")
-    audit_staff_look(
-        actor=request.user,
-        tenant_id=shipment.customer_account.tenant_id,
-        target=f"shipment:{shipment_id}",
-        request=request,
-    )
+    shipment = visible_object_or_404(request.user, "shipment", shipment_id, request=request)
     history = list(shipment.history.all())
     return render(
         request,
@@ -141,7 +137,7 @@ def healthz(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def search(request: HttpRequest) -> HttpResponse:
-    query = request.GET.get("q", "").strip()[:128]
+    query = query_values(SearchForm, request)["q"]
     hits = selectors.search_references(request.user, query) if query else []
     if query:
         audit_staff_search(
@@ -155,15 +151,7 @@ def search(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def order_detail(request: HttpRequest, order_number: str) -> HttpResponse:
-    order = selectors.order_get(request.user, order_number)
-    if order is None:
-        raise Http404("No such order")
-    audit_staff_look(
-        actor=request.user,
-        tenant_id=order.customer_account.tenant_id,
-        target=f"order:{order_number}",
-        request=request,
-    )
+    order = visible_object_or_404(request.user, "order", order_number, request=request)
     return render(
         request,
         "orders/detail.html",
@@ -179,23 +167,10 @@ def document_download(request: HttpRequest, document_id: str) -> HttpResponse:
     return document_response(request, request.user, document_id)
 
 
-# --- Invoices (finance grant) ---------------------------------------------------------
-
-
-def _date_param(request: HttpRequest, name: str) -> date | None:
-    try:
-        return date.fromisoformat(request.GET.get(name, ""))
-    except ValueError:
-        return None
-
-
 @login_required
 def invoice_list(request: HttpRequest) -> HttpResponse:
-    status = request.GET.get("status", "")
-    if status not in Invoice.Status.values:
-        status = ""
-    due_from, due_to = _date_param(request, "due_from"), _date_param(request, "due_to")
-    invoices = selectors.invoice_list(request.user, status=status, due_from=due_from, due_to=due_to)
+    values = query_values(InvoiceListForm, request)
+    invoices = selectors.invoice_list(request.user, **values)
     page = Paginator(invoices, 25).get_page(request.GET.get("page"))
     return render(
         request,
@@ -203,39 +178,26 @@ def invoice_list(request: HttpRequest) -> HttpResponse:
         {
             "page": page,
             "statuses": Invoice.Status.choices,
-            "status": status,
-            "due_from": due_from,
-            "due_to": due_to,
+            **values,
         },
     )
 
 
 @login_required
 def invoice_detail(request: HttpRequest, invoice_number: str) -> HttpResponse:
-    invoice = selectors.invoice_get(request.user, invoice_number)
-    if invoice is None:
-        raise Http404("No such invoice")
-    audit_staff_look(
-        actor=request.user,
-        tenant_id=invoice.customer_account.tenant_id,
-        target=f"invoice:{invoice_number}",
-        request=request,
-    )
+    invoice = visible_object_or_404(request.user, "invoice", invoice_number, request=request)
     return render(request, "invoices/detail.html", {"invoice": invoice})
-
-
-# --- Orders list ------------------------------------------------------------------------
 
 
 @login_required
 def order_list(request: HttpRequest) -> HttpResponse:
-    status = request.GET.get("status", "")
-    if status not in ShipmentStatus.values:
-        status = ""
-    date_from, date_to = _date_param(request, "date_from"), _date_param(request, "date_to")
-    query = request.GET.get("q", "").strip()[:128]
+    values = query_values(OrderListForm, request)
     orders = selectors.order_list(
-        request.user, status=status, date_from=date_from, date_to=date_to, text=query
+        request.user,
+        statuses=[values["status"]] if values["status"] else (),
+        date_from=values["date_from"],
+        date_to=values["date_to"],
+        text=values["q"],
     )
     page = Paginator(orders, 25).get_page(request.GET.get("page"))
     return render(
@@ -244,9 +206,9 @@ def order_list(request: HttpRequest) -> HttpResponse:
         {
             "page": page,
             "statuses": ShipmentStatus.choices,
-            "status": status,
-            "date_from": date_from,
-            "date_to": date_to,
-            "query": query,
+            "status": values["status"],
+            "date_from": values["date_from"],
+            "date_to": values["date_to"],
+            "query": values["q"],
         },
     )

@@ -5,7 +5,9 @@ answer 404, not 403."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
+from datetime import date, datetime
 
 from django.contrib.postgres.expressions import ArraySubquery
 from django.contrib.postgres.search import TrigramSimilarity
@@ -57,15 +59,37 @@ def shipments_for(actor: Actor) -> QuerySet[Shipment]:
     return Shipment.objects.filter(customer_account_id__in=visible_accounts(actor))
 
 
+def visible_charges_prefetch(actor: Actor, lookup: str = "charges") -> Prefetch:
+    """Prefetch the freight charges of the shipments at `lookup` that the actor may see
+    (the finance grant for the shipment's account) as `visible_charges`, which
+    `charges_of_shipment` then reads: one query for any number of shipments."""
+    return Prefetch(
+        lookup,
+        queryset=FreightCharge.objects.filter(
+            shipment__customer_account_id__in=visible_account_ids(actor, TokenScope.INVOICES)
+        ).order_by("occurred_at", "id"),
+        to_attr=VISIBLE_CHARGES,
+    )
+
+
+VISIBLE_CHARGES = "visible_charges"
+
+
+def shipment_detail_prefetches(actor: Actor, path: str = "") -> list[Prefetch]:
+    """What a shipment's detail shows, prefetched for the shipments at `path`: its history
+    (oldest first), its orders, its charges. (Stops are not shown anywhere.)"""
+    return [
+        Prefetch(f"{path}history", queryset=ShipmentEvent.objects.order_by("occurred_at", "id")),
+        Prefetch(f"{path}order_links__order"),
+        visible_charges_prefetch(actor, f"{path}charges"),
+    ]
+
+
 def shipment_detail_queryset(actor: Actor) -> QuerySet[Shipment]:
     return (
         shipments_for(actor)
         .select_related("customer_account")
-        .prefetch_related(
-            "stops",
-            "order_links__order",
-            Prefetch("history", queryset=ShipmentEvent.objects.order_by("occurred_at", "id")),
-        )
+        .prefetch_related(*shipment_detail_prefetches(actor))
     )
 
 
@@ -85,15 +109,47 @@ def eta_history(shipment: Shipment) -> list[ShipmentEvent]:
     ]
 
 
-def shipment_list(actor: Actor) -> QuerySet[Shipment]:
+def shipment_list(
+    actor: Actor,
+    *,
+    statuses: Collection[str] = (),
+    text: str = "",
+    delayed: bool | None = None,
+    at_risk: bool | None = None,
+    mode: str = "",
+    carrier_scac: str = "",
+    load_id: str = "",
+    updated_since: datetime | None = None,
+) -> QuerySet[Shipment]:
     """Newest activity first; each row carries `order_numbers`, the orders it ships.
 
-    The order numbers come in the same query (an array subquery) rather than prefetched:
-    a prefetch gives each row its own queryset referring back to it, and a page of
-    such reference cycles costs the garbage collector 20-40 ms pauses (docs/BENCHMARKS.md).
+    Every argument left at its default does not filter: `statuses` is any of them, `text`
+    a part of the shipment id, `carrier_scac` case-insensitive, `updated_since` the last
+    activity. The order numbers come in the same query (an array subquery) rather than
+    prefetched: a prefetch gives each row its own queryset referring back to it, and a
+    page of such reference cycles costs the garbage collector 20-40 ms pauses
+    (docs/BENCHMARKS.md).
     """
+    conditions = Q()
+    if statuses:
+        conditions &= Q(status__in=list(statuses))
+    if text:
+        conditions &= Q(shipment_id__icontains=text)
+    if delayed is not None:
+        conditions &= Q(delayed=delayed)
+    if at_risk is not None:
+        conditions &= Q(at_risk=at_risk)
+    if mode:
+        conditions &= Q(mode=mode)
+    if carrier_scac:
+        conditions &= Q(carrier_scac__iexact=carrier_scac)
+    if load_id:
+        conditions &= Q(load_id=load_id)
+    if updated_since is not None:
+        conditions &= Q(last_event_at__gte=updated_since)
     return (
         shipments_for(actor)
+        .filter(conditions)
         .select_related("customer_account")
         .annotate(
             order_numbers=ArraySubquery(
@@ -112,35 +168,53 @@ def orders_for(actor: Actor) -> QuerySet[Order]:
     )
 
 
-def order_get(actor: Actor, order_number: str) -> Order | None:
-    return (
-        orders_for(actor)
-        .select_related("customer_account")
-        .prefetch_related("lines", "shipment_links__shipment")
-        .filter(order_number=order_number)
-        .first()
-    )
-
-
-def order_list(
-    actor: Actor, *, status: str = "", date_from=None, date_to=None, text: str = ""
-) -> QuerySet[Order]:
-    """Newest activity first; `text` matches order number or customer PO; the date range
-    applies to the order date."""
+def order_get(
+    actor: Actor, order_number: str, *, with_shipment_details: bool = False
+) -> Order | None:
+    """The order with its lines and shipments; `with_shipment_details` also prefetches
+    each shipment's history, orders and charges (GraphQL's nested shipments)."""
     orders = (
         orders_for(actor)
         .select_related("customer_account")
-        .prefetch_related("shipment_links__shipment")
+        .prefetch_related("lines", "shipment_links__shipment")
     )
-    if status:
-        orders = orders.filter(status=status)
+    if with_shipment_details:
+        orders = orders.prefetch_related(
+            *shipment_detail_prefetches(actor, "shipment_links__shipment__")
+        )
+    return orders.filter(order_number=order_number).first()
+
+
+def order_list(
+    actor: Actor,
+    *,
+    statuses: Collection[str] = (),
+    date_from: date | None = None,
+    date_to: date | None = None,
+    text: str = "",
+    updated_since: datetime | None = None,
+) -> QuerySet[Order]:
+    """Newest activity first. Every argument left at its default does not filter:
+    `statuses` is any of them, the date range applies to the order date, `text` matches
+    a part of the order number or customer PO, `updated_since` the last activity."""
+    conditions = Q()
+    if statuses:
+        conditions &= Q(status__in=list(statuses))
     if date_from:
-        orders = orders.filter(order_date__gte=date_from)
+        conditions &= Q(order_date__gte=date_from)
     if date_to:
-        orders = orders.filter(order_date__lte=date_to)
+        conditions &= Q(order_date__lte=date_to)
     if text:
-        orders = orders.filter(Q(order_number__icontains=text) | Q(customer_po__icontains=text))
-    return orders.order_by(F("last_event_at").desc(nulls_last=True), "-id")
+        conditions &= Q(order_number__icontains=text) | Q(customer_po__icontains=text)
+    if updated_since is not None:
+        conditions &= Q(last_event_at__gte=updated_since)
+    return (
+        orders_for(actor)
+        .filter(conditions)
+        .select_related("customer_account")
+        .prefetch_related("shipment_links__shipment")
+        .order_by(F("last_event_at").desc(nulls_last=True), "-id")
+    )
 
 
 def invoices_for(actor: Actor) -> QuerySet[Invoice]:
@@ -166,21 +240,25 @@ def invoice_list(
     actor: Actor,
     *,
     status: str = "",
-    due_from=None,
-    due_to=None,
+    due_from: date | None = None,
+    due_to: date | None = None,
 ) -> QuerySet[Invoice]:
-    invoices = (
+    """Newest issue first. `status` is the derived one (open, paid, overdue); the range
+    applies to the due date; an argument left at its default does not filter."""
+    conditions = Q()
+    if status:
+        conditions &= Q(derived_status=status)
+    if due_from:
+        conditions &= Q(due_date__gte=due_from)
+    if due_to:
+        conditions &= Q(due_date__lte=due_to)
+    return (
         with_invoice_status(invoices_for(actor))
+        .filter(conditions)
         .select_related("customer_account")
         .prefetch_related("lines")
+        .order_by("-issue_date", "-id")
     )
-    if status:
-        invoices = invoices.filter(derived_status=status)
-    if due_from:
-        invoices = invoices.filter(due_date__gte=due_from)
-    if due_to:
-        invoices = invoices.filter(due_date__lte=due_to)
-    return invoices.order_by("-issue_date", "-id")
 
 
 def invoice_get(actor: Actor, invoice_number: str) -> Invoice | None:
@@ -197,12 +275,17 @@ def invoices_of_order(actor: Actor, order: Order) -> QuerySet[Invoice]:
     return (
         with_invoice_status(invoices_for(actor))
         .filter(order_numbers__contains=[order.order_number])
+        .select_related("customer_account")
         .order_by("-issue_date", "-id")
     )
 
 
 def charges_of_shipment(actor: Actor, shipment: Shipment) -> list[FreightCharge]:
-    """Freight charges, only where the actor has the finance grant for the account."""
+    """Freight charges, only where the actor has the finance grant for the account (those
+    prefetched by `visible_charges_prefetch` if the shipment came with them)."""
+    prefetched = getattr(shipment, VISIBLE_CHARGES, None)
+    if prefetched is not None:
+        return prefetched
     return list(
         FreightCharge.objects.filter(
             shipment=shipment,
@@ -326,6 +409,11 @@ def subscriptions_of(user: Actor, tenant_id: int) -> set[str]:
 
 def webhooks_of_tenant(tenant_id: int) -> QuerySet[Webhook]:
     return Webhook.objects.filter(tenant_id=tenant_id).order_by("-created_at")
+
+
+def webhook_of_tenant(tenant_id: int, webhook_id: int) -> Webhook | None:
+    """One of the tenant's webhooks; another tenant's is None (the page answers 404)."""
+    return webhooks_of_tenant(tenant_id).filter(id=webhook_id).first()
 
 
 def webhook_deliveries_of_tenant(tenant_id: int, *, limit: int = 50) -> QuerySet:

@@ -6,7 +6,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 
-from accounts.permissions import is_operator
+from accounts.scoping import is_operator
 from integration.selectors import integration_health
 
 

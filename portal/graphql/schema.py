@@ -3,11 +3,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime
+from typing import Any
 
 import strawberry
 import strawberry_django
+from django.db.models import Prefetch
+from graphql import GraphQLError
 from strawberry import auto
+from strawberry.extensions import FieldExtension
 from strawberry.scalars import JSON
 from strawberry.types import Info
 from strawberry_django.optimizer import DjangoOptimizerExtension
@@ -15,6 +20,7 @@ from strawberry_django.optimizer import DjangoOptimizerExtension
 from accounts.authentication import actor_from_request
 from portal.graphql.limits import LIMIT_EXTENSIONS
 from visibility import models, selectors
+from visibility.access import visible_object
 
 
 @strawberry_django.type(models.ShipmentEvent)
@@ -25,14 +31,6 @@ class MilestoneType:
     location: JSON | None
     remarks: auto
     received_by: auto
-
-
-@strawberry_django.type(models.Order)
-class OrderType:
-    order_number: auto
-    customer_po: auto
-    status: str
-    requested_delivery_date: date | None
 
 
 @strawberry_django.type(models.ShipmentEvent)
@@ -104,9 +102,15 @@ class ShipmentType:
             for link in root.order_links.all()
         ]
 
-    @strawberry_django.field
+    @strawberry_django.field(
+        prefetch_related=[
+            lambda info: selectors.visible_charges_prefetch(
+                actor_from_request(info.context.request)
+            )
+        ]
+    )
     def freight_charges(self, root: models.Shipment, info: Info) -> list[FreightChargeType]:
-        """Empty without the finance grant for the shipment's account (one query each)."""
+        """Empty without the finance grant for the shipment's account (prefetched)."""
         return [
             FreightChargeType(
                 charge_id=charge.charge_id,
@@ -119,6 +123,17 @@ class ShipmentType:
                 actor_from_request(info.context.request), root
             )
         ]
+
+
+def _nested_shipment_detail(index: int) -> Callable[[Info], Prefetch]:
+    """The optimizer does not see through `OrderDetailType.shipments` (a resolver), so the
+    nested shipments' details are prefetched by hints, for all orders of a list at once."""
+    return lambda info: selectors.shipment_detail_prefetches(
+        actor_from_request(info.context.request), "shipment_links__shipment__"
+    )[index]
+
+
+_NESTED_SHIPMENT_DETAILS = [_nested_shipment_detail(index) for index in range(3)]
 
 
 @strawberry_django.type(models.OrderLine)
@@ -139,7 +154,9 @@ class OrderDetailType:
     cancelled_at: auto
     lines: list[OrderLineType]
 
-    @strawberry_django.field(prefetch_related=["shipment_links__shipment"])
+    @strawberry_django.field(
+        prefetch_related=["shipment_links__shipment", *_NESTED_SHIPMENT_DETAILS]
+    )
     def shipments(self, root: models.Order) -> list[ShipmentType]:
         return [link.shipment for link in root.shipment_links.all()]
 
@@ -187,46 +204,69 @@ class InvoiceType:
 MAX_LIST_SIZE = 200
 
 
+class TextArguments(FieldExtension):
+    """A string argument holding a NUL character is an error naming the argument, before
+    any selector runs: PostgreSQL refuses NUL in text, and its message (and a failed
+    query) is not an answer. Like REST, which answers 400 for the same value."""
+
+    def resolve(self, next_: Callable[..., Any], source: Any, info: Info, **kwargs: Any) -> Any:
+        for name, value in kwargs.items():
+            if isinstance(value, str) and "\x00" in value:
+                raise GraphQLError(f"{name}: Null characters are not allowed.")
+        return next_(source, info, **kwargs)
+
+
 @strawberry.type
 class Query:
-    @strawberry.field
+    @strawberry.field(extensions=[TextArguments()])
     def shipment(self, info: Info, shipment_id: str) -> ShipmentType | None:
-        return selectors.shipment_get(actor_from_request(info.context.request), shipment_id)
+        request = info.context.request
+        return visible_object(actor_from_request(request), "shipment", shipment_id, request=request)
 
-    @strawberry_django.field
+    @strawberry_django.field(extensions=[TextArguments()])
     def shipments(
         self, info: Info, status: str | None = None, delayed: bool | None = None, first: int = 50
     ) -> list[ShipmentType]:
         """Newest first; `first` is capped at 200."""
-        shipments = selectors.shipment_list(actor_from_request(info.context.request))
-        if status is not None:
-            shipments = shipments.filter(status=status)
-        if delayed is not None:
-            shipments = shipments.filter(delayed=delayed)
+        shipments = selectors.shipment_list(
+            actor_from_request(info.context.request),
+            statuses=[status] if status is not None else (),
+            delayed=delayed,
+        )
         return shipments[: max(0, min(first, MAX_LIST_SIZE))]
 
-    @strawberry.field
+    @strawberry.field(extensions=[TextArguments()])
     def order(self, info: Info, order_number: str) -> OrderDetailType | None:
-        return selectors.order_get(actor_from_request(info.context.request), order_number)
+        request = info.context.request
+        return visible_object(
+            actor_from_request(request),
+            "order",
+            order_number,
+            request=request,
+            with_shipment_details=True,
+        )
 
-    # --- readside: orders list ---
-    @strawberry_django.field
+    @strawberry_django.field(extensions=[TextArguments()])
     def orders(
         self, info: Info, status: str | None = None, text: str | None = None, first: int = 50
     ) -> list[OrderDetailType]:
         """Newest activity first; `text` matches order number or PO; `first` ≤ 200."""
         orders = selectors.order_list(
-            actor_from_request(info.context.request), status=status or "", text=text or ""
+            actor_from_request(info.context.request),
+            statuses=[status] if status else (),
+            text=text or "",
         )
         return orders[: max(0, min(first, MAX_LIST_SIZE))]
 
-    # --- readside: invoices (finance grant) ---
-    @strawberry.field
+    @strawberry.field(extensions=[TextArguments()])
     def invoice(self, info: Info, invoice_number: str) -> InvoiceType | None:
-        invoice = selectors.invoice_get(actor_from_request(info.context.request), invoice_number)
+        request = info.context.request
+        invoice = visible_object(
+            actor_from_request(request), "invoice", invoice_number, request=request
+        )
         return InvoiceType.of(invoice) if invoice else None
 
-    @strawberry.field
+    @strawberry.field(extensions=[TextArguments()])
     def invoices(
         self,
         info: Info,

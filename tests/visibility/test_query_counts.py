@@ -1,14 +1,22 @@
-"""List reads cost the same number of SQL queries for 5 and for 30 objects (no N+1)."""
+"""SQL queries per read: list reads cost the same for 5 and for 30 objects (no N+1), and
+every detail read costs an exact, pinned number of queries.
+
+When a number here changes, look at the queries (CaptureQueriesContext) before changing
+it: a higher number is usually a relation read per row that a selector should prefetch."""
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from tests.factories import ShipmentFactory, account
+from accounts.services import user_create
+from integration.services.intake import receive_events
+from integration.services.processing import process_inbox_until_empty
+from tests.factories import PASSWORD, ShipmentFactory, account
 from visibility.models import Order, Shipment
 
 pytestmark = pytest.mark.django_db
@@ -16,7 +24,7 @@ pytestmark = pytest.mark.django_db
 SHIPMENT_FIELDS = (
     "shipmentId status carrierName eta promisedDate delayed lastEventAt "
     "milestones { milestone occurredAt } orders { orderNumber } "
-    "etaHistory { eta etaBasis }"
+    "etaHistory { eta etaBasis } freightCharges { chargeId amount }"
 )
 READS = {
     "shipment list page": ("page", "/shipments/"),
@@ -26,7 +34,8 @@ READS = {
     "REST orders list": ("api", "/api/v1/orders?page_size=200"),
     "GraphQL orders": (
         "graphql",
-        "{ orders(first: 200) { orderNumber status lines { sku } shipments { shipmentId eta } } }",
+        f"{{ orders(first: 200) {{ orderNumber status lines {{ sku }} "
+        f"shipments {{ {SHIPMENT_FIELDS} }} }} }}",
     ),
 }
 
@@ -74,3 +83,108 @@ def test_list_reads_issue_the_same_queries_for_5_and_30_objects(
     many = query_counts(client, partner_token)
 
     assert few == many
+
+
+# Every field of ShipmentType, nested ones included.
+EVERY_SHIPMENT_FIELD = (
+    "shipmentId loadId status carrierScac carrierName mode trackingNumbers eta promisedDate "
+    "delayed atRisk deliveredAt lastEventAt etaWindowStart etaWindowEnd etaBasis "
+    "milestones { milestone carrierStatusCode occurredAt location remarks receivedBy } "
+    "etaHistory { occurredAt kind eta etaWindowStart etaWindowEnd etaBasis reasonCode "
+    "reasonText } orders { orderNumber customerPo lineNumbers } "
+    "freightCharges { chargeId chargeType amount currency occurredAt }"
+)
+GRAPHQL_DETAILS = {
+    "shipment": f'{{ shipment(shipmentId: "SHP-778120") {{ {EVERY_SHIPMENT_FIELD} }} }}',
+    "order": (
+        '{ order(orderNumber: "SO-100045") { orderNumber customerPo status '
+        "requestedDeliveryDate cancelledAt lines { lineNumber sku description quantity uom } "
+        f"shipments {{ {EVERY_SHIPMENT_FIELD} }} }} }}"
+    ),
+    "invoice": (
+        '{ invoice(invoiceNumber: "INV-2026-004512") { invoiceNumber customerAccount status '
+        "orderNumbers shipmentIds issueDate dueDate currency totalAmount paidAt "
+        "lines { position description amount } } }"
+    ),
+}
+
+# A signed-in page: session, user, staff profile, membership, then the read itself; the
+# menu asks once whether the user sees invoices. A token: the token, then the read.
+# visible_accounts reads the actor's account ids first, once per scope (docs/BENCHMARKS.md).
+DETAIL_QUERIES = {
+    # + accounts, shipment, its orders (links, orders), history, charges, accounts for
+    # documents, documents, the invoices menu
+    ("page", "/shipments/SHP-778120/"): 13,
+    # + accounts, order, lines, its shipments (links, shipments), accounts for invoices,
+    # invoices, the invoices menu
+    ("page", "/orders/SO-100045/"): 12,
+    # + accounts, invoice, lines, the invoices menu
+    ("page", "/invoices/INV-2026-004512/"): 8,
+    # + accounts, document, the download's audit entry
+    ("page", "/documents/DOC-POD-778120/download"): 7,
+    # token, accounts, shipment, links, orders, history, charges
+    ("api", "/api/v1/shipments/SHP-778120"): 7,
+    # token, accounts, order, lines, links, shipments, accounts for invoices, invoices
+    ("api", "/api/v1/orders/SO-100045"): 8,
+    # token, accounts, invoice, lines
+    ("api", "/api/v1/invoices/INV-2026-004512"): 4,
+    # token, accounts, document, the download's audit entry
+    ("api", "/api/v1/documents/DOC-POD-778120"): 4,
+    # token, accounts, shipment, links, orders, history, charges
+    ("graphql", "shipment"): 7,
+    # token, accounts, order, lines, links, shipments, and for all shipments at once:
+    # history, their order links, those orders, charges
+    ("graphql", "order"): 10,
+    # token, accounts, invoice, lines
+    ("graphql", "invoice"): 4,
+}
+
+
+def read(client, kind: str, target: str, token: str):
+    headers = {"HTTP_AUTHORIZATION": f"Bearer {token}"}
+    if kind == "page":
+        return client.get(target)
+    if kind == "api":
+        return client.get(target, **headers)
+    return client.post(
+        "/graphql",
+        data={"query": GRAPHQL_DETAILS[target]},
+        content_type="application/json",
+        **headers,
+    )
+
+
+@pytest.mark.parametrize(("kind", "target"), list(DETAIL_QUERIES))
+def test_each_detail_read_costs_an_exact_number_of_queries(
+    client, delivered_story, brenner, partner_token, django_assert_num_queries, kind, target
+):
+    finance_user = user_create(username="fin", password=PASSWORD, tenant=brenner, finance=True)
+    client.force_login(finance_user)
+    read(client, kind, target, partner_token)  # warm up session and token bookkeeping
+
+    with django_assert_num_queries(DETAIL_QUERIES[(kind, target)]):
+        response = read(client, kind, target, partner_token)
+
+    assert response.status_code == 200
+    if kind == "graphql":
+        body = response.json()
+        assert "errors" not in body and body["data"][target] is not None
+
+
+def test_graphql_order_costs_the_same_with_more_shipments(
+    client, delivered_story, story, partner_token, django_assert_num_queries
+):
+    """The nested shipments' history, orders and charges are prefetched for all of them."""
+    created = next(event for event in story if event["event_type"] == "shipment.created")
+    for number in range(3):
+        shipment = copy.deepcopy(created)
+        shipment["event_id"] = f"tms-more-{number}"
+        shipment["data"]["shipment_id"] = f"SHP-MORE-{number}"
+        receive_events(source="tms", events=[shipment])
+    process_inbox_until_empty()
+    read(client, "graphql", "order", partner_token)
+
+    with django_assert_num_queries(DETAIL_QUERIES[("graphql", "order")]):
+        response = read(client, "graphql", "order", partner_token)
+
+    assert len(response.json()["data"]["order"]["shipments"]) == 4

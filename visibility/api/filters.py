@@ -1,51 +1,56 @@
-"""Query-string filters for list endpoints (applied to an already tenant-scoped queryset)."""
+"""Query strings of the list endpoints, parsed and validated (a bad value is a 400 naming
+it). Each serializer's validated data are the keyword arguments of its selector, which
+does the filtering: pages, REST and GraphQL filter the same way."""
 
 from __future__ import annotations
 
-import django_filters
-from django.db.models import Q
+from typing import Any
 
-from visibility.models import Invoice, Order, Shipment, ShipmentStatus
+from django.http import QueryDict
+from rest_framework import serializers
 
-
-class ShipmentFilter(django_filters.FilterSet):
-    # A column of the shipment itself: no join to de-duplicate, and SELECT DISTINCT over
-    # every column would cost a sort of each page (and parallel workers) for nothing.
-    status = django_filters.MultipleChoiceFilter(choices=ShipmentStatus.choices, distinct=False)
-    delayed = django_filters.BooleanFilter()
-    at_risk = django_filters.BooleanFilter()
-    mode = django_filters.CharFilter()
-    carrier_scac = django_filters.CharFilter(lookup_expr="iexact")
-    load_id = django_filters.CharFilter()
-    updated_since = django_filters.IsoDateTimeFilter(field_name="last_event_at", lookup_expr="gte")
-
-    class Meta:
-        model = Shipment
-        fields = ["status", "delayed", "at_risk", "mode", "carrier_scac", "load_id"]
+from visibility.models import Invoice, ShipmentStatus
 
 
-class InvoiceFilter(django_filters.FilterSet):
-    status = django_filters.ChoiceFilter(
-        field_name="derived_status", choices=Invoice.Status.choices
+class ShipmentListQuery(serializers.Serializer):
+    """Arguments of `selectors.shipment_list`."""
+
+    status = serializers.MultipleChoiceField(
+        choices=ShipmentStatus.choices, required=False, source="statuses"
     )
-    due_from = django_filters.DateFilter(field_name="due_date", lookup_expr="gte")
-    due_to = django_filters.DateFilter(field_name="due_date", lookup_expr="lte")
+    delayed = serializers.BooleanField(required=False, allow_null=True, default=None)
+    at_risk = serializers.BooleanField(required=False, allow_null=True, default=None)
+    mode = serializers.CharField(required=False, allow_blank=True, max_length=64)
+    carrier_scac = serializers.CharField(required=False, allow_blank=True, max_length=64)
+    load_id = serializers.CharField(required=False, allow_blank=True, max_length=64)
+    updated_since = serializers.DateTimeField(required=False)
 
-    class Meta:
-        model = Invoice
-        fields = ["status", "due_from", "due_to"]
+
+class OrderListQuery(serializers.Serializer):
+    """Arguments of `selectors.order_list`."""
+
+    status = serializers.MultipleChoiceField(
+        choices=ShipmentStatus.choices, required=False, source="statuses"
+    )
+    date_from = serializers.DateField(required=False)
+    date_to = serializers.DateField(required=False)
+    q = serializers.CharField(required=False, allow_blank=True, max_length=128, source="text")
+    updated_since = serializers.DateTimeField(required=False)
 
 
-class OrderFilter(django_filters.FilterSet):
-    status = django_filters.MultipleChoiceFilter(choices=ShipmentStatus.choices)
-    date_from = django_filters.DateFilter(field_name="order_date", lookup_expr="gte")
-    date_to = django_filters.DateFilter(field_name="order_date", lookup_expr="lte")
-    q = django_filters.CharFilter(method="text")
-    updated_since = django_filters.IsoDateTimeFilter(field_name="last_event_at", lookup_expr="gte")
+class InvoiceListQuery(serializers.Serializer):
+    """Arguments of `selectors.invoice_list`."""
 
-    class Meta:
-        model = Order
-        fields = ["status", "date_from", "date_to", "q", "updated_since"]
+    status = serializers.ChoiceField(
+        choices=Invoice.Status.choices, required=False, allow_blank=True
+    )
+    due_from = serializers.DateField(required=False)
+    due_to = serializers.DateField(required=False)
 
-    def text(self, queryset, name: str, value: str):
-        return queryset.filter(Q(order_number__icontains=value) | Q(customer_po__icontains=value))
+
+def selector_arguments(query: type[serializers.Serializer], params: QueryDict) -> dict[str, Any]:
+    """The selector's keyword arguments from a query string; a bad value raises DRF's
+    ValidationError (answered 400 with the field's name)."""
+    parsed = query(data=params)
+    parsed.is_valid(raise_exception=True)
+    return dict(parsed.validated_data)

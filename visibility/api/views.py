@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
-from django.http import Http404
-from django_filters.rest_framework import DjangoFilterBackend
 from rest_framework.generics import ListAPIView
 from rest_framework.pagination import CursorPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.audit import audit_staff_look
 from accounts.authentication import actor_from_request
 from visibility import selectors
-from visibility.api.filters import InvoiceFilter, OrderFilter, ShipmentFilter
+from visibility.access import visible_object_or_404
+from visibility.api.filters import (
+    InvoiceListQuery,
+    OrderListQuery,
+    ShipmentListQuery,
+    selector_arguments,
+)
 from visibility.api.serializers import (
     FreightChargeSerializer,
     InvoiceListSerializer,
@@ -37,25 +40,19 @@ class NewestFirstCursor(CursorPagination):
 class ShipmentListApi(ListAPIView):
     serializer_class = ShipmentListSerializer
     pagination_class = NewestFirstCursor
-    filter_backends = [DjangoFilterBackend]
-    filterset_class = ShipmentFilter
+    filter_backends = ()  # the selector filters, with what ShipmentListQuery parsed
 
     def get_queryset(self):
-        return selectors.shipment_list(actor_from_request(self.request))
+        return selectors.shipment_list(
+            actor_from_request(self.request),
+            **selector_arguments(ShipmentListQuery, self.request.query_params),
+        )
 
 
 class ShipmentDetailApi(APIView):
     def get(self, request: Request, shipment_id: str) -> Response:
         actor = actor_from_request(request)
-        shipment = selectors.shipment_get(actor, shipment_id)
-        if shipment is None:
-            raise Http404
-        audit_staff_look(
-            actor=actor,
-            tenant_id=shipment.customer_account.tenant_id,
-            target=f"shipment:{shipment_id}",
-            request=request,
-        )
+        shipment = visible_object_or_404(actor, "shipment", shipment_id, request=request)
         data = ShipmentSerializer(shipment).data
         charges = selectors.charges_of_shipment(actor, shipment)
         if charges:  # finance grant only; omitted otherwise
@@ -66,25 +63,12 @@ class ShipmentDetailApi(APIView):
 class OrderDetailApi(APIView):
     def get(self, request: Request, order_number: str) -> Response:
         actor = actor_from_request(request)
-        order = selectors.order_get(actor, order_number)
-        if order is None:
-            raise Http404
-        audit_staff_look(
-            actor=actor,
-            tenant_id=order.customer_account.tenant_id,
-            target=f"order:{order_number}",
-            request=request,
-        )
+        order = visible_object_or_404(actor, "order", order_number, request=request)
         data = OrderDetailSerializer(order).data
-        invoices = list(
-            selectors.invoices_of_order(actor, order).select_related("customer_account")
-        )
+        invoices = list(selectors.invoices_of_order(actor, order))
         if invoices:  # finance grant only; omitted otherwise
             data["invoices"] = InvoiceListSerializer(invoices, many=True).data
         return Response(data)
-
-
-# --- Invoices (finance grant: token scope "invoices") -------------------------------
 
 
 class InvoiceCursor(CursorPagination):
@@ -99,36 +83,29 @@ class InvoiceCursor(CursorPagination):
 class InvoiceListApi(ListAPIView):
     serializer_class = InvoiceListSerializer
     pagination_class = InvoiceCursor
-    filter_backends = [DjangoFilterBackend]
-    filterset_class = InvoiceFilter
+    filter_backends = ()  # the selector filters, with what InvoiceListQuery parsed
 
     def get_queryset(self):
-        return selectors.invoice_list(actor_from_request(self.request))
+        return selectors.invoice_list(
+            actor_from_request(self.request),
+            **selector_arguments(InvoiceListQuery, self.request.query_params),
+        )
 
 
 class InvoiceDetailApi(APIView):
     def get(self, request: Request, invoice_number: str) -> Response:
         actor = actor_from_request(request)
-        invoice = selectors.invoice_get(actor, invoice_number)
-        if invoice is None:
-            raise Http404
-        audit_staff_look(
-            actor=actor,
-            tenant_id=invoice.customer_account.tenant_id,
-            target=f"invoice:{invoice_number}",
-            request=request,
-        )
+        invoice = visible_object_or_404(actor, "invoice", invoice_number, request=request)
         return Response(InvoiceSerializer(invoice).data)
-
-
-# --- Orders list ------------------------------------------------------------------------
 
 
 class OrderListApi(ListAPIView):
     serializer_class = OrderListSerializer
     pagination_class = InvoiceCursor
-    filter_backends = [DjangoFilterBackend]
-    filterset_class = OrderFilter
+    filter_backends = ()  # the selector filters, with what OrderListQuery parsed
 
     def get_queryset(self):
-        return selectors.order_list(actor_from_request(self.request))
+        return selectors.order_list(
+            actor_from_request(self.request),
+            **selector_arguments(OrderListQuery, self.request.query_params),
+        )

@@ -299,10 +299,6 @@ def derive_orders(order_ids: Iterable[int]) -> None:
     bulk_update_rows(orders, ["status", "last_event_at"])
 
 
-def is_overdue(due_date: date | None, paid: bool, today: date) -> bool:
-    return bool(due_date and not paid and due_date < today)
-
-
 def _follow_their_shipment(
     model: type[Document] | type[Reference], shipment_ids: list[int]
 ) -> None:
