@@ -50,12 +50,19 @@ class UnusableRequestMiddleware:
             if is_api:
                 return JsonResponse({"detail": "Not found."}, status=404)
             raise Http404("No such page")
-        if any("\x00" in key or "\x00" in value for key, value in _query_items(request)):
+        refused = sorted(
+            {key for key, value in _query_items(request) if "\x00" in key or "\x00" in value}
+        )
+        if refused:
+            message = "must not contain NUL characters"
             if is_api:
+                # The shape of the API's other validation errors: each parameter named.
                 return JsonResponse(
-                    {"detail": "query parameters must not contain NUL characters"}, status=400
+                    {"detail": f"query parameters {message}"}
+                    | {key.replace("\x00", "\ufffd"): [message] for key in refused},
+                    status=400,
                 )
-            raise BadRequest("query parameters must not contain NUL characters")
+            raise BadRequest(f"query parameters {message}")
         return self.get_response(request)
 
 

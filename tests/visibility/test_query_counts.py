@@ -34,7 +34,9 @@ READS = {
     "REST orders list": ("api", "/api/v1/orders?page_size=200"),
     "GraphQL orders": (
         "graphql",
-        f"{{ orders(first: 200) {{ orderNumber status lines {{ sku }} "
+        # first: 20 keeps the estimated cost under GraphQL's limit (portal/graphql/limits.py);
+        # 20 orders against 5 still shows whether nested lists cost queries per order.
+        f"{{ orders(first: 20) {{ orderNumber status lines {{ sku }} "
         f"shipments {{ {SHIPMENT_FIELDS} }} }} }}",
     ),
 }
