@@ -1,10 +1,17 @@
-"""Request-scoped memory of who the signed-in user is (accounts.scoping.standing_of)."""
+"""Request-scoped memory: who the signed-in user is (accounts.scoping.standing_of), and
+what the operator's staff read, audited as one entry per request (accounts.audit)."""
 
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse
+import logging
 
+from django.db import DatabaseError
+from django.http import HttpRequest, HttpResponse, JsonResponse
+
+from accounts.audit import staff_reads_audited_for_this_request, write_staff_reads
 from accounts.scoping import standings_remembered_for_this_request
+
+logger = logging.getLogger(__name__)
 
 
 class StandingPerRequestMiddleware:
@@ -12,5 +19,19 @@ class StandingPerRequestMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        with standings_remembered_for_this_request():
-            return self.get_response(request)
+        with (
+            standings_remembered_for_this_request(),
+            staff_reads_audited_for_this_request(request) as staff_reads,
+        ):
+            response = self.get_response(request)
+            try:
+                # After the response is built, before it is sent (or, for the CSV
+                # export, streamed): a staff look that cannot be recorded is not shown.
+                write_staff_reads(staff_reads)
+            except DatabaseError:
+                logger.exception("staff read not audited; answer withheld: %s", request.path)
+                response = JsonResponse(
+                    {"error": "the service is temporarily unavailable; retry later"}, status=503
+                )
+                response["Retry-After"] = "5"
+            return response

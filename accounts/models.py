@@ -208,6 +208,8 @@ class AuditAction(models.TextChoices):
     INVITATION_REVOKED = "invitation_revoked", "Invitation revoked"
     DOCUMENT_DOWNLOADED = "document_downloaded", "Document downloaded"
     STAFF_VIEWED = "staff_viewed", "Staff looked at tenant data"
+    # Written before staff looks became one entry per request (staff_viewed); kept so that
+    # older entries still read.
     STAFF_SEARCHED = "staff_searched", "Staff searched"
 
 

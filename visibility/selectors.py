@@ -26,6 +26,7 @@ from django.db.models import (
 from django.db.models.functions import Collate
 from django.utils import timezone
 
+from accounts.audit import note_staff_read
 from accounts.models import TokenScope
 from accounts.scoping import Actor, visible_account_ids
 from visibility.models import (
@@ -52,7 +53,9 @@ def visible_accounts(actor: Actor, scope: str = TokenScope.SHIPMENTS) -> list[in
     tenant it guessed a few hundred rows where there are tens of thousands, then sorted
     them all instead of reading the newest-first index (docs/BENCHMARKS.md).
     """
-    return list(visible_account_ids(actor, scope).values_list("id", flat=True))
+    account_ids = list(visible_account_ids(actor, scope).values_list("id", flat=True))
+    note_staff_read(actor, scope, account_ids)  # the operator's staff: audited per request
+    return account_ids
 
 
 def shipments_for(actor: Actor) -> QuerySet[Shipment]:

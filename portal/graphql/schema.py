@@ -18,6 +18,7 @@ from strawberry.types import Info
 from strawberry_django.optimizer import DjangoOptimizerExtension
 
 from accounts.authentication import actor_from_request
+from portal.graphql.audit import StaffReadEntryPoint
 from portal.graphql.limits import LIMIT_EXTENSIONS
 from visibility import models, selectors
 from visibility.access import visible_object
@@ -287,4 +288,6 @@ class Query:
         ]
 
 
-schema = strawberry.Schema(query=Query, extensions=[*LIMIT_EXTENSIONS, DjangoOptimizerExtension])
+schema = strawberry.Schema(
+    query=Query, extensions=[*LIMIT_EXTENSIONS, StaffReadEntryPoint, DjangoOptimizerExtension]
+)

@@ -6,22 +6,15 @@ from django.http import FileResponse, HttpRequest
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
-from accounts.audit import audit_record
+from accounts.audit import audit_document_download
 from accounts.authentication import actor_from_request
-from accounts.models import AuditAction
 from accounts.scoping import Actor
 from visibility.access import visible_object_or_404
 
 
 def document_response(request: HttpRequest, actor: Actor, document_id: str) -> FileResponse:
     document = visible_object_or_404(actor, "document", document_id, request=request)
-    audit_record(
-        action=AuditAction.DOCUMENT_DOWNLOADED,
-        actor=actor,
-        tenant=document.customer_account.tenant_id,
-        target=f"document:{document_id}",
-        request=request,
-    )
+    audit_document_download(actor=actor, document=document, request=request)
     response = FileResponse(
         document.file.open("rb"),
         as_attachment=True,
