@@ -9,6 +9,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from django.contrib.auth.models import User
 from django.contrib.postgres.expressions import ArraySubquery
 from django.contrib.postgres.search import TrigramSimilarity
 from django.db.models import (
@@ -399,7 +400,7 @@ def search_references(actor: Actor, query: str, *, limit: int = 20) -> list[Sear
     return list(hits.values())[:limit]
 
 
-def subscriptions_of(user: Actor, tenant_id: int) -> set[str]:
+def subscriptions_of(user: User, tenant_id: int) -> set[str]:
     return set(
         NotificationSubscription.objects.filter(user=user, tenant_id=tenant_id).values_list(
             "trigger", flat=True
