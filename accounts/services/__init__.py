@@ -67,8 +67,10 @@ def tenant_create_or_update(*, slug: str, name: str, account_numbers: Iterable[s
     with transaction.atomic():
         tenant, _ = Tenant.objects.update_or_create(slug=slug, defaults={"name": name})
         for number in numbers:
-            account, _ = CustomerAccount.objects.get_or_create(number=number)
-            if account.tenant_id not in (None, tenant.id):
+            account, _ = CustomerAccount.objects.select_related("tenant").get_or_create(
+                number=number
+            )
+            if account.tenant is not None and account.tenant_id != tenant.id:
                 raise ValueError(f"account {number} already belongs to {account.tenant.slug}")
             if account.tenant_id is None:
                 account.tenant = tenant
