@@ -16,7 +16,6 @@ from accounts.audit import audit_staff_look
 from accounts.scoping import Actor
 from visibility import selectors
 from visibility.models import Document, Invoice, Order, Shipment
-from visibility.selectors import InvoiceWithStatus
 
 Kind = Literal["shipment", "order", "invoice", "document"]
 
@@ -49,7 +48,7 @@ def visible_object(
 @overload
 def visible_object(
     actor: Actor, kind: Literal["invoice"], key: str, *, request: HttpRequest
-) -> InvoiceWithStatus | None: ...
+) -> selectors.InvoiceWithStatus | None: ...
 
 
 @overload
@@ -94,7 +93,7 @@ def visible_object_or_404(
 @overload
 def visible_object_or_404(
     actor: Actor, kind: Literal["invoice"], key: str, *, request: HttpRequest
-) -> InvoiceWithStatus: ...
+) -> selectors.InvoiceWithStatus: ...
 
 
 @overload
