@@ -55,9 +55,9 @@ class WindowCount:
 
 @functools.cache
 def _client() -> redis.Redis:
-    return redis.Redis.from_url(
-        settings.CACHES["default"]["LOCATION"], socket_connect_timeout=1, socket_timeout=1
-    )
+    location = settings.CACHES["default"]["LOCATION"]
+    assert isinstance(location, str), "the cache is one Redis server (portal/settings.py)"
+    return redis.Redis.from_url(location, socket_connect_timeout=1, socket_timeout=1)
 
 
 @functools.cache

@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import Exists, Q, QuerySet
 from django.utils import timezone
 
@@ -26,7 +26,7 @@ from accounts.models import (
     TokenScope,
 )
 
-Actor = AbstractBaseUser | AnonymousUser | ApiToken | None
+Actor = User | AnonymousUser | ApiToken | None
 
 
 def token_is_usable(token: ApiToken) -> bool:
@@ -58,7 +58,7 @@ def standings_remembered_for_this_request() -> Iterator[None]:
         _standings.reset(token)
 
 
-def standing_of(user: AbstractBaseUser | AnonymousUser) -> Standing:
+def standing_of(user: User | AnonymousUser) -> Standing:
     if not user.is_authenticated:
         return Standing(None, None)
     remembered = _standings.get()

@@ -64,11 +64,11 @@ class MemberRow:
 
 
 def _member_rows(memberships: QuerySet[Membership], tenant_id: int) -> list[MemberRow]:
-    memberships = list(memberships.select_related("user").order_by("user__username"))
+    members = list(memberships.select_related("user").order_by("user__username"))
     grants: dict[tuple[int, str], list[str]] = defaultdict(list)
     for user_id, codename, number in (
         CustomerAccountUserObjectPermission.objects.filter(
-            user_id__in=[membership.user_id for membership in memberships],
+            user_id__in=[membership.user_id for membership in members],
             content_object__tenant_id=tenant_id,
         )
         .order_by("content_object__number")
@@ -81,7 +81,7 @@ def _member_rows(memberships: QuerySet[Membership], tenant_id: int) -> list[Memb
             accounts=grants[(membership.user_id, "view_customeraccount")],
             finance_accounts=grants[(membership.user_id, "view_finance")],
         )
-        for membership in memberships
+        for membership in members
     ]
 
 

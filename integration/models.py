@@ -20,6 +20,10 @@ class InboxState(models.TextChoices):
     DEAD = "dead", "Failed repeatedly (dead letter)"
 
 
+# What a held event waits for (`HoldKey.format()`); a longer key fails the event instead.
+WAITING_FOR_MAX_LENGTH = 200
+
+
 class InboxEvent(models.Model):
     """An accepted event, stored before intake answers. (source, event_id) is unique."""
 
@@ -32,7 +36,7 @@ class InboxEvent(models.Model):
     data = models.JSONField()
     received_at = models.DateTimeField()
     state = models.CharField(max_length=12, choices=InboxState.choices, default=InboxState.PENDING)
-    waiting_for = models.CharField(max_length=200, blank=True, default="")
+    waiting_for = models.CharField(max_length=WAITING_FOR_MAX_LENGTH, blank=True, default="")
     attempts = models.PositiveIntegerField(default=0)
     last_error = models.TextField(blank=True, default="")
     next_attempt_at = models.DateTimeField(null=True, blank=True)

@@ -2,10 +2,21 @@
 
 from __future__ import annotations
 
+from django.contrib.auth.models import User
+from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest
 
 from accounts.models import Membership
 from accounts.selectors import tenant_admin_membership
+
+
+def signed_in_user(request: HttpRequest) -> User:
+    """`request.user` on a page behind `login_required`: the signed-in user, typed as one
+    (services record who acted, and an anonymous visitor cannot be that)."""
+    user = request.user
+    if not isinstance(user, User) or not user.is_authenticated:
+        raise PermissionDenied("Sign in first")
+    return user
 
 
 def tenant_admin_or_404(request: HttpRequest) -> Membership:

@@ -12,7 +12,7 @@ from django.utils import timezone
 from accounts import selectors
 from accounts.models import TokenScope
 from accounts.services import api_token_create, api_token_revoke
-from portal.access import tenant_admin_or_404
+from portal.access import signed_in_user, tenant_admin_or_404
 from portal.forms import posted_id
 
 
@@ -24,7 +24,7 @@ def api_tokens(request: HttpRequest) -> HttpResponse:
         token = selectors.api_token_of_tenant(membership.tenant_id, posted_id(request, "revoke"))
         if token is None:
             raise Http404("No such token")
-        api_token_revoke(token=token, revoked_by=request.user)
+        api_token_revoke(token=token, revoked_by=signed_in_user(request))
         return redirect("api-token-settings")
     if request.method == "POST":
         days = request.POST.get("expires_in_days", "").strip()
@@ -41,7 +41,7 @@ def api_tokens(request: HttpRequest) -> HttpResponse:
                     scopes=request.POST.getlist("scope"),
                     account_numbers=request.POST.getlist("account"),
                     expires_at=timezone.now() + timedelta(days=int(days)) if days else None,
-                    created_by=request.user,
+                    created_by=signed_in_user(request),
                 )
             except ValueError as failure:
                 error = str(failure)

@@ -25,7 +25,7 @@ def posted_id(request: HttpRequest, field: str) -> int:
     never reaches a query."""
     form = ObjectIdForm({"id": request.POST.get(field, "")})
     if not form.is_valid():
-        raise Http404(f"{field}: {' '.join(form.errors['id'])}")
+        raise Http404(f"{field}: {' '.join(str(error) for error in form.errors['id'])}")
     return form.cleaned_data["id"]
 
 

@@ -20,7 +20,7 @@ from accounts.services import (
     membership_set_active,
     membership_update,
 )
-from portal.access import tenant_admin_or_404
+from portal.access import signed_in_user, tenant_admin_or_404
 from portal.forms import posted_id
 
 UNUSABLE_MESSAGES = {
@@ -49,7 +49,9 @@ def member_settings(request: HttpRequest) -> HttpResponse:
         )
         if invitation is None:
             raise Http404("No such invitation")
-        invitation_revoke(invitation=invitation, revoked_by=request.user, request=request)
+        invitation_revoke(
+            invitation=invitation, revoked_by=signed_in_user(request), request=request
+        )
         messages.success(request, f"Invitation of {invitation.email} withdrawn.")
         return redirect("member-settings")
     if request.method == "POST":
@@ -57,7 +59,7 @@ def member_settings(request: HttpRequest) -> HttpResponse:
             invitation, _ = invitation_create(
                 tenant=admin.tenant,
                 email=request.POST.get("email", ""),
-                invited_by=request.user,
+                invited_by=signed_in_user(request),
                 request=request,
                 **_entitlement_form(request),
             )
@@ -96,13 +98,13 @@ def member_edit(request: HttpRequest, membership_id: int) -> HttpResponse:
                 membership_set_active(
                     membership=member.membership,
                     active=request.POST["active"] == "1",
-                    changed_by=request.user,
+                    changed_by=signed_in_user(request),
                     request=request,
                 )
             else:
                 membership_update(
                     membership=member.membership,
-                    changed_by=request.user,
+                    changed_by=signed_in_user(request),
                     request=request,
                     **_entitlement_form(request),
                 )

@@ -11,6 +11,7 @@ import os
 import warnings
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
 
@@ -67,7 +68,7 @@ def _cache_url(broker_url: str) -> str:
 
 
 _cache_location = os.environ.get("CACHE_REDIS_URL") or _cache_url(REDIS_URL)
-CACHES = {
+CACHES: dict[str, dict[str, Any]] = {
     "default": {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
         "LOCATION": _cache_location,

@@ -10,7 +10,7 @@ from django.shortcuts import redirect, render
 
 from accounts.models import Membership
 from accounts.selectors import membership_of
-from portal.access import tenant_admin_or_404
+from portal.access import signed_in_user, tenant_admin_or_404
 from portal.forms import posted_id
 from visibility import selectors
 from visibility.models import NotificationTrigger
@@ -33,11 +33,13 @@ def notification_settings(request: HttpRequest) -> HttpResponse:
     membership = _membership(request)
     if request.method == "POST":
         subscriptions_set(
-            user=request.user, tenant=membership.tenant, triggers=request.POST.getlist("trigger")
+            user=signed_in_user(request),
+            tenant=membership.tenant,
+            triggers=request.POST.getlist("trigger"),
         )
         messages.success(request, "Notification settings saved.")
         return redirect("notification-settings")
-    chosen = selectors.subscriptions_of(request.user, membership.tenant_id)
+    chosen = selectors.subscriptions_of(signed_in_user(request), membership.tenant_id)
     return render(
         request,
         "settings/notifications.html",

@@ -8,7 +8,7 @@ from typing import Any
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import FileResponse, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 
 from portal.forms import (
@@ -155,7 +155,7 @@ def order_detail(request: HttpRequest, order_number: str) -> HttpResponse:
 
 
 @login_required
-def document_download(request: HttpRequest, document_id: str) -> HttpResponse:
+def document_download(request: HttpRequest, document_id: str) -> FileResponse:
     return document_response(request, request.user, document_id)
 
 

@@ -9,18 +9,18 @@ in every detail view. The operator's staff are audited once per request whatever
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, Literal
+from typing import Any, Literal, overload
 
-from django.db.models import Model
 from django.http import Http404, HttpRequest
 
 from accounts.audit import note_staff_object
 from accounts.scoping import Actor
 from visibility import selectors
+from visibility.models import Document, Invoice, Order, Shipment
 
 Kind = Literal["shipment", "order", "invoice", "document"]
 
-GETTERS: dict[str, Callable[..., Model | None]] = {
+GETTERS: dict[str, Callable[..., Shipment | Order | Invoice | Document | None]] = {
     "shipment": selectors.shipment_get,
     "order": selectors.order_get,
     "invoice": selectors.invoice_get,
@@ -28,9 +28,39 @@ GETTERS: dict[str, Callable[..., Model | None]] = {
 }
 
 
+# The overloads tell each caller which model its kind opens.
+@overload
+def visible_object(
+    actor: Actor, kind: Literal["shipment"], key: str, *, request: HttpRequest
+) -> Shipment | None: ...
+
+
+@overload
+def visible_object(
+    actor: Actor,
+    kind: Literal["order"],
+    key: str,
+    *,
+    request: HttpRequest,
+    with_shipment_details: bool = ...,
+) -> Order | None: ...
+
+
+@overload
+def visible_object(
+    actor: Actor, kind: Literal["invoice"], key: str, *, request: HttpRequest
+) -> selectors.InvoiceWithStatus | None: ...
+
+
+@overload
+def visible_object(
+    actor: Actor, kind: Literal["document"], key: str, *, request: HttpRequest
+) -> Document | None: ...
+
+
 def visible_object(
     actor: Actor, kind: Kind, key: str, *, request: HttpRequest, **selector_arguments: Any
-) -> Model | None:
+) -> Shipment | Order | Invoice | Document | None:
     """The `kind` object named `key` if the actor may see it, else None; a staff look's
     audit entry names it. `selector_arguments` go to the kind's selector (prefetches)."""
     found = GETTERS[kind](actor, key, **selector_arguments)
@@ -39,9 +69,38 @@ def visible_object(
     return found
 
 
+@overload
+def visible_object_or_404(
+    actor: Actor, kind: Literal["shipment"], key: str, *, request: HttpRequest
+) -> Shipment: ...
+
+
+@overload
+def visible_object_or_404(
+    actor: Actor,
+    kind: Literal["order"],
+    key: str,
+    *,
+    request: HttpRequest,
+    with_shipment_details: bool = ...,
+) -> Order: ...
+
+
+@overload
+def visible_object_or_404(
+    actor: Actor, kind: Literal["invoice"], key: str, *, request: HttpRequest
+) -> selectors.InvoiceWithStatus: ...
+
+
+@overload
+def visible_object_or_404(
+    actor: Actor, kind: Literal["document"], key: str, *, request: HttpRequest
+) -> Document: ...
+
+
 def visible_object_or_404(
     actor: Actor, kind: Kind, key: str, *, request: HttpRequest, **selector_arguments: Any
-) -> Model:
+) -> Shipment | Order | Invoice | Document:
     found = visible_object(actor, kind, key, request=request, **selector_arguments)
     if found is None:
         raise Http404(f"No such {kind}")

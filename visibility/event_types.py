@@ -5,7 +5,9 @@ Every table keyed by event type is keyed by this enum and covers each member exa
 DATA_VALIDATORS`), the projectors (`visibility.services.projection.PROJECTORS`) and the
 history facts (`visibility.services.projection.history.HISTORY_FACTS`, for the types that
 add to a shipment's history). It lives in visibility, the lowest layer that needs it;
-integration imports it (docs/ARCHITECTURE.md, "The registry of event types").
+integration imports it (docs/ARCHITECTURE.md, "The registry of event types"). The tables
+are typed `dict[str, ...]`: their keys are members, looked up by the plain strings read
+from the inbox (a member equals and hashes as its value).
 """
 
 from __future__ import annotations

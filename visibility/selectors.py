@@ -8,7 +8,9 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import TYPE_CHECKING, TypeAlias, TypedDict
 
+from django.contrib.auth.models import User
 from django.contrib.postgres.expressions import ArraySubquery
 from django.contrib.postgres.search import TrigramSimilarity
 from django.db.models import (
@@ -43,6 +45,9 @@ from visibility.models import (
     WebhookDelivery,
 )
 from visibility.services.references import normalize_reference
+
+if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations
 
 
 def visible_accounts(actor: Actor, scope: str = TokenScope.SHIPMENTS) -> list[int]:
@@ -226,7 +231,15 @@ def invoices_for(actor: Actor) -> QuerySet[Invoice]:
     )
 
 
-def with_invoice_status(invoices: QuerySet[Invoice]) -> QuerySet[Invoice]:
+class InvoiceStatus(TypedDict):
+    derived_status: str
+
+
+# An invoice read through `with_invoice_status` (django-stubs-ext is a dev dependency).
+InvoiceWithStatus: TypeAlias = "WithAnnotations[Invoice, InvoiceStatus]"
+
+
+def with_invoice_status(invoices: QuerySet[Invoice]) -> QuerySet[InvoiceWithStatus]:
     """The one place an invoice's status is derived, as `derived_status`: paid once paid,
     overdue when unpaid past its due date, otherwise open."""
     return invoices.annotate(
@@ -245,7 +258,7 @@ def invoice_list(
     status: str = "",
     due_from: date | None = None,
     due_to: date | None = None,
-) -> QuerySet[Invoice]:
+) -> QuerySet[InvoiceWithStatus]:
     """Newest issue first. `status` is the derived one (open, paid, overdue); the range
     applies to the due date; an argument left at its default does not filter."""
     conditions = Q()
@@ -264,7 +277,7 @@ def invoice_list(
     )
 
 
-def invoice_get(actor: Actor, invoice_number: str) -> Invoice | None:
+def invoice_get(actor: Actor, invoice_number: str) -> InvoiceWithStatus | None:
     return (
         with_invoice_status(invoices_for(actor))
         .select_related("customer_account")
@@ -402,7 +415,7 @@ def search_references(actor: Actor, query: str, *, limit: int = 20) -> list[Sear
     return list(hits.values())[:limit]
 
 
-def subscriptions_of(user: Actor, tenant_id: int) -> set[str]:
+def subscriptions_of(user: User, tenant_id: int) -> set[str]:
     return set(
         NotificationSubscription.objects.filter(user=user, tenant_id=tenant_id).values_list(
             "trigger", flat=True

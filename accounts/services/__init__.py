@@ -5,8 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 from guardian.shortcuts import assign_perm
@@ -68,8 +67,10 @@ def tenant_create_or_update(*, slug: str, name: str, account_numbers: Iterable[s
     with transaction.atomic():
         tenant, _ = Tenant.objects.update_or_create(slug=slug, defaults={"name": name})
         for number in numbers:
-            account, _ = CustomerAccount.objects.get_or_create(number=number)
-            if account.tenant_id not in (None, tenant.id):
+            account, _ = CustomerAccount.objects.select_related("tenant").get_or_create(
+                number=number
+            )
+            if account.tenant is not None and account.tenant_id != tenant.id:
                 raise ValueError(f"account {number} already belongs to {account.tenant.slug}")
             if account.tenant_id is None:
                 account.tenant = tenant
@@ -107,7 +108,7 @@ def api_token_create(
     scopes: Iterable[str] = (),
     account_numbers: Iterable[str] = (),
     expires_at: datetime | None = None,
-    created_by: AbstractBaseUser | None = None,
+    created_by: User | None = None,
 ) -> tuple[ApiToken, str]:
     """Issue a partner token; the secret is returned once and never stored."""
     scopes = sorted(set(scopes))
@@ -146,7 +147,7 @@ def api_token_create(
     return token, secret
 
 
-def api_token_revoke(*, token: ApiToken, revoked_by: AbstractBaseUser) -> ApiToken:
+def api_token_revoke(*, token: ApiToken, revoked_by: User) -> ApiToken:
     with transaction.atomic():
         if token.revoked_at is None:
             token.revoked_at = timezone.now()
@@ -172,13 +173,12 @@ def user_create(
     staff_tenants: Iterable[Tenant] | None = None,
     staff_all_tenants: bool = False,
     platform_admin: bool = False,
-) -> AbstractBaseUser:
+) -> User:
     """Create (or update) a user with one role: tenant member/admin, staff or platform admin.
 
     A member given `account_numbers` sees only those accounts (guardian object
     permissions); without them the member sees all the tenant's accounts.
     """
-    User = get_user_model()
     with transaction.atomic():
         user, _ = User.objects.get_or_create(username=username, defaults={"email": email})
         user.email = email or user.email
@@ -217,9 +217,10 @@ def customer_account_save(*, account: CustomerAccount) -> CustomerAccount:
     events held for it; moving it to another tenant drops the old tenant's users' grants."""
     with transaction.atomic():
         account.save()
-        CustomerAccountUserObjectPermission.objects.filter(content_object=account).exclude(
-            user__membership__tenant_id=account.tenant_id
-        ).delete()
+        grants = CustomerAccountUserObjectPermission.objects.filter(content_object=account)
+        if account.tenant_id is not None:
+            grants = grants.exclude(user__membership__tenant_id=account.tenant_id)
+        grants.delete()  # an account no tenant owns: nobody keeps a grant on it
         if account.tenant_id is not None:
             accounts_assigned.send(sender=CustomerAccount, account_numbers={account.number})
     return account

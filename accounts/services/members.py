@@ -7,9 +7,8 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.contrib.auth.base_user import BaseUserManager
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.core.mail import EmailMultiAlternatives
@@ -47,7 +46,6 @@ class InvitationUnusable(Exception):
 
 def _email_taken_message(email: str, tenant: Tenant) -> str | None:
     """Why `email` cannot join `tenant`, or None. One user belongs to one tenant."""
-    User = get_user_model()
     user = (
         User.objects.filter(Q(email__iexact=email) | Q(username__iexact=email))
         .select_related("membership")
@@ -97,7 +95,7 @@ def invitation_create(
     all_accounts: bool = True,
     account_numbers: Iterable[str] = (),
     finance: bool = False,
-    invited_by: AbstractBaseUser,
+    invited_by: User,
     request: HttpRequest | None = None,
 ) -> tuple[Invitation, str]:
     """Invite `email` into `tenant`; the invitation email carries the secret link token,
@@ -177,7 +175,7 @@ def invitation_email_send(*, invitation: Invitation, secret: str) -> None:
 
 
 def invitation_revoke(
-    *, invitation: Invitation, revoked_by: AbstractBaseUser, request: HttpRequest | None = None
+    *, invitation: Invitation, revoked_by: User, request: HttpRequest | None = None
 ) -> Invitation:
     with transaction.atomic():
         invitation = Invitation.objects.select_for_update().get(id=invitation.id)
@@ -202,14 +200,13 @@ def invitation_accept(
     last_name: str,
     password: str,
     request: HttpRequest | None = None,
-) -> AbstractBaseUser:
+) -> User:
     """Create the invited user with exactly the invited role and grants, once.
 
     Raises InvitationUnusable (used, revoked, expired), ValueError (the email meanwhile
     belongs to a user) or ValidationError (the password fails the validators); in every
     case nothing is created.
     """
-    User = get_user_model()
     with transaction.atomic():
         invitation = (
             Invitation.objects.select_for_update().select_related("tenant").get(id=invitation.id)
@@ -271,7 +268,7 @@ def invitation_accept(
 
 def _grants_sync(
     *,
-    user: AbstractBaseUser,
+    user: User,
     tenant_id: int,
     all_accounts: bool,
     accounts: list[CustomerAccount],
@@ -350,7 +347,7 @@ def membership_update(
     all_accounts: bool,
     account_numbers: Iterable[str],
     finance: bool,
-    changed_by: AbstractBaseUser,
+    changed_by: User,
     request: HttpRequest | None = None,
 ) -> Membership:
     """Change a member's role and entitlements (guardian grants on customer accounts)."""
@@ -394,11 +391,11 @@ def membership_update(
 
 def membership_create(
     *,
-    user: AbstractBaseUser,
+    user: User,
     tenant: Tenant,
     role: str,
     finance: bool,
-    created_by: AbstractBaseUser,
+    created_by: User,
     request: HttpRequest | None = None,
 ) -> Membership:
     """Put an existing user into a tenant (platform admins). The new member sees all the
@@ -426,7 +423,7 @@ def membership_set_active(
     *,
     membership: Membership,
     active: bool,
-    changed_by: AbstractBaseUser,
+    changed_by: User,
     request: HttpRequest | None = None,
 ) -> Membership:
     """Deactivate (no sign-in, sees nothing) or reactivate a tenant's user."""

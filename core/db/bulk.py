@@ -18,8 +18,8 @@ from typing import Any
 from django.contrib.postgres.fields import ArrayField
 from django.core.exceptions import EmptyResultSet
 from django.db import connection, models
-from django.db.backends.postgresql.base import ServerBindingCursor
 from django.utils import timezone
+from psycopg import Cursor
 from psycopg.pq import Format
 
 
@@ -28,7 +28,7 @@ def bulk_update_rows(objects: Sequence[models.Model], field_names: Sequence[str]
     if not objects:
         return 0
     model = type(objects[0])
-    columns = [model._meta.pk, *(model._meta.get_field(name) for name in field_names)]
+    columns = [model._meta.pk, *(_column_field(model, name) for name in field_names)]
     return _update(
         model, columns, [[getattr(obj, column.attname) for obj in objects] for column in columns]
     )
@@ -42,7 +42,7 @@ def update_rows(model: type[models.Model], rows: Sequence[dict[str, Any]]) -> in
     names = [model._meta.pk.attname, *(name for name in rows[0] if name != model._meta.pk.attname)]
     return _update(
         model,
-        [model._meta.get_field(name) for name in names],
+        [_column_field(model, name) for name in names],
         [[row[name] for row in rows] for name in names],
     )
 
@@ -51,9 +51,8 @@ def _update(
     model: type[models.Model], columns: Sequence[models.Field], values: Sequence[list]
 ) -> int:
     """UPDATE from one array per column; the first column is the primary key."""
-    quote = connection.ops.quote_name
-    names = [quote(column.column) for column in columns]
-    table = quote(model._meta.db_table)
+    names = [_column(column) for column in columns]
+    table = connection.ops.quote_name(model._meta.db_table)
     assignments = ", ".join(
         f"{name} = v.{name}::{column.db_type(connection)}"
         if isinstance(column, ArrayField)
@@ -100,12 +99,9 @@ def bulk_insert_rows(
     sql, arrays = _insert(model, columns, values, ignore_conflicts, newest_wins)
     if set_ids_by is None:
         return execute_with_arrays(sql, arrays)
-    quote = connection.ops.quote_name
-    key = model._meta.get_field(set_ids_by)
+    key = _column_field(model, set_ids_by)
     with server_bound_cursor() as cursor:
-        cursor.execute(
-            f"{sql} RETURNING {quote(model._meta.pk.column)}, {quote(key.column)}", arrays
-        )
+        cursor.execute(f"{sql} RETURNING {_column(model._meta.pk)}, {_column(key)}", arrays)
         ids = {value: pk for pk, value in cursor.fetchall()}
     for obj in objects:
         obj.pk = ids[getattr(obj, key.attname)]
@@ -134,6 +130,22 @@ def insert_rows(
     return execute_with_arrays(*_insert(model, columns, values, ignore_conflicts, None))
 
 
+def _column_field(model: type[models.Model], name: str) -> models.Field:
+    """The field `name` of `model`, which must be a column: these statements write
+    nothing else (not a reverse relation, a many-to-many or a generic foreign key)."""
+    field = model._meta.get_field(name)
+    if not isinstance(field, models.Field) or field.column is None:
+        raise ValueError(f"{model.__name__}.{name} is not a column")
+    return field
+
+
+def _column(field: models.Field) -> str:
+    """The field's column name, quoted."""
+    if field.column is None:
+        raise ValueError(f"{field} is not a column")
+    return connection.ops.quote_name(field.column)
+
+
 def _inserted_columns(model: type[models.Model]) -> list[models.Field]:
     return [
         field
@@ -154,16 +166,15 @@ def _insert(
     newest_wins: tuple[str, Sequence[str]] | None,
 ) -> tuple[str, list[list]]:
     """INSERT … SELECT FROM unnest(one array per column), and its parameters."""
-    quote = connection.ops.quote_name
-    names = ", ".join(quote(column.column) for column in columns)
+    names = ", ".join(_column(column) for column in columns)
     selected = ", ".join(
-        f"{quote(column.column)}::{column.db_type(connection)}"
+        f"{_column(column)}::{column.db_type(connection)}"
         if isinstance(column, ArrayField)
-        else quote(column.column)
+        else _column(column)
         for column in columns
     )
     sql = (
-        f"INSERT INTO {quote(model._meta.db_table)} ({names}) "
+        f"INSERT INTO {connection.ops.quote_name(model._meta.db_table)} ({names}) "
         f"SELECT {selected} FROM unnest({', '.join(_casts(columns))}) AS v({names})"
         + (" ON CONFLICT DO NOTHING" if ignore_conflicts else "")
         + (_replace_older(model, columns, *newest_wins) if newest_wins else "")
@@ -182,7 +193,10 @@ def server_bound_cursor() -> Iterator:
     statement of six 1,000-value arrays. Wrapped by Django like any cursor, so errors,
     execute wrappers and the query log behave as for any other query."""
     connection.ensure_connection()
-    with connection._prepare_cursor(ServerBindingCursor(connection.connection)) as cursor:
+    # psycopg's Cursor binds on the server (Django's ServerBindingCursor only adds callproc).
+    raw = Cursor(connection.connection)
+    # The wrapping every Django cursor gets: private API, absent from the stubs.
+    with connection._prepare_cursor(raw) as cursor:  # type: ignore[attr-defined]
         yield cursor
 
 
@@ -216,13 +230,10 @@ def _replace_older(
     unique_field: str,
     version_fields: Sequence[str],
 ) -> str:
-    quote = connection.ops.quote_name
-    table = quote(model._meta.db_table)
-    unique = quote(model._meta.get_field(unique_field).column)
-    versions = [quote(model._meta.get_field(name).column) for name in version_fields]
-    assignments = ", ".join(
-        f"{quote(column.column)} = EXCLUDED.{quote(column.column)}" for column in columns
-    )
+    table = connection.ops.quote_name(model._meta.db_table)
+    unique = _column(_column_field(model, unique_field))
+    versions = [_column(_column_field(model, name)) for name in version_fields]
+    assignments = ", ".join(f"{_column(column)} = EXCLUDED.{_column(column)}" for column in columns)
     return (
         f" ON CONFLICT ({unique}) DO UPDATE SET {assignments} "
         f"WHERE ({', '.join(f'EXCLUDED.{name}' for name in versions)}) > "

@@ -87,7 +87,6 @@ def receive_events(*, source: str, events: list[Any]) -> list[EventResult]:
             received_at=received_at,
             max_clock_skew=max_clock_skew,
         ) or policy.errors(event)
-        event_id = event.get("event_id") if isinstance(event, dict) else None
         if errors:
             # What was sent may hold what PostgreSQL cannot (a lone surrogate, NaN, a NUL):
             # the stored copy and the answer carry a storable copy, the errors say why.
@@ -95,10 +94,12 @@ def receive_events(*, source: str, events: list[Any]) -> list[EventResult]:
             event_id = stored.get("event_id") if isinstance(stored, dict) else None
             results[position] = EventResult(event_id, "rejected", errors)
             rejected_rows.append(_rejected_row(source, stored, errors, received_at))
-        elif event_id in accepted:
-            results[position] = EventResult(event_id, "duplicate")
+            continue
+        valid_id: str = event["event_id"]  # a valid event is an object with a string id
+        if valid_id in accepted:
+            results[position] = EventResult(valid_id, "duplicate")
         else:
-            accepted[event_id] = (position, event)
+            accepted[valid_id] = (position, event)
 
     with transaction.atomic():
         inserted = _insert_inbox_rows(

@@ -32,7 +32,7 @@ from core.db.bulk import server_bound_cursor, update_rows
 from core.db.failures import is_infrastructure_failure
 from core.db.readable import READABLE_TIMESTAMP_MAX, READABLE_TIMESTAMP_MIN
 from integration.enqueue import enqueue_process_inbox
-from integration.models import InboxEvent, InboxState, event_key
+from integration.models import WAITING_FOR_MAX_LENGTH, InboxEvent, InboxState, event_key
 from visibility.holds import HoldKey, HoldKind
 from visibility.models import Invoice, Order, Shipment
 from visibility.services.derivation import derive_orders, derive_shipments
@@ -153,6 +153,8 @@ def _claim(batch_size: int, now: datetime) -> list[ClaimedRow]:
 
 
 def _as_projected(row: ClaimedRow) -> ProjectedEvent:
+    if row.occurred_at is None:  # unreadable: failed before projection, never here
+        raise ValueError(row.unreadable)
     return ProjectedEvent(
         key=row.key,
         event_type=row.event_type,
@@ -321,9 +323,6 @@ def _project_row(row: ClaimedRow, effects: ProjectionEffects, outcome: BatchOutc
         return
     effects.add(attempt)
     _mark(row, outcome, waiting_for=None, rejected=attempt.rejected.get(row.key))
-
-
-WAITING_FOR_MAX_LENGTH = InboxEvent._meta.get_field("waiting_for").max_length
 
 
 def _fail_unstorable_holds(rows: list[ClaimedRow], outcome: BatchOutcome, now: datetime) -> None:

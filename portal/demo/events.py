@@ -48,7 +48,7 @@ def _event(
     data: dict[str, Any],
     sequence: int | None = None,
 ) -> dict[str, Any]:
-    event = {
+    event: dict[str, Any] = {
         "spec_version": "1.0",
         "event_id": event_id,
         "event_type": event_type,

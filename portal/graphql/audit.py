@@ -8,6 +8,7 @@ from collections.abc import Iterator
 
 from graphql import (
     FieldNode,
+    FragmentDefinitionNode,
     FragmentSpreadNode,
     GraphQLList,
     GraphQLNonNull,
@@ -43,12 +44,12 @@ class StaffReadEntryPoint(SchemaExtension):
         context = self.execution_context
         document = context.graphql_document
         operation = get_operation_ast(document, context.operation_name) if document else None
-        if isinstance(operation, OperationDefinitionNode):
+        if document is not None and isinstance(operation, OperationDefinitionNode):
             root = context.schema._schema.get_root_type(operation.operation)
             fragments = {
                 node.name.value: node
                 for node in document.definitions
-                if node.kind == "fragment_definition"
+                if isinstance(node, FragmentDefinitionNode)
             }
             fields, lists = [], False
             for node in _root_fields(operation.selection_set, fragments):

@@ -21,7 +21,7 @@ than any data query needs.
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from graphql import (
@@ -220,7 +220,7 @@ class QueryCostLimiter(SchemaExtension):
 
 
 # Factories, so that each request gets its own extension instances.
-LIMIT_EXTENSIONS = [
+LIMIT_EXTENSIONS: list[Callable[[], SchemaExtension]] = [
     functools.partial(MaxTokensLimiter, max_token_count=MAX_TOKENS),
     functools.partial(MaxAliasesLimiter, max_alias_count=MAX_ALIASES),
     functools.partial(QueryDepthLimiter, max_depth=MAX_DEPTH, should_ignore=_is_introspection),

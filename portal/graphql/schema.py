@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date, datetime
-from typing import Any
+from typing import Any, cast
 
 import strawberry
 import strawberry_django
@@ -80,9 +80,9 @@ class ShipmentType:
 
     @strawberry_django.field(prefetch_related=["history"])
     def milestones(self, root: models.Shipment) -> list[MilestoneType]:
-        return [
-            fact for fact in root.history.all() if fact.kind == models.ShipmentEvent.Kind.MILESTONE
-        ]
+        facts = root.history.all()
+        milestones = [fact for fact in facts if fact.kind == models.ShipmentEvent.Kind.MILESTONE]
+        return cast(list[MilestoneType], milestones)
 
     eta_window_start: datetime | None
     eta_window_end: datetime | None
@@ -90,7 +90,7 @@ class ShipmentType:
 
     @strawberry_django.field(prefetch_related=["history"])
     def eta_history(self, root: models.Shipment) -> list[EtaUpdateType]:
-        return selectors.eta_history(root)
+        return cast(list[EtaUpdateType], selectors.eta_history(root))
 
     @strawberry_django.field(prefetch_related=["order_links__order"])
     def orders(self, root: models.Shipment) -> list[ShipmentOrderType]:
@@ -159,7 +159,7 @@ class OrderDetailType:
         prefetch_related=["shipment_links__shipment", *_NESTED_SHIPMENT_DETAILS]
     )
     def shipments(self, root: models.Order) -> list[ShipmentType]:
-        return [link.shipment for link in root.shipment_links.all()]
+        return cast(list[ShipmentType], [link.shipment for link in root.shipment_links.all()])
 
 
 @strawberry_django.type(models.InvoiceLine)
@@ -186,7 +186,7 @@ class InvoiceType:
     lines: list[InvoiceLineType]
 
     @classmethod
-    def of(cls, invoice: models.Invoice) -> InvoiceType:
+    def of(cls, invoice: selectors.InvoiceWithStatus) -> InvoiceType:
         return cls(
             invoice_number=invoice.invoice_number,
             customer_account=invoice.customer_account.number,
@@ -198,7 +198,7 @@ class InvoiceType:
             currency=invoice.currency,
             total_amount=str(invoice.total_amount),
             paid_at=invoice.paid_at,
-            lines=list(invoice.lines.all()),
+            lines=cast(list[InvoiceLineType], list(invoice.lines.all())),
         )
 
 
@@ -222,7 +222,10 @@ class Query:
     @strawberry.field(extensions=[TextArguments()])
     def shipment(self, info: Info, shipment_id: str) -> ShipmentType | None:
         request = info.context.request
-        return visible_object(actor_from_request(request), "shipment", shipment_id, request=request)
+        shipment = visible_object(
+            actor_from_request(request), "shipment", shipment_id, request=request
+        )
+        return cast(ShipmentType | None, shipment)
 
     @strawberry_django.field(extensions=[TextArguments()])
     def shipments(
@@ -234,18 +237,19 @@ class Query:
             statuses=[status] if status is not None else (),
             delayed=delayed,
         )
-        return shipments[: max(0, min(first, MAX_LIST_SIZE))]
+        return cast(list[ShipmentType], shipments[: max(0, min(first, MAX_LIST_SIZE))])
 
     @strawberry.field(extensions=[TextArguments()])
     def order(self, info: Info, order_number: str) -> OrderDetailType | None:
         request = info.context.request
-        return visible_object(
+        order = visible_object(
             actor_from_request(request),
             "order",
             order_number,
             request=request,
             with_shipment_details=True,
         )
+        return cast(OrderDetailType | None, order)
 
     @strawberry_django.field(extensions=[TextArguments()])
     def orders(
@@ -257,7 +261,7 @@ class Query:
             statuses=[status] if status else (),
             text=text or "",
         )
-        return orders[: max(0, min(first, MAX_LIST_SIZE))]
+        return cast(list[OrderDetailType], orders[: max(0, min(first, MAX_LIST_SIZE))])
 
     @strawberry.field(extensions=[TextArguments()])
     def invoice(self, info: Info, invoice_number: str) -> InvoiceType | None:

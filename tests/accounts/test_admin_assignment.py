@@ -95,6 +95,22 @@ def test_moving_an_account_drops_the_old_tenants_grants(client, platform_admin, 
     assert not CustomerAccountUserObjectPermission.objects.filter(user=clerk).exists()
 
 
+def test_unassigning_an_account_drops_every_grant_on_it(client, platform_admin, brenner):
+    clerk = user_create(
+        username="clerk", password=PASSWORD, tenant=brenner, account_numbers=["C-1002"]
+    )
+    account = CustomerAccount.objects.get(number="C-1002")
+    client.force_login(platform_admin)
+
+    client.post(
+        f"/admin/accounts/customeraccount/{account.id}/change/",
+        {"number": "C-1002", "name": "", "tenant": ""},
+    )
+
+    assert CustomerAccount.objects.get(number="C-1002").tenant is None
+    assert not CustomerAccountUserObjectPermission.objects.filter(user=clerk).exists()
+
+
 def test_membership_changes_in_the_admin_keep_grants_in_step_and_are_audited(
     client, platform_admin, brenner
 ):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 
 import pytest
+from django.utils import timezone
 
 from accounts.services import tenant_create_or_update
 from integration.models import InboxEvent, InboxState
@@ -16,6 +17,7 @@ from integration.services.processing import (
 )
 from tests.factories import order_to_cash_stories
 from tests.helpers import read_model_state
+from visibility.holds import HoldKey
 from visibility.models import (
     Document,
     FreightCharge,
@@ -25,6 +27,7 @@ from visibility.models import (
     Shipment,
     ShipmentEvent,
 )
+from visibility.services.projection import Hold, ProjectedEvent, ProjectionEffects, project_event
 
 pytestmark = pytest.mark.django_db
 
@@ -369,6 +372,35 @@ def test_a_corrected_charge_replaces_the_original_in_either_order(brenner, story
         amounts.append(str(FreightCharge.objects.get(charge_id=charge["data"]["charge_id"]).amount))
 
     assert amounts == ["999.99", "999.99"]
+
+
+@pytest.mark.parametrize(
+    ("owner_field", "waits_for"),
+    [
+        ("shipment_id", HoldKey.shipment("X-1")),
+        ("order_number", HoldKey.order("X-1")),
+        ("invoice_number", HoldKey.invoice("X-1")),
+    ],
+)
+def test_a_document_whose_owner_is_missing_waits_for_it_by_hold_key(
+    brenner, story, owner_field, waits_for
+):
+    """Regression: documents held with the hold key's text, not a HoldKey (it only worked
+    because str, too, has a `format` method)."""
+    pod = next(e for e in story if e["event_type"] == "document.available")
+    data = {key: value for key, value in pod["data"].items() if key != "shipment_id"}
+    event = ProjectedEvent(
+        key="tms:doc-x",
+        event_type=pod["event_type"],
+        occurred_at=timezone.now(),
+        sequence=None,
+        data={**data, owner_field: "X-1"},
+    )
+
+    with pytest.raises(Hold) as hold:
+        project_event(event, ProjectionEffects())
+
+    assert hold.value.waiting_for == waits_for
 
 
 def test_documents_of_orders_invoices_and_unknown_shipments_in_one_batch(brenner, story):

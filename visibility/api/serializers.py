@@ -99,10 +99,12 @@ class ShipmentSerializer(serializers.ModelSerializer):
         facts = [
             fact for fact in shipment.history.all() if fact.kind == ShipmentEvent.Kind.MILESTONE
         ]
-        return MilestoneSerializer(facts, many=True).data
+        # The stubs type Serializer(many=True) as the child, not the ListSerializer it is.
+        return MilestoneSerializer(facts, many=True).data  # type: ignore[return-value]
 
     def get_eta_history(self, shipment: Shipment) -> list[dict]:
-        return EtaUpdateSerializer(selectors.eta_history(shipment), many=True).data
+        eta_updates = EtaUpdateSerializer(selectors.eta_history(shipment), many=True)
+        return eta_updates.data  # type: ignore[return-value]  # as above: a ReturnList
 
 
 class ShipmentListSerializer(serializers.ModelSerializer):

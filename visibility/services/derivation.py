@@ -27,7 +27,7 @@ from visibility.models import (
 )
 
 # Ties on occurred_at are broken by how far along the lifecycle a milestone is.
-MILESTONE_RANK = {
+MILESTONE_RANK: dict[str, int] = {
     Milestone.PICKED_UP: 1,
     Milestone.DEPARTED_ORIGIN: 2,
     Milestone.ARRIVED_HUB: 3,
@@ -39,7 +39,7 @@ MILESTONE_RANK = {
     Milestone.DELIVERED: 9,
 }
 
-MILESTONE_STATUS = {
+MILESTONE_STATUS: dict[str, ShipmentStatus] = {
     Milestone.PICKED_UP: ShipmentStatus.IN_TRANSIT,
     Milestone.DEPARTED_ORIGIN: ShipmentStatus.IN_TRANSIT,
     Milestone.ARRIVED_HUB: ShipmentStatus.IN_TRANSIT,
@@ -78,7 +78,7 @@ class ShipmentDerivation:
 
 
 def _notable(shipment: Shipment) -> set[str]:
-    facts = set()
+    facts: set[str] = set()
     if shipment.status == ShipmentStatus.DELIVERED:
         facts.add(NotificationTrigger.DELIVERY)
     if shipment.status == ShipmentStatus.EXCEPTION:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Iterable
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 from django.db import transaction
@@ -15,9 +15,7 @@ from visibility.models import NotificationSubscription, NotificationTrigger, Web
 from visibility.services.webhook_targets import webhook_target_refusal
 
 
-def subscriptions_set(
-    *, user: AbstractBaseUser, tenant: Tenant, triggers: Iterable[str]
-) -> set[str]:
+def subscriptions_set(*, user: User, tenant: Tenant, triggers: Iterable[str]) -> set[str]:
     wanted = set(triggers) & set(NotificationTrigger.values)
     with transaction.atomic():
         NotificationSubscription.objects.filter(user=user, tenant=tenant).exclude(

@@ -47,7 +47,7 @@ __all__ = [
 ]
 
 # In this order: snapshots that others depend on first, so fewer events are held.
-PROJECTORS: dict[EventType, BatchProjector] = {
+PROJECTORS: dict[str, BatchProjector] = {
     EventType.ORDER_RELEASED: project_orders_released,
     EventType.ORDER_CANCELLED: project_orders_cancelled,
     EventType.SHIPMENT_CREATED: project_shipments_created,
@@ -61,7 +61,7 @@ PROJECTORS: dict[EventType, BatchProjector] = {
     EventType.FREIGHT_CHARGE_POSTED: project_freight_charges,
 }
 
-PROJECTION_ORDER = {event_type: rank for rank, event_type in enumerate(PROJECTORS)}
+PROJECTION_ORDER: dict[str, int] = {event_type: rank for rank, event_type in enumerate(PROJECTORS)}
 
 
 def project_batch(events: list[ProjectedEvent], effects: ProjectionEffects) -> Held:

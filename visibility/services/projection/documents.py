@@ -9,15 +9,17 @@ import hashlib
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 
+from visibility.holds import HoldKey, HoldKind
 from visibility.models import Document, Invoice, Order, Reference, Shipment
 from visibility.services.projection.base import Held, ProjectedEvent, ProjectionEffects
 from visibility.services.references import Owner, references_add
 
-# How a document names its owner: (data field, model, the model's key field).
-OWNER_KINDS = [
-    ("shipment_id", Shipment, "shipment_id"),
-    ("order_number", Order, "order_number"),
-    ("invoice_number", Invoice, "invoice_number"),
+# How a document names its owner: (data field, model, the model's key field, what a
+# document waits for while its owner is missing).
+OWNER_KINDS: list[tuple[str, type[Shipment] | type[Order] | type[Invoice], str, HoldKind]] = [
+    ("shipment_id", Shipment, "shipment_id", HoldKind.SHIPMENT),
+    ("order_number", Order, "order_number", HoldKind.ORDER),
+    ("invoice_number", Invoice, "invoice_number", HoldKind.INVOICE),
 ]
 
 
@@ -35,10 +37,12 @@ def project_documents(events: list[ProjectedEvent], effects: ProjectionEffects) 
         data = event.data
         if data["document_id"] in stored:
             continue
-        field, _, _ = next((kind for kind in OWNER_KINDS if data.get(kind[0])), OWNER_KINDS[-1])
+        field, _, _, hold_kind = next(
+            (kind for kind in OWNER_KINDS if data.get(kind[0])), OWNER_KINDS[-1]
+        )
         owner = owners[field].get(data[field])
         if owner is None:
-            held[event.key] = f"{field.split('_')[0]}:{data[field]}"
+            held[event.key] = HoldKey(hold_kind, data[field])
             continue
         documents.append(_document(event, owner))
         references.append((owner, [(Reference.ReferenceType.DOCUMENT_ID, data["document_id"])]))
@@ -53,7 +57,7 @@ def project_documents(events: list[ProjectedEvent], effects: ProjectionEffects) 
 def _owners(events: list[ProjectedEvent]) -> dict[str, dict[str, Owner]]:
     """The shipments, orders and invoices the batch's documents name, by key."""
     owners: dict[str, dict[str, Owner]] = {}
-    for field, model, key_field in OWNER_KINDS:
+    for field, model, key_field, _ in OWNER_KINDS:
         keys = {event.data[field] for event in events if event.data.get(field)}
         owners[field] = {
             getattr(owner, key_field): owner

@@ -74,7 +74,7 @@ def _delay_fact(event: ProjectedEvent, mappings: dict[str, StatusCodeMapping]) -
     }
 
 
-HISTORY_FACTS: dict[EventType, HistoryFact] = {
+HISTORY_FACTS: dict[str, HistoryFact] = {
     EventType.SHIPMENT_MILESTONE: _milestone_fact,
     EventType.SHIPMENT_ETA_UPDATED: _eta_fact,
     EventType.SHIPMENT_DELAYED: _delay_fact,

@@ -158,12 +158,12 @@ def project_orders_cancelled(events: list[ProjectedEvent], effects: ProjectionEf
             earliest.setdefault(event.data["order_number"], event)
     changed = []
     for order in orders:
-        event = earliest.get(order.order_number)
-        if event is None:
+        cancellation = earliest.get(order.order_number)
+        if cancellation is None:
             continue
-        if order.cancelled_at is None or event.occurred_at < order.cancelled_at:
-            order.cancelled_at = event.occurred_at
-            order.cancel_reason = event.data.get("reason") or ""
+        if order.cancelled_at is None or cancellation.occurred_at < order.cancelled_at:
+            order.cancelled_at = cancellation.occurred_at
+            order.cancel_reason = cancellation.data.get("reason") or ""
             changed.append(order)
     bulk_update_rows(changed, ["cancelled_at", "cancel_reason"])
     order_ids = [order.id for order in orders]

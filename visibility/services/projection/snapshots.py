@@ -63,7 +63,7 @@ def write_account_snapshots(
         return written
     existing = {
         getattr(row, number_field): row
-        for row in model.objects.select_for_update(no_key=True)
+        for row in model._default_manager.select_for_update(no_key=True)
         .filter(**{f"{number_field}__in": {event.data[number_field] for event in candidates}})
         .order_by(number_field)
     }
