@@ -28,7 +28,14 @@ from tests.factories import (
     account,
 )
 from tests.helpers import send_story
-from visibility.models import FreightCharge, Reference, Shipment, ShipmentAccount
+from visibility.models import (
+    FreightCharge,
+    Notification,
+    NotificationSubscription,
+    Reference,
+    Shipment,
+    ShipmentAccount,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -339,3 +346,47 @@ def test_an_order_moving_to_another_account_takes_its_shipments_visibility_along
         )
     ) == ["C-1002", "C-2001"]
     assert shipment.customer_account == account("C-1002")
+
+
+def test_scoping_related_rows_keeps_graphql_order_at_a_constant_query_count(
+    consolidated, django_assert_num_queries
+):
+    """As for a single-account order (tests/visibility/test_query_counts.py): token,
+    accounts, order, lines, links with their shipments, then for all shipments at once
+    history, the actor's order links with their orders, charges, documents."""
+    client, headers = client_for(consolidated, "nordwind_token")
+    query = (
+        '{ order(orderNumber: "SEC-NW-1") { orderNumber lines { sku } '
+        f"shipments {{ {SHIPMENT_QUERY} }} }} }}"
+    )
+    graphql(client, headers, query)  # warm up the token's bookkeeping
+
+    with django_assert_num_queries(9):
+        data = graphql(client, headers, query)
+
+    assert [order["orderNumber"] for order in data["order"]["shipments"][0]["orders"]] == [
+        "SEC-NW-1"
+    ]
+
+
+def test_each_tenant_of_a_consolidated_shipment_hears_of_its_delivery(
+    client, brenner, nordwind, source_tokens
+):
+    for tenant in (brenner, nordwind):
+        subscriber = user_create(
+            username=f"{tenant.slug}-ops",
+            password=PASSWORD,
+            email=f"ops@{tenant.slug}.example",
+            tenant=tenant,
+        )
+        NotificationSubscription.objects.create(user=subscriber, tenant=tenant, trigger="delivery")
+
+    send_story(client, source_tokens, consolidated_events())
+
+    notified = Notification.objects.filter(shipment_ref="SEC-X-1", trigger="delivery")
+    assert sorted(notified.values_list("tenant__slug", flat=True)) == ["brenner", "nordwind"]
+    assert_none_of(
+        json.dumps(list(notified.values_list("payload", flat=True))),
+        [*SIDES["brenner"], *SIDES["nordwind"]],
+        "notification payload",
+    )
