@@ -17,14 +17,19 @@ import json
 from typing import Any
 
 import pytest
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 
 from accounts.services import api_token_create, user_create
 from tests.factories import (
     PASSWORD,
     FreightChargeEventFactory,
+    OrderFactory,
     OrderReleasedEventFactory,
     ShipmentCreatedEventFactory,
+    ShipmentFactory,
+    ShipmentOrderFactory,
     account,
 )
 from tests.helpers import send_story
@@ -36,6 +41,7 @@ from visibility.models import (
     Shipment,
     ShipmentAccount,
 )
+from visibility.services.derivation import derive_shipments
 
 pytestmark = pytest.mark.django_db
 
@@ -389,4 +395,38 @@ def test_each_tenant_of_a_consolidated_shipment_hears_of_its_delivery(
         json.dumps(list(notified.values_list("payload", flat=True))),
         [*SIDES["brenner"], *SIDES["nordwind"]],
         "notification payload",
+    )
+
+
+def test_derivation_writes_account_sets_in_bulk_whatever_the_batch_size(brenner, nordwind):
+    """The pipeline derives thousands of shipments per batch: the account sets and the
+    references' copies cost the same statements for 2 shipments as for 20."""
+
+    def consolidated_shipments(count: int) -> list[int]:
+        shipments = []
+        for _ in range(count):
+            shipment = ShipmentFactory(customer_account=account("C-1001"))
+            ShipmentOrderFactory(
+                shipment=shipment, order=OrderFactory(customer_account=account("C-2001"))
+            )
+            shipments.append(shipment.id)
+        ShipmentAccount.objects.filter(shipment_id__in=shipments).delete()
+        return shipments
+
+    def statements(shipment_ids: list[int]) -> int:
+        with CaptureQueriesContext(connection) as queries:
+            derive_shipments(shipment_ids)
+        return len(queries)
+
+    few, many = consolidated_shipments(2), consolidated_shipments(20)
+
+    assert statements(few) == statements(many)
+    assert ShipmentAccount.objects.filter(shipment_id__in=many).count() == 40
+    assert (
+        Reference.objects.filter(
+            shipment_id__in=many,
+            reference_type="tracking_number",
+            customer_account=account("C-2001"),
+        ).count()
+        == 20
     )
