@@ -38,6 +38,7 @@ BIG_TABLES = [
     "visibility_orderline",
     "visibility_shipment",
     "visibility_shipmentorder",
+    "visibility_shipmentaccount",
     "visibility_shipmentstop",
     "visibility_shipmentevent",
     "visibility_invoice",
@@ -108,6 +109,7 @@ COLUMNS = {
         "customer_account_id",
     ),
     "visibility_shipmentorder": ("id", "line_numbers", "order_id", "shipment_id"),
+    "visibility_shipmentaccount": ("id", "customer_account_id", "shipment_id"),
     "visibility_shipmentstop": (
         "id",
         "sequence",
@@ -544,6 +546,13 @@ class Generator:
             str(self.ids.take("visibility_shipmentorder")),
             _array(lines),
             str(order_pk),
+            str(pk),
+        )
+        # Who sees the shipment: the accounts of its orders (one here), as derivation keeps.
+        out.add(
+            "visibility_shipmentaccount",
+            str(self.ids.take("visibility_shipmentaccount")),
+            str(account),
             str(pk),
         )
 

@@ -174,7 +174,7 @@ def list_page(actor: Any, filters: dict[str, str], page: int, size: int) -> list
         shipments = shipments.filter(last_event_at__gte=filters["updated_since"])
     rows = list(shipments[(page - 1) * size : page * size])
     for shipment in rows:  # what a list row shows: account and orders
-        _ = (shipment.customer_account.number, shipment.order_numbers)
+        _ = (shipment.account_number, shipment.order_numbers)
     return rows
 
 
@@ -186,7 +186,7 @@ def shipment_detail(actor: Any, shipment_id: str) -> Any:
     _ = (
         list(shipment.history.all()),
         list(shipment.stops.all()),
-        [link.order.order_number for link in shipment.order_links.all()],
+        [link.order.order_number for link in selectors.order_links_of_shipment(actor, shipment)],
     )
     return shipment
 

@@ -123,7 +123,9 @@ def shipment_detail(request: HttpRequest, shipment_id: str) -> HttpResponse:
             "shipment": shipment,
             "history": history,
             "documents": selectors.documents_of_shipment(request.user, shipment),
-            "orders": [link.order for link in shipment.order_links.all()],
+            "orders": [
+                link.order for link in selectors.order_links_of_shipment(request.user, shipment)
+            ],
             "charges": selectors.charges_of_shipment(request.user, shipment),
             "eta_history": selectors.eta_history(shipment),
         },

@@ -413,6 +413,7 @@ class FreightChargeFactory(DjangoModelFactory):
     currency = "EUR"
     occurred_at = factory.LazyAttribute(lambda charge: charge.shipment.planned_delivery_at)
     event_key = factory.LazyAttribute(lambda charge: f"tms:{charge.charge_id}")
+    customer_account = None  # untagged: the account of a single-account shipment
 
 
 class DocumentFactory(DjangoModelFactory):
@@ -448,6 +449,8 @@ class DocumentFactory(DjangoModelFactory):
         if create:
             owner = document.shipment or document.order or document.invoice
             references_add([(owner, [(Reference.ReferenceType.DOCUMENT_ID, document.document_id)])])
+            if document.shipment is not None:
+                derive(shipments=[document.shipment])  # its id, for each account of the shipment
 
 
 class ReferenceFactory(DjangoModelFactory):

@@ -142,6 +142,9 @@ class OrderLine(models.Model):
 
 class Shipment(SnapshotVersion):
     shipment_id = models.CharField(max_length=128, unique=True)
+    # The primary account (its first order's, by order number), kept for the
+    # newest-first list indexes below. Who may see the shipment is decided by the set of
+    # accounts in `ShipmentAccount`, never by this field alone.
     customer_account = models.ForeignKey(
         CustomerAccount, on_delete=models.PROTECT, related_name="shipments"
     )
@@ -203,6 +206,30 @@ class ShipmentOrder(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["shipment", "order"], name="shipment_order_unique")
+        ]
+
+
+class ShipmentAccount(models.Model):
+    """Each customer account whose orders a shipment carries: the set that decides who
+    sees the shipment (docs/ARCHITECTURE.md, decision 9). Derived from the shipment's
+    order links by `visibility.services.derivation`, never written elsewhere."""
+
+    shipment = models.ForeignKey(Shipment, on_delete=models.CASCADE, related_name="account_links")
+    customer_account = models.ForeignKey(
+        CustomerAccount, on_delete=models.CASCADE, related_name="+"
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["shipment", "customer_account"], name="shipment_account_unique"
+            )
+        ]
+        # Visibility reads the set by account: which shipments may this actor see.
+        indexes = [
+            models.Index(
+                fields=["customer_account", "shipment"], name="shipment_account_by_account"
+            )
         ]
 
 
@@ -303,6 +330,11 @@ class FreightCharge(models.Model):
     currency = models.CharField(max_length=3)
     occurred_at = models.DateTimeField()
     event_key = models.CharField(max_length=200)
+    # Whose charge it is on a consolidated shipment (`freight.charge_posted`
+    # customer_account, contract 1.1); null when the event names none.
+    customer_account = models.ForeignKey(
+        CustomerAccount, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
 
 
 class Document(models.Model):

@@ -16,12 +16,14 @@ from django.contrib.postgres.search import TrigramSimilarity
 from django.db.models import (
     Case,
     CharField,
+    Exists,
     F,
     IntegerField,
     OuterRef,
     Prefetch,
     Q,
     QuerySet,
+    Subquery,
     Value,
     When,
 )
@@ -39,6 +41,7 @@ from visibility.models import (
     Order,
     Reference,
     Shipment,
+    ShipmentAccount,
     ShipmentEvent,
     ShipmentOrder,
     Webhook,
@@ -63,32 +66,92 @@ def visible_accounts(actor: Actor, scope: str = TokenScope.SHIPMENTS) -> list[in
     return account_ids
 
 
+def _shipment_ids_of(accounts: list[int] | QuerySet) -> QuerySet:
+    """A subquery of the shipments carrying an order of one of `accounts`: visibility
+    follows the orders (decision 9), through the set `ShipmentAccount`, never through
+    `Shipment.customer_account` (the primary account) alone."""
+    return ShipmentAccount.objects.filter(customer_account_id__in=accounts).values("shipment_id")
+
+
+def _shipments_of(accounts: list[int]) -> QuerySet[Shipment]:
+    return Shipment.objects.filter(id__in=_shipment_ids_of(accounts)).annotate(
+        account_number=Subquery(
+            ShipmentAccount.objects.filter(
+                shipment_id=OuterRef("id"), customer_account_id__in=accounts
+            )
+            .order_by("customer_account__number")
+            .values("customer_account__number")[:1]
+        )
+    )
+
+
 def shipments_for(actor: Actor) -> QuerySet[Shipment]:
-    return Shipment.objects.filter(customer_account_id__in=visible_accounts(actor))
+    """The shipments the actor may see, each with `account_number`: the first (by number)
+    of its accounts the actor sees, the one to show (never another account's)."""
+    return _shipments_of(visible_accounts(actor))
+
+
+VISIBLE_CHARGES = "visible_charges"
+VISIBLE_ORDER_LINKS = "visible_order_links"
+VISIBLE_SHIPMENT_LINKS = "visible_shipment_links"
+VISIBLE_DOCUMENTS = "visible_documents"
+
+
+def _charges_visible_to(actor: Actor) -> Q:
+    """A charge tagged with an account is that account's; an untagged one belongs to the
+    account of a shipment that has only one, and to nobody on a consolidated shipment.
+    Either way only with the finance grant for the account."""
+    finance = visible_account_ids(actor, TokenScope.INVOICES)
+    other_account_on_shipment = ShipmentAccount.objects.filter(
+        shipment_id=OuterRef("shipment_id")
+    ).exclude(customer_account_id=OuterRef("shipment__customer_account_id"))
+    return Q(customer_account_id__in=finance) | Q(
+        Q(customer_account__isnull=True, shipment__customer_account_id__in=finance),
+        ~Exists(other_account_on_shipment),
+    )
 
 
 def visible_charges_prefetch(actor: Actor, lookup: str = "charges") -> Prefetch:
     """Prefetch the freight charges of the shipments at `lookup` that the actor may see
-    (the finance grant for the shipment's account) as `visible_charges`, which
-    `charges_of_shipment` then reads: one query for any number of shipments."""
+    (`_charges_visible_to`) as `visible_charges`, which `charges_of_shipment` then reads:
+    one query for any number of shipments."""
     return Prefetch(
         lookup,
-        queryset=FreightCharge.objects.filter(
-            shipment__customer_account_id__in=visible_account_ids(actor, TokenScope.INVOICES)
-        ).order_by("occurred_at", "id"),
+        queryset=FreightCharge.objects.filter(_charges_visible_to(actor)).order_by(
+            "occurred_at", "id"
+        ),
         to_attr=VISIBLE_CHARGES,
     )
 
 
-VISIBLE_CHARGES = "visible_charges"
+def _order_links_visible_to(actor: Actor) -> QuerySet[ShipmentOrder]:
+    return (
+        ShipmentOrder.objects.filter(order__customer_account_id__in=visible_account_ids(actor))
+        .select_related("order")
+        .order_by("order__order_number")
+    )
+
+
+def visible_order_links_prefetch(actor: Actor, lookup: str = "order_links") -> Prefetch:
+    """A shipment's links to the orders the actor may see (with the order), as
+    `visible_order_links`, which `order_links_of_shipment` reads: a consolidated
+    shipment's other accounts' orders never leave the database."""
+    return Prefetch(lookup, queryset=_order_links_visible_to(actor), to_attr=VISIBLE_ORDER_LINKS)
+
+
+def order_links_of_shipment(actor: Actor, shipment: Shipment) -> list[ShipmentOrder]:
+    prefetched = getattr(shipment, VISIBLE_ORDER_LINKS, None)
+    if prefetched is not None:
+        return prefetched
+    return list(_order_links_visible_to(actor).filter(shipment=shipment))
 
 
 def shipment_detail_prefetches(actor: Actor, path: str = "") -> list[Prefetch]:
     """What a shipment's detail shows, prefetched for the shipments at `path`: its history
-    (oldest first), its orders, its charges. (Stops are not shown anywhere.)"""
+    (oldest first), the actor's orders on it, the actor's charges. (Stops are not shown.)"""
     return [
         Prefetch(f"{path}history", queryset=ShipmentEvent.objects.order_by("occurred_at", "id")),
-        Prefetch(f"{path}order_links__order"),
+        visible_order_links_prefetch(actor, f"{path}order_links"),
         visible_charges_prefetch(actor, f"{path}charges"),
     ]
 
@@ -155,13 +218,17 @@ def shipment_list(
         conditions &= Q(load_id=load_id)
     if updated_since is not None:
         conditions &= Q(last_event_at__gte=updated_since)
+    accounts = visible_accounts(actor)
     return (
-        shipments_for(actor)
+        _shipments_of(accounts)
         .filter(conditions)
         .select_related("customer_account")
         .annotate(
+            # Only the actor's orders: a consolidated shipment also carries others'.
             order_numbers=ArraySubquery(
-                ShipmentOrder.objects.filter(shipment_id=OuterRef("id"))
+                ShipmentOrder.objects.filter(
+                    shipment_id=OuterRef("id"), order__customer_account_id__in=accounts
+                )
                 .order_by("order__order_number")
                 .values("order__order_number")
             )
@@ -176,21 +243,58 @@ def orders_for(actor: Actor) -> QuerySet[Order]:
     )
 
 
+def _shipment_links_visible_to(actor: Actor) -> QuerySet[ShipmentOrder]:
+    return (
+        ShipmentOrder.objects.filter(shipment_id__in=_shipment_ids_of(visible_account_ids(actor)))
+        .select_related("shipment")
+        .order_by("shipment__shipment_id")
+    )
+
+
+def visible_shipment_links_prefetch(
+    actor: Actor, lookup: str = "shipment_links", *, with_shipment_details: bool = False
+) -> Prefetch:
+    """An order's links to the shipments the actor may see, as `visible_shipment_links`
+    (read by `shipment_links_of_order`); `with_shipment_details` also prefetches what
+    each shipment's detail shows, scoped the same way (its orders: the actor's only)."""
+    links = _shipment_links_visible_to(actor)
+    if with_shipment_details:
+        links = links.prefetch_related(
+            *shipment_detail_prefetches(actor, "shipment__"),
+            visible_documents_prefetch(actor, "shipment__documents"),
+        )
+    return Prefetch(lookup, queryset=links, to_attr=VISIBLE_SHIPMENT_LINKS)
+
+
+def prefetched_shipment_links(order: Order) -> list[ShipmentOrder]:
+    """The actor's shipment links of an order a selector read (`order_get`, `order_list`
+    prefetch them, scoped); an order read any other way has none to show."""
+    links: list[ShipmentOrder] = getattr(order, VISIBLE_SHIPMENT_LINKS)
+    return links
+
+
+def shipment_links_of_order(actor: Actor, order: Order) -> list[ShipmentOrder]:
+    prefetched = getattr(order, VISIBLE_SHIPMENT_LINKS, None)
+    if prefetched is not None:
+        return prefetched
+    return list(_shipment_links_visible_to(actor).filter(order=order))
+
+
 def order_get(
     actor: Actor, order_number: str, *, with_shipment_details: bool = False
 ) -> Order | None:
     """The order with its lines and shipments; `with_shipment_details` also prefetches
     each shipment's history, orders and charges (GraphQL's nested shipments)."""
-    orders = (
+    return (
         orders_for(actor)
         .select_related("customer_account")
-        .prefetch_related("lines", "shipment_links__shipment")
-    )
-    if with_shipment_details:
-        orders = orders.prefetch_related(
-            *shipment_detail_prefetches(actor, "shipment_links__shipment__")
+        .prefetch_related(
+            "lines",
+            visible_shipment_links_prefetch(actor, with_shipment_details=with_shipment_details),
         )
-    return orders.filter(order_number=order_number).first()
+        .filter(order_number=order_number)
+        .first()
+    )
 
 
 def order_list(
@@ -201,10 +305,13 @@ def order_list(
     date_to: date | None = None,
     text: str = "",
     updated_since: datetime | None = None,
+    with_shipment_details: bool = False,
 ) -> QuerySet[Order]:
     """Newest activity first. Every argument left at its default does not filter:
     `statuses` is any of them, the date range applies to the order date, `text` matches
-    a part of the order number or customer PO, `updated_since` the last activity."""
+    a part of the order number or customer PO, `updated_since` the last activity.
+    Each order comes with the shipments the actor sees (`shipment_links_of_order`), with
+    their details if `with_shipment_details` (GraphQL's nested shipments)."""
     conditions = Q()
     if statuses:
         conditions &= Q(status__in=list(statuses))
@@ -220,7 +327,9 @@ def order_list(
         orders_for(actor)
         .filter(conditions)
         .select_related("customer_account")
-        .prefetch_related("shipment_links__shipment")
+        .prefetch_related(
+            visible_shipment_links_prefetch(actor, with_shipment_details=with_shipment_details)
+        )
         .order_by(F("last_event_at").desc(nulls_last=True), "-id")
     )
 
@@ -297,16 +406,15 @@ def invoices_of_order(actor: Actor, order: Order) -> QuerySet[Invoice]:
 
 
 def charges_of_shipment(actor: Actor, shipment: Shipment) -> list[FreightCharge]:
-    """Freight charges, only where the actor has the finance grant for the account (those
-    prefetched by `visible_charges_prefetch` if the shipment came with them)."""
+    """The freight charges the actor may see (`_charges_visible_to`); those prefetched by
+    `visible_charges_prefetch` if the shipment came with them."""
     prefetched = getattr(shipment, VISIBLE_CHARGES, None)
     if prefetched is not None:
         return prefetched
     return list(
-        FreightCharge.objects.filter(
-            shipment=shipment,
-            shipment__customer_account_id__in=visible_account_ids(actor, TokenScope.INVOICES),
-        ).order_by("occurred_at", "id")
+        FreightCharge.objects.filter(_charges_visible_to(actor), shipment=shipment).order_by(
+            "occurred_at", "id"
+        )
     )
 
 
@@ -315,8 +423,28 @@ def can_see_invoices(actor: Actor) -> bool:
 
 
 def documents_for(actor: Actor) -> QuerySet[Document]:
+    """Documents of the actor's orders and invoices, and documents of a shipment the actor
+    sees: a shipment's own papers (its POD, its bill of lading) describe the whole
+    shipment, so each account of a consolidated shipment sees them."""
+    return _documents_of(visible_accounts(actor, TokenScope.DOCUMENTS))
+
+
+def _documents_of(accounts: list[int] | QuerySet) -> QuerySet[Document]:
     return Document.objects.filter(
-        customer_account_id__in=visible_accounts(actor, TokenScope.DOCUMENTS)
+        Q(shipment__isnull=True, customer_account_id__in=accounts)
+        | Q(shipment_id__in=_shipment_ids_of(accounts))
+    )
+
+
+def visible_documents_prefetch(actor: Actor, lookup: str = "documents") -> Prefetch:
+    """A shipment's documents the actor may see, as `visible_documents` (read by
+    `documents_of_shipment`), oldest first."""
+    return Prefetch(
+        lookup,
+        queryset=_documents_of(visible_account_ids(actor, TokenScope.DOCUMENTS)).order_by(
+            "occurred_at", "id"
+        ),
+        to_attr=VISIBLE_DOCUMENTS,
     )
 
 
@@ -449,5 +577,8 @@ def document_get(actor: Actor, document_id: str) -> Document | None:
     )
 
 
-def documents_of_shipment(actor: Actor, shipment: Shipment) -> QuerySet[Document]:
-    return documents_for(actor).filter(shipment=shipment).order_by("occurred_at", "id")
+def documents_of_shipment(actor: Actor, shipment: Shipment) -> list[Document]:
+    prefetched = getattr(shipment, VISIBLE_DOCUMENTS, None)
+    if prefetched is not None:
+        return prefetched
+    return list(documents_for(actor).filter(shipment=shipment).order_by("occurred_at", "id"))

@@ -9,7 +9,6 @@ from typing import Any, cast
 
 import strawberry
 import strawberry_django
-from django.db.models import Prefetch
 from graphql import GraphQLError
 from strawberry import auto
 from strawberry.extensions import FieldExtension
@@ -18,6 +17,7 @@ from strawberry.types import Info
 from strawberry_django.optimizer import DjangoOptimizerExtension
 
 from accounts.authentication import actor_from_request
+from accounts.scoping import Actor
 from portal.graphql.audit import StaffReadEntryPoint
 from portal.graphql.limits import LIMIT_EXTENSIONS
 from visibility import models, selectors
@@ -51,6 +51,19 @@ class ShipmentOrderType:
     order_number: str
     customer_po: str
     line_numbers: list[int]
+
+
+@strawberry.type
+class DocumentType:
+    document_id: str
+    document_type: str
+    filename: str
+    size: int
+    occurred_at: datetime
+
+
+def _actor(info: Info) -> Actor:
+    return actor_from_request(info.context.request)
 
 
 @strawberry.type
@@ -92,15 +105,36 @@ class ShipmentType:
     def eta_history(self, root: models.Shipment) -> list[EtaUpdateType]:
         return cast(list[EtaUpdateType], selectors.eta_history(root))
 
-    @strawberry_django.field(prefetch_related=["order_links__order"])
-    def orders(self, root: models.Shipment) -> list[ShipmentOrderType]:
+    @strawberry_django.field(
+        prefetch_related=[
+            lambda info: selectors.visible_order_links_prefetch(_actor(info)),
+        ]
+    )
+    def orders(self, root: models.Shipment, info: Info) -> list[ShipmentOrderType]:
+        """Only the actor's orders: a consolidated shipment also carries others'."""
         return [
             ShipmentOrderType(
                 order_number=link.order.order_number,
                 customer_po=link.order.customer_po,
                 line_numbers=list(link.line_numbers),
             )
-            for link in root.order_links.all()
+            for link in selectors.order_links_of_shipment(_actor(info), root)
+        ]
+
+    @strawberry_django.field(
+        prefetch_related=[lambda info: selectors.visible_documents_prefetch(_actor(info))]
+    )
+    def documents(self, root: models.Shipment, info: Info) -> list[DocumentType]:
+        """The shipment's documents the actor may see (documents entitlement)."""
+        return [
+            DocumentType(
+                document_id=document.document_id,
+                document_type=document.document_type,
+                filename=document.filename,
+                size=document.size,
+                occurred_at=document.occurred_at,
+            )
+            for document in selectors.documents_of_shipment(_actor(info), root)
         ]
 
     @strawberry_django.field(
@@ -126,17 +160,6 @@ class ShipmentType:
         ]
 
 
-def _nested_shipment_detail(index: int) -> Callable[[Info], Prefetch]:
-    """The optimizer does not see through `OrderDetailType.shipments` (a resolver), so the
-    nested shipments' details are prefetched by hints, for all orders of a list at once."""
-    return lambda info: selectors.shipment_detail_prefetches(
-        actor_from_request(info.context.request), "shipment_links__shipment__"
-    )[index]
-
-
-_NESTED_SHIPMENT_DETAILS = [_nested_shipment_detail(index) for index in range(3)]
-
-
 @strawberry_django.type(models.OrderLine)
 class OrderLineType:
     line_number: auto
@@ -155,11 +178,14 @@ class OrderDetailType:
     cancelled_at: auto
     lines: list[OrderLineType]
 
-    @strawberry_django.field(
-        prefetch_related=["shipment_links__shipment", *_NESTED_SHIPMENT_DETAILS]
-    )
-    def shipments(self, root: models.Order) -> list[ShipmentType]:
-        return cast(list[ShipmentType], [link.shipment for link in root.shipment_links.all()])
+    @strawberry_django.field
+    def shipments(self, root: models.Order, info: Info) -> list[ShipmentType]:
+        """The shipments the actor sees, with their details prefetched, scoped, by the
+        selector that read the order (`order_get` / `order_list`)."""
+        return cast(
+            list[ShipmentType],
+            [link.shipment for link in selectors.shipment_links_of_order(_actor(info), root)],
+        )
 
 
 @strawberry_django.type(models.InvoiceLine)
@@ -260,6 +286,7 @@ class Query:
             actor_from_request(info.context.request),
             statuses=[status] if status else (),
             text=text or "",
+            with_shipment_details=True,
         )
         return cast(list[OrderDetailType], orders[: max(0, min(first, MAX_LIST_SIZE))])
 

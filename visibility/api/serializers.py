@@ -51,11 +51,12 @@ class ShipmentOrderSerializer(serializers.Serializer):
 
 
 class ShipmentSerializer(serializers.ModelSerializer):
-    customer_account = serializers.CharField(source="customer_account.number")
     carrier = serializers.SerializerMethodField()
     milestones = serializers.SerializerMethodField()
     eta_history = serializers.SerializerMethodField()
-    orders = ShipmentOrderSerializer(source="order_links", many=True)
+    # The selector's scoped rows: the account the actor sees, the actor's orders only.
+    customer_account = serializers.CharField(source="account_number")
+    orders = ShipmentOrderSerializer(source="visible_order_links", many=True)
     status_label = serializers.CharField(source="get_status_display")
 
     class Meta:
@@ -108,7 +109,7 @@ class ShipmentSerializer(serializers.ModelSerializer):
 
 
 class ShipmentListSerializer(serializers.ModelSerializer):
-    customer_account = serializers.CharField(source="customer_account.number")
+    customer_account = serializers.CharField(source="account_number")
     orders = serializers.ListField(
         source="order_numbers", child=serializers.CharField(), read_only=True
     )
@@ -174,7 +175,7 @@ class OrderDetailSerializer(serializers.ModelSerializer):
                 "eta": link.shipment.eta,
                 "line_numbers": link.line_numbers,
             }
-            for link in order.shipment_links.all()
+            for link in selectors.prefetched_shipment_links(order)
         ]
 
 
@@ -238,4 +239,4 @@ class OrderListSerializer(serializers.ModelSerializer):
         ]
 
     def get_shipments(self, order: Order) -> list[str]:
-        return [link.shipment.shipment_id for link in order.shipment_links.all()]
+        return [link.shipment.shipment_id for link in selectors.prefetched_shipment_links(order)]

@@ -13,14 +13,14 @@ from typing import NamedTuple
 
 from django.db.models import F, OuterRef, Subquery
 
-from core.db.bulk import binary_rows, bulk_update_rows
+from core.db.bulk import binary_rows, bulk_update_rows, execute_with_arrays, insert_rows
 from visibility.models import (
     Document,
     Milestone,
     NotificationTrigger,
     Order,
-    Reference,
     Shipment,
+    ShipmentAccount,
     ShipmentEvent,
     ShipmentOrder,
     ShipmentStatus,
@@ -123,8 +123,84 @@ def derive_shipments(shipment_ids: Iterable[int]) -> ShipmentDerivation:
             moved.append(shipment.id)
     bulk_update_rows(shipments, DERIVED_SHIPMENT_FIELDS)
     _follow_their_shipment(Document, moved)
-    _follow_their_shipment(Reference, moved)
+    changed_sets = _write_account_sets(
+        {
+            shipment.id: {order.customer_account_id for order in orders.get(shipment.id, [])}
+            or {shipment.customer_account_id}
+            for shipment in shipments
+        }
+    )
+    _spread_references(sorted(changed_sets | set(moved)))
     return result
+
+
+def _write_account_sets(wanted: dict[int, set[int]]) -> set[int]:
+    """Make each shipment's `ShipmentAccount` rows the accounts of its orders: one read,
+    one INSERT and one DELETE for the whole batch. Returns the shipments whose set has
+    more than one account or changed (their search references need spreading)."""
+    existing: dict[int, set[int]] = {}
+    for shipment_id, account_id in binary_rows(
+        ShipmentAccount.objects.filter(shipment_id__in=list(wanted)).values_list(
+            "shipment_id", "customer_account_id"
+        )
+    ):
+        existing.setdefault(shipment_id, set()).add(account_id)
+    added, stale, touched = [], [], set()
+    for shipment_id, accounts in wanted.items():
+        current = existing.get(shipment_id, set())
+        added += [
+            {"shipment_id": shipment_id, "customer_account_id": account_id}
+            for account_id in sorted(accounts - current)
+        ]
+        stale += [(shipment_id, account_id) for account_id in sorted(current - accounts)]
+        if len(accounts) > 1 or accounts != current:
+            touched.add(shipment_id)
+    insert_rows(ShipmentAccount, added, ignore_conflicts=True)
+    if stale:
+        execute_with_arrays(
+            "DELETE FROM visibility_shipmentaccount link"
+            " USING unnest(%s::bigint[], %s::bigint[]) AS stale(shipment_id, account_id)"
+            " WHERE link.shipment_id = stale.shipment_id"
+            " AND link.customer_account_id = stale.account_id",
+            [[pair[0] for pair in stale], [pair[1] for pair in stale]],
+        )
+    return touched
+
+
+# A shipment's references (shipment id, load id, tracking numbers, its documents' ids)
+# are written under its primary account; each account of the shipment gets its own copy,
+# so that search finds a shipment by the references of the accounts the actor sees, and
+# copies for accounts no longer on the shipment go.
+_COPY_REFERENCES = """
+INSERT INTO visibility_reference
+    (customer_account_id, kind, object_key, reference_type, value, normalized,
+     order_id, shipment_id, invoice_id)
+SELECT DISTINCT link.customer_account_id, r.kind, r.object_key, r.reference_type, r.value,
+    r.normalized, r.order_id, r.shipment_id, r.invoice_id
+FROM visibility_reference r
+JOIN visibility_shipmentaccount link ON link.shipment_id = r.shipment_id
+WHERE r.shipment_id = ANY(%s::bigint[])
+AND NOT EXISTS (
+    SELECT 1 FROM visibility_reference other
+    WHERE other.shipment_id = r.shipment_id
+    AND other.customer_account_id = link.customer_account_id
+    AND other.reference_type = r.reference_type AND other.normalized = r.normalized
+)
+"""
+_DROP_FOREIGN_REFERENCES = """
+DELETE FROM visibility_reference r
+WHERE r.shipment_id = ANY(%s::bigint[])
+AND NOT EXISTS (
+    SELECT 1 FROM visibility_shipmentaccount link
+    WHERE link.shipment_id = r.shipment_id AND link.customer_account_id = r.customer_account_id
+)
+"""
+
+
+def _spread_references(shipment_ids: list[int]) -> None:
+    if shipment_ids:
+        execute_with_arrays(_COPY_REFERENCES, [shipment_ids])
+        execute_with_arrays(_DROP_FOREIGN_REFERENCES, [shipment_ids])
 
 
 class OrderFact(NamedTuple):
@@ -185,8 +261,9 @@ def _histories(shipment_ids: list[int]) -> dict[int, list[Fact]]:
 
 def _derive_shipment(shipment: Shipment, history: list[Fact], orders: list[OrderFact]) -> None:
     if orders:
-        # A shipment belongs to the account of its (first) order, even if that order's
-        # snapshot moved it to another account after the shipment was created.
+        # The primary account is its first order's (by order number), even if that
+        # order's snapshot moved it after the shipment was created; visibility follows
+        # the set of all its orders' accounts (`_write_account_sets`).
         shipment.customer_account_id = orders[0].customer_account_id
     milestones = [fact for fact in history if fact.kind == ShipmentEvent.Kind.MILESTONE]
     latest = max(
@@ -299,11 +376,9 @@ def derive_orders(order_ids: Iterable[int]) -> None:
     bulk_update_rows(orders, ["status", "last_event_at"])
 
 
-def _follow_their_shipment(
-    model: type[Document] | type[Reference], shipment_ids: list[int]
-) -> None:
-    """Rows filed under a shipment's account (its documents, its search references) move
-    with a shipment that moved to another account."""
+def _follow_their_shipment(model: type[Document], shipment_ids: list[int]) -> None:
+    """A shipment's own documents are filed under its primary account and move with a
+    shipment whose primary account changed."""
     if not shipment_ids:
         return
     model.objects.filter(shipment_id__in=shipment_ids).exclude(

@@ -35,6 +35,7 @@ from visibility.models import (
     Notification,
     NotificationSubscription,
     Shipment,
+    ShipmentAccount,
     Webhook,
     WebhookDelivery,
 )
@@ -79,12 +80,15 @@ def notifications_record(transitions: list[tuple[Shipment, str]]) -> int:
     """Record the notifications these transitions owe their subscribers; return how many."""
     if not transitions:
         return 0
-    account_tenants = dict(
-        Shipment.objects.filter(id__in={shipment.id for shipment, _ in transitions}).values_list(
-            "customer_account_id", "customer_account__tenant_id"
-        )
-    )
-    tenant_ids = {tenant for tenant in account_tenants.values() if tenant}
+    # A consolidated shipment is visible to each of its accounts, so each of their
+    # tenants' subscribers may hear of it (its own facts only: the payload names no order).
+    accounts_of: dict[int, dict[int, int]] = {}
+    for shipment_id, account_id, tenant_id in ShipmentAccount.objects.filter(
+        shipment_id__in={shipment.id for shipment, _ in transitions},
+        customer_account__tenant__isnull=False,
+    ).values_list("shipment_id", "customer_account_id", "customer_account__tenant_id"):
+        accounts_of.setdefault(shipment_id, {})[account_id] = tenant_id
+    tenant_ids = {tenant for accounts in accounts_of.values() for tenant in accounts.values()}
     subscriptions = list(NotificationSubscription.objects.filter(tenant_id__in=tenant_ids))
     webhooks = list(Webhook.objects.filter(tenant_id__in=tenant_ids, active=True))
     users = {
@@ -99,24 +103,25 @@ def notifications_record(transitions: list[tuple[Shipment, str]]) -> int:
     }
     rows = []
     for shipment, trigger in transitions:
-        tenant_id = account_tenants.get(shipment.customer_account_id)
+        accounts = accounts_of.get(shipment.id, {})
         payload = _payload(shipment, trigger)
-        common = {
-            "shipment_ref": shipment.shipment_id,
-            "trigger": trigger,
-            "tenant_id": tenant_id,
-            "payload": payload,
-        }
-        for subscription in subscriptions:
-            if (
-                subscription.tenant_id == tenant_id
-                and subscription.trigger == trigger
-                and shipment.customer_account_id in visible.get(subscription.user_id, ())
-            ):
-                rows.append(Notification(subscriber=f"user:{subscription.user_id}", **common))
-        for webhook in webhooks:
-            if webhook.tenant_id == tenant_id and trigger in webhook.triggers:
-                rows.append(Notification(subscriber=f"webhook:{webhook.id}", **common))
+        for tenant_id in sorted(set(accounts.values())):
+            common = {
+                "shipment_ref": shipment.shipment_id,
+                "trigger": trigger,
+                "tenant_id": tenant_id,
+                "payload": payload,
+            }
+            for subscription in subscriptions:
+                if (
+                    subscription.tenant_id == tenant_id
+                    and subscription.trigger == trigger
+                    and accounts.keys() & visible.get(subscription.user_id, set())
+                ):
+                    rows.append(Notification(subscriber=f"user:{subscription.user_id}", **common))
+            for webhook in webhooks:
+                if webhook.tenant_id == tenant_id and trigger in webhook.triggers:
+                    rows.append(Notification(subscriber=f"webhook:{webhook.id}", **common))
     created = Notification.objects.bulk_create(rows, ignore_conflicts=True)
     if created:
         transaction.on_commit(wake_notification_worker)

@@ -24,6 +24,7 @@ from visibility.services.projection.base import (
     ProjectionEffects,
     is_newer,
     newest_by,
+    owned_account_ids,
     set_snapshot_version,
     timestamp,
 )
@@ -139,8 +140,8 @@ def _apply_snapshot(
 ) -> None:
     data = event.data
     if shipment.pk is None:
-        # Derivation moves a shipment to its first order's account (and its documents
-        # and references with it); a new row needs one to be inserted.
+        # Derivation sets the primary account (its first order's) and the set of all its
+        # orders' accounts (`ShipmentAccount`); a new row needs one to be inserted.
         shipment.customer_account_id = orders[min(orders_of(event))][1]
     shipment.load_id = data.get("load_id") or ""
     shipment.mode = data.get("mode") or ""
@@ -237,13 +238,26 @@ def project_freight_charges(events: list[ProjectedEvent], effects: ProjectionEff
         current = newest.get(event.data["charge_id"])
         if current is None or (event.occurred_at, event.key) > (current.occurred_at, current.key):
             newest[event.data["charge_id"]] = event
+    accounts = owned_account_ids(
+        {
+            event.data["customer_account"]
+            for event in newest.values()
+            if event.data.get("customer_account")
+        }
+    )
     charges: dict[str, FreightCharge] = {}
     for event in newest.values():
         data = event.data
         if data["shipment_id"] not in pks:
             held[event.key] = HoldKey.shipment(data["shipment_id"])
             continue
+        account = data.get("customer_account")
+        if account and account not in accounts:
+            # Whose charge it is decides who sees it: held until a tenant owns the account.
+            held[event.key] = HoldKey.account(account)
+            continue
         charges[data["charge_id"]] = FreightCharge(
+            customer_account_id=accounts[account] if account else None,
             charge_id=data["charge_id"],
             shipment_id=pks[data["shipment_id"]],
             charge_type=data["charge_type"],
