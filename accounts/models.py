@@ -209,6 +209,7 @@ class AuditAction(models.TextChoices):
     DOCUMENT_DOWNLOADED = "document_downloaded", "Document downloaded"
     STAFF_VIEWED = "staff_viewed", "Staff looked at tenant data"
     STAFF_SEARCHED = "staff_searched", "Staff searched"
+    EXCEPTION_WORKED = "exception_worked", "Shipment exception worked"
 
 
 class AuditEntry(models.Model):

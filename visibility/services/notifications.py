@@ -1,10 +1,12 @@
-"""Notifications: recorded once per (shipment, trigger, subscriber), delivered by a worker.
+"""Notifications: recorded once per (shipment, trigger, occurrence, subscriber), delivered
+by a worker.
 
-Projection records a notification when a shipment *becomes* delivered, delayed or an
-exception (a transition found by derivation), in the same transaction as the change, so
-nothing is lost and a duplicate or replayed event finds the row already there (unique
-constraint) and sends nothing twice. A delay that arrives after delivery is superseded:
-a delivered shipment is never `delayed`, so no transition and no notification.
+Projection records a notification when a shipment *becomes* delivered (a transition
+found by derivation), for each new exception record, and for each delay that moves the
+ETA later than the last delay notified (visibility/services/exceptions.py), in the same
+transaction as the change, so nothing is lost and a duplicate or replayed event finds
+the row already there (unique constraint) and sends nothing twice. A delay that arrives
+after delivery is superseded: a delivered shipment is never `delayed`, so no occurrence.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import json
 import logging
 import time
 from datetime import timedelta
+from typing import NamedTuple
 from urllib.parse import quote
 
 from django.conf import settings
@@ -32,8 +35,10 @@ from accounts.scoping import visible_account_ids
 from core.db.failures import is_infrastructure_failure
 from visibility.enqueue import enqueue_deliver_notifications
 from visibility.models import (
+    ExceptionReason,
     Notification,
     NotificationSubscription,
+    NotificationTrigger,
     Shipment,
     Webhook,
     WebhookDelivery,
@@ -62,9 +67,11 @@ def _shipment_list_url() -> str:
     return settings.PORTAL_BASE_URL.rstrip("/") + reverse("shipment-list")
 
 
-def _payload(shipment: Shipment, trigger: str) -> dict:
+def _payload(shipment: Shipment, trigger: str, occurrence: str) -> dict:
+    reason = occurrence.partition(":")[0] if trigger == NotificationTrigger.EXCEPTION else ""
     return {
         "trigger": trigger,
+        "reason": ExceptionReason(reason).label if reason in ExceptionReason.values else None,
         "shipment_id": shipment.shipment_id,
         "status": shipment.status,
         "eta": shipment.eta.isoformat() if shipment.eta else None,
@@ -75,14 +82,26 @@ def _payload(shipment: Shipment, trigger: str) -> dict:
     }
 
 
-def notifications_record(transitions: list[tuple[Shipment, str]]) -> int:
+class Occurrence(NamedTuple):
+    """One occurrence of a trigger on a shipment: notified once per subscriber.
+
+    `occurrence` tells occurrences apart: an exception's reason and id, the ETA a delay
+    announced; empty for the one delivery."""
+
+    shipment: Shipment
+    trigger: str
+    occurrence: str = ""
+
+
+def notifications_record(transitions: list[tuple[Shipment, str] | Occurrence]) -> int:
     """Record the notifications these transitions owe their subscribers; return how many."""
     if not transitions:
         return 0
+    transitions = [Occurrence(*transition) for transition in transitions]
     account_tenants = dict(
-        Shipment.objects.filter(id__in={shipment.id for shipment, _ in transitions}).values_list(
-            "customer_account_id", "customer_account__tenant_id"
-        )
+        Shipment.objects.filter(
+            id__in={transition.shipment.id for transition in transitions}
+        ).values_list("customer_account_id", "customer_account__tenant_id")
     )
     tenant_ids = {tenant for tenant in account_tenants.values() if tenant}
     subscriptions = list(NotificationSubscription.objects.filter(tenant_id__in=tenant_ids))
@@ -98,12 +117,13 @@ def notifications_record(transitions: list[tuple[Shipment, str]]) -> int:
         for user_id, user in users.items()
     }
     rows = []
-    for shipment, trigger in transitions:
+    for shipment, trigger, occurrence in transitions:
         tenant_id = account_tenants.get(shipment.customer_account_id)
-        payload = _payload(shipment, trigger)
+        payload = _payload(shipment, trigger, occurrence)
         common = {
             "shipment_ref": shipment.shipment_id,
             "trigger": trigger,
+            "occurrence": occurrence[:64],
             "tenant_id": tenant_id,
             "payload": payload,
         }
