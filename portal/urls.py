@@ -11,6 +11,7 @@ from portal.graphql.schema import schema
 from portal.graphql.views import PortalGraphQLView
 from visibility.api.documents import DocumentDownloadApi
 from visibility.api.views import (
+    ExceptionListApi,
     InvoiceDetailApi,
     InvoiceListApi,
     OrderDetailApi,
@@ -64,6 +65,7 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("api/v1/events", receive_events_view, name="api-events"),
     path("api/v1/shipments", ShipmentListApi.as_view(), name="api-shipment-list"),
+    path("api/v1/exceptions", ExceptionListApi.as_view(), name="api-exception-list"),
     path(
         "api/v1/orders/<identifier:order_number>", OrderDetailApi.as_view(), name="api-order-detail"
     ),

@@ -10,6 +10,7 @@ from django.core.paginator import Paginator
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 
 from accounts.audit import audit_staff_search
 from portal.forms import (
@@ -22,6 +23,7 @@ from portal.forms import (
 from visibility import selectors
 from visibility.access import visible_object_or_404
 from visibility.api.documents import document_response
+from visibility.flags import age_in_words
 from visibility.models import Invoice, ShipmentStatus
 
 
@@ -66,6 +68,7 @@ CSV_HEADER = [
     "status",
     "delayed",
     "at_risk",
+    "flags",
     "carrier",
     "tracking_numbers",
     "eta",
@@ -92,6 +95,7 @@ def _csv_rows(shipments: QuerySet):
                 shipment.get_status_display(),
                 shipment.delayed,
                 shipment.at_risk,
+                "; ".join(shipment.flags),
                 shipment.carrier_name,
                 " ".join(shipment.tracking_numbers),
                 shipment.eta and shipment.eta.isoformat(),
@@ -127,6 +131,8 @@ def shipment_detail(request: HttpRequest, shipment_id: str) -> HttpResponse:
             "orders": [link.order for link in shipment.order_links.all()],
             "charges": selectors.charges_of_shipment(request.user, shipment),
             "eta_history": selectors.eta_history(shipment),
+            "exceptions": selectors.open_exceptions_of_shipment(request.user, shipment),
+            "last_heard": age_in_words(shipment.last_heard_at, timezone.now()),
         },
     )
 

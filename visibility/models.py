@@ -15,6 +15,7 @@ from django.db import models
 from django.db.models.functions import Collate
 
 from accounts.models import CustomerAccount
+from visibility.flags import shipment_flags, slip_in_words
 
 
 class Milestone(models.TextChoices):
@@ -211,6 +212,14 @@ class Shipment(SnapshotVersion):
 
     def __str__(self) -> str:
         return self.shipment_id
+
+    @property
+    def flags(self) -> list[str]:
+        return shipment_flags(self)
+
+    @property
+    def late_by(self) -> str:
+        return slip_in_words(self.late_by_hours)
 
 
 class ShipmentOrder(models.Model):

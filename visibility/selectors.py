@@ -7,8 +7,9 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
+from django.contrib.auth import get_user_model
 from django.contrib.postgres.expressions import ArraySubquery
 from django.contrib.postgres.search import TrigramSimilarity
 from django.db.models import (
@@ -27,9 +28,10 @@ from django.db.models.functions import Collate
 from django.utils import timezone
 
 from accounts.models import TokenScope
-from accounts.scoping import Actor, visible_account_ids
+from accounts.scoping import Actor, is_operator, visible_account_ids
 from visibility.models import (
     Document,
+    ExceptionNote,
     FreightCharge,
     Invoice,
     NotificationSubscription,
@@ -37,6 +39,7 @@ from visibility.models import (
     Reference,
     Shipment,
     ShipmentEvent,
+    ShipmentException,
     ShipmentOrder,
     Webhook,
     WebhookDelivery,
@@ -435,3 +438,84 @@ def document_get(actor: Actor, document_id: str) -> Document | None:
 
 def documents_of_shipment(actor: Actor, shipment: Shipment) -> QuerySet[Document]:
     return documents_for(actor).filter(shipment=shipment).order_by("occurred_at", "id")
+
+
+# --- exceptions as work ----------------------------------------------------------------------
+
+
+def _notes_prefetch(actor: Actor) -> Prefetch:
+    """The notes an actor may read: all of them for the operator's staff, only those
+    marked visible to the customer for everyone else (internal notes never leave)."""
+    notes = ExceptionNote.objects.select_related("author").order_by("created_at", "id")
+    if not is_operator(actor):
+        notes = notes.filter(visible_to_customer=True)
+    return Prefetch("notes", queryset=notes, to_attr="shown_notes")
+
+
+def exceptions_for(actor: Actor) -> QuerySet[ShipmentException]:
+    """Exception records on the shipments the actor may see, with the notes it may read."""
+    return (
+        ShipmentException.objects.filter(shipment__customer_account_id__in=visible_accounts(actor))
+        .select_related("shipment", "owner")
+        .prefetch_related(_notes_prefetch(actor))
+    )
+
+
+def open_exceptions(actor: Actor, *, shipment_id: str = "") -> QuerySet[ShipmentException]:
+    """Unresolved exceptions the actor may see, oldest first, of one shipment if
+    `shipment_id` (customers and partners: `/api/v1/exceptions`, GraphQL)."""
+    records = exceptions_for(actor).exclude(status=ShipmentException.Status.RESOLVED)
+    if shipment_id:
+        records = records.filter(shipment__shipment_id=shipment_id)
+    return records.order_by("opened_at", "id")
+
+
+def open_exceptions_of_shipment(actor: Actor, shipment: Shipment) -> list[ShipmentException]:
+    return list(open_exceptions(actor).filter(shipment_id=shipment.id))
+
+
+def exception_queue(
+    actor: Actor,
+    *,
+    reasons: Collection[str] = (),
+    tenant_id: int | None = None,
+    carrier_scac: str = "",
+    older_than: timedelta | None = None,
+    now: datetime | None = None,
+) -> QuerySet[ShipmentException]:
+    """Customer service's work queue: the unresolved exceptions of the tenants the staff
+    member serves, oldest first. Nobody but the operator's staff has a queue."""
+    if not is_operator(actor):
+        return ShipmentException.objects.none()
+    conditions = Q()
+    if reasons:
+        conditions &= Q(reason__in=list(reasons))
+    if tenant_id is not None:
+        conditions &= Q(shipment__customer_account__tenant_id=tenant_id)
+    if carrier_scac:
+        conditions &= Q(shipment__carrier_scac__iexact=carrier_scac)
+    if older_than is not None:
+        conditions &= Q(opened_at__lte=(now or timezone.now()) - older_than)
+    return (
+        open_exceptions(actor)
+        .filter(conditions)
+        .select_related("shipment__customer_account__tenant")
+    )
+
+
+def queue_exception_get(actor: Actor, exception_id: int) -> ShipmentException | None:
+    """One exception for staff to work on, if it is in their queue's tenants."""
+    if not is_operator(actor):
+        return None
+    return exceptions_for(actor).filter(id=exception_id).first()
+
+
+def customer_service_staff(actor: Actor) -> QuerySet:
+    """Who an exception can be assigned to: the operator's active customer-service staff."""
+    if not is_operator(actor):
+        return get_user_model().objects.none()
+    return (
+        get_user_model()
+        .objects.filter(is_active=True, staff_profile__isnull=False)
+        .order_by("username")
+    )

@@ -113,8 +113,8 @@ GRAPHQL_DETAILS = {
 # visible_accounts reads the actor's account ids first, once per scope (docs/BENCHMARKS.md).
 DETAIL_QUERIES = {
     # + accounts, shipment, its orders (links, orders), history, charges, accounts for
-    # documents, documents, the invoices menu
-    ("page", "/shipments/SHP-778120/"): 13,
+    # documents, documents, accounts for exceptions, open exceptions, the invoices menu
+    ("page", "/shipments/SHP-778120/"): 15,
     # + accounts, order, lines, its shipments (links, shipments), accounts for invoices,
     # invoices, the invoices menu
     ("page", "/orders/SO-100045/"): 12,
@@ -122,8 +122,9 @@ DETAIL_QUERIES = {
     ("page", "/invoices/INV-2026-004512/"): 8,
     # + accounts, document, the download's audit entry
     ("page", "/documents/DOC-POD-778120/download"): 7,
-    # token, accounts, shipment, links, orders, history, charges
-    ("api", "/api/v1/shipments/SHP-778120"): 7,
+    # token, accounts, shipment, links, orders, history, accounts for exceptions, open
+    # exceptions, charges
+    ("api", "/api/v1/shipments/SHP-778120"): 9,
     # token, accounts, order, lines, links, shipments, accounts for invoices, invoices
     ("api", "/api/v1/orders/SO-100045"): 8,
     # token, accounts, invoice, lines
