@@ -27,7 +27,7 @@ from django.db.models import (
 from django.db.models.functions import Collate
 from django.utils import timezone
 
-from accounts.models import TokenScope
+from accounts.models import Tenant, TokenScope
 from accounts.scoping import Actor, is_operator, visible_account_ids
 from visibility.models import (
     Document,
@@ -518,4 +518,13 @@ def customer_service_staff(actor: Actor) -> QuerySet:
         get_user_model()
         .objects.filter(is_active=True, staff_profile__isnull=False)
         .order_by("username")
+    )
+
+
+def tenants_served(actor: Actor) -> QuerySet[Tenant]:
+    """The tenants whose exceptions are in a staff member's queue (the queue's filter)."""
+    if not is_operator(actor):
+        return Tenant.objects.none()
+    return (
+        Tenant.objects.filter(accounts__id__in=visible_accounts(actor)).distinct().order_by("name")
     )
