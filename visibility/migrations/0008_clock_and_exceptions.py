@@ -137,4 +137,14 @@ class Migration(migrations.Migration):
             model_name='shipmentexception',
             constraint=models.UniqueConstraint(condition=models.Q(('status', 'resolved'), _negated=True), fields=('shipment', 'reason'), name='exception_one_open_per_reason'),
         ),
+        # Shipments derived before the clock existed: the sweep evaluates every one once
+        # (in batches), and a delay already announced is not announced again.
+        migrations.RunSQL(
+            "UPDATE visibility_shipment SET delay_notified_eta = eta WHERE delayed",
+            migrations.RunSQL.noop,
+        ),
+        migrations.RunSQL(
+            "UPDATE visibility_shipment SET next_check_at = now() WHERE status <> 'cancelled'",
+            migrations.RunSQL.noop,
+        ),
     ]

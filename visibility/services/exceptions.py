@@ -26,6 +26,7 @@ from visibility.models import (
     ExceptionNote,
     ExceptionReason,
     Milestone,
+    Notification,
     NotificationTrigger,
     Shipment,
     ShipmentEvent,
@@ -111,6 +112,22 @@ def _occurrence(record: ShipmentException) -> str:
     return f"{record.reason}:" + hashlib.sha256(record.occurrence_key.encode()).hexdigest()[:40]
 
 
+def _delays_notified(shipment_refs: list[str]) -> dict[str, datetime]:
+    """The latest ETA a delay notification announced per shipment, from the outbox, which
+    a rebuild of the read models keeps (the shipment's own record of it is rebuilt)."""
+    latest: dict[str, datetime] = {}
+    for ref, occurrence in Notification.objects.filter(
+        shipment_ref__in=shipment_refs, trigger=NotificationTrigger.DELAY
+    ).values_list("shipment_ref", "occurrence"):
+        try:
+            eta = datetime.fromisoformat(occurrence)
+        except ValueError:
+            continue  # recorded before occurrences existed
+        if ref not in latest or eta > latest[ref]:
+            latest[ref] = eta
+    return latest
+
+
 def exceptions_sync(shipments: list[Shipment], now: datetime) -> list[Occurrence]:
     """Open and auto-resolve the exception records of these shipments as of `now`;
     return the notifications owed: each new exception, and each delay whose ETA is later
@@ -124,6 +141,7 @@ def exceptions_sync(shipments: list[Shipment], now: datetime) -> list[Occurrence
     ):
         known.setdefault(record.shipment_id, []).append(record)
 
+    notified = _delays_notified([shipment.shipment_id for shipment in shipments])
     to_open: list[ShipmentException] = []
     to_resolve: list[int] = []
     occurrences: list[Occurrence] = []
@@ -155,10 +173,18 @@ def exceptions_sync(shipments: list[Shipment], now: datetime) -> list[Occurrence
                     opened_at=now,
                 )
             )
+        last_notified = max(
+            (
+                moment
+                for moment in (shipment.delay_notified_eta, notified.get(shipment.shipment_id))
+                if moment
+            ),
+            default=None,
+        )
         if (
             shipment.delayed
             and shipment.eta
-            and (shipment.delay_notified_eta is None or shipment.eta > shipment.delay_notified_eta)
+            and (last_notified is None or shipment.eta > last_notified)
         ):
             shipment.delay_notified_eta = shipment.eta
             announced.append(shipment)
