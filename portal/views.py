@@ -152,7 +152,11 @@ def search(request: HttpRequest) -> HttpResponse:
             tenant_ids={hit.tenant_id for hit in hits},
             request=request,
         )
-    return render(request, "search.html", {"query": query, "hits": hits})
+    flags = selectors.shipment_flags_of(
+        request.user, [hit.object_key for hit in hits if hit.kind == "shipment"]
+    )
+    rows = [(hit, flags.get(hit.object_key, []) if hit.kind == "shipment" else []) for hit in hits]
+    return render(request, "search.html", {"query": query, "hits": rows})
 
 
 @login_required

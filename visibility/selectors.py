@@ -528,3 +528,24 @@ def tenants_served(actor: Actor) -> QuerySet[Tenant]:
     return (
         Tenant.objects.filter(accounts__id__in=visible_accounts(actor)).distinct().order_by("name")
     )
+
+
+def shipment_flags_of(actor: Actor, shipment_ids: Collection[str]) -> dict[str, list[str]]:
+    """The flags in words of the visible shipments among `shipment_ids` (search results)."""
+    if not shipment_ids:
+        return {}
+    return {
+        shipment.shipment_id: shipment.flags
+        for shipment in shipments_for(actor)
+        .filter(shipment_id__in=list(shipment_ids))
+        .only(
+            "shipment_id",
+            "overdue",
+            "late_by_hours",
+            "delayed",
+            "at_risk",
+            "tracking_stale",
+            "pod_missing",
+            "not_invoiced",
+        )
+    }

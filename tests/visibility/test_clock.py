@@ -141,3 +141,28 @@ def test_nothing_is_checked_again_when_no_rule_can_flip():
     shipment = evaluate(shipment, NOV[29])
     assert shipment.not_invoiced and not shipment.pod_missing
     assert shipment.next_check_at is None
+
+
+def test_every_surface_shows_the_flags_in_words(client, brenner, customer_user, partner_token):
+    shipment = ShipmentFactory(
+        customer_account=brenner.accounts.get(number="C-1001"),
+        milestones=[Milestone.PICKED_UP, Milestone.IN_TRANSIT],
+    )
+    evaluate(shipment, NOV[22] + timedelta(hours=6))  # ETA 19 Nov passed, promised 20 Nov
+    client.force_login(customer_user)
+    ref = shipment.shipment_id
+    for path in ("/shipments/", f"/shipments/{ref}/", f"/search/?q={ref}"):
+        assert "Late +2 days" in client.get(path).content.decode(), path
+    csv = b"".join(client.get("/shipments/export.csv").streaming_content).decode()
+    assert "Overdue; Late +2 days" in csv
+    api = client.get(f"/api/v1/shipments/{ref}").json()
+    assert api["overdue"] and api["late_by_hours"] == 30
+    assert api["late_by"] == "+2 days" and api["last_heard_source"] == "tms"
+    body = client.post(
+        "/graphql",
+        data={"query": f'{{ shipment(shipmentId: "{ref}") {{ overdue lateBy flags }} }}'},
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {partner_token}",
+    ).json()
+    assert body["data"]["shipment"]["lateBy"] == "+2 days"
+    assert "Overdue" in body["data"]["shipment"]["flags"]
