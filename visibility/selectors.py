@@ -123,6 +123,8 @@ def shipment_list(
     carrier_scac: str = "",
     load_id: str = "",
     updated_since: datetime | None = None,
+    overdue: bool | None = None,
+    late: bool | None = None,
 ) -> QuerySet[Shipment]:
     """Newest activity first; each row carries `order_numbers`, the orders it ships.
 
@@ -142,6 +144,10 @@ def shipment_list(
         conditions &= Q(delayed=delayed)
     if at_risk is not None:
         conditions &= Q(at_risk=at_risk)
+    if overdue is not None:
+        conditions &= Q(overdue=overdue)
+    if late is not None:
+        conditions &= Q(late_by_hours__isnull=not late)
     if mode:
         conditions &= Q(mode=mode)
     if carrier_scac:

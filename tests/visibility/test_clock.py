@@ -166,3 +166,17 @@ def test_every_surface_shows_the_flags_in_words(client, brenner, customer_user, 
     ).json()
     assert body["data"]["shipment"]["lateBy"] == "+2 days"
     assert "Overdue" in body["data"]["shipment"]["flags"]
+
+
+def test_the_shipment_list_filters_by_overdue_and_late(client, brenner, customer_user):
+    on_time = ShipmentFactory(customer_account=brenner.accounts.get(number="C-1001"))
+    overdue = ShipmentFactory(
+        customer_account=brenner.accounts.get(number="C-1001"),
+        milestones=[Milestone.PICKED_UP, Milestone.IN_TRANSIT],
+    )
+    evaluate(on_time, NOV[17]), evaluate(overdue, NOV[20])
+    client.force_login(customer_user)
+    rows = client.get("/api/v1/shipments?overdue=true").json()["results"]
+    assert [row["shipment_id"] for row in rows] == [overdue.shipment_id]
+    rows = client.get("/api/v1/shipments?late=false").json()["results"]
+    assert {row["shipment_id"] for row in rows} == {on_time.shipment_id, overdue.shipment_id}
