@@ -101,7 +101,9 @@ def exception_detail_page(request: HttpRequest, exception_id: int) -> HttpRespon
                 exception_resolve(request.user, record, now=now)
             elif action == "assign":
                 owner_id = form.cleaned_data["owner"]
-                owner = staff.filter(id=owner_id).first() if owner_id else None
+                owner = (
+                    selectors.customer_service_member(request.user, owner_id) if owner_id else None
+                )
                 if owner_id and owner is None:
                     raise Http404("owner: not a member of customer service")
                 exception_assign(request.user, record, owner)

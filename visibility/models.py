@@ -115,7 +115,7 @@ class Order(SnapshotVersion):
     cancel_reason = models.CharField(max_length=1000, blank=True, default="")
     last_event_at = models.DateTimeField(null=True, blank=True)
     # Any of its shipments is late or overdue (visibility/services/clock.py).
-    at_risk = models.BooleanField(default=False)
+    at_risk = models.BooleanField(default=False, db_default=False)
     # The key of the source that first released the order: only it may change the
     # order's account or cancel it (contract 1.1, "Sources").
     released_by = models.CharField(max_length=64, blank=True, default="")
@@ -179,17 +179,17 @@ class Shipment(SnapshotVersion):
     last_event_at = models.DateTimeField(null=True, blank=True)
     # Clock-driven states (visibility/services/clock.py): true between events too,
     # kept so by the sweep, which reads only rows whose next_check_at has come.
-    overdue = models.BooleanField(default=False)
+    overdue = models.BooleanField(default=False, db_default=False)
     late_by_hours = models.IntegerField(null=True, blank=True)
-    tracking_stale = models.BooleanField(default=False)
-    pod_missing = models.BooleanField(default=False)
-    not_invoiced = models.BooleanField(default=False)
+    tracking_stale = models.BooleanField(default=False, db_default=False)
+    pod_missing = models.BooleanField(default=False, db_default=False)
+    not_invoiced = models.BooleanField(default=False, db_default=False)
     next_check_at = models.DateTimeField(null=True, blank=True)
     # The latest ETA a delay notification announced: only a later one notifies again.
     delay_notified_eta = models.DateTimeField(null=True, blank=True)
     # Freshness: server time of the last projected event touching the shipment, and its source.
     last_heard_at = models.DateTimeField(null=True, blank=True)
-    last_heard_source = models.CharField(max_length=64, blank=True, default="")
+    last_heard_source = models.CharField(max_length=64, blank=True, default="", db_default="")
 
     class Meta:
         indexes = [
@@ -470,7 +470,7 @@ class Notification(models.Model):
     trigger = models.CharField(max_length=12, choices=NotificationTrigger.choices)
     # Which occurrence of the trigger: an exception's reason and id, a delay's ETA;
     # empty for the one delivery.
-    occurrence = models.CharField(max_length=64, blank=True, default="")
+    occurrence = models.CharField(max_length=64, blank=True, default="", db_default="")
     subscriber = models.CharField(max_length=40, help_text="user:<id> or webhook:<id>")
     tenant = models.ForeignKey("accounts.Tenant", on_delete=models.CASCADE, related_name="+")
     payload = models.JSONField()

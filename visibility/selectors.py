@@ -516,6 +516,11 @@ def queue_exception_get(actor: Actor, exception_id: int) -> ShipmentException | 
     return exceptions_for(actor).filter(id=exception_id).first()
 
 
+def customer_service_member(actor: Actor, user_id: int):
+    """One member of customer service an exception may be assigned to, or None."""
+    return customer_service_staff(actor).filter(id=user_id).first()
+
+
 def customer_service_staff(actor: Actor) -> QuerySet:
     """Who an exception can be assigned to: the operator's active customer-service staff."""
     if not is_operator(actor):
