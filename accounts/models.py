@@ -211,6 +211,7 @@ class AuditAction(models.TextChoices):
     # Written before staff looks became one entry per request (staff_viewed); kept so that
     # older entries still read.
     STAFF_SEARCHED = "staff_searched", "Staff searched"
+    EXCEPTION_WORKED = "exception_worked", "Shipment exception worked"
 
 
 class AuditEntry(models.Model):

@@ -1,4 +1,4 @@
-"""The Celery application: workers project the inbox; beat runs the sweep."""
+"""The Celery application: workers project the inbox; beat runs the sweeps (inbox, clock)."""
 
 from __future__ import annotations
 
@@ -23,4 +23,17 @@ def schedule_inbox_sweep(sender: Celery, **kwargs: object) -> None:
         settings.INBOX_SWEEP_SECONDS,
         sender.signature(SWEEP_INBOX),
         name="sweep the inbox for unclaimed events",
+    )
+
+
+@app.on_after_finalize.connect
+def schedule_clock_sweep(sender: Celery, **kwargs: object) -> None:
+    from django.conf import settings
+
+    from visibility.enqueue import SWEEP_CLOCK
+
+    sender.add_periodic_task(
+        settings.CLOCK_SWEEP_SECONDS,
+        sender.signature(SWEEP_CLOCK),
+        name="re-evaluate shipments whose clock-driven state is due",
     )

@@ -230,6 +230,19 @@ INBOX_BATCH_SIZE = int(os.environ.get("INBOX_BATCH_SIZE", "4000"))
 INBOX_MAX_ATTEMPTS = int(os.environ.get("INBOX_MAX_ATTEMPTS", "5"))
 # Contract 1.1: an event's occurred_at may be at most this far after its receipt (clock skew).
 EVENTS_MAX_CLOCK_SKEW_HOURS = float(os.environ.get("EVENTS_MAX_CLOCK_SKEW_HOURS", "24"))
+# Clock-driven states (visibility/services/clock.py, docs/OPERATIONS.md): how often beat
+# re-evaluates due shipments, how many per statement, and the thresholds.
+CLOCK_SWEEP_SECONDS = float(os.environ.get("CLOCK_SWEEP_SECONDS", "60"))
+CLOCK_SWEEP_BATCH = int(os.environ.get("CLOCK_SWEEP_BATCH", "2000"))
+TRACKING_STALE_HOURS = {
+    "parcel": float(os.environ.get("TRACKING_STALE_HOURS_PARCEL", "24")),
+    "ltl": float(os.environ.get("TRACKING_STALE_HOURS_LTL", "12")),
+    "ftl": float(os.environ.get("TRACKING_STALE_HOURS_FTL", "12")),
+    "ocean": float(os.environ.get("TRACKING_STALE_HOURS_OCEAN", "72")),
+}
+TRACKING_STALE_HOURS_DEFAULT = float(os.environ.get("TRACKING_STALE_HOURS_DEFAULT", "24"))
+POD_MISSING_HOURS = float(os.environ.get("POD_MISSING_HOURS", "24"))
+NOT_INVOICED_DAYS = float(os.environ.get("NOT_INVOICED_DAYS", "3"))
 
 LOGGING = {
     "version": 1,

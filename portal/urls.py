@@ -7,10 +7,12 @@ from integration.api.health import integration_health_json, integration_health_p
 from integration.api.views import receive_events_view
 from portal import admin_views, member_views, settings_views, views
 from portal.converters import IdentifierConverter
+from portal.exception_views import exception_detail_page, exception_queue_page
 from portal.graphql.schema import schema
 from portal.graphql.views import PortalGraphQLView
 from visibility.api.documents import DocumentDownloadApi
 from visibility.api.views import (
+    ExceptionListApi,
     InvoiceDetailApi,
     InvoiceListApi,
     OrderDetailApi,
@@ -64,6 +66,7 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("api/v1/events", receive_events_view, name="api-events"),
     path("api/v1/shipments", ShipmentListApi.as_view(), name="api-shipment-list"),
+    path("api/v1/exceptions", ExceptionListApi.as_view(), name="api-exception-list"),
     path(
         "api/v1/orders/<identifier:order_number>", OrderDetailApi.as_view(), name="api-order-detail"
     ),
@@ -74,6 +77,8 @@ urlpatterns = [
     ),
     path("api/v1/integration/health", integration_health_json, name="api-integration-health"),
     path("operations/integration/", integration_health_page, name="integration-health"),
+    path("exceptions/", exception_queue_page, name="exception-queue"),
+    path("exceptions/<int:exception_id>/", exception_detail_page, name="exception-detail"),
     path("graphql", PortalGraphQLView.as_view(schema=schema), name="graphql"),
     # --- readside: invoices and orders ---
     path("shipments/export.csv", views.shipment_export, name="shipment-export"),

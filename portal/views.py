@@ -10,6 +10,7 @@ from django.core.paginator import Paginator
 from django.db.models import QuerySet
 from django.http import FileResponse, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 
 from portal.forms import (
     InvoiceListForm,
@@ -21,6 +22,7 @@ from portal.forms import (
 from visibility import selectors
 from visibility.access import visible_object_or_404
 from visibility.api.documents import document_response
+from visibility.flags import age_in_words
 from visibility.models import Invoice, ShipmentStatus
 
 
@@ -65,6 +67,7 @@ CSV_HEADER = [
     "status",
     "delayed",
     "at_risk",
+    "flags",
     "carrier",
     "tracking_numbers",
     "eta",
@@ -91,6 +94,7 @@ def _csv_rows(shipments: QuerySet):
                 shipment.get_status_display(),
                 shipment.delayed,
                 shipment.at_risk,
+                "; ".join(shipment.flags),
                 shipment.carrier_name,
                 " ".join(shipment.tracking_numbers),
                 shipment.eta and shipment.eta.isoformat(),
@@ -128,6 +132,8 @@ def shipment_detail(request: HttpRequest, shipment_id: str) -> HttpResponse:
             ],
             "charges": selectors.charges_of_shipment(request.user, shipment),
             "eta_history": selectors.eta_history(shipment),
+            "exceptions": selectors.open_exceptions_of_shipment(request.user, shipment),
+            "last_heard": age_in_words(shipment.last_heard_at, timezone.now()),
         },
     )
 
@@ -140,7 +146,11 @@ def healthz(request: HttpRequest) -> HttpResponse:
 def search(request: HttpRequest) -> HttpResponse:
     query = query_values(SearchForm, request)["q"]
     hits = selectors.search_references(request.user, query) if query else []
-    return render(request, "search.html", {"query": query, "hits": hits})
+    flags = selectors.shipment_flags_of(
+        request.user, [hit.object_key for hit in hits if hit.kind == "shipment"]
+    )
+    rows = [(hit, flags.get(hit.object_key, []) if hit.kind == "shipment" else []) for hit in hits]
+    return render(request, "search.html", {"query": query, "hits": rows})
 
 
 @login_required

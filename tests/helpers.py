@@ -72,9 +72,19 @@ def read_model_state() -> dict:
                 "last_event_at",
                 "load_id",
                 "planned_delivery_at",
+                # Clock-driven: the same at the same moment whatever the order of events.
+                "overdue",
+                "tracking_stale",
+                "pod_missing",
+                "not_invoiced",
             )
         }
         | {
+            "open_exceptions": sorted(
+                exception.reason
+                for exception in shipment.exceptions.all()
+                if exception.status != "resolved"
+            ),
             "history": sorted(
                 (fact.event_key, fact.kind, fact.milestone, str(fact.eta))
                 for fact in shipment.history.all()
@@ -82,11 +92,14 @@ def read_model_state() -> dict:
             "stops": [(stop.sequence, stop.stop_type) for stop in shipment.stops.all()],
             "orders": sorted(link.order.order_number for link in shipment.order_links.all()),
         }
-        for shipment in Shipment.objects.prefetch_related("history", "stops", "order_links__order")
+        for shipment in Shipment.objects.prefetch_related(
+            "history", "stops", "order_links__order", "exceptions"
+        )
     }
     orders = {
         order.order_number: (
             order.status,
+            order.at_risk,
             order.customer_po,
             order.cancelled_at,
             order.last_event_at,

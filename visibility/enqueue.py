@@ -9,6 +9,7 @@ from __future__ import annotations
 from celery import current_app
 
 DELIVER_NOTIFICATIONS = "visibility.tasks.deliver_notifications"
+SWEEP_CLOCK = "visibility.tasks.sweep_clock"
 
 
 def enqueue_deliver_notifications() -> None:

@@ -15,6 +15,7 @@ from django.db import models
 from django.db.models.functions import Collate
 
 from accounts.models import CustomerAccount
+from visibility.flags import shipment_flags, slip_in_words
 
 
 class Milestone(models.TextChoices):
@@ -113,6 +114,8 @@ class Order(SnapshotVersion):
     cancelled_at = models.DateTimeField(null=True, blank=True)
     cancel_reason = models.CharField(max_length=1000, blank=True, default="")
     last_event_at = models.DateTimeField(null=True, blank=True)
+    # Any of its shipments is late or overdue (visibility/services/clock.py).
+    at_risk = models.BooleanField(default=False, db_default=False)
     # The key of the source that first released the order: only it may change the
     # order's account or cancel it (contract 1.1, "Sources").
     released_by = models.CharField(max_length=64, blank=True, default="")
@@ -177,9 +180,27 @@ class Shipment(SnapshotVersion):
     delivered_at = models.DateTimeField(null=True, blank=True)
     received_by = models.CharField(max_length=1000, blank=True, default="")
     last_event_at = models.DateTimeField(null=True, blank=True)
+    # Clock-driven states (visibility/services/clock.py): true between events too,
+    # kept so by the sweep, which reads only rows whose next_check_at has come.
+    overdue = models.BooleanField(default=False, db_default=False)
+    late_by_hours = models.IntegerField(null=True, blank=True)
+    tracking_stale = models.BooleanField(default=False, db_default=False)
+    pod_missing = models.BooleanField(default=False, db_default=False)
+    not_invoiced = models.BooleanField(default=False, db_default=False)
+    next_check_at = models.DateTimeField(null=True, blank=True)
+    # The latest ETA a delay notification announced: only a later one notifies again.
+    delay_notified_eta = models.DateTimeField(null=True, blank=True)
+    # Freshness: server time of the last projected event touching the shipment, and its source.
+    last_heard_at = models.DateTimeField(null=True, blank=True)
+    last_heard_source = models.CharField(max_length=64, blank=True, default="", db_default="")
 
     class Meta:
         indexes = [
+            models.Index(
+                fields=["next_check_at"],
+                name="shipment_next_check",
+                condition=models.Q(next_check_at__isnull=False),
+            ),
             models.Index(fields=["customer_account", "-last_event_at"]),
             models.Index(fields=["load_id"]),
             # Lists are newest first: across many accounts (staff, large tenants) the
@@ -194,6 +215,14 @@ class Shipment(SnapshotVersion):
 
     def __str__(self) -> str:
         return self.shipment_id
+
+    @property
+    def flags(self) -> list[str]:
+        return shipment_flags(self)
+
+    @property
+    def late_by(self) -> str:
+        return slip_in_words(self.late_by_hours)
 
 
 class ShipmentOrder(models.Model):
@@ -458,7 +487,7 @@ class Webhook(models.Model):
 
 
 class Notification(models.Model):
-    """The outbox: exactly one row per (shipment, trigger, subscriber), drained by a worker.
+    """The outbox: one row per (shipment, trigger, occurrence, subscriber), drained by a worker.
 
     Keyed by the shipment's id string, not a foreign key, so rebuilding the read models
     never deletes the record of what was already sent (and never sends it again).
@@ -471,6 +500,9 @@ class Notification(models.Model):
 
     shipment_ref = models.CharField(max_length=128)
     trigger = models.CharField(max_length=12, choices=NotificationTrigger.choices)
+    # Which occurrence of the trigger: an exception's reason and id, a delay's ETA;
+    # empty for the one delivery.
+    occurrence = models.CharField(max_length=64, blank=True, default="", db_default="")
     subscriber = models.CharField(max_length=40, help_text="user:<id> or webhook:<id>")
     tenant = models.ForeignKey("accounts.Tenant", on_delete=models.CASCADE, related_name="+")
     payload = models.JSONField()
@@ -484,7 +516,8 @@ class Notification(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["shipment_ref", "trigger", "subscriber"], name="notification_once"
+                fields=["shipment_ref", "trigger", "occurrence", "subscriber"],
+                name="notification_once",
             )
         ]
         indexes = [
@@ -508,3 +541,99 @@ class WebhookDelivery(models.Model):
 
     class Meta:
         ordering = ["-attempted_at"]
+
+
+# --- exceptions as work --------------------------------------------------------------------
+
+
+class ExceptionReason(models.TextChoices):
+    """Why a shipment needs attention: the canonical taxonomy customers and staff read."""
+
+    WEATHER = "weather", "Weather"
+    MECHANICAL = "mechanical", "Mechanical breakdown"
+    RECIPIENT_UNAVAILABLE = "recipient_unavailable", "Recipient unavailable"
+    REFUSED = "refused", "Refused by consignee"
+    DAMAGED = "damaged", "Damaged"
+    ADDRESS = "address", "Address problem"
+    CUSTOMS = "customs", "Customs"
+    CAPACITY = "capacity", "Capacity"
+    OVERDUE = "overdue", "Overdue"
+    LATE = "late", "Late against the promised date"
+    TRACKING_STALE = "tracking_stale", "Tracking stale"
+    MISSING_POD = "missing_pod", "Missing proof of delivery"
+    NOT_INVOICED = "not_invoiced", "Delivered, not invoiced"
+    OTHER = "other", "Other"
+
+
+class ShipmentException(models.Model):
+    """A problem on a shipment as a piece of work: a reason, an age, an owner, notes.
+
+    At most one open (or acknowledged) record per (shipment, reason); opened and
+    auto-resolved by visibility/services/exceptions.py, worked by customer service.
+    """
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        ACKNOWLEDGED = "acknowledged", "Acknowledged"
+        RESOLVED = "resolved", "Resolved"
+
+    class OpenedBy(models.TextChoices):
+        DELAY = "delay", "A delay"
+        MILESTONE = "milestone", "An exception reported by the carrier"
+        CLOCK = "clock", "The clock"
+
+    shipment = models.ForeignKey(Shipment, on_delete=models.CASCADE, related_name="exceptions")
+    reason = models.CharField(max_length=24, choices=ExceptionReason.choices)
+    opened_by = models.CharField(max_length=10, choices=OpenedBy.choices)
+    # What occurrence of the problem opened it (the delay's event, the ETA that passed,
+    # ...): the same occurrence never opens a second record, even after one is resolved.
+    occurrence_key = models.CharField(max_length=200, blank=True, default="")
+    # The raw code that opened it (X12 1651 or 214), kept for staff; never shown as the reason.
+    source_code = models.CharField(max_length=8, blank=True, default="")
+    detail = models.CharField(max_length=1000, blank=True, default="")
+    status = models.CharField(max_length=14, choices=Status.choices, default=Status.OPEN)
+    opened_at = models.DateTimeField()
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolved_automatically = models.BooleanField(default=False)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="owned_exceptions",
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["shipment", "reason"],
+                condition=~models.Q(status="resolved"),
+                name="exception_one_open_per_reason",
+            )
+        ]
+        indexes = [
+            models.Index(
+                fields=["opened_at", "id"],
+                name="exception_unresolved_oldest",
+                condition=~models.Q(status="resolved"),
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.shipment_id}: {self.get_reason_display()}"
+
+
+class ExceptionNote(models.Model):
+    """A note on an exception: internal to the operator's staff, or visible to the customer."""
+
+    exception = models.ForeignKey(ShipmentException, on_delete=models.CASCADE, related_name="notes")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    text = models.TextField()
+    visible_to_customer = models.BooleanField(default=False)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["created_at", "id"]

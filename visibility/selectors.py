@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, TypeAlias, TypedDict
 
 from django.contrib.auth.models import User
@@ -31,10 +31,11 @@ from django.db.models.functions import Collate
 from django.utils import timezone
 
 from accounts.audit import note_staff_read
-from accounts.models import TokenScope
-from accounts.scoping import Actor, visible_account_ids
+from accounts.models import Tenant, TokenScope
+from accounts.scoping import Actor, is_operator, visible_account_ids
 from visibility.models import (
     Document,
+    ExceptionNote,
     FreightCharge,
     Invoice,
     NotificationSubscription,
@@ -43,6 +44,7 @@ from visibility.models import (
     Shipment,
     ShipmentAccount,
     ShipmentEvent,
+    ShipmentException,
     ShipmentOrder,
     Webhook,
     WebhookDelivery,
@@ -191,6 +193,8 @@ def shipment_list(
     carrier_scac: str = "",
     load_id: str = "",
     updated_since: datetime | None = None,
+    overdue: bool | None = None,
+    late: bool | None = None,
 ) -> QuerySet[Shipment]:
     """Newest activity first; each row carries `order_numbers`, the orders it ships.
 
@@ -210,6 +214,10 @@ def shipment_list(
         conditions &= Q(delayed=delayed)
     if at_risk is not None:
         conditions &= Q(at_risk=at_risk)
+    if overdue is not None:
+        conditions &= Q(overdue=overdue)
+    if late is not None:
+        conditions &= Q(late_by_hours__isnull=not late)
     if mode:
         conditions &= Q(mode=mode)
     if carrier_scac:
@@ -582,3 +590,124 @@ def documents_of_shipment(actor: Actor, shipment: Shipment) -> list[Document]:
     if prefetched is not None:
         return prefetched
     return list(documents_for(actor).filter(shipment=shipment).order_by("occurred_at", "id"))
+
+
+# --- exceptions as work ----------------------------------------------------------------------
+
+
+def _notes_prefetch(actor: Actor) -> Prefetch:
+    """The notes an actor may read: all of them for the operator's staff, only those
+    marked visible to the customer for everyone else (internal notes never leave)."""
+    notes = ExceptionNote.objects.select_related("author").order_by("created_at", "id")
+    if not is_operator(actor):
+        notes = notes.filter(visible_to_customer=True)
+    return Prefetch("notes", queryset=notes, to_attr=SHOWN_NOTES)
+
+
+SHOWN_NOTES = "shown_notes"
+
+
+def shown_notes(record: ShipmentException) -> list[ExceptionNote]:
+    """The notes of an exception read through `exceptions_for` that the actor may read."""
+    notes: list[ExceptionNote] = getattr(record, SHOWN_NOTES)
+    return notes
+
+
+def exceptions_for(actor: Actor) -> QuerySet[ShipmentException]:
+    """Exception records on the shipments the actor may see, with the notes it may read."""
+    return (
+        ShipmentException.objects.filter(shipment__in=shipments_for(actor).values("id"))
+        .select_related("shipment", "owner")
+        .prefetch_related(_notes_prefetch(actor))
+    )
+
+
+def open_exceptions(actor: Actor, *, shipment_id: str = "") -> QuerySet[ShipmentException]:
+    """Unresolved exceptions the actor may see, oldest first, of one shipment if
+    `shipment_id` (customers and partners: `/api/v1/exceptions`, GraphQL)."""
+    records = exceptions_for(actor).exclude(status=ShipmentException.Status.RESOLVED)
+    if shipment_id:
+        records = records.filter(shipment__shipment_id=shipment_id)
+    return records.order_by("opened_at", "id")
+
+
+def open_exceptions_of_shipment(actor: Actor, shipment: Shipment) -> list[ShipmentException]:
+    return list(open_exceptions(actor).filter(shipment_id=shipment.id))
+
+
+def exception_queue(
+    actor: Actor,
+    *,
+    reasons: Collection[str] = (),
+    tenant_id: int | None = None,
+    carrier_scac: str = "",
+    older_than: timedelta | None = None,
+    now: datetime | None = None,
+) -> QuerySet[ShipmentException]:
+    """Customer service's work queue: the unresolved exceptions of the tenants the staff
+    member serves, oldest first. Nobody but the operator's staff has a queue."""
+    if not is_operator(actor):
+        return ShipmentException.objects.none()
+    conditions = Q()
+    if reasons:
+        conditions &= Q(reason__in=list(reasons))
+    if tenant_id is not None:
+        conditions &= Q(shipment__account_links__customer_account__tenant_id=tenant_id)
+    if carrier_scac:
+        conditions &= Q(shipment__carrier_scac__iexact=carrier_scac)
+    if older_than is not None:
+        conditions &= Q(opened_at__lte=(now or timezone.now()) - older_than)
+    return (
+        open_exceptions(actor)
+        .filter(conditions)
+        .select_related("shipment__customer_account__tenant")
+    )
+
+
+def queue_exception_get(actor: Actor, exception_id: int) -> ShipmentException | None:
+    """One exception for staff to work on, if it is in their queue's tenants."""
+    if not is_operator(actor):
+        return None
+    return exceptions_for(actor).filter(id=exception_id).first()
+
+
+def customer_service_member(actor: Actor, user_id: int) -> User | None:
+    """One member of customer service an exception may be assigned to, or None."""
+    return customer_service_staff(actor).filter(id=user_id).first()
+
+
+def customer_service_staff(actor: Actor) -> QuerySet[User]:
+    """Who an exception can be assigned to: the operator's active customer-service staff."""
+    if not is_operator(actor):
+        return User.objects.none()
+    return User.objects.filter(is_active=True, staff_profile__isnull=False).order_by("username")
+
+
+def tenants_served(actor: Actor) -> QuerySet[Tenant]:
+    """The tenants whose exceptions are in a staff member's queue (the queue's filter)."""
+    if not is_operator(actor):
+        return Tenant.objects.none()
+    return (
+        Tenant.objects.filter(accounts__id__in=visible_accounts(actor)).distinct().order_by("name")
+    )
+
+
+def shipment_flags_of(actor: Actor, shipment_ids: Collection[str]) -> dict[str, list[str]]:
+    """The flags in words of the visible shipments among `shipment_ids` (search results)."""
+    if not shipment_ids:
+        return {}
+    return {
+        shipment.shipment_id: shipment.flags
+        for shipment in shipments_for(actor)
+        .filter(shipment_id__in=list(shipment_ids))
+        .only(
+            "shipment_id",
+            "overdue",
+            "late_by_hours",
+            "delayed",
+            "at_risk",
+            "tracking_stale",
+            "pod_missing",
+            "not_invoiced",
+        )
+    }

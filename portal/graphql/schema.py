@@ -88,8 +88,35 @@ class ShipmentType:
     promised_date: date | None
     delayed: auto
     at_risk: auto
+    overdue: auto
+    late_by_hours: auto
+    tracking_stale: auto
+    pod_missing: auto
+    not_invoiced: auto
+    last_heard_at: auto
+    last_heard_source: auto
     delivered_at: auto
     last_event_at: auto
+
+    @strawberry_django.field(only=["late_by_hours"])
+    def late_by(self, root: models.Shipment) -> str:
+        """The slip past the promised date in words ("+1 day"); empty when on time."""
+        return root.late_by
+
+    @strawberry_django.field(
+        only=[
+            "overdue",
+            "late_by_hours",
+            "delayed",
+            "at_risk",
+            "tracking_stale",
+            "pod_missing",
+            "not_invoiced",
+        ]
+    )
+    def flags(self, root: models.Shipment) -> list[str]:
+        """Every flag the shipment carries, in words, most urgent first."""
+        return root.flags
 
     @strawberry_django.field(prefetch_related=["history"])
     def milestones(self, root: models.Shipment) -> list[MilestoneType]:
@@ -174,6 +201,7 @@ class OrderDetailType:
     order_number: auto
     customer_po: auto
     status: str
+    at_risk: auto
     requested_delivery_date: date | None
     cancelled_at: auto
     lines: list[OrderLineType]
@@ -225,6 +253,45 @@ class InvoiceType:
             total_amount=str(invoice.total_amount),
             paid_at=invoice.paid_at,
             lines=cast(list[InvoiceLineType], list(invoice.lines.all())),
+        )
+
+
+@strawberry.type
+class ExceptionNoteType:
+    text: str
+    visible_to_customer: bool
+    created_at: datetime
+
+
+@strawberry.type
+class ShipmentExceptionType:
+    """An exception on a shipment: the reason in words, and the notes the actor may read."""
+
+    id: int
+    shipment_id: str
+    reason: str
+    reason_label: str
+    status: str
+    opened_at: datetime
+    notes: list[ExceptionNoteType]
+
+    @classmethod
+    def of(cls, record: models.ShipmentException) -> ShipmentExceptionType:
+        return cls(
+            id=record.id,
+            shipment_id=record.shipment.shipment_id,
+            reason=record.reason,
+            reason_label=record.get_reason_display(),
+            status=record.status,
+            opened_at=record.opened_at,
+            notes=[
+                ExceptionNoteType(
+                    text=note.text,
+                    visible_to_customer=note.visible_to_customer,
+                    created_at=note.created_at,
+                )
+                for note in selectors.shown_notes(record)
+            ],
         )
 
 
@@ -316,6 +383,19 @@ class Query:
         )
         return [
             InvoiceType.of(invoice) for invoice in invoices[: max(0, min(first, MAX_LIST_SIZE))]
+        ]
+
+    @strawberry.field(extensions=[TextArguments()])
+    def exceptions(
+        self, info: Info, shipment_id: str | None = None, first: int = 50
+    ) -> list[ShipmentExceptionType]:
+        """Unresolved exceptions, oldest first (of one shipment if `shipment_id`); ≤ 200."""
+        records = selectors.open_exceptions(
+            actor_from_request(info.context.request), shipment_id=shipment_id or ""
+        )
+        return [
+            ShipmentExceptionType.of(record)
+            for record in records[: max(0, min(first, MAX_LIST_SIZE))]
         ]
 
 

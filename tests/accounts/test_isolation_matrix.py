@@ -59,6 +59,12 @@ ENDPOINTS = {
     "api-document-download": ("detail", "/api/v1/documents/DOC-POD-778120"),
     "api-integration-health": ("operator", "/api/v1/integration/health"),
     "integration-health": ("operator", "/operations/integration/"),
+    # --- time and exceptions ---
+    "exception-queue": ("operator", "/exceptions/"),
+    "api-exception-list": ("list", "/api/v1/exceptions"),
+    # An id made at test time: checked in tests/visibility/test_exceptions.py.
+    "exception-detail": ("operator_detail", None),
+    # --- end time and exceptions ---
     "graphql": ("graphql", "/graphql"),
     # --- members and invitations (accounts) ---
     "member-settings": ("tenant_admin", "/settings/members/"),
@@ -104,6 +110,7 @@ GRAPHQL_FIELDS = {
     ),
     "invoices": ("{ invoices(first: 200) { invoiceNumber } }", {"invoices": []}),
     # --- end readside ---
+    "exceptions": ("{ exceptions(first: 200) { shipmentId } }", {"exceptions": []}),
 }
 
 # --- readside: the finance grant ---

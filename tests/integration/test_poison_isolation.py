@@ -134,7 +134,7 @@ def test_a_notification_recording_failure_fails_only_the_event_that_causes_it(
     original = processing.notifications_record
 
     def failing_for_the_target(transitions):
-        shipments = {shipment.shipment_id for shipment, _ in transitions}
+        shipments = {transition[0].shipment_id for transition in transitions}
         if TARGET_SHIPMENT in shipments and poisoned_fact_present():
             raise AttributeError("'NoneType' object has no attribute 'isoformat'")
         return original(transitions)

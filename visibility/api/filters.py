@@ -20,6 +20,8 @@ class ShipmentListQuery(serializers.Serializer):
     )
     delayed = serializers.BooleanField(required=False, allow_null=True, default=None)
     at_risk = serializers.BooleanField(required=False, allow_null=True, default=None)
+    overdue = serializers.BooleanField(required=False, allow_null=True, default=None)
+    late = serializers.BooleanField(required=False, allow_null=True, default=None)
     mode = serializers.CharField(required=False, allow_blank=True, max_length=64)
     carrier_scac = serializers.CharField(required=False, allow_blank=True, max_length=64)
     load_id = serializers.CharField(required=False, allow_blank=True, max_length=64)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from visibility import selectors
-from visibility.models import Invoice, Order, Shipment, ShipmentEvent
+from visibility.models import Invoice, Order, Shipment, ShipmentEvent, ShipmentException
 
 
 class MilestoneSerializer(serializers.ModelSerializer):
@@ -50,6 +50,48 @@ class ShipmentOrderSerializer(serializers.Serializer):
     line_numbers = serializers.ListField(child=serializers.IntegerField())
 
 
+class ExceptionNoteSerializer(serializers.Serializer):
+    text = serializers.CharField()
+    visible_to_customer = serializers.BooleanField()
+    created_at = serializers.DateTimeField()
+
+
+class ShipmentExceptionSerializer(serializers.ModelSerializer):
+    """An exception as customers read it: the reason in words, never a raw code; the
+    notes the actor may read (selectors.exceptions_for prefetched them as shown_notes)."""
+
+    shipment_id = serializers.CharField(source="shipment.shipment_id")
+    reason_label = serializers.CharField(source="get_reason_display")
+    status_label = serializers.CharField(source="get_status_display")
+    notes = ExceptionNoteSerializer(source="shown_notes", many=True)
+
+    class Meta:
+        model = ShipmentException
+        fields = [
+            "id",
+            "shipment_id",
+            "reason",
+            "reason_label",
+            "status",
+            "status_label",
+            "opened_at",
+            "notes",
+        ]
+
+
+CLOCK_STATE_FIELDS = [
+    "overdue",
+    "late_by_hours",
+    "late_by",
+    "tracking_stale",
+    "pod_missing",
+    "not_invoiced",
+    "flags",
+    "last_heard_at",
+    "last_heard_source",
+]
+
+
 class ShipmentSerializer(serializers.ModelSerializer):
     carrier = serializers.SerializerMethodField()
     milestones = serializers.SerializerMethodField()
@@ -58,6 +100,8 @@ class ShipmentSerializer(serializers.ModelSerializer):
     customer_account = serializers.CharField(source="account_number")
     orders = ShipmentOrderSerializer(source="visible_order_links", many=True)
     status_label = serializers.CharField(source="get_status_display")
+    late_by = serializers.CharField(read_only=True)
+    flags = serializers.ListField(child=serializers.CharField(), read_only=True)
 
     class Meta:
         model = Shipment
@@ -83,6 +127,7 @@ class ShipmentSerializer(serializers.ModelSerializer):
             "promised_date",
             "delayed",
             "at_risk",
+            *CLOCK_STATE_FIELDS,
             "delivered_at",
             "received_by",
             "last_event_at",
@@ -113,6 +158,8 @@ class ShipmentListSerializer(serializers.ModelSerializer):
     orders = serializers.ListField(
         source="order_numbers", child=serializers.CharField(), read_only=True
     )
+    late_by = serializers.CharField(read_only=True)
+    flags = serializers.ListField(child=serializers.CharField(), read_only=True)
 
     class Meta:
         model = Shipment
@@ -129,6 +176,7 @@ class ShipmentListSerializer(serializers.ModelSerializer):
             "promised_date",
             "delayed",
             "at_risk",
+            *CLOCK_STATE_FIELDS,
             "delivered_at",
             "last_event_at",
             "orders",
@@ -160,6 +208,7 @@ class OrderDetailSerializer(serializers.ModelSerializer):
             "ship_from",
             "ship_to",
             "status",
+            "at_risk",
             "cancelled_at",
             "cancel_reason",
             "last_event_at",
@@ -173,6 +222,7 @@ class OrderDetailSerializer(serializers.ModelSerializer):
                 "shipment_id": link.shipment.shipment_id,
                 "status": link.shipment.status,
                 "eta": link.shipment.eta,
+                "flags": link.shipment.flags,
                 "line_numbers": link.line_numbers,
             }
             for link in selectors.prefetched_shipment_links(order)
@@ -234,6 +284,7 @@ class OrderListSerializer(serializers.ModelSerializer):
             "order_date",
             "requested_delivery_date",
             "status",
+            "at_risk",
             "last_event_at",
             "shipments",
         ]

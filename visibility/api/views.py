@@ -23,6 +23,7 @@ from visibility.api.serializers import (
     InvoiceSerializer,
     OrderDetailSerializer,
     OrderListSerializer,
+    ShipmentExceptionSerializer,
     ShipmentListSerializer,
     ShipmentSerializer,
 )
@@ -54,6 +55,9 @@ class ShipmentDetailApi(APIView):
         actor = actor_from_request(request)
         shipment = visible_object_or_404(actor, "shipment", shipment_id, request=request)
         data = ShipmentSerializer(shipment).data
+        data["exceptions"] = ShipmentExceptionSerializer(
+            selectors.open_exceptions_of_shipment(actor, shipment), many=True
+        ).data
         charges = selectors.charges_of_shipment(actor, shipment)
         if charges:  # finance grant only; omitted otherwise
             data["freight_charges"] = FreightChargeSerializer(charges, many=True).data
@@ -109,3 +113,21 @@ class OrderListApi(ListAPIView):
             actor_from_request(self.request),
             **selector_arguments(OrderListQuery, self.request.query_params),
         )
+
+
+class ExceptionsCursor(CursorPagination):
+    ordering = ("opened_at", "id")
+    page_size = 50
+    page_size_query_param = "page_size"
+    max_page_size = 200
+
+
+class ExceptionListApi(ListAPIView):
+    """The actor's unresolved shipment exceptions, oldest first, with the notes it may read."""
+
+    serializer_class = ShipmentExceptionSerializer
+    pagination_class = ExceptionsCursor
+    filter_backends = ()
+
+    def get_queryset(self):
+        return selectors.open_exceptions(actor_from_request(self.request))

@@ -12,6 +12,7 @@ from datetime import date, datetime
 from typing import NamedTuple
 
 from django.db.models import F, OuterRef, Subquery
+from django.utils import timezone
 
 from core.db.bulk import binary_rows, bulk_update_rows, execute_with_arrays, insert_rows
 from visibility.models import (
@@ -25,6 +26,8 @@ from visibility.models import (
     ShipmentOrder,
     ShipmentStatus,
 )
+from visibility.services.clock import CLOCK_FIELDS, CLOCK_INPUTS, shipments_clock_refresh
+from visibility.services.notifications import Occurrence
 
 # Ties on occurred_at are broken by how far along the lifecycle a milestone is.
 MILESTONE_RANK: dict[str, int] = {
@@ -74,17 +77,14 @@ class ShipmentDerivation:
     to a shipment that customers may be notified of (it became delivered, ...)."""
 
     order_ids: set[int] = field(default_factory=set)
-    transitions: list[tuple[Shipment, str]] = field(default_factory=list)
+    transitions: list[tuple[Shipment, str] | Occurrence] = field(default_factory=list)
 
 
 def _notable(shipment: Shipment) -> set[str]:
+    # Delays and exceptions are occurrences, found by visibility/services/clock.py.
     facts: set[str] = set()
     if shipment.status == ShipmentStatus.DELIVERED:
         facts.add(NotificationTrigger.DELIVERY)
-    if shipment.status == ShipmentStatus.EXCEPTION:
-        facts.add(NotificationTrigger.EXCEPTION)
-    if shipment.delayed:
-        facts.add(NotificationTrigger.DELAY)
     return facts
 
 
@@ -103,7 +103,7 @@ def derive_shipments(shipment_ids: Iterable[int]) -> ShipmentDerivation:
     """Re-derive the shipments from their stored facts."""
     shipments = list(
         Shipment.objects.filter(id__in=list(shipment_ids))
-        .only(*SHIPMENT_DERIVATION_INPUTS, *DERIVED_SHIPMENT_FIELDS)
+        .only(*SHIPMENT_DERIVATION_INPUTS, *DERIVED_SHIPMENT_FIELDS, *CLOCK_INPUTS, *CLOCK_FIELDS)
         .order_by("id")
     )
     ids = [shipment.id for shipment in shipments]
@@ -122,6 +122,7 @@ def derive_shipments(shipment_ids: Iterable[int]) -> ShipmentDerivation:
         if shipment.customer_account_id != account_before:
             moved.append(shipment.id)
     bulk_update_rows(shipments, DERIVED_SHIPMENT_FIELDS)
+    result.transitions += shipments_clock_refresh(shipments, timezone.now(), heard=True)
     _follow_their_shipment(Document, moved)
     changed_sets = _write_account_sets(
         {

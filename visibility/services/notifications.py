@@ -1,10 +1,12 @@
-"""Notifications: recorded once per (shipment, trigger, subscriber), delivered by a worker.
+"""Notifications: recorded once per (shipment, trigger, occurrence, subscriber), delivered
+by a worker.
 
-Projection records a notification when a shipment *becomes* delivered, delayed or an
-exception (a transition found by derivation), in the same transaction as the change, so
-nothing is lost and a duplicate or replayed event finds the row already there (unique
-constraint) and sends nothing twice. A delay that arrives after delivery is superseded:
-a delivered shipment is never `delayed`, so no transition and no notification.
+Projection records a notification when a shipment *becomes* delivered (a transition
+found by derivation), for each new exception record, and for each delay that moves the
+ETA later than the last delay notified (visibility/services/exceptions.py), in the same
+transaction as the change, so nothing is lost and a duplicate or replayed event finds
+the row already there (unique constraint) and sends nothing twice. A delay that arrives
+after delivery is superseded: a delivered shipment is never `delayed`, so no occurrence.
 """
 
 from __future__ import annotations
@@ -16,7 +18,9 @@ import http.client
 import json
 import logging
 import time
+from collections.abc import Sequence
 from datetime import timedelta
+from typing import NamedTuple
 from urllib.parse import quote
 
 from django.conf import settings
@@ -32,8 +36,10 @@ from accounts.scoping import visible_account_ids
 from core.db.failures import is_infrastructure_failure
 from visibility.enqueue import enqueue_deliver_notifications
 from visibility.models import (
+    ExceptionReason,
     Notification,
     NotificationSubscription,
+    NotificationTrigger,
     Shipment,
     ShipmentAccount,
     Webhook,
@@ -63,9 +69,11 @@ def _shipment_list_url() -> str:
     return settings.PORTAL_BASE_URL.rstrip("/") + reverse("shipment-list")
 
 
-def _payload(shipment: Shipment, trigger: str) -> dict:
+def _payload(shipment: Shipment, trigger: str, occurrence: str) -> dict:
+    reason = occurrence.partition(":")[0] if trigger == NotificationTrigger.EXCEPTION else ""
     return {
         "trigger": trigger,
+        "reason": ExceptionReason(reason).label if reason in ExceptionReason.values else None,
         "shipment_id": shipment.shipment_id,
         "status": shipment.status,
         "eta": shipment.eta.isoformat() if shipment.eta else None,
@@ -76,15 +84,27 @@ def _payload(shipment: Shipment, trigger: str) -> dict:
     }
 
 
-def notifications_record(transitions: list[tuple[Shipment, str]]) -> int:
+class Occurrence(NamedTuple):
+    """One occurrence of a trigger on a shipment: notified once per subscriber.
+
+    `occurrence` tells occurrences apart: an exception's reason and id, the ETA a delay
+    announced; empty for the one delivery."""
+
+    shipment: Shipment
+    trigger: str
+    occurrence: str = ""
+
+
+def notifications_record(transitions: Sequence[tuple[Shipment, str] | Occurrence]) -> int:
     """Record the notifications these transitions owe their subscribers; return how many."""
     if not transitions:
         return 0
+    occurrences = [Occurrence(*transition) for transition in transitions]
     # A consolidated shipment is visible to each of its accounts, so each of their
     # tenants' subscribers may hear of it (its own facts only: the payload names no order).
     accounts_of: dict[int, dict[int, int]] = {}
     for shipment_id, account_id, tenant_id in ShipmentAccount.objects.filter(
-        shipment_id__in={shipment.id for shipment, _ in transitions},
+        shipment_id__in={occurrence.shipment.id for occurrence in occurrences},
         customer_account__tenant__isnull=False,
     ).values_list("shipment_id", "customer_account_id", "customer_account__tenant_id"):
         accounts_of.setdefault(shipment_id, {})[account_id] = tenant_id
@@ -102,13 +122,14 @@ def notifications_record(transitions: list[tuple[Shipment, str]]) -> int:
         for user_id, user in users.items()
     }
     rows = []
-    for shipment, trigger in transitions:
+    for shipment, trigger, occurrence in occurrences:
         accounts = accounts_of.get(shipment.id, {})
-        payload = _payload(shipment, trigger)
+        payload = _payload(shipment, trigger, occurrence)
         for tenant_id in sorted(set(accounts.values())):
             common = {
                 "shipment_ref": shipment.shipment_id,
                 "trigger": trigger,
+                "occurrence": occurrence[:64],
                 "tenant_id": tenant_id,
                 "payload": payload,
             }

@@ -6,7 +6,7 @@ from decimal import Decimal
 
 from core.db.bulk import bulk_insert_rows, bulk_update_rows
 from visibility.holds import HoldKey
-from visibility.models import Invoice, InvoiceLine, Reference
+from visibility.models import Invoice, InvoiceLine, Reference, Shipment
 from visibility.services.projection.base import (
     SNAPSHOT_VERSION_FIELDS,
     Held,
@@ -72,6 +72,12 @@ def project_invoices_posted(events: list[ProjectedEvent], effects: ProjectionEff
         ]
     )
     effects.released_keys.update(HoldKey.invoice(invoice.invoice_number) for invoice, _ in winners)
+    # An invoice naming a delivered shipment ends its "delivered, not invoiced" state.
+    effects.shipment_ids.update(
+        Shipment.objects.filter(
+            shipment_id__in={ref for invoice, _ in winners for ref in invoice.shipment_ids}
+        ).values_list("id", flat=True)
+    )
     return written.held
 
 

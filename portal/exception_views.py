@@ -1,0 +1,128 @@
+"""Customer service's exception queue and the page to work one exception (staff only)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django import forms
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+
+from accounts.scoping import is_operator
+from portal.access import signed_in_user
+from portal.forms import LARGEST_ID
+from visibility import selectors
+from visibility.flags import age_in_words
+from visibility.models import ExceptionReason
+from visibility.services.exceptions import (
+    exception_acknowledge,
+    exception_add_note,
+    exception_assign,
+    exception_resolve,
+)
+
+
+class QueueFilterForm(forms.Form):
+    """The queue's query string; a value that does not parse is ignored."""
+
+    reason = forms.ChoiceField(
+        choices=[("", "Any reason"), *ExceptionReason.choices], required=False
+    )
+    tenant = forms.IntegerField(min_value=1, max_value=LARGEST_ID, required=False)
+    carrier = forms.CharField(max_length=128, required=False)
+    older_than_hours = forms.IntegerField(min_value=0, max_value=24 * 3650, required=False)
+
+    def clean_carrier(self) -> str:
+        return self.cleaned_data["carrier"].replace("\x00", "")
+
+
+def _filters(request: HttpRequest) -> dict:
+    form = QueueFilterForm(request.GET)
+    form.is_valid()
+    data = {name: form.cleaned_data.get(name) for name in form.fields if name not in form.errors}
+    return data
+
+
+@login_required
+def exception_queue_page(request: HttpRequest) -> HttpResponse:
+    if not is_operator(request.user):
+        raise Http404
+    now = timezone.now()
+    chosen = _filters(request)
+    hours = chosen.get("older_than_hours")
+    queue = selectors.exception_queue(
+        request.user,
+        reasons=[chosen["reason"]] if chosen.get("reason") else (),
+        tenant_id=chosen.get("tenant"),
+        carrier_scac=chosen.get("carrier") or "",
+        older_than=timedelta(hours=hours) if hours else None,
+        now=now,
+    )
+    page = Paginator(queue, 100).get_page(request.GET.get("page"))
+    rows = [(record, age_in_words(record.opened_at, now)) for record in page]
+    return render(
+        request,
+        "operations/exceptions.html",
+        {
+            "page": page,
+            "rows": rows,
+            "reasons": ExceptionReason.choices,
+            "tenants": selectors.tenants_served(request.user),
+            "chosen": chosen,
+        },
+    )
+
+
+class ExceptionActionForm(forms.Form):
+    action = forms.ChoiceField(
+        choices=[(name, name) for name in ("acknowledge", "assign", "note", "resolve")]
+    )
+    owner = forms.IntegerField(min_value=1, max_value=LARGEST_ID, required=False)
+    text = forms.CharField(max_length=5000, required=False)
+    visible_to_customer = forms.BooleanField(required=False)
+
+
+@login_required
+def exception_detail_page(request: HttpRequest, exception_id: int) -> HttpResponse:
+    record = selectors.queue_exception_get(request.user, exception_id)
+    if record is None:
+        raise Http404
+    staff = selectors.customer_service_staff(request.user)
+    if request.method == "POST":
+        form = ExceptionActionForm(request.POST)
+        if form.is_valid():
+            now = timezone.now()
+            action = form.cleaned_data["action"]
+            if action == "acknowledge":
+                exception_acknowledge(signed_in_user(request), record, now=now)
+            elif action == "resolve":
+                exception_resolve(signed_in_user(request), record, now=now)
+            elif action == "assign":
+                owner_id = form.cleaned_data["owner"]
+                owner = (
+                    selectors.customer_service_member(request.user, owner_id) if owner_id else None
+                )
+                if owner_id and owner is None:
+                    raise Http404("owner: not a member of customer service")
+                exception_assign(signed_in_user(request), record, owner)
+            elif form.cleaned_data["text"].strip():
+                exception_add_note(
+                    signed_in_user(request),
+                    record,
+                    form.cleaned_data["text"].strip(),
+                    visible_to_customer=form.cleaned_data["visible_to_customer"],
+                    now=now,
+                )
+            return redirect("exception-detail", exception_id=record.id)
+    return render(
+        request,
+        "operations/exception_detail.html",
+        {
+            "exception": record,
+            "age": age_in_words(record.opened_at, timezone.now()),
+            "staff": staff,
+        },
+    )

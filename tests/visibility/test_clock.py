@@ -1,0 +1,182 @@
+"""Clock-driven states: overdue, late, stale, awaiting paperwork; the sweep reads only due rows.
+
+The clock is an argument (`now`), never slept on. The factory's shipment (LTL) is picked
+up on 17 Nov 08:00 with a last event at 16:00, planned for 19 Nov 08:00 and promised for
+20 Nov (its order's requested date).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from tests.factories import EPOCH, DocumentFactory, ShipmentFactory, derive
+from visibility.models import (
+    ExceptionReason,
+    Milestone,
+    Order,
+    Shipment,
+    ShipmentEvent,
+    ShipmentException,
+)
+from visibility.services.clock import clock_sweep, shipments_clock_refresh
+
+pytestmark = pytest.mark.django_db
+
+NOV = {day: datetime(2026, 11, day, tzinfo=EPOCH.tzinfo) for day in range(16, 30)}
+
+
+def in_transit() -> Shipment:
+    return ShipmentFactory(milestones=[Milestone.PICKED_UP, Milestone.IN_TRANSIT])
+
+
+def evaluate(shipment: Shipment, now: datetime) -> Shipment:
+    shipments_clock_refresh([Shipment.objects.get(pk=shipment.pk)], now)
+    return Shipment.objects.get(pk=shipment.pk)
+
+
+def open_reasons(shipment: Shipment) -> set[str]:
+    return set(
+        ShipmentException.objects.filter(shipment=shipment)
+        .exclude(status=ShipmentException.Status.RESOLVED)
+        .values_list("reason", flat=True)
+    )
+
+
+def test_each_rule_flips_at_the_next_check_the_shipment_stored():
+    shipment = evaluate(in_transit(), NOV[17] + timedelta(hours=20))
+    assert (shipment.overdue, shipment.tracking_stale, shipment.late_by_hours) == (
+        False,
+        False,
+        None,
+    )
+    # No event for 12 hours (LTL) after the last one, at 16:00.
+    assert shipment.next_check_at == NOV[18] + timedelta(hours=4)
+
+    assert clock_sweep(NOV[18] + timedelta(hours=5)) == 1
+    shipment.refresh_from_db()
+    assert shipment.tracking_stale and not shipment.overdue
+    assert open_reasons(shipment) == {ExceptionReason.TRACKING_STALE}
+    assert shipment.next_check_at == NOV[19] + timedelta(hours=8)  # the ETA
+
+    clock_sweep(NOV[19] + timedelta(hours=9))
+    shipment.refresh_from_db()
+    assert shipment.overdue and shipment.late_by_hours is None
+    assert Order.objects.get(shipment_links__shipment=shipment).at_risk
+    assert shipment.next_check_at == NOV[21]  # the end of the promised day
+
+    clock_sweep(NOV[22] + timedelta(hours=6))
+    shipment.refresh_from_db()
+    assert shipment.late_by_hours == 30
+    assert open_reasons(shipment) == {
+        ExceptionReason.TRACKING_STALE,
+        ExceptionReason.OVERDUE,
+        ExceptionReason.LATE,
+    }
+
+
+def test_an_eta_after_the_promised_date_is_late_by_its_slip_before_it_passes():
+    shipment = ShipmentFactory(milestones=[Milestone.PICKED_UP], delayed_by=timedelta(days=2))
+    shipment = evaluate(shipment, NOV[17] + timedelta(hours=10))
+    # ETA 21 Nov 08:00, promised 20 Nov (ends 21 Nov 00:00): 8 hours late, not overdue.
+    assert shipment.late_by_hours == 8 and not shipment.overdue
+    assert open_reasons(shipment) == {ExceptionReason.WEATHER, ExceptionReason.LATE}
+
+
+def test_delivery_resolves_overdue_and_late_and_starts_the_paperwork_clock():
+    shipment = evaluate(in_transit(), NOV[19] + timedelta(hours=9))
+    assert ExceptionReason.OVERDUE in open_reasons(shipment)
+    ShipmentEvent.objects.create(
+        shipment=shipment,
+        event_key="carrier:d1",
+        kind=ShipmentEvent.Kind.MILESTONE,
+        occurred_at=NOV[19] + timedelta(hours=10),
+        milestone=Milestone.DELIVERED,
+    )
+    derive(shipments=[shipment])
+    shipment = evaluate(shipment, NOV[19] + timedelta(hours=11))
+    assert not shipment.overdue and shipment.late_by_hours is None
+    overdue = ShipmentException.objects.get(shipment=shipment, reason=ExceptionReason.OVERDUE)
+    assert overdue.status == ShipmentException.Status.RESOLVED
+    assert overdue.resolved_automatically
+    assert shipment.next_check_at == NOV[20] + timedelta(hours=10)  # 24 h for the POD
+
+    shipment = evaluate(shipment, NOV[23])
+    assert shipment.pod_missing and shipment.not_invoiced
+    DocumentFactory(shipment=shipment, customer_account=shipment.customer_account)
+    shipment = evaluate(shipment, NOV[23])
+    assert not shipment.pod_missing
+    assert open_reasons(shipment) == {ExceptionReason.NOT_INVOICED}
+
+
+def test_the_sweep_reads_only_due_rows_through_the_partial_index():
+    due = evaluate(in_transit(), NOV[17])
+    later = evaluate(in_transit(), NOV[17])
+    Shipment.objects.filter(pk=later.pk).update(next_check_at=NOV[28])
+    with CaptureQueriesContext(connection) as queries:
+        assert clock_sweep(NOV[18] + timedelta(hours=5)) == 1
+    select = next(q["sql"] for q in queries if "FOR UPDATE" in q["sql"])
+    assert '"next_check_at" <=' in select
+    due.refresh_from_db(), later.refresh_from_db()
+    assert due.tracking_stale and not later.tracking_stale
+    assert later.next_check_at == NOV[28]
+
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute(
+            "EXPLAIN SELECT id FROM visibility_shipment WHERE next_check_at <= %s "
+            "ORDER BY next_check_at LIMIT 100",
+            [NOV[20]],
+        )
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "shipment_next_check" in plan
+
+
+def test_nothing_is_checked_again_when_no_rule_can_flip():
+    shipment = ShipmentFactory(milestones=[Milestone.PICKED_UP, Milestone.DELIVERED])
+    DocumentFactory(shipment=shipment, customer_account=shipment.customer_account)
+    shipment = evaluate(shipment, NOV[29])
+    assert shipment.not_invoiced and not shipment.pod_missing
+    assert shipment.next_check_at is None
+
+
+def test_every_surface_shows_the_flags_in_words(client, brenner, customer_user, partner_token):
+    shipment = ShipmentFactory(
+        customer_account=brenner.accounts.get(number="C-1001"),
+        milestones=[Milestone.PICKED_UP, Milestone.IN_TRANSIT],
+    )
+    evaluate(shipment, NOV[22] + timedelta(hours=6))  # ETA 19 Nov passed, promised 20 Nov
+    client.force_login(customer_user)
+    ref = shipment.shipment_id
+    for path in ("/shipments/", f"/shipments/{ref}/", f"/search/?q={ref}"):
+        assert "Late +2 days" in client.get(path).content.decode(), path
+    csv = b"".join(client.get("/shipments/export.csv").streaming_content).decode()
+    assert "Overdue; Late +2 days" in csv
+    api = client.get(f"/api/v1/shipments/{ref}").json()
+    assert api["overdue"] and api["late_by_hours"] == 30
+    assert api["late_by"] == "+2 days" and api["last_heard_source"] == "tms"
+    body = client.post(
+        "/graphql",
+        data={"query": f'{{ shipment(shipmentId: "{ref}") {{ overdue lateBy flags }} }}'},
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {partner_token}",
+    ).json()
+    assert body["data"]["shipment"]["lateBy"] == "+2 days"
+    assert "Overdue" in body["data"]["shipment"]["flags"]
+
+
+def test_the_shipment_list_filters_by_overdue_and_late(client, brenner, customer_user):
+    on_time = ShipmentFactory(customer_account=brenner.accounts.get(number="C-1001"))
+    overdue = ShipmentFactory(
+        customer_account=brenner.accounts.get(number="C-1001"),
+        milestones=[Milestone.PICKED_UP, Milestone.IN_TRANSIT],
+    )
+    evaluate(on_time, NOV[17]), evaluate(overdue, NOV[20])
+    client.force_login(customer_user)
+    rows = client.get("/api/v1/shipments?overdue=true").json()["results"]
+    assert [row["shipment_id"] for row in rows] == [overdue.shipment_id]
+    rows = client.get("/api/v1/shipments?late=false").json()["results"]
+    assert {row["shipment_id"] for row in rows} == {on_time.shipment_id, overdue.shipment_id}

@@ -1,0 +1,125 @@
+"""Exceptions as work: the record's lifecycle, customer service's queue and what customers
+read (reasons in words, visible notes only)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import pytest
+
+from accounts.models import AuditAction, AuditEntry
+from tests.factories import EPOCH, ShipmentFactory, StaffFactory, account
+from visibility import selectors
+from visibility.models import ExceptionReason, Milestone, Shipment, ShipmentException
+from visibility.services.clock import shipments_clock_refresh
+from visibility.services.exceptions import (
+    exception_acknowledge,
+    exception_add_note,
+    exception_assign,
+    exception_resolve,
+)
+
+pytestmark = pytest.mark.django_db
+
+LATE_NIGHT = datetime(2026, 11, 19, 23, tzinfo=EPOCH.tzinfo)
+
+
+def overdue_shipment(account_number: str, **kwargs) -> ShipmentException:
+    shipment = ShipmentFactory(
+        customer_account=account(account_number),
+        milestones=[Milestone.PICKED_UP, Milestone.IN_TRANSIT],
+        **kwargs,
+    )
+    shipments_clock_refresh([Shipment.objects.get(pk=shipment.pk)], LATE_NIGHT)
+    return ShipmentException.objects.get(shipment=shipment, reason=ExceptionReason.OVERDUE)
+
+
+def test_a_record_is_acknowledged_assigned_annotated_and_resolved_with_an_audit_trail(
+    brenner, cs_staff
+):
+    record = overdue_shipment("C-1001")
+    assert record.status == ShipmentException.Status.OPEN
+    exception_acknowledge(cs_staff, record, now=LATE_NIGHT)
+    exception_assign(cs_staff, record, cs_staff)
+    exception_add_note(
+        cs_staff, record, "Carrier called", visible_to_customer=False, now=LATE_NIGHT
+    )
+    exception_resolve(cs_staff, record, now=LATE_NIGHT)
+    record.refresh_from_db()
+    assert record.status == ShipmentException.Status.RESOLVED
+    assert record.owner == cs_staff and not record.resolved_automatically
+    changes = AuditEntry.objects.filter(action=AuditAction.EXCEPTION_WORKED).order_by("id")
+    assert [entry.details["change"] for entry in changes] == [
+        "acknowledge",
+        "assign",
+        "note",
+        "resolve",
+    ]
+    assert {entry.tenant_id for entry in changes} == {brenner.id}
+
+    # Resolved by a person, the same occurrence (the same ETA passed) stays resolved.
+    shipments_clock_refresh([record.shipment], LATE_NIGHT + timedelta(hours=1))
+    assert not ShipmentException.objects.exclude(status="resolved").filter(
+        reason=ExceptionReason.OVERDUE
+    )
+
+
+def test_the_queue_holds_only_the_tenants_a_staff_member_serves_oldest_first(
+    brenner, nordwind, cs_staff, customer_user
+):
+    first = overdue_shipment("C-1001")
+    second = overdue_shipment("C-2001", carrier_scac="UPSN")
+    ShipmentException.objects.filter(pk=second.pk).update(opened_at=EPOCH)
+    brenner_only = StaffFactory(username="cs-brenner", staff_tenants=[brenner])
+
+    everyone = list(selectors.exception_queue(cs_staff))
+    assert [record.pk for record in everyone][:1] == [second.pk]
+    assert {record.pk for record in everyone} >= {first.pk, second.pk}
+    assert {
+        r.shipment.customer_account.tenant_id for r in selectors.exception_queue(brenner_only)
+    } == {brenner.id}
+    assert not selectors.exception_queue(customer_user).exists()
+    by_carrier = selectors.exception_queue(cs_staff, carrier_scac="upsn")
+    assert {record.shipment_id for record in by_carrier} == {second.shipment_id}
+    by_reason = selectors.exception_queue(cs_staff, reasons=[ExceptionReason.WEATHER])
+    assert not by_reason.exists()
+    old = selectors.exception_queue(cs_staff, older_than=timedelta(days=2), now=LATE_NIGHT)
+    assert {record.pk for record in old} == {second.pk}
+
+
+def test_customers_read_their_open_exceptions_in_words_and_never_internal_notes(
+    client, brenner, nordwind, cs_staff, customer_user, other_tenant_user
+):
+    record = overdue_shipment("C-1001")
+    exception_add_note(cs_staff, record, "Driver sick", visible_to_customer=False, now=LATE_NIGHT)
+    exception_add_note(
+        cs_staff, record, "New delivery tomorrow 10:00", visible_to_customer=True, now=LATE_NIGHT
+    )
+    client.force_login(customer_user)
+    body = client.get("/api/v1/exceptions").json()
+    [row] = [row for row in body["results"] if row["reason"] == "overdue"]
+    assert row["reason_label"] == "Overdue"
+    assert [note["text"] for note in row["notes"]] == ["New delivery tomorrow 10:00"]
+
+    shipment_id = record.shipment.shipment_id
+    detail = client.get(f"/api/v1/shipments/{shipment_id}").json()
+    assert "Overdue" in detail["flags"]
+    assert "Driver sick" not in str(detail["exceptions"])
+    page = client.get(f"/shipments/{shipment_id}/").content.decode()
+    assert "New delivery tomorrow 10:00" in page and "Driver sick" not in page
+
+    client.force_login(other_tenant_user)
+    assert client.get("/api/v1/exceptions").json()["results"] == []
+
+    client.force_login(cs_staff)
+    queue = client.get("/exceptions/").content.decode()
+    assert shipment_id in queue
+    staff_page = client.get(f"/exceptions/{record.pk}/").content.decode()
+    assert "Driver sick" in staff_page
+    client.post(f"/exceptions/{record.pk}/", {"action": "acknowledge"})
+    record.refresh_from_db()
+    assert record.status == ShipmentException.Status.ACKNOWLEDGED
+
+    client.force_login(customer_user)
+    assert client.get("/exceptions/").status_code == 404
+    assert client.get(f"/exceptions/{record.pk}/").status_code == 404

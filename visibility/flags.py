@@ -1,0 +1,49 @@
+"""A shipment's states in words: the one wording pages, APIs, CSV and emails share."""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime
+from typing import Any
+
+
+def slip_in_words(hours: int | None) -> str:
+    """How late, in calendar days past the promised date: "+1 day", "+3 days"."""
+    if hours is None:
+        return ""
+    days = max(math.ceil(hours / 24), 1)
+    return f"+{days} day" if days == 1 else f"+{days} days"
+
+
+def shipment_flags(shipment: Any) -> list[str]:
+    """Every flag a shipment carries, in words, most urgent first."""
+    flags = []
+    if shipment.overdue:
+        flags.append("Overdue")
+    if shipment.late_by_hours is not None:
+        flags.append(f"Late {slip_in_words(shipment.late_by_hours)}")
+    if shipment.delayed:
+        flags.append("Delayed")
+    if shipment.at_risk and shipment.late_by_hours is None:
+        flags.append("At risk")
+    if shipment.tracking_stale:
+        flags.append("Tracking stale")
+    if shipment.pod_missing:
+        flags.append("Delivered, no proof of delivery")
+    if shipment.not_invoiced:
+        flags.append("Delivered, not invoiced")
+    return flags
+
+
+def age_in_words(moment: datetime | None, now: datetime) -> str:
+    """ "3 h ago", "2 days ago", "just now"."""
+    if moment is None:
+        return ""
+    seconds = max((now - moment).total_seconds(), 0)
+    if seconds < 60:
+        return "just now"
+    if seconds < 3600:
+        return f"{int(seconds // 60)} min ago"
+    if seconds < 48 * 3600:
+        return f"{int(seconds // 3600)} h ago"
+    return f"{int(seconds // 86400)} days ago"

@@ -1,0 +1,284 @@
+"""Exceptions as work: opened and auto-resolved from a shipment's state, worked by staff.
+
+`exceptions_sync` runs wherever a shipment's state is evaluated (derivation and the
+clock sweep, through visibility/services/clock.py): it opens one record per (shipment,
+reason) for each problem the shipment has — a reported delay, an `exception` milestone
+(X12 A7 refused, A9 damaged), or a clock rule — and resolves automatically the ones
+whose problem is gone (delivered, ETA moved ahead, tracking resumed, POD arrived).
+Staff acknowledge, assign, annotate and resolve (audited).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from django.contrib.auth.models import User
+from django.db import transaction
+
+from accounts.audit import audit_record
+from accounts.models import AuditAction
+from core.db.bulk import bulk_update_rows
+from visibility.exception_reasons import reason_for_delay, reason_for_exception_milestone
+from visibility.models import (
+    ExceptionNote,
+    ExceptionReason,
+    Milestone,
+    Notification,
+    NotificationTrigger,
+    Shipment,
+    ShipmentEvent,
+    ShipmentException,
+    ShipmentStatus,
+)
+from visibility.services.notifications import Occurrence
+
+OpenedBy = ShipmentException.OpenedBy
+Status = ShipmentException.Status
+
+# (reason, opened by, occurrence key, raw code, detail)
+Problem = tuple[str, str, str, str, str]
+
+
+def _stamp(moment: datetime | None) -> str:
+    return moment.isoformat() if moment else ""
+
+
+def _latest_facts(shipment_ids: list[int], **filters: Any) -> dict[int, tuple[str, str, str]]:
+    """The newest matching history fact per shipment: (event key, code, text)."""
+    rows = (
+        ShipmentEvent.objects.filter(shipment_id__in=shipment_ids, **filters)
+        .order_by("shipment_id", "-occurred_at", "-event_key")
+        .distinct("shipment_id")
+        .values_list("shipment_id", "event_key", "reason_code", "carrier_status_code", "remarks")
+    )
+    return {
+        shipment_id: (key, reason_code or status_code, remarks)
+        for shipment_id, key, reason_code, status_code, remarks in rows
+    }
+
+
+def _problems(
+    shipment: Shipment,
+    delay: tuple[str, str, str] | None,
+    exception: tuple[str, str, str] | None,
+) -> list[Problem]:
+    problems: list[Problem] = []
+    if shipment.delayed and delay is not None:
+        key, code, _ = delay
+        problems.append((reason_for_delay(code), OpenedBy.DELAY, key, code, ""))
+    if shipment.status == ShipmentStatus.EXCEPTION and exception is not None:
+        key, code, remarks = exception
+        reason = reason_for_exception_milestone(code)
+        problems.append((reason, OpenedBy.MILESTONE, key, code, remarks[:1000]))
+    clock = OpenedBy.CLOCK
+    if shipment.overdue:
+        deadline = shipment.eta_window_end or shipment.eta
+        problems.append((ExceptionReason.OVERDUE, clock, _stamp(deadline), "", ""))
+    if shipment.late_by_hours is not None:
+        key = str(shipment.promised_date or "")
+        problems.append((ExceptionReason.LATE, clock, key, "", ""))
+    if shipment.tracking_stale:
+        key = _stamp(shipment.last_event_at)
+        problems.append((ExceptionReason.TRACKING_STALE, clock, key, "", ""))
+    if shipment.pod_missing:
+        problems.append((ExceptionReason.MISSING_POD, clock, "", "", ""))
+    if shipment.not_invoiced:
+        problems.append((ExceptionReason.NOT_INVOICED, clock, "", "", ""))
+    # A delay and a carrier exception can name the same reason: one record per reason.
+    unique: dict[str, Problem] = {}
+    for problem in problems:
+        unique.setdefault(problem[0], problem)
+    return list(unique.values())
+
+
+# Paperwork and tracking gaps are work for the operator's staff, not news for customers:
+# they are shown, but not sent.
+WORK_FOR_STAFF_ONLY = {
+    ExceptionReason.TRACKING_STALE,
+    ExceptionReason.MISSING_POD,
+    ExceptionReason.NOT_INVOICED,
+}
+
+
+def _occurrence(record: ShipmentException) -> str:
+    """Stable across rebuilds (made of the facts that opened it, not of its id), so a
+    rebuilt record never notifies twice; at most 64 characters."""
+    text = f"{record.reason}:{record.occurrence_key}"
+    if len(text) <= 64:
+        return text
+    return f"{record.reason}:" + hashlib.sha256(record.occurrence_key.encode()).hexdigest()[:40]
+
+
+def _delays_notified(shipment_refs: list[str]) -> dict[str, datetime]:
+    """The latest ETA a delay notification announced per shipment, from the outbox, which
+    a rebuild of the read models keeps (the shipment's own record of it is rebuilt)."""
+    latest: dict[str, datetime] = {}
+    for ref, occurrence in Notification.objects.filter(
+        shipment_ref__in=shipment_refs, trigger=NotificationTrigger.DELAY
+    ).values_list("shipment_ref", "occurrence"):
+        try:
+            eta = datetime.fromisoformat(occurrence)
+        except ValueError:
+            continue  # recorded before occurrences existed
+        if ref not in latest or eta > latest[ref]:
+            latest[ref] = eta
+    return latest
+
+
+def exceptions_sync(shipments: list[Shipment], now: datetime) -> list[Occurrence]:
+    """Open and auto-resolve the exception records of these shipments as of `now`;
+    return the notifications owed: each new exception, and each delay whose ETA is later
+    than the last delay notified (delay-opened records notify as delays)."""
+    ids = [shipment.id for shipment in shipments]
+    delays = _latest_facts(ids, kind=ShipmentEvent.Kind.DELAY)
+    raised = _latest_facts(ids, kind=ShipmentEvent.Kind.MILESTONE, milestone=Milestone.EXCEPTION)
+    known: dict[int, list[ShipmentException]] = {}
+    for record in ShipmentException.objects.filter(shipment_id__in=ids).only(
+        "shipment_id", "reason", "status", "occurrence_key", "resolved_automatically"
+    ):
+        known.setdefault(record.shipment_id, []).append(record)
+
+    notified = _delays_notified([shipment.shipment_id for shipment in shipments])
+    to_open: list[ShipmentException] = []
+    to_resolve: list[int] = []
+    occurrences: list[Occurrence] = []
+    announced: list[Shipment] = []
+    for shipment in shipments:
+        problems = _problems(shipment, delays.get(shipment.id), raised.get(shipment.id))
+        records = known.get(shipment.id, [])
+        unresolved = {r.reason: r for r in records if r.status != Status.RESOLVED}
+        # What a person resolved stays resolved for that occurrence; what resolved itself
+        # opens again when the problem comes back.
+        settled = {
+            (r.reason, r.occurrence_key)
+            for r in records
+            if r.status == Status.RESOLVED and not r.resolved_automatically
+        }
+        wanted = {problem[0] for problem in problems}
+        to_resolve += [r.id for reason, r in unresolved.items() if reason not in wanted]
+        for reason, opened_by, key, code, detail in problems:
+            if reason in unresolved or (reason, key) in settled:
+                continue
+            to_open.append(
+                ShipmentException(
+                    shipment=shipment,
+                    reason=reason,
+                    opened_by=opened_by,
+                    occurrence_key=key[:200],
+                    source_code=code[:8],
+                    detail=detail,
+                    opened_at=now,
+                )
+            )
+        last_notified = max(
+            (
+                moment
+                for moment in (shipment.delay_notified_eta, notified.get(shipment.shipment_id))
+                if moment
+            ),
+            default=None,
+        )
+        if (
+            shipment.delayed
+            and shipment.eta
+            and (last_notified is None or shipment.eta > last_notified)
+        ):
+            shipment.delay_notified_eta = shipment.eta
+            announced.append(shipment)
+            occurrences.append(
+                Occurrence(shipment, NotificationTrigger.DELAY, shipment.eta.isoformat())
+            )
+    if to_resolve:
+        ShipmentException.objects.filter(id__in=to_resolve).update(
+            status=Status.RESOLVED, resolved_at=now, resolved_automatically=True
+        )
+    if to_open:
+        ShipmentException.objects.bulk_create(to_open)
+    if announced:
+        bulk_update_rows(announced, ["delay_notified_eta"])
+    occurrences += [
+        Occurrence(record.shipment, NotificationTrigger.EXCEPTION, _occurrence(record))
+        for record in to_open
+        if record.opened_by != OpenedBy.DELAY and record.reason not in WORK_FOR_STAFF_ONLY
+    ]
+    return occurrences
+
+
+# --- customer service ------------------------------------------------------------------------
+
+
+def _audited(actor: User, action: str, record: ShipmentException, **details: Any) -> None:
+    audit_record(
+        action=AuditAction.EXCEPTION_WORKED,
+        actor=actor,
+        tenant=record.shipment.customer_account.tenant_id,
+        target=f"exception:{record.id}",
+        details={
+            "change": action,
+            "shipment": record.shipment.shipment_id,
+            "reason": record.reason,
+            **details,
+        },
+    )
+
+
+@transaction.atomic
+def exception_acknowledge(
+    actor: User, record: ShipmentException, *, now: datetime
+) -> ShipmentException:
+    if record.status == Status.OPEN:
+        record.status = Status.ACKNOWLEDGED
+        record.acknowledged_at = now
+        record.save(update_fields=["status", "acknowledged_at"])
+        _audited(actor, "acknowledge", record)
+    return record
+
+
+@transaction.atomic
+def exception_assign(
+    actor: User, record: ShipmentException, owner: User | None
+) -> ShipmentException:
+    record.owner = owner
+    record.save(update_fields=["owner"])
+    _audited(actor, "assign", record, owner=owner.pk if owner else None)
+    return record
+
+
+@transaction.atomic
+def exception_add_note(
+    actor: User,
+    record: ShipmentException,
+    text: str,
+    *,
+    visible_to_customer: bool,
+    now: datetime,
+) -> ExceptionNote:
+    note = ExceptionNote.objects.create(
+        exception=record,
+        author=actor,
+        text=text,
+        visible_to_customer=visible_to_customer,
+        created_at=now,
+    )
+    _audited(actor, "note", record, visible_to_customer=visible_to_customer)
+    return note
+
+
+@transaction.atomic
+def exception_resolve(
+    actor: User, record: ShipmentException, *, now: datetime
+) -> ShipmentException:
+    if record.status != Status.RESOLVED:
+        record.status = Status.RESOLVED
+        record.resolved_at = now
+        record.resolved_automatically = False
+        record.save(update_fields=["status", "resolved_at", "resolved_automatically"])
+        _audited(actor, "resolve", record)
+    return record
+
+
+def exception_reasons_in_words(reasons: Iterable[str]) -> list[str]:
+    return [ExceptionReason(reason).label for reason in reasons]
