@@ -114,21 +114,23 @@ GRAPHQL_DETAILS = {
 # menu asks once whether the user sees invoices. A token: the token, then the read.
 # visible_accounts reads the actor's account ids first, once per scope (docs/BENCHMARKS.md).
 DETAIL_QUERIES = {
-    # + accounts, shipment, its orders (links, orders), history, charges, accounts for
-    # documents, documents, accounts for exceptions, open exceptions, the invoices menu
-    ("page", "/shipments/SHP-778120/"): 15,
-    # + accounts, order, lines, its shipments (links, shipments), accounts for invoices,
-    # invoices, the invoices menu
-    ("page", "/orders/SO-100045/"): 12,
+    # + accounts, shipment, the actor's orders on it (links with their orders), history,
+    # charges, accounts for documents, documents, accounts for exceptions, open
+    # exceptions, the invoices menu
+    ("page", "/shipments/SHP-778120/"): 14,
+    # + accounts, order, lines, its visible shipments (links with their shipments),
+    # accounts for invoices, invoices, the invoices menu
+    ("page", "/orders/SO-100045/"): 11,
     # + accounts, invoice, lines, the invoices menu
     ("page", "/invoices/INV-2026-004512/"): 8,
     # + accounts, document, the download's audit entry
     ("page", "/documents/DOC-POD-778120/download"): 7,
-    # token, accounts, shipment, links, orders, history, accounts for exceptions, open
-    # exceptions, charges
-    ("api", "/api/v1/shipments/SHP-778120"): 9,
-    # token, accounts, order, lines, links, shipments, accounts for invoices, invoices
-    ("api", "/api/v1/orders/SO-100045"): 8,
+    # token, accounts, shipment, history, links with their orders, accounts for
+    # exceptions, open exceptions, charges
+    ("api", "/api/v1/shipments/SHP-778120"): 8,
+    # token, accounts, order, lines, links with their shipments, accounts for invoices,
+    # invoices
+    ("api", "/api/v1/orders/SO-100045"): 7,
     # token, accounts, invoice, lines
     ("api", "/api/v1/invoices/INV-2026-004512"): 4,
     # token, accounts, document, the download's audit entry
