@@ -9,6 +9,7 @@ from portal import admin_views, member_views, settings_views, views
 from portal.converters import IdentifierConverter
 from portal.graphql.schema import schema
 from portal.graphql.views import PortalGraphQLView
+from visibility.api.changes import ChangeFeedApi
 from visibility.api.documents import DocumentDownloadApi
 from visibility.api.views import (
     InvoiceDetailApi,
@@ -88,5 +89,6 @@ urlpatterns = [
         name="api-invoice-detail",
     ),
     # --- end readside ---
+    path("api/v1/changes", ChangeFeedApi.as_view(), name="api-change-feed"),
     path("admin/", admin.site.urls),
 ]

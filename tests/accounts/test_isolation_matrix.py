@@ -76,6 +76,8 @@ ENDPOINTS = {
     "api-invoice-list": ("list", "/api/v1/invoices"),
     "api-invoice-detail": ("detail", "/api/v1/invoices/INV-2026-004512"),
     # --- end readside ---
+    # --- the change feed: changes of the caller's own accounts only ---
+    "api-change-feed": ("list", "/api/v1/changes?limit=1000"),
 }
 
 SEARCHES = [

@@ -46,6 +46,7 @@ class InvoiceListQuery(serializers.Serializer):
     )
     due_from = serializers.DateField(required=False)
     due_to = serializers.DateField(required=False)
+    updated_since = serializers.DateTimeField(required=False)
 
 
 def selector_arguments(query: type[serializers.Serializer], params: QueryDict) -> dict[str, Any]:
