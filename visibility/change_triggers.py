@@ -14,7 +14,8 @@ BEFORE ROW trigger, the one way to change the written row itself).
   parent's `updated_at`, which records the parent. The others (history facts, stops,
   order links, lines) are always written with a write of their parent: see `RELATED`.
   So are the orders whose detail shows a shipment's status and ETA: derivation writes
-  the orders of every shipment it re-derives.
+  the orders of every shipment it re-derives. An invoice touches the orders it names
+  (an order's detail lists its invoices).
 
 `VISIBLE_ACCOUNTS_OF` is the one place that says which accounts see a shipment: today its
 `customer_account`. When shipments may belong to several accounts (a ShipmentAccount
@@ -63,7 +64,27 @@ END $$;
 """
 
 
+# An order's detail shows its invoices (to the finance grant): an invoice written touches
+# the orders it names, before and after the write.
+INVOICE_ORDERS = {
+    "INSERT": "SELECT unnest(order_numbers) FROM new_rows",
+    "UPDATE": "SELECT unnest(order_numbers) FROM new_rows"
+    " UNION SELECT unnest(order_numbers) FROM old_rows",
+    "DELETE": "SELECT unnest(order_numbers) FROM old_rows",
+}
+
+
+def _invoice_orders(operation: str) -> str:
+    return (
+        "UPDATE visibility_order SET updated_at = clock_timestamp()"
+        f" WHERE order_number IN ({INVOICE_ORDERS[operation]});"
+    )
+
+
 def _object_function(table: str, kind: str, key: str) -> str:
+    touch = {operation: "" for operation in INVOICE_ORDERS}
+    if table == "visibility_invoice":
+        touch = {operation: _invoice_orders(operation) for operation in INVOICE_ORDERS}
     return f"""
 CREATE OR REPLACE FUNCTION {table}_record_change() RETURNS trigger
 LANGUAGE plpgsql AS $$
@@ -72,6 +93,7 @@ BEGIN
         {INSERT_CHANGE}
         SELECT '{kind}', n.{key}, n.customer_account_id, false, now()
         FROM new_rows n;
+        {touch["INSERT"]}
     ELSIF TG_OP = 'UPDATE' THEN
         {INSERT_CHANGE}
         SELECT '{kind}', n.{key}, n.customer_account_id, false, now()
@@ -80,10 +102,12 @@ BEGIN
         SELECT '{kind}', o.{key}, o.customer_account_id, true, now()
         FROM old_rows o JOIN new_rows n ON n.id = o.id
         WHERE (o.customer_account_id, o.{key}) IS DISTINCT FROM (n.customer_account_id, n.{key});
+        {touch["UPDATE"]}
     ELSE
         {INSERT_CHANGE}
         SELECT '{kind}', o.{key}, o.customer_account_id, true, now()
         FROM old_rows o;
+        {touch["DELETE"]}
     END IF;
     RETURN NULL;
 END $$;

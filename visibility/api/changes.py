@@ -30,7 +30,10 @@ class PositionField(serializers.CharField):
         text = super().to_internal_value(data)
         if text == changes.NOW:
             return changes.latest_position()
-        if not (text.isascii() and text.isdigit()) or int(text) > changes.POSITION_MAX:
+        if (
+            not (text.isascii() and text.isdigit() and len(text) <= 19)
+            or int(text) > changes.POSITION_MAX
+        ):
             raise serializers.ValidationError(
                 "Not a position: give the `next` of a previous page, a `position`, or `now`."
             )
@@ -40,7 +43,7 @@ class PositionField(serializers.CharField):
 class ChangesQuery(serializers.Serializer):
     """Arguments of `changes.change_page`."""
 
-    after = PositionField(required=False, default=0, max_length=32)
+    after = PositionField(required=False, default=0)
     limit = serializers.IntegerField(
         required=False, default=changes.DEFAULT_PAGE, min_value=1, max_value=changes.MAX_PAGE
     )

@@ -24,6 +24,7 @@ BEGIN
         INSERT INTO visibility_change (kind, object_key, customer_account_id, left_view, changed_at)
         SELECT 'shipment', n.shipment_id, n.customer_account_id, false, now()
         FROM new_rows n;
+        
     ELSIF TG_OP = 'UPDATE' THEN
         INSERT INTO visibility_change (kind, object_key, customer_account_id, left_view, changed_at)
         SELECT 'shipment', n.shipment_id, n.customer_account_id, false, now()
@@ -32,10 +33,12 @@ BEGIN
         SELECT 'shipment', o.shipment_id, o.customer_account_id, true, now()
         FROM old_rows o JOIN new_rows n ON n.id = o.id
         WHERE (o.customer_account_id, o.shipment_id) IS DISTINCT FROM (n.customer_account_id, n.shipment_id);
+        
     ELSE
         INSERT INTO visibility_change (kind, object_key, customer_account_id, left_view, changed_at)
         SELECT 'shipment', o.shipment_id, o.customer_account_id, true, now()
         FROM old_rows o;
+        
     END IF;
     RETURN NULL;
 END $$;
@@ -58,6 +61,7 @@ BEGIN
         INSERT INTO visibility_change (kind, object_key, customer_account_id, left_view, changed_at)
         SELECT 'order', n.order_number, n.customer_account_id, false, now()
         FROM new_rows n;
+        
     ELSIF TG_OP = 'UPDATE' THEN
         INSERT INTO visibility_change (kind, object_key, customer_account_id, left_view, changed_at)
         SELECT 'order', n.order_number, n.customer_account_id, false, now()
@@ -66,10 +70,12 @@ BEGIN
         SELECT 'order', o.order_number, o.customer_account_id, true, now()
         FROM old_rows o JOIN new_rows n ON n.id = o.id
         WHERE (o.customer_account_id, o.order_number) IS DISTINCT FROM (n.customer_account_id, n.order_number);
+        
     ELSE
         INSERT INTO visibility_change (kind, object_key, customer_account_id, left_view, changed_at)
         SELECT 'order', o.order_number, o.customer_account_id, true, now()
         FROM old_rows o;
+        
     END IF;
     RETURN NULL;
 END $$;
@@ -92,6 +98,7 @@ BEGIN
         INSERT INTO visibility_change (kind, object_key, customer_account_id, left_view, changed_at)
         SELECT 'invoice', n.invoice_number, n.customer_account_id, false, now()
         FROM new_rows n;
+        UPDATE visibility_order SET updated_at = clock_timestamp() WHERE order_number IN (SELECT unnest(order_numbers) FROM new_rows);
     ELSIF TG_OP = 'UPDATE' THEN
         INSERT INTO visibility_change (kind, object_key, customer_account_id, left_view, changed_at)
         SELECT 'invoice', n.invoice_number, n.customer_account_id, false, now()
@@ -100,10 +107,12 @@ BEGIN
         SELECT 'invoice', o.invoice_number, o.customer_account_id, true, now()
         FROM old_rows o JOIN new_rows n ON n.id = o.id
         WHERE (o.customer_account_id, o.invoice_number) IS DISTINCT FROM (n.customer_account_id, n.invoice_number);
+        UPDATE visibility_order SET updated_at = clock_timestamp() WHERE order_number IN (SELECT unnest(order_numbers) FROM new_rows UNION SELECT unnest(order_numbers) FROM old_rows);
     ELSE
         INSERT INTO visibility_change (kind, object_key, customer_account_id, left_view, changed_at)
         SELECT 'invoice', o.invoice_number, o.customer_account_id, true, now()
         FROM old_rows o;
+        UPDATE visibility_order SET updated_at = clock_timestamp() WHERE order_number IN (SELECT unnest(order_numbers) FROM old_rows);
     END IF;
     RETURN NULL;
 END $$;
@@ -126,6 +135,7 @@ BEGIN
         INSERT INTO visibility_change (kind, object_key, customer_account_id, left_view, changed_at)
         SELECT 'document', n.document_id, n.customer_account_id, false, now()
         FROM new_rows n;
+        
     ELSIF TG_OP = 'UPDATE' THEN
         INSERT INTO visibility_change (kind, object_key, customer_account_id, left_view, changed_at)
         SELECT 'document', n.document_id, n.customer_account_id, false, now()
@@ -134,10 +144,12 @@ BEGIN
         SELECT 'document', o.document_id, o.customer_account_id, true, now()
         FROM old_rows o JOIN new_rows n ON n.id = o.id
         WHERE (o.customer_account_id, o.document_id) IS DISTINCT FROM (n.customer_account_id, n.document_id);
+        
     ELSE
         INSERT INTO visibility_change (kind, object_key, customer_account_id, left_view, changed_at)
         SELECT 'document', o.document_id, o.customer_account_id, true, now()
         FROM old_rows o;
+        
     END IF;
     RETURN NULL;
 END $$;
