@@ -11,6 +11,7 @@ import strawberry
 import strawberry_django
 from django.db.models import Prefetch
 from graphql import GraphQLError
+from rest_framework.exceptions import ValidationError
 from strawberry import auto
 from strawberry.extensions import FieldExtension
 from strawberry.scalars import JSON
@@ -19,8 +20,11 @@ from strawberry_django.optimizer import DjangoOptimizerExtension
 
 from accounts.authentication import actor_from_request
 from portal.graphql.limits import LIMIT_EXTENSIONS
+from visibility import changes as change_feed
 from visibility import models, selectors
 from visibility.access import visible_object
+from visibility.api.changes import ChangesQuery, current_json
+from visibility.api.filters import selector_arguments
 
 
 @strawberry_django.type(models.ShipmentEvent)
@@ -204,6 +208,21 @@ class InvoiceType:
 MAX_LIST_SIZE = 200
 
 
+@strawberry.type
+class ChangeType:
+    kind: str
+    id: str
+    # Positions are 64-bit: strings here (GraphQL's Int has 32 bits), integers in REST.
+    position: str
+    object: JSON
+
+
+@strawberry.type
+class ChangePageType:
+    changes: list[ChangeType]
+    next: str
+
+
 class TextArguments(FieldExtension):
     """A string argument holding a NUL character is an error naming the argument, before
     any selector runs: PostgreSQL refuses NUL in text, and its message (and a failed
@@ -285,6 +304,30 @@ class Query:
         return [
             InvoiceType.of(invoice) for invoice in invoices[: max(0, min(first, MAX_LIST_SIZE))]
         ]
+
+    @strawberry.field(extensions=[TextArguments()])
+    def changes(self, info: Info, after: str = "0", first: int = 100) -> ChangePageType:
+        """The change feed, as `GET /api/v1/changes` (docs/API.md); `after` is a position or
+        `now`, `first` 1-1000."""
+        actor = actor_from_request(info.context.request)
+        try:
+            arguments = selector_arguments(ChangesQuery, {"after": after, "limit": first})
+        except ValidationError as error:
+            name, messages = next(iter(error.detail.items()))
+            raise GraphQLError(f"{'first' if name == 'limit' else name}: {messages[0]}") from None
+        page = change_feed.change_page(actor, **arguments)
+        return ChangePageType(
+            changes=[
+                ChangeType(
+                    kind=entry.kind,
+                    id=entry.key,
+                    position=str(entry.position),
+                    object=current_json(actor, entry),
+                )
+                for entry in page.entries
+            ],
+            next=str(page.next),
+        )
 
 
 schema = strawberry.Schema(query=Query, extensions=[*LIMIT_EXTENSIONS, DjangoOptimizerExtension])

@@ -106,6 +106,11 @@ GRAPHQL_FIELDS = {
     ),
     "invoices": ("{ invoices(first: 200) { invoiceNumber } }", {"invoices": []}),
     # --- end readside ---
+    # --- the change feed: changes of the caller's own accounts only ---
+    "changes": (
+        "{ changes(first: 100) { changes { kind id object } } }",
+        {"changes": {"changes": []}},
+    ),
 }
 
 # --- readside: the finance grant ---

@@ -123,3 +123,37 @@ def test_invoices_accept_updated_since(client, partner, brenner):
     response = client.get("/api/v1/invoices", {"updated_since": since.isoformat()}, **partner)
     assert [row["invoice_number"] for row in response.json()["results"]] == [paid.invoice_number]
     assert old.invoice_number != paid.invoice_number
+
+
+def graphql(client: Client, partner: dict, query: str) -> dict:
+    response = client.post(
+        "/graphql", data={"query": query}, content_type="application/json", **partner
+    )
+    assert response.status_code == 200, response.content
+    return response.json()
+
+
+def test_graphql_changes_answers_as_the_rest_feed(client, partner, brenner):
+    start = feed(client, partner, "?after=now")["next"]
+    shipment = ShipmentFactory(customer_account=brenner.accounts.get(number="C-1001"))
+    rest = feed(client, partner, f"?after={start}")
+    answer = graphql(
+        client,
+        partner,
+        f'{{ changes(after: "{start}", first: 100) {{ changes {{ kind id '
+        "position object } next } }",
+    )["data"]["changes"]
+    assert answer["next"] == str(rest["next"])
+    assert [
+        {**change, "position": int(change["position"])} for change in answer["changes"]
+    ] == rest["changes"]
+    assert ("shipment", shipment.shipment_id) in [(c["kind"], c["id"]) for c in rest["changes"]]
+
+
+@pytest.mark.parametrize(
+    ("arguments", "name"),
+    [('after: "x"', "after"), ("first: 0", "first"), ("first: 5000", "first")],
+)
+def test_graphql_changes_names_a_bad_argument(client, partner, arguments, name):
+    answer = graphql(client, partner, f"{{ changes({arguments}) {{ next }} }}")
+    assert answer["errors"][0]["message"].startswith(f"{name}:")
