@@ -24,3 +24,16 @@ def schedule_inbox_sweep(sender: Celery, **kwargs: object) -> None:
         sender.signature(SWEEP_INBOX),
         name="sweep the inbox for unclaimed events",
     )
+
+
+@app.on_after_finalize.connect
+def schedule_change_stamping(sender: Celery, **kwargs: object) -> None:
+    from django.conf import settings
+
+    from visibility.enqueue import STAMP_CHANGE_POSITIONS
+
+    sender.add_periodic_task(
+        settings.CHANGE_STAMP_SECONDS,
+        sender.signature(STAMP_CHANGE_POSITIONS),
+        name="give committed changes their feed positions",
+    )

@@ -9,6 +9,7 @@ from __future__ import annotations
 from celery import current_app
 
 DELIVER_NOTIFICATIONS = "visibility.tasks.deliver_notifications"
+STAMP_CHANGE_POSITIONS = "visibility.tasks.stamp_change_positions"
 
 
 def enqueue_deliver_notifications() -> None:

@@ -17,7 +17,8 @@ from tests.factories import (
     stamp,
 )
 from tests.helpers import post_events
-from visibility.models import Shipment
+from visibility.models import Shipment, VisibilityChange
+from visibility.tasks import stamp_change_positions
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -157,3 +158,10 @@ def test_graphql_changes_answers_as_the_rest_feed(client, partner, brenner):
 def test_graphql_changes_names_a_bad_argument(client, partner, arguments, name):
     answer = graphql(client, partner, f"{{ changes({arguments}) {{ next }} }}")
     assert answer["errors"][0]["message"].startswith(f"{name}:")
+
+
+def test_beat_numbers_committed_changes_without_a_reader(brenner):
+    ShipmentFactory(customer_account=brenner.accounts.get(number="C-1001"))
+    assert VisibilityChange.objects.filter(position__isnull=True).exists()
+    assert stamp_change_positions() > 0
+    assert not VisibilityChange.objects.filter(position__isnull=True).exists()
