@@ -37,3 +37,16 @@ def schedule_clock_sweep(sender: Celery, **kwargs: object) -> None:
         sender.signature(SWEEP_CLOCK),
         name="re-evaluate shipments whose clock-driven state is due",
     )
+
+
+@app.on_after_finalize.connect
+def schedule_change_stamping(sender: Celery, **kwargs: object) -> None:
+    from django.conf import settings
+
+    from visibility.enqueue import STAMP_CHANGE_POSITIONS
+
+    sender.add_periodic_task(
+        settings.CHANGE_STAMP_SECONDS,
+        sender.signature(STAMP_CHANGE_POSITIONS),
+        name="give committed changes their feed positions",
+    )

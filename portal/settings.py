@@ -226,6 +226,8 @@ CELERY_TASK_PUBLISH_RETRY = False
 CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 1, "socket_timeout": 2}
 CELERY_BEAT_SCHEDULE_FILENAME = str(BASE_DIR / ".local" / "celerybeat-schedule")
 INBOX_SWEEP_SECONDS = float(os.environ.get("INBOX_SWEEP_SECONDS", "5"))
+# How often beat numbers committed change-feed rows (readers also do it as they read).
+CHANGE_STAMP_SECONDS = float(os.environ.get("CHANGE_STAMP_SECONDS", "5"))
 INBOX_BATCH_SIZE = int(os.environ.get("INBOX_BATCH_SIZE", "4000"))
 INBOX_MAX_ATTEMPTS = int(os.environ.get("INBOX_MAX_ATTEMPTS", "5"))
 # Contract 1.1: an event's occurred_at may be at most this far after its receipt (clock skew).

@@ -10,6 +10,7 @@ from portal.converters import IdentifierConverter
 from portal.exception_views import exception_detail_page, exception_queue_page
 from portal.graphql.schema import schema
 from portal.graphql.views import PortalGraphQLView
+from visibility.api.changes import ChangeFeedApi
 from visibility.api.documents import DocumentDownloadApi
 from visibility.api.views import (
     ExceptionListApi,
@@ -93,5 +94,6 @@ urlpatterns = [
         name="api-invoice-detail",
     ),
     # --- end readside ---
+    path("api/v1/changes", ChangeFeedApi.as_view(), name="api-change-feed"),
     path("admin/", admin.site.urls),
 ]

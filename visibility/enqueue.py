@@ -10,6 +10,7 @@ from celery import current_app
 
 DELIVER_NOTIFICATIONS = "visibility.tasks.deliver_notifications"
 SWEEP_CLOCK = "visibility.tasks.sweep_clock"
+STAMP_CHANGE_POSITIONS = "visibility.tasks.stamp_change_positions"
 
 
 def enqueue_deliver_notifications() -> None:

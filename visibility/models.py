@@ -13,6 +13,7 @@ from django.contrib.postgres.indexes import GinIndex
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models.functions import Collate
+from django.utils import timezone
 
 from accounts.models import CustomerAccount
 from visibility.flags import shipment_flags, slip_in_words
@@ -119,9 +120,15 @@ class Order(SnapshotVersion):
     # The key of the source that first released the order: only it may change the
     # order's account or cancel it (contract 1.1, "Sources").
     released_by = models.CharField(max_length=64, blank=True, default="")
+    # Server time of the last change a reader can see (set by the database, visibility_change
+    # triggers): what `updated_since` filters on, never business time.
+    updated_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
-        indexes = [models.Index(fields=["customer_account", "-last_event_at"])]
+        indexes = [
+            models.Index(fields=["customer_account", "-last_event_at"]),
+            models.Index(fields=["customer_account", "updated_at", "id"], name="order_updated"),
+        ]
 
     def __str__(self) -> str:
         return self.order_number
@@ -194,8 +201,13 @@ class Shipment(SnapshotVersion):
     last_heard_at = models.DateTimeField(null=True, blank=True)
     last_heard_source = models.CharField(max_length=64, blank=True, default="", db_default="")
 
+    # Server time of the last change a reader can see (set by the database, visibility_change
+    # triggers): what `updated_since` filters on, never business time.
+    updated_at = models.DateTimeField(default=timezone.now)
+
     class Meta:
         indexes = [
+            models.Index(fields=["customer_account", "updated_at", "id"], name="shipment_updated"),
             models.Index(
                 fields=["next_check_at"],
                 name="shipment_next_check",
@@ -336,6 +348,14 @@ class Invoice(SnapshotVersion):
     paid_at = models.DateTimeField(null=True, blank=True)
     paid_amount = models.DecimalField(max_digits=20, decimal_places=2, null=True, blank=True)
     payment_event_key = models.CharField(max_length=200, blank=True, default="")
+    # Server time of the last change a reader can see (set by the database, visibility_change
+    # triggers): what `updated_since` filters on, never business time.
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["customer_account", "updated_at", "id"], name="invoice_updated")
+        ]
 
     def __str__(self) -> str:
         return self.invoice_number
@@ -395,6 +415,9 @@ class Document(models.Model):
     sha256 = models.CharField(max_length=64)
     occurred_at = models.DateTimeField()
     event_key = models.CharField(max_length=200)
+    # Server time of the last change a reader can see (set by the database, visibility_change
+    # triggers): what `updated_since` filters on, never business time.
+    updated_at = models.DateTimeField(default=timezone.now)
 
 
 class Reference(models.Model):
@@ -637,3 +660,38 @@ class ExceptionNote(models.Model):
 
     class Meta:
         ordering = ["created_at", "id"]
+
+
+class VisibilityChange(models.Model):
+    """One change a reader can see: the change feed (docs/ARCHITECTURE.md, "The change feed").
+
+    Written only by the database triggers of migrations 0011 and 0012 (never by Python), in the
+    transaction that made the change, without a position; `stamp_positions` gives
+    committed rows their position, one stamping transaction at a time, so positions
+    become visible in increasing order (the proof: docs/ARCHITECTURE.md).
+    """
+
+    class Kind(models.TextChoices):
+        SHIPMENT = "shipment", "Shipment"
+        ORDER = "order", "Order"
+        INVOICE = "invoice", "Invoice"
+        DOCUMENT = "document", "Document"
+
+    id = models.BigAutoField(primary_key=True)
+    # Assigned after commit, in stamping order (NULL until then); never reused.
+    position = models.BigIntegerField(null=True, unique=True)
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    object_key = models.CharField(max_length=128)
+    # The account whose view changed (no foreign key: one check less per recorded row).
+    customer_account_id = models.BigIntegerField()
+    # The object left this account's view (moved to another account, or deleted).
+    left_view = models.BooleanField(default=False)
+    changed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        db_table = "visibility_change"
+        indexes = [
+            models.Index(
+                fields=["id"], name="change_unstamped", condition=models.Q(position__isnull=True)
+            )
+        ]

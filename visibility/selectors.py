@@ -199,11 +199,11 @@ def shipment_list(
     """Newest activity first; each row carries `order_numbers`, the orders it ships.
 
     Every argument left at its default does not filter: `statuses` is any of them, `text`
-    a part of the shipment id, `carrier_scac` case-insensitive, `updated_since` the last
-    activity. The order numbers come in the same query (an array subquery) rather than
-    prefetched: a prefetch gives each row its own queryset referring back to it, and a
-    page of such reference cycles costs the garbage collector 20-40 ms pauses
-    (docs/BENCHMARKS.md).
+    a part of the shipment id, `carrier_scac` case-insensitive, `updated_since` the server
+    time of the last change (`updated_at`, never business time). The order numbers come
+    in the same query (an array subquery) rather than prefetched: a prefetch gives each
+    row its own queryset referring back to it, and a page of such reference cycles costs
+    the garbage collector 20-40 ms pauses (docs/BENCHMARKS.md).
     """
     conditions = Q()
     if statuses:
@@ -225,7 +225,7 @@ def shipment_list(
     if load_id:
         conditions &= Q(load_id=load_id)
     if updated_since is not None:
-        conditions &= Q(last_event_at__gte=updated_since)
+        conditions &= Q(updated_at__gte=updated_since)
     accounts = visible_accounts(actor)
     return (
         _shipments_of(accounts)
@@ -305,6 +305,16 @@ def order_get(
     )
 
 
+def orders_detail(actor: Actor, order_numbers: Collection[str]) -> QuerySet[Order]:
+    """The orders among `order_numbers` the actor sees, with what their detail shows."""
+    return (
+        orders_for(actor)
+        .select_related("customer_account")
+        .prefetch_related("lines", "shipment_links__shipment")
+        .filter(order_number__in=list(order_numbers))
+    )
+
+
 def order_list(
     actor: Actor,
     *,
@@ -317,7 +327,8 @@ def order_list(
 ) -> QuerySet[Order]:
     """Newest activity first. Every argument left at its default does not filter:
     `statuses` is any of them, the date range applies to the order date, `text` matches
-    a part of the order number or customer PO, `updated_since` the last activity.
+    a part of the order number or customer PO, `updated_since` the server time of the last
+    change (`updated_at`).
     Each order comes with the shipments the actor sees (`shipment_links_of_order`), with
     their details if `with_shipment_details` (GraphQL's nested shipments)."""
     conditions = Q()
@@ -330,7 +341,7 @@ def order_list(
     if text:
         conditions &= Q(order_number__icontains=text) | Q(customer_po__icontains=text)
     if updated_since is not None:
-        conditions &= Q(last_event_at__gte=updated_since)
+        conditions &= Q(updated_at__gte=updated_since)
     return (
         orders_for(actor)
         .filter(conditions)
@@ -375,10 +386,14 @@ def invoice_list(
     status: str = "",
     due_from: date | None = None,
     due_to: date | None = None,
+    updated_since: datetime | None = None,
 ) -> QuerySet[InvoiceWithStatus]:
     """Newest issue first. `status` is the derived one (open, paid, overdue); the range
-    applies to the due date; an argument left at its default does not filter."""
+    applies to the due date; `updated_since` the server time of the last change; an
+    argument left at its default does not filter."""
     conditions = Q()
+    if updated_since is not None:
+        conditions &= Q(updated_at__gte=updated_since)
     if status:
         conditions &= Q(derived_status=status)
     if due_from:
@@ -401,6 +416,16 @@ def invoice_get(actor: Actor, invoice_number: str) -> InvoiceWithStatus | None:
         .prefetch_related("lines")
         .filter(invoice_number=invoice_number)
         .first()
+    )
+
+
+def invoices_detail(actor: Actor, invoice_numbers: Collection[str]) -> QuerySet[Invoice]:
+    """The invoices among `invoice_numbers` the actor sees, as their detail shows them."""
+    return (
+        with_invoice_status(invoices_for(actor))
+        .select_related("customer_account")
+        .prefetch_related("lines")
+        .filter(invoice_number__in=list(invoice_numbers))
     )
 
 
@@ -590,6 +615,15 @@ def documents_of_shipment(actor: Actor, shipment: Shipment) -> list[Document]:
     if prefetched is not None:
         return prefetched
     return list(documents_for(actor).filter(shipment=shipment).order_by("occurred_at", "id"))
+
+
+def documents_detail(actor: Actor, document_ids: Collection[str]) -> QuerySet[Document]:
+    """The documents among `document_ids` the actor sees, with what they are filed under."""
+    return (
+        documents_for(actor)
+        .select_related("customer_account", "shipment", "order", "invoice")
+        .filter(document_id__in=list(document_ids))
+    )
 
 
 # --- exceptions as work ----------------------------------------------------------------------

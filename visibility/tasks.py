@@ -1,11 +1,12 @@
-"""Celery entry points for notifications. Thin, and safe to run twice."""
+"""Celery entry points for notifications and the change feed. Thin, and safe to run twice."""
 
 from __future__ import annotations
 
 from celery import shared_task
 from django.utils import timezone
 
-from visibility.enqueue import DELIVER_NOTIFICATIONS, SWEEP_CLOCK
+from visibility.enqueue import DELIVER_NOTIFICATIONS, STAMP_CHANGE_POSITIONS, SWEEP_CLOCK
+from visibility.services.changes import stamp_positions
 from visibility.services.clock import clock_sweep
 from visibility.services.notifications import notifications_deliver
 
@@ -19,3 +20,10 @@ def deliver_notifications() -> int:
 def sweep_clock() -> int:
     """Re-evaluate the shipments whose next check has come (visibility/services/clock.py)."""
     return clock_sweep(timezone.now())
+
+
+@shared_task(name=STAMP_CHANGE_POSITIONS)
+def stamp_change_positions() -> int:
+    """Number committed changes, so the first reader after a quiet spell finds them
+    stamped (readers stamp too; this only keeps the backlog short)."""
+    return stamp_positions()

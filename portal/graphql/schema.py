@@ -10,6 +10,7 @@ from typing import Any, cast
 import strawberry
 import strawberry_django
 from graphql import GraphQLError
+from rest_framework.exceptions import ValidationError
 from strawberry import auto
 from strawberry.extensions import FieldExtension
 from strawberry.scalars import JSON
@@ -20,8 +21,11 @@ from accounts.authentication import actor_from_request
 from accounts.scoping import Actor
 from portal.graphql.audit import StaffReadEntryPoint
 from portal.graphql.limits import LIMIT_EXTENSIONS
+from visibility import changes as change_feed
 from visibility import models, selectors
 from visibility.access import visible_object
+from visibility.api.changes import ChangesQuery, current_json
+from visibility.api.filters import selector_arguments
 
 
 @strawberry_django.type(models.ShipmentEvent)
@@ -298,6 +302,21 @@ class ShipmentExceptionType:
 MAX_LIST_SIZE = 200
 
 
+@strawberry.type
+class ChangeType:
+    kind: str
+    id: str
+    # Positions are 64-bit: strings here (GraphQL's Int has 32 bits), integers in REST.
+    position: str
+    object: JSON
+
+
+@strawberry.type
+class ChangePageType:
+    changes: list[ChangeType]
+    next: str
+
+
 class TextArguments(FieldExtension):
     """A string argument holding a NUL character is an error naming the argument, before
     any selector runs: PostgreSQL refuses NUL in text, and its message (and a failed
@@ -397,6 +416,30 @@ class Query:
             ShipmentExceptionType.of(record)
             for record in records[: max(0, min(first, MAX_LIST_SIZE))]
         ]
+
+    def changes(self, info: Info, after: str = "0", first: int = 100) -> ChangePageType:
+        """The change feed, as `GET /api/v1/changes` (docs/API.md); `after` is a position or
+        `now`, `first` 1-1000."""
+        actor = actor_from_request(info.context.request)
+        try:
+            arguments = selector_arguments(ChangesQuery, {"after": after, "limit": first})
+        except ValidationError as error:
+            detail = cast(dict[str, list[str]], error.detail)
+            name, messages = next(iter(detail.items()))
+            raise GraphQLError(f"{'first' if name == 'limit' else name}: {messages[0]}") from None
+        page = change_feed.change_page(actor, **arguments)
+        return ChangePageType(
+            changes=[
+                ChangeType(
+                    kind=entry.kind,
+                    id=entry.key,
+                    position=str(entry.position),
+                    object=cast(JSON, current_json(actor, entry)),
+                )
+                for entry in page.entries
+            ],
+            next=str(page.next),
+        )
 
 
 schema = strawberry.Schema(

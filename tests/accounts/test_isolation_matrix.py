@@ -82,6 +82,8 @@ ENDPOINTS = {
     "api-invoice-list": ("list", "/api/v1/invoices"),
     "api-invoice-detail": ("detail", "/api/v1/invoices/INV-2026-004512"),
     # --- end readside ---
+    # --- the change feed: changes of the caller's own accounts only ---
+    "api-change-feed": ("list", "/api/v1/changes?limit=1000"),
 }
 
 SEARCHES = [
@@ -111,6 +113,11 @@ GRAPHQL_FIELDS = {
     "invoices": ("{ invoices(first: 200) { invoiceNumber } }", {"invoices": []}),
     # --- end readside ---
     "exceptions": ("{ exceptions(first: 200) { shipmentId } }", {"exceptions": []}),
+    # --- the change feed: changes of the caller's own accounts only ---
+    "changes": (
+        "{ changes(first: 100) { changes { kind id object } } }",
+        {"changes": {"changes": []}},
+    ),
 }
 
 # --- readside: the finance grant ---

@@ -48,9 +48,12 @@ class InvoiceListQuery(serializers.Serializer):
     )
     due_from = serializers.DateField(required=False)
     due_to = serializers.DateField(required=False)
+    updated_since = serializers.DateTimeField(required=False)
 
 
-def selector_arguments(query: type[serializers.Serializer], params: QueryDict) -> dict[str, Any]:
+def selector_arguments(
+    query: type[serializers.Serializer], params: QueryDict | dict[str, Any]
+) -> dict[str, Any]:
     """The selector's keyword arguments from a query string; a bad value raises DRF's
     ValidationError (answered 400 with the field's name)."""
     parsed = query(data=params)

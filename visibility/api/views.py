@@ -30,9 +30,11 @@ from visibility.api.serializers import (
 
 
 class NewestFirstCursor(CursorPagination):
-    """Cursor pagination: stable under inserts and no COUNT(*) per page."""
+    """Cursor pagination on a key that never changes (newest shipment first): paged by
+    a changing column (the last activity), a row that changes while a client pages moves
+    behind its cursor and is skipped. No COUNT(*) per page."""
 
-    ordering = ("-last_event_at", "-id")
+    ordering = ("-id",)
     page_size = 50
     page_size_query_param = "page_size"
     max_page_size = 200
@@ -76,7 +78,7 @@ class OrderDetailApi(APIView):
 
 
 class InvoiceCursor(CursorPagination):
-    """Newest id first (invoices and orders have no non-null activity time to page on)."""
+    """Newest id first: a key that never changes, so paging skips nothing."""
 
     ordering = ("-id",)
     page_size = 50
