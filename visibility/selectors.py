@@ -310,7 +310,7 @@ def orders_detail(actor: Actor, order_numbers: Collection[str]) -> QuerySet[Orde
     return (
         orders_for(actor)
         .select_related("customer_account")
-        .prefetch_related("lines", "shipment_links__shipment")
+        .prefetch_related("lines", visible_shipment_links_prefetch(actor))
         .filter(order_number__in=list(order_numbers))
     )
 

@@ -430,3 +430,26 @@ def test_derivation_writes_account_sets_in_bulk_whatever_the_batch_size(brenner,
         ).count()
         == 20
     )
+
+
+@pytest.mark.parametrize(
+    ("persona", "own_order", "other_order"),
+    [("brenner_token", "SEC-BT-1", "SEC-NW-1"), ("nordwind_token", "SEC-NW-1", "SEC-BT-1")],
+)
+def test_the_change_feed_announces_the_shared_shipment_to_each_side_and_only_its_orders(
+    transactional_db, consolidated, persona, own_order, other_order
+):
+    """The feed follows a shipment to every account whose orders it carries (migration
+    0012): the side whose order is not the shipment's first still hears of it."""
+    client, headers = client_for(consolidated, persona)
+
+    response = client.get("/api/v1/changes?limit=1000", **headers)
+
+    assert response.status_code == 200
+    changes = response.json()["changes"]
+    shipments = {change["id"] for change in changes if change["kind"] == "shipment"}
+    orders = {change["id"] for change in changes if change["kind"] == "order"}
+    assert "SEC-X-1" in shipments
+    assert own_order in orders and other_order not in orders
+    other_side = "nordwind" if persona.startswith("brenner") else "brenner"
+    assert_none_of(json.dumps(changes), SIDES[other_side], persona)
