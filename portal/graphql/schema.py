@@ -417,6 +417,7 @@ class Query:
             for record in records[: max(0, min(first, MAX_LIST_SIZE))]
         ]
 
+    @strawberry.field(extensions=[TextArguments()])
     def changes(self, info: Info, after: str = "0", first: int = 100) -> ChangePageType:
         """The change feed, as `GET /api/v1/changes` (docs/API.md); `after` is a position or
         `now`, `first` 1-1000."""

@@ -11,14 +11,12 @@ from rest_framework.views import APIView
 
 from accounts.authentication import actor_from_request
 from accounts.scoping import Actor
-from visibility import changes, selectors
+from visibility import changes
 from visibility.api.filters import selector_arguments
 from visibility.api.serializers import (
-    FreightChargeSerializer,
-    InvoiceListSerializer,
     InvoiceSerializer,
-    OrderDetailSerializer,
-    ShipmentSerializer,
+    order_detail_data,
+    shipment_detail_data,
 )
 from visibility.models import Document, Invoice, Order, Shipment
 
@@ -52,24 +50,6 @@ class ChangesQuery(serializers.Serializer):
     )
 
 
-def shipment_json(actor: Actor, shipment: Shipment) -> dict:
-    """A shipment as its REST detail shows it (charges with the finance grant only)."""
-    data = ShipmentSerializer(shipment).data
-    charges = selectors.charges_of_shipment(actor, shipment)
-    if charges:
-        data["freight_charges"] = FreightChargeSerializer(charges, many=True).data
-    return data
-
-
-def order_json(actor: Actor, order: Order) -> dict:
-    """An order as its REST detail shows it (invoices with the finance grant only)."""
-    data = OrderDetailSerializer(order).data
-    invoices = list(selectors.invoices_of_order(actor, order))
-    if invoices:
-        data["invoices"] = InvoiceListSerializer(invoices, many=True).data
-    return data
-
-
 class DocumentSerializer(serializers.ModelSerializer):
     customer_account = serializers.CharField(source="customer_account.number")
     shipment_id = serializers.CharField(source="shipment.shipment_id", default=None)
@@ -98,9 +78,9 @@ def current_json(actor: Actor, entry: changes.ChangeEntry) -> dict:
     if entry.current is None:
         return {"deleted": True} if entry.deleted else {"visible": False}
     if isinstance(entry.current, Shipment):
-        return shipment_json(actor, entry.current)
+        return shipment_detail_data(actor, entry.current)
     if isinstance(entry.current, Order):
-        return order_json(actor, entry.current)
+        return order_detail_data(actor, entry.current)
     if isinstance(entry.current, Invoice):
         return dict(InvoiceSerializer(entry.current).data)
     return dict(DocumentSerializer(entry.current).data)

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from rest_framework import serializers
 
+from accounts.scoping import Actor
 from visibility import selectors
 from visibility.models import Invoice, Order, Shipment, ShipmentEvent, ShipmentException
 
@@ -291,3 +294,29 @@ class OrderListSerializer(serializers.ModelSerializer):
 
     def get_shipments(self, order: Order) -> list[str]:
         return [link.shipment.shipment_id for link in selectors.prefetched_shipment_links(order)]
+
+
+# What a REST detail answers, in one place: the detail views and the change feed's objects
+# (visibility/api/changes.py) give the same shape.
+
+
+def shipment_detail_data(actor: Actor, shipment: Shipment) -> dict[str, Any]:
+    """A shipment as its REST detail shows it: its open exceptions, and its charges for
+    the finance grant only (the key omitted otherwise)."""
+    data = dict(ShipmentSerializer(shipment).data)
+    data["exceptions"] = ShipmentExceptionSerializer(
+        selectors.open_exceptions_of_shipment(actor, shipment), many=True
+    ).data
+    charges = selectors.charges_of_shipment(actor, shipment)
+    if charges:
+        data["freight_charges"] = FreightChargeSerializer(charges, many=True).data
+    return data
+
+
+def order_detail_data(actor: Actor, order: Order) -> dict[str, Any]:
+    """An order as its REST detail shows it (invoices with the finance grant only)."""
+    data = dict(OrderDetailSerializer(order).data)
+    invoices = list(selectors.invoices_of_order(actor, order))
+    if invoices:
+        data["invoices"] = InvoiceListSerializer(invoices, many=True).data
+    return data

@@ -18,14 +18,13 @@ from visibility.api.filters import (
     selector_arguments,
 )
 from visibility.api.serializers import (
-    FreightChargeSerializer,
     InvoiceListSerializer,
     InvoiceSerializer,
-    OrderDetailSerializer,
     OrderListSerializer,
     ShipmentExceptionSerializer,
     ShipmentListSerializer,
-    ShipmentSerializer,
+    order_detail_data,
+    shipment_detail_data,
 )
 
 
@@ -56,25 +55,14 @@ class ShipmentDetailApi(APIView):
     def get(self, request: Request, shipment_id: str) -> Response:
         actor = actor_from_request(request)
         shipment = visible_object_or_404(actor, "shipment", shipment_id, request=request)
-        data = ShipmentSerializer(shipment).data
-        data["exceptions"] = ShipmentExceptionSerializer(
-            selectors.open_exceptions_of_shipment(actor, shipment), many=True
-        ).data
-        charges = selectors.charges_of_shipment(actor, shipment)
-        if charges:  # finance grant only; omitted otherwise
-            data["freight_charges"] = FreightChargeSerializer(charges, many=True).data
-        return Response(data)
+        return Response(shipment_detail_data(actor, shipment))
 
 
 class OrderDetailApi(APIView):
     def get(self, request: Request, order_number: str) -> Response:
         actor = actor_from_request(request)
         order = visible_object_or_404(actor, "order", order_number, request=request)
-        data = OrderDetailSerializer(order).data
-        invoices = list(selectors.invoices_of_order(actor, order))
-        if invoices:  # finance grant only; omitted otherwise
-            data["invoices"] = InvoiceListSerializer(invoices, many=True).data
-        return Response(data)
+        return Response(order_detail_data(actor, order))
 
 
 class InvoiceCursor(CursorPagination):
