@@ -31,7 +31,7 @@ from visibility.api.serializers import (
 class NewestFirstCursor(CursorPagination):
     """Cursor pagination: stable under inserts and no COUNT(*) per page."""
 
-    ordering = ("-last_event_at", "-id")
+    ordering = (f"-{selectors.LISTED_AT}", "-id")  # what `shipment_list` orders by
     page_size = 50
     page_size_query_param = "page_size"
     max_page_size = 200
