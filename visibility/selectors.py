@@ -6,9 +6,9 @@ answer 404, not 403."""
 from __future__ import annotations
 
 from collections.abc import Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import date, datetime
-from typing import TYPE_CHECKING, TypeAlias, TypedDict
+from typing import TYPE_CHECKING, NamedTuple, TypeAlias, TypedDict
 
 from django.contrib.auth.models import User
 from django.contrib.postgres.expressions import ArraySubquery
@@ -487,22 +487,36 @@ SEARCH_MIN_PARTIAL_LENGTH = 3
 # exact and prefix candidates come in index order (shortest first), then are ranked.
 SEARCH_CANDIDATES = 200
 
-_HIT_FIELDS = (
-    "kind",
-    "object_key",
-    "reference_type",
-    "value",
-    "rank",
-    "similarity",
-    "customer_account__tenant_id",
-    "key",
-    "id",
-)
+
+class _Candidate(NamedTuple):
+    """A reference a search tier found, with what ranks it among equals."""
+
+    hit: SearchHit
+    key: str  # the normalized value, in C collation
+    id: int
 
 
-def _ranked(rows: list[tuple]) -> list[tuple]:
-    rows.sort(key=lambda row: (-row[4], -row[5], row[7], row[8]))
-    return [row[:7] for row in rows]
+def _candidates(references: QuerySet) -> list[_Candidate]:
+    """A tier's first `SEARCH_CANDIDATES` references (`references` ordered, annotated
+    with `key`, `rank` and `similarity`), best first; each row is read by column name."""
+    rows = references.values(
+        "kind",
+        "object_key",
+        "reference_type",
+        "value",
+        "rank",
+        "similarity",
+        "key",
+        "id",
+        tenant_id=F("customer_account__tenant_id"),
+    )[:SEARCH_CANDIDATES]
+    hit_fields = [field.name for field in fields(SearchHit)]
+    candidates = [
+        _Candidate(SearchHit(**{name: row[name] for name in hit_fields}), row["key"], row["id"])
+        for row in rows
+    ]
+    candidates.sort(key=lambda c: (-c.hit.rank, -c.hit.similarity, c.key, c.id))
+    return candidates
 
 
 def search_references(actor: Actor, query: str, *, limit: int = 20) -> list[SearchHit]:
@@ -523,46 +537,37 @@ def search_references(actor: Actor, query: str, *, limit: int = 20) -> list[Sear
     visible = Reference.objects.filter(customer_account_id__in=visible_accounts(actor)).annotate(
         key=Collate("normalized", "C"), similarity=TrigramSimilarity("normalized", normalized)
     )
-    rows = _ranked(
-        list(
-            visible.filter(key__startswith=normalized)
-            .annotate(
-                rank=Case(
-                    When(normalized=normalized, then=Value(3)),
-                    default=Value(2),
-                    output_field=IntegerField(),
-                )
+    candidates = _candidates(
+        visible.filter(key__startswith=normalized)
+        .annotate(
+            rank=Case(
+                When(normalized=normalized, then=Value(3)),
+                default=Value(2),
+                output_field=IntegerField(),
             )
-            .order_by("key", "id")
-            .values_list(*_HIT_FIELDS)[:SEARCH_CANDIDATES]
         )
+        .order_by("key", "id")
     )
-    exact_hit = any(row[4] == 3 for row in rows)
-    found = {(row[0], row[1]) for row in rows}
+    exact_hit = any(candidate.hit.rank == 3 for candidate in candidates)
+    found = {(candidate.hit.kind, candidate.hit.object_key) for candidate in candidates}
     if not exact_hit and len(found) < limit and len(normalized) >= SEARCH_MIN_PARTIAL_LENGTH:
         # Ordered, so that the planner reads the trigram index's matches rather than
         # gambling on a sequential scan reaching enough of them early.
-        rows += _ranked(
-            list(
-                visible.filter(normalized__contains=normalized)
-                .exclude(key__startswith=normalized)
-                .annotate(rank=Value(1, output_field=IntegerField()))
-                .order_by("-similarity", "key", "id")
-                .values_list(*_HIT_FIELDS)[:SEARCH_CANDIDATES]
-            )
+        candidates += _candidates(
+            visible.filter(normalized__contains=normalized)
+            .exclude(key__startswith=normalized)
+            .annotate(rank=Value(1, output_field=IntegerField()))
+            .order_by("-similarity", "key", "id")
         )
-        if not rows:
-            rows = _ranked(
-                list(
-                    visible.filter(normalized__trigram_similar=normalized)
-                    .annotate(rank=Value(0, output_field=IntegerField()))
-                    .order_by("-similarity", "key", "id")
-                    .values_list(*_HIT_FIELDS)[:SEARCH_CANDIDATES]
-                )
+        if not candidates:
+            candidates = _candidates(
+                visible.filter(normalized__trigram_similar=normalized)
+                .annotate(rank=Value(0, output_field=IntegerField()))
+                .order_by("-similarity", "key", "id")
             )
     hits: dict[tuple[str, str], SearchHit] = {}
-    for row in rows:
-        hits.setdefault((row[0], row[1]), SearchHit(*row))
+    for candidate in candidates:
+        hits.setdefault((candidate.hit.kind, candidate.hit.object_key), candidate.hit)
     return list(hits.values())[:limit]
 
 
