@@ -109,7 +109,7 @@ COLUMNS = {
         "customer_account_id",
     ),
     "visibility_shipmentorder": ("id", "line_numbers", "order_id", "shipment_id"),
-    "visibility_shipmentaccount": ("id", "customer_account_id", "shipment_id"),
+    "visibility_shipmentaccount": ("id", "customer_account_id", "shipment_id", "last_event_at"),
     "visibility_shipmentstop": (
         "id",
         "sequence",
@@ -548,13 +548,6 @@ class Generator:
             str(order_pk),
             str(pk),
         )
-        # Who sees the shipment: the accounts of its orders (one here), as derivation keeps.
-        out.add(
-            "visibility_shipmentaccount",
-            str(self.ids.take("visibility_shipmentaccount")),
-            str(account),
-            str(pk),
-        )
 
         # History: the route's milestones up to now, an ETA update, sometimes a delay.
         actual = planned_delivery + timedelta(hours=rng.randrange(-24, 30))
@@ -726,6 +719,15 @@ class Generator:
             received_by,
             _ts(last_event_at),
             str(account),
+        )
+        # Who sees the shipment: the accounts of its orders (one here), with its list
+        # ordering key, as derivation keeps them.
+        out.add(
+            "visibility_shipmentaccount",
+            str(self.ids.take("visibility_shipmentaccount")),
+            str(account),
+            str(pk),
+            _ts(last_event_at),
         )
         self.references(
             out,

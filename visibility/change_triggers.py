@@ -194,9 +194,16 @@ def drop_sql() -> str:
 # accounts too, and an account entering or leaving a shipment's set records the shipment
 # entering or leaving that account's view. (Migration 0012_change_feed_shipment_accounts.)
 def shipment_accounts_sql() -> str:
-    triggers = _statement_triggers(
-        "visibility_shipmentaccount", "visibility_shipmentaccount_record_change", "change"
-    )
+    # Insert and delete only: derivation adds and removes (shipment, account) pairs and
+    # never changes one; an update copies the list key (`last_event_at`), which the
+    # shipment's own write already recorded.
+    function = "visibility_shipmentaccount_record_change"
+    triggers = f"""
+CREATE TRIGGER visibility_shipmentaccount_change_insert AFTER INSERT ON visibility_shipmentaccount
+    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION {function}();
+CREATE TRIGGER visibility_shipmentaccount_change_delete AFTER DELETE ON visibility_shipmentaccount
+    REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION {function}();
+"""
     return f"""
 CREATE OR REPLACE FUNCTION visibility_shipment_record_change() RETURNS trigger
 LANGUAGE plpgsql AS $$
@@ -231,12 +238,11 @@ END $$;
 CREATE OR REPLACE FUNCTION visibility_shipmentaccount_record_change() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
-    IF TG_OP IN ('INSERT', 'UPDATE') THEN
+    IF TG_OP = 'INSERT' THEN
         {INSERT_CHANGE}
         SELECT 'shipment', s.shipment_id, n.customer_account_id, false, now()
         FROM new_rows n JOIN visibility_shipment s ON s.id = n.shipment_id;
-    END IF;
-    IF TG_OP IN ('UPDATE', 'DELETE') THEN
+    ELSE
         {INSERT_CHANGE}
         SELECT 'shipment', s.shipment_id, o.customer_account_id, true, now()
         FROM old_rows o JOIN visibility_shipment s ON s.id = o.shipment_id;
@@ -251,7 +257,7 @@ def shipment_accounts_drop_sql() -> str:
     drops = [
         f"DROP TRIGGER IF EXISTS visibility_shipmentaccount_change_{operation}"
         " ON visibility_shipmentaccount;"
-        for operation in ("insert", "update", "delete")
+        for operation in ("insert", "delete")
     ]
     drops.append("DROP FUNCTION IF EXISTS visibility_shipmentaccount_record_change();")
     return (

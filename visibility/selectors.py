@@ -6,9 +6,9 @@ answer 404, not 403."""
 from __future__ import annotations
 
 from collections.abc import Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import date, datetime, timedelta
-from typing import TYPE_CHECKING, TypeAlias, TypedDict
+from typing import TYPE_CHECKING, NamedTuple, TypeAlias, TypedDict
 
 from django.contrib.auth.models import User
 from django.contrib.postgres.expressions import ArraySubquery
@@ -31,7 +31,7 @@ from django.db.models.functions import Collate
 from django.utils import timezone
 
 from accounts.audit import note_staff_read
-from accounts.models import Tenant, TokenScope
+from accounts.models import CustomerAccount, Tenant, TokenScope
 from accounts.scoping import Actor, is_operator, visible_account_ids
 from visibility.models import (
     Document,
@@ -81,10 +81,18 @@ def _shipments_of(accounts: list[int]) -> QuerySet[Shipment]:
             ShipmentAccount.objects.filter(
                 shipment_id=OuterRef("id"), customer_account_id__in=accounts
             )
-            .order_by("customer_account__number")
-            .values("customer_account__number")[:1]
+            # Each link's number by primary key: joined, PostgreSQL hashed every account
+            # for each row of a page (~9 ms a 100-row page, docs/BENCHMARKS.md).
+            .annotate(number=Subquery(_ACCOUNT_NUMBER))
+            .order_by("number")
+            .values("number")[:1]
         )
     )
+
+
+_ACCOUNT_NUMBER = CustomerAccount.objects.filter(id=OuterRef("customer_account_id")).values(
+    "number"
+)
 
 
 def shipments_for(actor: Actor) -> QuerySet[Shipment]:
@@ -228,7 +236,7 @@ def shipment_list(
         conditions &= Q(updated_at__gte=updated_since)
     accounts = visible_accounts(actor)
     return (
-        _shipments_of(accounts)
+        _listed_shipments_of(accounts)
         .filter(conditions)
         .select_related("customer_account")
         .annotate(
@@ -241,7 +249,30 @@ def shipment_list(
                 .values("order__order_number")
             )
         )
-        .order_by("-last_event_at", "-id")
+        .order_by(f"-{LISTED_AT}", "-id")
+    )
+
+
+# What `shipment_list` orders by (and a cursor pages by): the shipment's last activity.
+LISTED_AT = "listed_at"
+
+
+def _listed_shipments_of(accounts: list[int]) -> QuerySet[Shipment]:
+    """`_shipments_of`, annotated with `listed_at` to order newest first by.
+
+    For one account it is read through that account's `ShipmentAccount` rows, which
+    carry the shipment's `last_event_at`, newest first from their index: walking all
+    shipments newest first for the few of one account in a large tenant cost 64 ms a page
+    (docs/BENCHMARKS.md). For several accounts the shipments' own newest-first index is
+    read: a join over the account rows would sort all of them, and walking the shipments
+    stays cheap while the accounts hold a fair share of them. (Ordering by
+    `listed_at`, `-id`: the join makes the shipment's id its link's `shipment_id`, the
+    index's last column.)"""
+    if len(accounts) != 1:
+        return _shipments_of(accounts).annotate(**{LISTED_AT: F("last_event_at")})
+    return Shipment.objects.filter(account_links__customer_account_id=accounts[0]).annotate(
+        account_number=F("account_links__customer_account__number"),
+        **{LISTED_AT: F("account_links__last_event_at")},
     )
 
 
@@ -497,22 +528,36 @@ SEARCH_MIN_PARTIAL_LENGTH = 3
 # exact and prefix candidates come in index order (shortest first), then are ranked.
 SEARCH_CANDIDATES = 200
 
-_HIT_FIELDS = (
-    "kind",
-    "object_key",
-    "reference_type",
-    "value",
-    "rank",
-    "similarity",
-    "customer_account__tenant_id",
-    "key",
-    "id",
-)
+
+class _Candidate(NamedTuple):
+    """A reference a search tier found, with what ranks it among equals."""
+
+    hit: SearchHit
+    key: str  # the normalized value, in C collation
+    id: int
 
 
-def _ranked(rows: list[tuple]) -> list[tuple]:
-    rows.sort(key=lambda row: (-row[4], -row[5], row[7], row[8]))
-    return [row[:7] for row in rows]
+def _candidates(references: QuerySet) -> list[_Candidate]:
+    """A tier's first `SEARCH_CANDIDATES` references (`references` ordered, annotated
+    with `key`, `rank` and `similarity`), best first; each row is read by column name."""
+    rows = references.values(
+        "kind",
+        "object_key",
+        "reference_type",
+        "value",
+        "rank",
+        "similarity",
+        "key",
+        "id",
+        tenant_id=F("customer_account__tenant_id"),
+    )[:SEARCH_CANDIDATES]
+    hit_fields = [field.name for field in fields(SearchHit)]
+    candidates = [
+        _Candidate(SearchHit(**{name: row[name] for name in hit_fields}), row["key"], row["id"])
+        for row in rows
+    ]
+    candidates.sort(key=lambda c: (-c.hit.rank, -c.hit.similarity, c.key, c.id))
+    return candidates
 
 
 def search_references(actor: Actor, query: str, *, limit: int = 20) -> list[SearchHit]:
@@ -533,46 +578,37 @@ def search_references(actor: Actor, query: str, *, limit: int = 20) -> list[Sear
     visible = Reference.objects.filter(customer_account_id__in=visible_accounts(actor)).annotate(
         key=Collate("normalized", "C"), similarity=TrigramSimilarity("normalized", normalized)
     )
-    rows = _ranked(
-        list(
-            visible.filter(key__startswith=normalized)
-            .annotate(
-                rank=Case(
-                    When(normalized=normalized, then=Value(3)),
-                    default=Value(2),
-                    output_field=IntegerField(),
-                )
+    candidates = _candidates(
+        visible.filter(key__startswith=normalized)
+        .annotate(
+            rank=Case(
+                When(normalized=normalized, then=Value(3)),
+                default=Value(2),
+                output_field=IntegerField(),
             )
-            .order_by("key", "id")
-            .values_list(*_HIT_FIELDS)[:SEARCH_CANDIDATES]
         )
+        .order_by("key", "id")
     )
-    exact_hit = any(row[4] == 3 for row in rows)
-    found = {(row[0], row[1]) for row in rows}
+    exact_hit = any(candidate.hit.rank == 3 for candidate in candidates)
+    found = {(candidate.hit.kind, candidate.hit.object_key) for candidate in candidates}
     if not exact_hit and len(found) < limit and len(normalized) >= SEARCH_MIN_PARTIAL_LENGTH:
         # Ordered, so that the planner reads the trigram index's matches rather than
         # gambling on a sequential scan reaching enough of them early.
-        rows += _ranked(
-            list(
-                visible.filter(normalized__contains=normalized)
-                .exclude(key__startswith=normalized)
-                .annotate(rank=Value(1, output_field=IntegerField()))
-                .order_by("-similarity", "key", "id")
-                .values_list(*_HIT_FIELDS)[:SEARCH_CANDIDATES]
-            )
+        candidates += _candidates(
+            visible.filter(normalized__contains=normalized)
+            .exclude(key__startswith=normalized)
+            .annotate(rank=Value(1, output_field=IntegerField()))
+            .order_by("-similarity", "key", "id")
         )
-        if not rows:
-            rows = _ranked(
-                list(
-                    visible.filter(normalized__trigram_similar=normalized)
-                    .annotate(rank=Value(0, output_field=IntegerField()))
-                    .order_by("-similarity", "key", "id")
-                    .values_list(*_HIT_FIELDS)[:SEARCH_CANDIDATES]
-                )
+        if not candidates:
+            candidates = _candidates(
+                visible.filter(normalized__trigram_similar=normalized)
+                .annotate(rank=Value(0, output_field=IntegerField()))
+                .order_by("-similarity", "key", "id")
             )
     hits: dict[tuple[str, str], SearchHit] = {}
-    for row in rows:
-        hits.setdefault((row[0], row[1]), SearchHit(*row))
+    for candidate in candidates:
+        hits.setdefault((candidate.hit.kind, candidate.hit.object_key), candidate.hit)
     return list(hits.values())[:limit]
 
 

@@ -24,7 +24,8 @@ BEGIN
         UNION ALL
         SELECT 'shipment', o.shipment_id, o.customer_account_id, true, now()
         FROM old_rows o JOIN new_rows n ON n.id = o.id
-        WHERE (o.customer_account_id, o.shipment_id) IS DISTINCT FROM (n.customer_account_id, n.shipment_id);
+        WHERE (o.customer_account_id, o.shipment_id)
+            IS DISTINCT FROM (n.customer_account_id, n.shipment_id);
     ELSE
         INSERT INTO visibility_change (kind, object_key, customer_account_id, left_view, changed_at)
         SELECT 'shipment', o.shipment_id, o.customer_account_id, true, now()
@@ -36,12 +37,11 @@ END $$;
 CREATE OR REPLACE FUNCTION visibility_shipmentaccount_record_change() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
-    IF TG_OP IN ('INSERT', 'UPDATE') THEN
+    IF TG_OP = 'INSERT' THEN
         INSERT INTO visibility_change (kind, object_key, customer_account_id, left_view, changed_at)
         SELECT 'shipment', s.shipment_id, n.customer_account_id, false, now()
         FROM new_rows n JOIN visibility_shipment s ON s.id = n.shipment_id;
-    END IF;
-    IF TG_OP IN ('UPDATE', 'DELETE') THEN
+    ELSE
         INSERT INTO visibility_change (kind, object_key, customer_account_id, left_view, changed_at)
         SELECT 'shipment', s.shipment_id, o.customer_account_id, true, now()
         FROM old_rows o JOIN visibility_shipment s ON s.id = o.shipment_id;
@@ -51,16 +51,12 @@ END $$;
 
 CREATE TRIGGER visibility_shipmentaccount_change_insert AFTER INSERT ON visibility_shipmentaccount
     REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION visibility_shipmentaccount_record_change();
-CREATE TRIGGER visibility_shipmentaccount_change_update AFTER UPDATE ON visibility_shipmentaccount
-    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION visibility_shipmentaccount_record_change();
 CREATE TRIGGER visibility_shipmentaccount_change_delete AFTER DELETE ON visibility_shipmentaccount
     REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION visibility_shipmentaccount_record_change();
 
 """
 
 BACKWARD = """DROP TRIGGER IF EXISTS visibility_shipmentaccount_change_insert ON visibility_shipmentaccount;
-DROP TRIGGER IF EXISTS visibility_shipmentaccount_change_update ON visibility_shipmentaccount;
 DROP TRIGGER IF EXISTS visibility_shipmentaccount_change_delete ON visibility_shipmentaccount;
 DROP FUNCTION IF EXISTS visibility_shipmentaccount_record_change();
 

@@ -131,8 +131,25 @@ def derive_shipments(shipment_ids: Iterable[int]) -> ShipmentDerivation:
             for shipment in shipments
         }
     )
+    _copy_list_keys(ids)
     _spread_references(sorted(changed_sets | set(moved)))
     return result
+
+
+_COPY_LIST_KEYS = """
+UPDATE visibility_shipmentaccount link SET last_event_at = s.last_event_at
+FROM visibility_shipment s
+WHERE s.id = ANY(%s::bigint[]) AND link.shipment_id = s.id
+AND link.last_event_at IS DISTINCT FROM s.last_event_at
+"""
+
+
+def _copy_list_keys(shipment_ids: list[int]) -> None:
+    """Give the batch's `ShipmentAccount` rows (those just added too) their shipment's
+    `last_event_at`, which an account's list is ordered by: one statement per batch, and
+    rows already equal are not rewritten."""
+    if shipment_ids:
+        execute_with_arrays(_COPY_LIST_KEYS, [shipment_ids])
 
 
 def _write_account_sets(wanted: dict[int, set[int]]) -> set[int]:
