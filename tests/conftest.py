@@ -40,6 +40,16 @@ def default_status_codes(request):
 
 
 @pytest.fixture(autouse=True)
+def fresh_counters():
+    """Rate-limit and sign-in counters live in the cache's Redis and outlast a test (and a
+    run: a new test database numbers its tokens from 1 again), so each test starts with
+    none."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
+@pytest.fixture(autouse=True)
 def contract_examples_are_not_in_the_future(settings):
     """The contract's story is paid on 2026-12-15, which may still be ahead of the clock:
     the clock-skew limit is tested on its own (tests/integration/test_intake_limits.py)."""
