@@ -49,11 +49,10 @@ urlpatterns = [
     path("settings/webhooks/", settings_views.webhook_settings, name="webhook-settings"),
     path("settings/tokens/", admin_views.api_tokens, name="api-token-settings"),
     path("settings/audit/", admin_views.audit_log, name="audit-log"),
-    # --- members and invitations (accounts) ---
+    # Members and invitations
     path("settings/members/", member_views.member_settings, name="member-settings"),
     path("settings/members/<int:membership_id>/", member_views.member_edit, name="member-edit"),
     path("invitations/<str:token>/", member_views.invitation_accept_page, name="invitation-accept"),
-    # --- end members and invitations ---
     path(
         "documents/<identifier:document_id>/download",
         views.document_download,
@@ -81,7 +80,7 @@ urlpatterns = [
     path("exceptions/", exception_queue_page, name="exception-queue"),
     path("exceptions/<int:exception_id>/", exception_detail_page, name="exception-detail"),
     path("graphql", PortalGraphQLView.as_view(schema=schema), name="graphql"),
-    # --- readside: invoices and orders ---
+    # Invoices and orders
     path("shipments/export.csv", views.shipment_export, name="shipment-export"),
     path("orders/", views.order_list, name="order-list"),
     path("api/v1/orders", OrderListApi.as_view(), name="api-order-list"),
@@ -93,7 +92,6 @@ urlpatterns = [
         InvoiceDetailApi.as_view(),
         name="api-invoice-detail",
     ),
-    # --- end readside ---
     path("api/v1/changes", ChangeFeedApi.as_view(), name="api-change-feed"),
     path("admin/", admin.site.urls),
 ]

@@ -59,30 +59,27 @@ ENDPOINTS = {
     "api-document-download": ("detail", "/api/v1/documents/DOC-POD-778120"),
     "api-integration-health": ("operator", "/api/v1/integration/health"),
     "integration-health": ("operator", "/operations/integration/"),
-    # --- time and exceptions ---
+    # Time and exceptions
     "exception-queue": ("operator", "/exceptions/"),
     "api-exception-list": ("list", "/api/v1/exceptions"),
     # An id made at test time: checked in tests/visibility/test_exceptions.py.
     "exception-detail": ("operator_detail", None),
-    # --- end time and exceptions ---
     "graphql": ("graphql", "/graphql"),
-    # --- members and invitations (accounts) ---
+    # Members and invitations
     "member-settings": ("tenant_admin", "/settings/members/"),
     # Paths with ids made at test time: checked in test_member_pages_are_closed_to_outsiders.
     "member-edit": ("tenant_admin_detail", None),
     "invitation-accept": ("invitation", None),
-    # --- end members and invitations ---
-    # --- readside: orders list, shipment export ---
+    # Orders list, shipment export
     "shipment-export": ("list", "/shipments/export.csv"),
     "order-list": ("list", "/orders/"),
     "api-order-list": ("list", "/api/v1/orders"),
-    # --- readside: invoices (finance grant) ---
+    # Invoices (finance grant)
     "invoice-list": ("list", "/invoices/"),
     "invoice-detail": ("detail", "/invoices/INV-2026-004512/"),
     "api-invoice-list": ("list", "/api/v1/invoices"),
     "api-invoice-detail": ("detail", "/api/v1/invoices/INV-2026-004512"),
-    # --- end readside ---
-    # --- the change feed: changes of the caller's own accounts only ---
+    # The change feed: changes of the caller's own accounts only
     "api-change-feed": ("list", "/api/v1/changes?limit=1000"),
 }
 
@@ -103,30 +100,28 @@ GRAPHQL_FIELDS = {
     "shipment": ('{ shipment(shipmentId: "SHP-778120") { shipmentId } }', {"shipment": None}),
     "shipments": ("{ shipments(first: 200) { shipmentId } }", {"shipments": []}),
     "order": ('{ order(orderNumber: "SO-100045") { orderNumber } }', {"order": None}),
-    # --- readside: orders list ---
+    # Orders list
     "orders": ("{ orders(first: 200) { orderNumber } }", {"orders": []}),
-    # --- readside: invoices (finance grant) ---
+    # Invoices (finance grant)
     "invoice": (
         '{ invoice(invoiceNumber: "INV-2026-004512") { invoiceNumber lines { amount } } }',
         {"invoice": None},
     ),
     "invoices": ("{ invoices(first: 200) { invoiceNumber } }", {"invoices": []}),
-    # --- end readside ---
     "exceptions": ("{ exceptions(first: 200) { shipmentId } }", {"exceptions": []}),
-    # --- the change feed: changes of the caller's own accounts only ---
+    # The change feed: changes of the caller's own accounts only
     "changes": (
         "{ changes(first: 100) { changes { kind id object } } }",
         {"changes": {"changes": []}},
     ),
 }
 
-# --- readside: the finance grant ---
+# The finance grant
 # Endpoints and GraphQL fields showing invoices or freight charges. The invoices-scoped
 # token is entitled to them (it is an outsider only for shipments and documents).
 FINANCE_ENDPOINTS = {"invoice-list", "invoice-detail", "api-invoice-list", "api-invoice-detail"}
 FINANCE_GRAPHQL_FIELDS = {"invoice", "invoices"}
 FINANCE_INSIDERS = {"scope_limited_token"}
-# --- end readside ---
 
 PERSONAS = [
     "anonymous",
@@ -181,14 +176,13 @@ def world(
             tenant=brenner, name="acct", account_numbers=["C-1002"]
         )[1],
     }
-    # --- members and invitations (accounts) ---
+    # Members and invitations
     brenner_admin = user_create(
         username="b-admin", password=PASSWORD, tenant=brenner, role="tenant_admin"
     )
     invitation_create(
         tenant=brenner, email="brenner-secret-invitee@example.com", invited_by=brenner_admin
     )
-    # --- end members and invitations ---
     return personas
 
 
@@ -297,7 +291,7 @@ def test_the_django_admin_is_closed_to_every_persona(world, persona):
     assert response.status_code == 302 and "/admin/login/" in response["Location"]
 
 
-# --- members and invitations (accounts) ---
+# Members and invitations
 
 
 @pytest.mark.parametrize("persona", PERSONAS)
@@ -324,10 +318,7 @@ def test_member_pages_are_closed_to_outsiders(world, persona):
     assert_no_markers(invitation.content, f"{persona} invitation")
 
 
-# --- end members and invitations ---
-
-
-# --- readside: the finance grant is its own grant ---
+# The finance grant is its own grant
 FINANCE_MARKERS = ["INV-2026-004512", "CHG-778120-1", "612.40", "18950.00"]
 
 

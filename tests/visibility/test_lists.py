@@ -95,7 +95,7 @@ def test_order_detail_with_lines_and_shipments(
     assert theirs.status_code == 404
 
 
-# --- CSV export (readside) --------------------------------------------------------------
+# --- CSV export ---------------------------------------------------------------
 
 
 def test_csv_export_keeps_the_filters_and_neutralises_formulas(

@@ -183,7 +183,7 @@ def test_graphql_lists_only_the_tenants_shipments_and_orders(
     assert theirs == {"data": {"shipments": [], "order": None}}
 
 
-# --- ETA history (readside) -------------------------------------------------------------
+# --- ETA history --------------------------------------------------------------
 
 
 def test_eta_history_on_page_rest_and_graphql(
