@@ -43,6 +43,7 @@ from visibility.services.references import (
     normalize_reference,
     references_add,
     references_replace,
+    shipment_references,
 )
 
 PASSWORD = "correct-horse-battery-staple-42"
@@ -299,21 +300,7 @@ class ShipmentFactory(DjangoModelFactory):
     @factory.post_generation
     def indexed(shipment: Shipment, create: bool, extracted: Any, **kwargs: Any) -> None:
         if create:
-            references_replace(
-                [
-                    (
-                        shipment,
-                        [
-                            (Reference.ReferenceType.SHIPMENT_ID, shipment.shipment_id),
-                            (Reference.ReferenceType.LOAD_ID, shipment.load_id),
-                            *(
-                                (Reference.ReferenceType.TRACKING_NUMBER, number)
-                                for number in shipment.tracking_numbers
-                            ),
-                        ],
-                    )
-                ]
-            )
+            references_replace([(shipment, shipment_references(shipment))])
             derive(shipments=[shipment])
 
 

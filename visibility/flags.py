@@ -15,6 +15,18 @@ def slip_in_words(hours: int | None) -> str:
     return f"+{days} day" if days == 1 else f"+{days} days"
 
 
+# The shipment fields `shipment_flags` reads: what a query loading only the flags selects.
+FLAG_FIELDS = (
+    "overdue",
+    "late_by_hours",
+    "delayed",
+    "at_risk",
+    "tracking_stale",
+    "pod_missing",
+    "not_invoiced",
+)
+
+
 def shipment_flags(shipment: Any) -> list[str]:
     """Every flag a shipment carries, in words, most urgent first."""
     flags = []

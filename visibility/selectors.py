@@ -33,6 +33,7 @@ from django.utils import timezone
 from accounts.audit import note_staff_read
 from accounts.models import CustomerAccount, Tenant, TokenScope
 from accounts.scoping import Actor, is_operator, visible_account_ids
+from visibility.flags import FLAG_FIELDS
 from visibility.models import (
     Document,
     ExceptionNote,
@@ -770,14 +771,5 @@ def shipment_flags_of(actor: Actor, shipment_ids: Collection[str]) -> dict[str, 
         shipment.shipment_id: shipment.flags
         for shipment in shipments_for(actor)
         .filter(shipment_id__in=list(shipment_ids))
-        .only(
-            "shipment_id",
-            "overdue",
-            "late_by_hours",
-            "delayed",
-            "at_risk",
-            "tracking_stale",
-            "pod_missing",
-            "not_invoiced",
-        )
+        .only("shipment_id", *FLAG_FIELDS)
     }

@@ -26,6 +26,7 @@ from visibility import models, selectors
 from visibility.access import visible_object
 from visibility.api.changes import ChangesQuery, current_json
 from visibility.api.filters import selector_arguments
+from visibility.flags import FLAG_FIELDS
 
 
 @strawberry_django.type(models.ShipmentEvent)
@@ -107,17 +108,7 @@ class ShipmentType:
         """The slip past the promised date in words ("+1 day"); empty when on time."""
         return root.late_by
 
-    @strawberry_django.field(
-        only=[
-            "overdue",
-            "late_by_hours",
-            "delayed",
-            "at_risk",
-            "tracking_stale",
-            "pod_missing",
-            "not_invoiced",
-        ]
-    )
+    @strawberry_django.field(only=list(FLAG_FIELDS))
     def flags(self, root: models.Shipment) -> list[str]:
         """Every flag the shipment carries, in words, most urgent first."""
         return root.flags

@@ -35,6 +35,18 @@ def _owner_fields(owner: Order | Shipment | Invoice) -> dict:
 Owner = Order | Shipment | Invoice
 
 
+def shipment_references(shipment: Shipment) -> list[tuple[str, str]]:
+    """What a shipment is found by: its id, its load id, its tracking numbers."""
+    return [
+        (Reference.ReferenceType.SHIPMENT_ID, shipment.shipment_id),
+        (Reference.ReferenceType.LOAD_ID, shipment.load_id),
+        *(
+            (Reference.ReferenceType.TRACKING_NUMBER, number)
+            for number in shipment.tracking_numbers
+        ),
+    ]
+
+
 def references_replace(owners: Sequence[tuple[Owner, Iterable[tuple[str, str]]]]) -> None:
     """Replace the references snapshots give their owners (document ids are kept): one
     DELETE per kind of owner and one INSERT for all."""

@@ -12,7 +12,6 @@ from visibility.holds import HoldKey
 from visibility.models import (
     FreightCharge,
     Order,
-    Reference,
     Shipment,
     ShipmentOrder,
     ShipmentStop,
@@ -28,7 +27,7 @@ from visibility.services.projection.base import (
     set_snapshot_version,
     timestamp,
 )
-from visibility.services.references import references_replace
+from visibility.services.references import references_replace, shipment_references
 
 CARRIER_FIELDS = ["carrier_scac", "carrier_name", "carrier_occurred_at", "carrier_event_key"]
 SHIPMENT_SNAPSHOT_FIELDS = [
@@ -111,22 +110,7 @@ def project_shipments_created(events: list[ProjectedEvent], effects: ProjectionE
     bulk_insert_rows(created, set_ids_by="shipment_id")
     bulk_update_rows(list(changed.values()), SHIPMENT_SNAPSHOT_FIELDS + CARRIER_FIELDS)
     _replace_stops_and_links(winners, orders)
-    references_replace(
-        [
-            (
-                shipment,
-                [
-                    (Reference.ReferenceType.SHIPMENT_ID, shipment.shipment_id),
-                    (Reference.ReferenceType.LOAD_ID, shipment.load_id),
-                    *(
-                        (Reference.ReferenceType.TRACKING_NUMBER, number)
-                        for number in shipment.tracking_numbers
-                    ),
-                ],
-            )
-            for shipment, _ in winners
-        ]
-    )
+    references_replace([(shipment, shipment_references(shipment)) for shipment, _ in winners])
     effects.shipment_ids.update(shipments[event.data["shipment_id"]].id for event in applicable)
     effects.order_ids.update(
         orders[number][0] for _, event in winners for number in orders_of(event)
