@@ -8,7 +8,7 @@ PYTEST_ARGS ?=
 MYPY := DATABASE_URL=$${DATABASE_URL:-postgresql://typecheck@localhost/typecheck} \
 	REDIS_URL=$${REDIS_URL:-redis://localhost/0} $(PY) -m mypy
 
-.PHONY: demo test install browser lint bench bench-pipeline bench-data bench-reads clean
+.PHONY: demo test install browser lint bench bench-pipeline bench-data bench-reads bench-time clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -39,7 +39,7 @@ test: install browser
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 # Benchmarks; results in docs/BENCHMARKS.md. Use DATABASE_URL/REDIS_URL when set, else embedded.
-bench: bench-pipeline bench-reads
+bench: bench-pipeline bench-reads bench-time
 
 # The event pipeline end to end (bench/pipeline.py). BENCH_EVENTS=20000 for a quicker run.
 bench-pipeline: install
@@ -52,6 +52,11 @@ bench-data: install
 # Reads at production size through the selectors and HTTP (runs bench-data when needed).
 bench-reads: install
 	$(PY) -m bench.reads
+
+# Clock sweep, exception queue and change feed at production size (bench/time_and_change.py;
+# needs bench-data).
+bench-time: install
+	$(PY) -m bench.time_and_change
 
 lint: install
 	$(PY) -m ruff check .

@@ -1,0 +1,287 @@
+"""`make bench-time` (`python -m bench.time_and_change`): time and change at production size.
+
+Against the read bench's database (env BENCH_READS_DATABASE, filled by bench/read_data.py),
+measures p50/p95 over BENCH_TIME_RUNS (30) runs of:
+
+- (a) one clock sweep (`clock.clock_sweep(now)`, one batch of CLOCK_SWEEP_BATCH rows) with
+  a due set of 2,000 rows and of 1% of the shipments: the due rows are set
+  in a transaction rolled back after each run; the selection alone
+  (`clock.due_shipments`) is timed too;
+- (b) the exception queue's first page (`selectors.exception_queue(staff)[:50]`) and a
+  customer's `open_exceptions(member)[:50]`, each evaluated;
+- (c) a change-feed page of 1,000 rows (`changes.change_page(token, after=…, limit=1000)`)
+  for a partner token of the largest tenant, at random positions;
+- (d) EXPLAIN (ANALYZE, BUFFERS) of the due-set query at several due-set sizes: it reads
+  the partial index `shipment_next_check` and only the due rows.
+
+Set-up, once and committed (skipped when done): every open shipment gets a next check
+in the 48 hours after the bench's "now" (read_data.NOW); the clock is run for real over
+the open shipments in exception or delayed (which opens their exception records); the
+change rows the generator's COPY left (triggers) are given positions.
+Results: printed and saved under .local/bench/time_and_change.json.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import time
+from datetime import timedelta
+from typing import Any
+
+from bench import read_data
+from bench.reads import stats
+
+ROOT = read_data.ROOT
+RESULTS = ROOT / ".local" / "bench" / "time_and_change.json"
+RUNS = int(os.environ.get("BENCH_TIME_RUNS", "30"))
+NOW = read_data.NOW
+# The runs sweep an hour before the set-up's "now": a check the set-up's clock run put at
+# exactly NOW (a lateness re-read, see clock_evaluate: promised_end + ceil(days) equals
+# now when now - promised_end is a whole number of days) is then not due.
+SWEEP_NOW = NOW - timedelta(hours=1)
+TARGET_MS = 50.0
+EXCEPTION_SEED_LIMIT = int(os.environ.get("BENCH_TIME_EXCEPTION_SHIPMENTS", "20000"))
+
+
+def log(message: str) -> None:
+    print(f"[time {time.strftime('%H:%M:%S')}] {message}", flush=True)
+
+
+def setup() -> dict[str, Any]:
+    from django.db import connection, transaction
+
+    from visibility.models import Shipment, ShipmentException
+    from visibility.services import clock
+    from visibility.services.changes import stamp_positions
+
+    info: dict[str, Any] = {}
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM visibility_shipment WHERE next_check_at IS NOT NULL")
+        scheduled = cursor.fetchone()[0]
+    if not scheduled:
+        log("scheduling next checks of the open shipments")
+        started = time.monotonic()
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(
+                """
+                UPDATE visibility_shipment
+                SET next_check_at = %s + interval '1 minute' + random() * interval '48 hours'
+                WHERE NOT (status = ANY(%s))
+                """,
+                [NOW, [str(status) for status in clock.CLOSED]],
+            )
+        info["schedule_seconds"] = round(time.monotonic() - started, 1)
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE visibility_shipment")
+    if not ShipmentException.objects.exists():
+        log("running the clock over open shipments in exception or delayed")
+        started = time.monotonic()
+        ids = list(
+            Shipment.objects.exclude(status__in=clock.CLOSED)
+            .filter(status="exception")
+            .values_list("id", flat=True)[:EXCEPTION_SEED_LIMIT]
+        )
+        ids += list(
+            Shipment.objects.exclude(status__in=clock.CLOSED)
+            .filter(delayed=True)
+            .exclude(status="exception")
+            .values_list("id", flat=True)[: max(0, EXCEPTION_SEED_LIMIT - len(ids))]
+        )
+        for start in range(0, len(ids), 2000):
+            with transaction.atomic():
+                shipments = list(
+                    Shipment.objects.filter(id__in=ids[start : start + 2000]).only(
+                        *clock.CLOCK_INPUTS, *clock.CLOCK_FIELDS
+                    )
+                )
+                clock.shipments_clock_refresh(shipments, NOW)
+        info["exception_seed_shipments"] = len(ids)
+        info["exception_seed_seconds"] = round(time.monotonic() - started, 1)
+    log("stamping change positions")
+    started = time.monotonic()
+    stamped = 0
+    while True:
+        count = stamp_positions(wait=True)
+        stamped += count
+        if not count:
+            break
+    info["stamped"] = stamped
+    info["stamp_seconds"] = round(time.monotonic() - started, 1)
+    with connection.cursor() as cursor:
+        for name, sql in {
+            "shipments": "SELECT count(*) FROM visibility_shipment",
+            "scheduled": "SELECT count(*) FROM visibility_shipment WHERE next_check_at IS NOT NULL",
+            "exceptions_open": "SELECT count(*) FROM visibility_shipmentexception"
+            " WHERE status <> 'resolved'",
+            "changes": "SELECT count(*) FROM visibility_change",
+            "due_before_runs": "SELECT count(*) FROM visibility_shipment"
+            f" WHERE next_check_at <= '{SWEEP_NOW.isoformat()}'",
+            "due_at_setup_now": "SELECT count(*) FROM visibility_shipment"
+            f" WHERE next_check_at <= '{NOW.isoformat()}'",
+        }.items():
+            cursor.execute(sql)
+            info[name] = cursor.fetchone()[0]
+    return info
+
+
+def _make_due(cursor: Any, ids: list[int]) -> None:
+    cursor.execute(
+        """
+        UPDATE visibility_shipment
+        SET next_check_at = %s - random() * interval '6 hours'
+        WHERE id = ANY(%s)
+        """,
+        [SWEEP_NOW, ids],
+    )
+
+
+class _Rollback(Exception):
+    pass
+
+
+def measure_sweep(open_ids: list[int], due: int, rng: random.Random) -> dict[str, Any]:
+    from django.conf import settings
+    from django.db import connection, transaction
+
+    from visibility.services import clock
+
+    sweep: list[float] = []
+    select: list[float] = []
+    swept: list[int] = []
+    for _ in range(RUNS):
+        ids = rng.sample(open_ids, min(due, len(open_ids)))
+        try:
+            with transaction.atomic():
+                with connection.cursor() as cursor:
+                    _make_due(cursor, ids)
+                started = time.perf_counter()
+                rows = list(clock.due_shipments(SWEEP_NOW, settings.CLOCK_SWEEP_BATCH))
+                select.append((time.perf_counter() - started) * 1000)
+                del rows
+                started = time.perf_counter()
+                swept.append(clock.clock_sweep(SWEEP_NOW))
+                sweep.append((time.perf_counter() - started) * 1000)
+                raise _Rollback
+        except _Rollback:
+            pass
+    sweep_stats = stats(sweep)
+    batch = round(sum(swept) / len(swept))
+    return {
+        "due": due,
+        "batch": batch,
+        "select": stats(select),
+        "sweep": sweep_stats,
+        "rows_per_second_p50": round(batch / (sweep_stats["p50"] / 1000)),
+    }
+
+
+def explain_due(open_ids: list[int], due: int, rng: random.Random) -> str:
+    from django.conf import settings
+    from django.db import connection, transaction
+
+    from visibility.services import clock
+
+    plan = ""
+    try:
+        with transaction.atomic():
+            query = clock.due_shipments(SWEEP_NOW, settings.CLOCK_SWEEP_BATCH)
+            sql, params = query.query.sql_with_params()
+            with connection.cursor() as cursor:
+                if due:
+                    _make_due(cursor, rng.sample(open_ids, min(due, len(open_ids))))
+                cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + sql, params)
+                plan = "\n".join(row[0] for row in cursor.fetchall())
+            raise _Rollback
+    except _Rollback:
+        pass
+    return plan
+
+
+def timed_runs(function: Any, runs: int = RUNS) -> tuple[dict[str, float], Any]:
+    samples = []
+    result = None
+    for index in range(runs + 3):
+        started = time.perf_counter()
+        result = function(index)
+        elapsed = (time.perf_counter() - started) * 1000
+        if index >= 3:  # warm-up
+            samples.append(elapsed)
+    return stats(samples), result
+
+
+def main() -> None:
+    read_data.setup_django()
+    from django.contrib.auth import get_user_model
+    from django.db import connection
+
+    from accounts.models import CustomerAccount
+    from accounts.services import api_token_create
+    from visibility import selectors
+    from visibility.changes import change_page
+    from visibility.models import Shipment, VisibilityChange
+    from visibility.services import clock
+
+    info = setup()
+    log(f"data: {json.dumps(info)}")
+    rng = random.Random(11)
+    results: dict[str, Any] = {"data": info, "runs": RUNS, "now": SWEEP_NOW.isoformat()}
+
+    open_ids = list(Shipment.objects.exclude(status__in=clock.CLOSED).values_list("id", flat=True))
+    results["open_shipments"] = len(open_ids)
+    one_percent = max(1, info["shipments"] // 100)
+    log("sweeps")
+    results["sweep"] = [measure_sweep(open_ids, due, rng) for due in (2000, one_percent)]
+    log("EXPLAIN of the due set")
+    results["explain_due"] = {
+        str(due): explain_due(open_ids, due, rng) for due in (0, 2000, one_percent)
+    }
+
+    users = get_user_model().objects
+    staff = users.get(username="bench-staff")
+    member = users.get(username="bench-t01-all")
+
+    def queue(_: int) -> int:
+        rows = list(selectors.exception_queue(staff)[:50])
+        for row in rows:
+            _ = (row.shipment.shipment_id, row.shipment.customer_account.tenant_id, row.owner)
+        return len(rows)
+
+    def customer(_: int) -> int:
+        rows = list(selectors.open_exceptions(member)[:50])
+        for row in rows:
+            _ = row.shipment.shipment_id
+        return len(rows)
+
+    log("exception queue")
+    results["exception_queue"], results["exception_queue_rows"] = timed_runs(queue)
+    results["open_exceptions"], results["open_exceptions_rows"] = timed_runs(customer)
+
+    tenant = member.membership.tenant
+    token, _secret = api_token_create(tenant=tenant, name="bench time", account_numbers=[])
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT min(position), max(position) FROM visibility_change")
+        low, high = cursor.fetchone()
+    afters = [
+        rng.randrange(low or 0, max((high or 0) - 200_000, (low or 0) + 1)) for _ in range(RUNS + 3)
+    ]
+
+    def feed(index: int) -> int:
+        page = change_page(token, after=afters[index], limit=1000)
+        return len(page.entries)
+
+    log("change feed")
+    results["change_page"], results["change_page_entries"] = timed_runs(feed)
+    results["change_rows_of_tenant"] = VisibilityChange.objects.filter(
+        customer_account_id__in=CustomerAccount.objects.filter(tenant=tenant).values("id")
+    ).count()
+
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(results, indent=2, default=str))
+    print(json.dumps(results, indent=2, default=str))
+    log(f"saved {RESULTS.relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    main()
