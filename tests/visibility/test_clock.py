@@ -78,6 +78,18 @@ def test_each_rule_flips_at_the_next_check_the_shipment_stored():
     }
 
 
+def test_a_late_shipment_seen_at_a_whole_day_past_its_promise_is_checked_again_tomorrow():
+    """At exactly N days past the promised end, the next daily re-check is N + 1 days, not
+    now (which made the sweep take the same row again and again; found by the 1M bench)."""
+    shipment = in_transit()
+
+    shipment = evaluate(shipment, NOV[23])  # promised end NOV[21] 00:00: two whole days
+
+    assert shipment.late_by_hours == 48
+    assert shipment.next_check_at is not None and shipment.next_check_at > NOV[23]
+    assert shipment.next_check_at == NOV[24]
+
+
 def test_an_eta_after_the_promised_date_is_late_by_its_slip_before_it_passes():
     shipment = ShipmentFactory(milestones=[Milestone.PICKED_UP], delayed_by=timedelta(days=2))
     shipment = evaluate(shipment, NOV[17] + timedelta(hours=10))

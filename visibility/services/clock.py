@@ -105,9 +105,11 @@ def clock_evaluate(shipment: Shipment, now: datetime, paperwork: Paperwork) -> N
         if arrival is not None and arrival > promised_end:
             shipment.late_by_hours = math.ceil((arrival - promised_end) / timedelta(hours=1))
             if is_open and arrival == now:
-                # The slip grows while it waits; shown in days, so re-read it daily.
-                days = math.ceil((now - promised_end) / timedelta(days=1))
-                upcoming.append(promised_end + timedelta(days=max(days, 1)))
+                # The slip grows while it waits; shown in days, so re-read it at the next
+                # whole day past the promised end, strictly after now (at an exact day
+                # boundary, rounding up would give now itself: due again at once, forever).
+                days = math.floor((now - promised_end) / timedelta(days=1)) + 1
+                upcoming.append(promised_end + timedelta(days=days))
         elif is_open and arrival is not None:
             upcoming.append(promised_end)
 
