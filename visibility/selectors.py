@@ -723,7 +723,14 @@ def exception_queue(
     if reasons:
         conditions &= Q(reason__in=list(reasons))
     if tenant_id is not None:
-        conditions &= Q(shipment__account_links__customer_account__tenant_id=tenant_id)
+        # Exists, not a join: a shipment with two accounts of the tenant is one row.
+        conditions &= Q(
+            Exists(
+                ShipmentAccount.objects.filter(
+                    shipment_id=OuterRef("shipment_id"), customer_account__tenant_id=tenant_id
+                )
+            )
+        )
     if carrier_scac:
         conditions &= Q(shipment__carrier_scac__iexact=carrier_scac)
     if older_than is not None:

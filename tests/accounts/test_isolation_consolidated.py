@@ -453,3 +453,30 @@ def test_the_change_feed_announces_the_shared_shipment_to_each_side_and_only_its
     assert own_order in orders and other_order not in orders
     other_side = "nordwind" if persona.startswith("brenner") else "brenner"
     assert_none_of(json.dumps(changes), SIDES[other_side], persona)
+
+
+def test_the_queue_filtered_by_tenant_lists_a_shipment_of_two_of_its_accounts_once(
+    consolidated, brenner, cs_staff
+):
+    """SEC-A-1 carries orders of C-1001 and C-1002, both Brenner's."""
+    from django.utils import timezone
+
+    from visibility import selectors
+    from visibility.models import ShipmentException
+
+    ShipmentException.objects.create(
+        shipment=Shipment.objects.get(shipment_id="SEC-A-1"),
+        reason="weather",
+        opened_by="delay",
+        opened_at=timezone.now(),
+    )
+
+    queue = selectors.exception_queue(cs_staff, tenant_id=brenner.id)
+
+    listed = [record.shipment.shipment_id for record in queue]
+    assert (
+        listed.count("SEC-A-1")
+        == ShipmentException.objects.filter(shipment__shipment_id="SEC-A-1")
+        .exclude(status="resolved")
+        .count()
+    )
