@@ -192,3 +192,36 @@ def test_the_shipment_list_filters_by_overdue_and_late(client, brenner, customer
     assert [row["shipment_id"] for row in rows] == [overdue.shipment_id]
     rows = client.get("/api/v1/shipments?late=false").json()["results"]
     assert {row["shipment_id"] for row in rows} == {on_time.shipment_id, overdue.shipment_id}
+
+
+def test_the_sweep_is_one_statement_for_rows_whose_states_do_not_flip():
+    """A due row that stays as it was (a late shipment's daily re-read of its slip) is
+    evaluated and rescheduled by the one set-based statement: no exception or order work."""
+    shipment = evaluate(in_transit(), NOV[23] + timedelta(hours=1))
+    assert shipment.late_by_hours == 49 and shipment.next_check_at == NOV[24]
+    reasons = open_reasons(shipment)
+
+    with CaptureQueriesContext(connection) as queries:
+        assert clock_sweep(NOV[24] + timedelta(hours=2)) == 1
+    statements = [q["sql"] for q in queries if not q["sql"].startswith(("SAVEPOINT", "RELEASE"))]
+    assert len(statements) == 1, statements
+    shipment.refresh_from_db()
+    assert shipment.late_by_hours == 74 and shipment.next_check_at == NOV[25]
+    assert open_reasons(shipment) == reasons
+
+
+def test_a_swept_state_that_flips_opens_and_resolves_its_exception_records():
+    shipment = evaluate(
+        ShipmentFactory(milestones=[Milestone.PICKED_UP, Milestone.DELIVERED]), NOV[19]
+    )
+    assert shipment.next_check_at is not None
+    assert clock_sweep(shipment.next_check_at) == 1
+    shipment.refresh_from_db()
+    assert shipment.pod_missing
+    assert ExceptionReason.MISSING_POD in open_reasons(shipment)
+    DocumentFactory(shipment=shipment, customer_account=shipment.customer_account)
+    Shipment.objects.filter(pk=shipment.pk).update(next_check_at=NOV[20])
+    assert clock_sweep(NOV[21]) == 1
+    shipment.refresh_from_db()
+    assert not shipment.pod_missing
+    assert ExceptionReason.MISSING_POD not in open_reasons(shipment)

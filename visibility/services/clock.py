@@ -10,24 +10,16 @@ index, never the open shipments as a whole (docs/ARCHITECTURE.md, "Time is an in
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass
-from datetime import UTC, datetime, time, timedelta
+import json
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
 
 from django.conf import settings
-from django.db import transaction
-from django.db.models import Exists, OuterRef, Q
+from django.db import connection, transaction
+from django.db.models import Exists, OuterRef, Q, QuerySet
 
-from core.db.bulk import bulk_update_rows
-from visibility.models import (
-    Document,
-    Invoice,
-    Order,
-    Shipment,
-    ShipmentEvent,
-    ShipmentOrder,
-    ShipmentStatus,
-)
+from visibility.models import Document, Order, Shipment, ShipmentOrder, ShipmentStatus
 from visibility.services.exceptions import exceptions_sync
 from visibility.services.notifications import Occurrence, notifications_record
 
@@ -60,150 +52,169 @@ CLOCK_INPUTS = [
 IN_TRANSIT = (ShipmentStatus.IN_TRANSIT, ShipmentStatus.OUT_FOR_DELIVERY)
 CLOSED = (ShipmentStatus.DELIVERED, ShipmentStatus.CANCELLED)
 
+# The rules, evaluated by PostgreSQL for a set of shipments (`target`, a query of ids) and
+# written in the same statement: no shipment object is built to evaluate it. Per row,
+# with `now` the sweep's instant:
+# - overdue: open, and the ETA (or the end of its window) has passed;
+# - late_by_hours: the hours (rounded up) by which the delivery, else the future ETA, else
+#   now (not delivered, no future ETA: it arrives no earlier than now) is after the end of
+#   the promised day (delivering at any moment of that day is on time); not cancelled;
+# - tracking_stale: in transit, with no event for TRACKING_STALE_HOURS of its mode;
+# - pod_missing / not_invoiced: delivered POD_MISSING_HOURS / NOT_INVOICED_DAYS ago
+#   without a POD document / an invoice naming it;
+# - next_check_at: the earliest future instant at which one of them can flip, NULL when
+#   none can. A late open shipment without a future ETA grows its slip while it waits
+#   (shown in days): it is read again at the next whole day past the promised end,
+#   strictly after now (at an exact day boundary rounding up would give now itself: due
+#   again at once, forever).
+# `flags_changed`: one of the states exceptions and notifications follow flipped (not the
+# slip growing, not only the next check); `risk_changed`: the order's at-risk input did.
+_CLOCK_SQL = """
+WITH p AS (
+    SELECT %s::timestamptz AS now, %s::jsonb AS stale_hours, %s::float8 AS stale_default,
+        %s::float8 AS pod_hours, %s::float8 AS invoice_days
+),
+target AS MATERIALIZED ({target}),
+base AS (
+    SELECT s.id, p.now, s.status, s.overdue AS was_overdue, s.late_by_hours AS was_late_by,
+        s.tracking_stale AS was_stale, s.pod_missing AS was_pod_missing,
+        s.not_invoiced AS was_not_invoiced,
+        s.status NOT IN ({closed}) AS is_open,
+        s.status = {delivered} AS delivered,
+        COALESCE(s.eta_window_end, s.eta) AS deadline,
+        ((s.promised_date + 1)::timestamp AT TIME ZONE 'UTC') AS promised_end,
+        CASE WHEN s.status = {delivered} THEN s.delivered_at
+             WHEN s.eta > p.now THEN s.eta
+             ELSE p.now END AS arrival,
+        s.status <> {delivered} AND NOT COALESCE(s.eta > p.now, false) AS arrives_now,
+        CASE WHEN s.status IN ({in_transit}) THEN s.last_event_at
+            + COALESCE((p.stale_hours ->> s.mode)::float8, p.stale_default)
+            * interval '1 hour' END AS stale_at,
+        CASE WHEN s.status = {delivered} AND NOT EXISTS (
+                SELECT 1 FROM visibility_document d
+                WHERE d.shipment_id = s.id AND d.document_type = {pod})
+            THEN s.delivered_at + p.pod_hours * interval '1 hour' END AS pod_due,
+        CASE WHEN s.status = {delivered} AND NOT EXISTS (
+                SELECT 1 FROM visibility_invoice i
+                WHERE i.shipment_ids @> ARRAY[s.shipment_id]::varchar(128)[])
+            THEN s.delivered_at + p.invoice_days * interval '1 day' END AS invoice_due
+    FROM visibility_shipment s JOIN target t ON t.id = s.id CROSS JOIN p
+),
+evaluated AS (
+    SELECT b.*,
+        COALESCE(b.is_open AND b.deadline <= b.now, false) AS overdue,
+        CASE WHEN b.status <> {cancelled} AND b.arrival > b.promised_end
+            THEN ceil(extract(epoch FROM b.arrival - b.promised_end) / 3600)::int
+        END AS late_by_hours,
+        COALESCE(b.stale_at <= b.now, false) AS tracking_stale,
+        COALESCE(b.pod_due <= b.now, false) AS pod_missing,
+        COALESCE(b.invoice_due <= b.now, false) AS not_invoiced,
+        LEAST(
+            CASE WHEN b.is_open AND b.deadline > b.now THEN b.deadline END,
+            CASE WHEN b.is_open AND b.arrival <= b.promised_end THEN b.promised_end
+                 WHEN b.is_open AND b.arrival > b.promised_end AND b.arrives_now
+                 THEN b.promised_end + (floor(
+                     extract(epoch FROM b.now - b.promised_end) / 86400) + 1) * interval '1 day'
+            END,
+            CASE WHEN b.stale_at > b.now THEN b.stale_at END,
+            CASE WHEN b.pod_due > b.now THEN b.pod_due END,
+            CASE WHEN b.invoice_due > b.now THEN b.invoice_due END
+        ) AS next_check_at
+    FROM base b
+),
+updated AS (
+    UPDATE visibility_shipment s
+    SET overdue = e.overdue, late_by_hours = e.late_by_hours,
+        tracking_stale = e.tracking_stale, pod_missing = e.pod_missing,
+        not_invoiced = e.not_invoiced, next_check_at = e.next_check_at{heard}
+    FROM evaluated e
+    WHERE s.id = e.id
+    RETURNING s.id, s.overdue, s.late_by_hours, s.tracking_stale, s.pod_missing,
+        s.not_invoiced, s.next_check_at, s.last_heard_at, s.last_heard_source,
+        (e.was_overdue, e.was_late_by IS NULL, e.was_stale, e.was_pod_missing,
+            e.was_not_invoiced)
+        IS DISTINCT FROM (e.overdue, e.late_by_hours IS NULL, e.tracking_stale,
+            e.pod_missing, e.not_invoiced) AS flags_changed,
+        (e.was_overdue, e.was_late_by IS NULL)
+        IS DISTINCT FROM (e.overdue, e.late_by_hours IS NULL) AS risk_changed
+)
+SELECT {returning} FROM updated
+"""
 
-def stale_after(mode: str) -> timedelta:
-    hours = settings.TRACKING_STALE_HOURS.get(mode, settings.TRACKING_STALE_HOURS_DEFAULT)
-    return timedelta(hours=hours)
+# Freshness, when an event touching them was just projected: heard now, from the source
+# of the most recently projected history fact (facts are inserted in projection order, so
+# the highest id is the last heard), else of the snapshot that wrote the shipment.
+_HEARD_SQL = """,
+        last_heard_at = e.now,
+        last_heard_source = COALESCE(
+            NULLIF(split_part((
+                SELECT f.event_key FROM visibility_shipmentevent f
+                WHERE f.shipment_id = s.id ORDER BY f.id DESC LIMIT 1), ':', 1), ''),
+            split_part(COALESCE(s.snapshot_event_key, ''), ':', 1))"""
 
 
-def promised_deadline(shipment: Shipment) -> datetime | None:
-    """The end of the promised day: delivering at any moment of that day is on time."""
-    if shipment.promised_date is None:
-        return None
-    return datetime.combine(shipment.promised_date + timedelta(days=1), time.min, tzinfo=UTC)
+def _literals(values: Sequence[str]) -> str:
+    return ", ".join("'" + str(value) + "'" for value in values)
 
 
-@dataclass(frozen=True)
-class Paperwork:
-    """What the delivered-shipment rules read besides the shipment itself."""
-
-    has_pod: bool
-    invoiced: bool
-
-
-def clock_evaluate(shipment: Shipment, now: datetime, paperwork: Paperwork) -> None:
-    """Set the clock-driven states of `shipment` as of `now`, and when to look again."""
-    upcoming: list[datetime] = []
-    is_open = shipment.status not in CLOSED
-    delivered = shipment.status == ShipmentStatus.DELIVERED
-
-    deadline = shipment.eta_window_end or shipment.eta
-    shipment.overdue = bool(is_open and deadline and deadline <= now)
-    if is_open and deadline and deadline > now:
-        upcoming.append(deadline)
-
-    shipment.late_by_hours = None
-    promised_end = promised_deadline(shipment)
-    if promised_end is not None and shipment.status != ShipmentStatus.CANCELLED:
-        if delivered:
-            arrival = shipment.delivered_at
-        elif shipment.eta and shipment.eta > now:
-            arrival = shipment.eta
-        else:
-            # Not delivered and no future ETA: it arrives no earlier than now.
-            arrival = now
-        if arrival is not None and arrival > promised_end:
-            shipment.late_by_hours = math.ceil((arrival - promised_end) / timedelta(hours=1))
-            if is_open and arrival == now:
-                # The slip grows while it waits; shown in days, so re-read it at the next
-                # whole day past the promised end, strictly after now (at an exact day
-                # boundary, rounding up would give now itself: due again at once, forever).
-                days = math.floor((now - promised_end) / timedelta(days=1)) + 1
-                upcoming.append(promised_end + timedelta(days=days))
-        elif is_open and arrival is not None:
-            upcoming.append(promised_end)
-
-    shipment.tracking_stale = False
-    if shipment.status in IN_TRANSIT and shipment.last_event_at:
-        stale_at = shipment.last_event_at + stale_after(shipment.mode)
-        shipment.tracking_stale = stale_at <= now
-        if stale_at > now:
-            upcoming.append(stale_at)
-
-    shipment.pod_missing = shipment.not_invoiced = False
-    if delivered and shipment.delivered_at:
-        for flag, present, wait in (
-            ("pod_missing", paperwork.has_pod, timedelta(hours=settings.POD_MISSING_HOURS)),
-            ("not_invoiced", paperwork.invoiced, timedelta(days=settings.NOT_INVOICED_DAYS)),
-        ):
-            if present:
-                continue
-            due = shipment.delivered_at + wait
-            setattr(shipment, flag, due <= now)
-            if due > now:
-                upcoming.append(due)
-
-    shipment.next_check_at = min(upcoming, default=None)
+# Enumeration values (fixed identifiers, no quotes in them) written into the statement.
+_SQL_CONSTANTS = {
+    "closed": _literals(CLOSED),
+    "delivered": _literals([ShipmentStatus.DELIVERED]),
+    "cancelled": _literals([ShipmentStatus.CANCELLED]),
+    "in_transit": _literals(IN_TRANSIT),
+    "pod": _literals([Document.DocumentType.POD]),
+}
 
 
-def _paperwork(shipments: list[Shipment]) -> dict[int, Paperwork]:
-    delivered = [shipment for shipment in shipments if shipment.status == ShipmentStatus.DELIVERED]
-    if not delivered:
-        return {}
-    ids = [shipment.id for shipment in delivered]
-    with_pod = set(
-        Document.objects.filter(
-            shipment_id__in=ids, document_type=Document.DocumentType.POD
-        ).values_list("shipment_id", flat=True)
+def _clock_write(
+    target: tuple[str, Sequence[Any]], now: datetime, *, heard: bool, returning: Sequence[str]
+) -> list[tuple[Any, ...]]:
+    """Evaluate the rules for the shipments `target` selects and store them; the
+    `returning` columns (`id`, CLOCK_FIELDS, FRESHNESS_FIELDS, `flags_changed`,
+    `risk_changed`) of every row written."""
+    target_sql, target_params = target
+    sql = _CLOCK_SQL.format(
+        target=target_sql,
+        heard=_HEARD_SQL if heard else "",
+        returning=", ".join(returning),
+        **_SQL_CONSTANTS,
     )
-    invoiced_refs: set[str] = set()
-    refs = [shipment.shipment_id for shipment in delivered]
-    for shipment_ids in Invoice.objects.filter(shipment_ids__overlap=refs).values_list(
-        "shipment_ids", flat=True
-    ):
-        invoiced_refs.update(shipment_ids)
-    return {
-        shipment.id: Paperwork(
-            has_pod=shipment.id in with_pod, invoiced=shipment.shipment_id in invoiced_refs
-        )
-        for shipment in delivered
-    }
-
-
-NO_PAPERWORK = Paperwork(has_pod=False, invoiced=False)
-
-
-def _last_heard_sources(shipments: list[Shipment]) -> dict[int, str]:
-    """The source of the most recently projected history fact of each shipment (facts
-    are inserted in projection order, so the highest id is the last heard)."""
-    sources: dict[int, str] = {}
-    rows = (
-        ShipmentEvent.objects.filter(shipment_id__in=[shipment.id for shipment in shipments])
-        .order_by("shipment_id", "-id")
-        .distinct("shipment_id")
-        .values_list("shipment_id", "event_key")
-    )
-    for shipment_id, key in rows:
-        sources[shipment_id] = key.partition(":")[0]
-    return sources
+    params = [
+        now,
+        json.dumps(settings.TRACKING_STALE_HOURS),
+        settings.TRACKING_STALE_HOURS_DEFAULT,
+        settings.POD_MISSING_HOURS,
+        settings.NOT_INVOICED_DAYS,
+        *target_params,
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
 
 
 def shipments_clock_refresh(
     shipments: list[Shipment], now: datetime, *, heard: bool = False
 ) -> list[Occurrence]:
-    """Evaluate the clock rules for these (just derived or due) shipments, store the
-    states, follow them with the orders' at-risk flag and the exception records, and
-    return the notification occurrences they owe (visibility/services/exceptions.py).
+    """Evaluate the clock rules for these (just derived, written) shipments, store the
+    states (copied onto the objects too), follow them with the orders' at-risk flag and
+    the exception records, and return the notification occurrences they owe
+    (visibility/services/exceptions.py).
 
     `heard`: an event touching them was just projected (freshness is updated).
     """
     if not shipments:
         return []
-    paperwork = _paperwork(shipments)
-    fields = list(CLOCK_FIELDS)
-    if heard:
-        sources = _last_heard_sources(shipments)
-        fields += FRESHNESS_FIELDS
+    ids = [shipment.id for shipment in shipments]
+    fields = [*CLOCK_FIELDS, *(FRESHNESS_FIELDS if heard else [])]
+    rows = _clock_write(
+        ("SELECT unnest(%s::bigint[]) AS id", [ids]), now, heard=heard, returning=["id", *fields]
+    )
+    written = {row[0]: row[1:] for row in rows}
     for shipment in shipments:
-        clock_evaluate(shipment, now, paperwork.get(shipment.id, NO_PAPERWORK))
-        if heard:
-            shipment.last_heard_at = now
-            shipment.last_heard_source = (
-                sources.get(shipment.id, "")
-                or (getattr(shipment, "snapshot_event_key", "") or "").partition(":")[0]
-            )
-    bulk_update_rows(shipments, fields)
-    orders_at_risk_refresh([shipment.id for shipment in shipments])
+        for name, value in zip(fields, written[shipment.id], strict=True):
+            setattr(shipment, name, value)
+    orders_at_risk_refresh(ids)
     return exceptions_sync(shipments, now)
 
 
@@ -218,22 +229,44 @@ def orders_at_risk_refresh(shipment_ids: list[int]) -> int:
     ).update(at_risk=Exists(risky))
 
 
-def due_shipments(now: datetime, limit: int):
-    """The shipments whose next check has come, oldest first, locked (skipping rows a
-    worker holds): reads the partial index `shipment_next_check`, never the whole table."""
+def _due(now: datetime) -> QuerySet[Shipment]:
     return (
         Shipment.objects.filter(next_check_at__lte=now)
         .order_by("next_check_at")
         .select_for_update(skip_locked=True, of=("self",))
-        .only(*CLOCK_INPUTS, *CLOCK_FIELDS)[:limit]
     )
 
 
+def due_shipments(now: datetime, limit: int) -> QuerySet[Shipment]:
+    """The shipments whose next check has come, oldest first, locked (skipping rows a
+    worker holds): reads the partial index `shipment_next_check`, never the whole table."""
+    return _due(now).only(*CLOCK_INPUTS, *CLOCK_FIELDS)[:limit]
+
+
 def clock_sweep(now: datetime, *, limit: int | None = None) -> int:
-    """Re-evaluate the shipments that are due, in one batch; return how many."""
+    """Re-evaluate the shipments that are due, in one batch; return how many.
+
+    Set-based: one statement locks the due batch, evaluates the rules and writes every
+    row's states and next check (`_CLOCK_SQL`); only the rows whose states flipped are
+    read back, to refresh their orders' at-risk flag, open or resolve their exception
+    records and record the notifications owed. A row whose states did not flip needs
+    neither: its records already follow those states (each evaluation syncs them)."""
     limit = limit or settings.CLOCK_SWEEP_BATCH
+    due_sql, due_params = _due(now).values("id")[:limit].query.sql_with_params()
     with transaction.atomic():
-        shipments = list(due_shipments(now, limit))
-        occurrences = shipments_clock_refresh(shipments, now)
-        notifications_record(occurrences)
-    return len(shipments)
+        rows = _clock_write(
+            (due_sql, due_params),
+            now,
+            heard=False,
+            returning=["id", "flags_changed", "risk_changed"],
+        )
+        at_risk = [shipment_id for shipment_id, _, risk_changed in rows if risk_changed]
+        if at_risk:
+            orders_at_risk_refresh(at_risk)
+        flipped = [shipment_id for shipment_id, flags_changed, _ in rows if flags_changed]
+        if flipped:
+            shipments = list(
+                Shipment.objects.filter(id__in=flipped).only(*CLOCK_INPUTS, *CLOCK_FIELDS)
+            )
+            notifications_record(exceptions_sync(shipments, now))
+    return len(rows)
