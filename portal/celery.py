@@ -50,3 +50,29 @@ def schedule_change_stamping(sender: Celery, **kwargs: object) -> None:
         sender.signature(STAMP_CHANGE_POSITIONS),
         name="give committed changes their feed positions",
     )
+
+
+@app.on_after_finalize.connect
+def schedule_change_pruning(sender: Celery, **kwargs: object) -> None:
+    from django.conf import settings
+
+    from visibility.enqueue import PRUNE_CHANGES
+
+    sender.add_periodic_task(
+        settings.CHANGE_PRUNE_SECONDS,
+        sender.signature(PRUNE_CHANGES),
+        name="prune change-feed rows older than the retention",
+    )
+
+
+@app.on_after_finalize.connect
+def schedule_invoices_overdue(sender: Celery, **kwargs: object) -> None:
+    from django.conf import settings
+
+    from visibility.enqueue import RECORD_INVOICES_OVERDUE
+
+    sender.add_periodic_task(
+        settings.INVOICE_OVERDUE_SWEEP_SECONDS,
+        sender.signature(RECORD_INVOICES_OVERDUE),
+        name="record the invoices that turned overdue in the change feed",
+    )

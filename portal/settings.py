@@ -228,6 +228,11 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(BASE_DIR / ".local" / "celerybeat-schedule")
 INBOX_SWEEP_SECONDS = float(os.environ.get("INBOX_SWEEP_SECONDS", "5"))
 # How often beat numbers committed change-feed rows (readers also do it as they read).
 CHANGE_STAMP_SECONDS = float(os.environ.get("CHANGE_STAMP_SECONDS", "5"))
+# Change-feed retention (visibility/services/changes.py, changes_prune; docs/API.md): rows
+# older than this many days are pruned, every CHANGE_PRUNE_SECONDS; a cursor older than
+# the pruned positions is answered 410 Gone (resync).
+CHANGE_RETENTION_DAYS = float(os.environ.get("CHANGE_RETENTION_DAYS", "30"))
+CHANGE_PRUNE_SECONDS = float(os.environ.get("CHANGE_PRUNE_SECONDS", "3600"))
 INBOX_BATCH_SIZE = int(os.environ.get("INBOX_BATCH_SIZE", "4000"))
 INBOX_MAX_ATTEMPTS = int(os.environ.get("INBOX_MAX_ATTEMPTS", "5"))
 # Contract 1.1: an event's occurred_at may be at most this far after its receipt (clock skew).
@@ -245,6 +250,9 @@ TRACKING_STALE_HOURS = {
 TRACKING_STALE_HOURS_DEFAULT = float(os.environ.get("TRACKING_STALE_HOURS_DEFAULT", "24"))
 POD_MISSING_HOURS = float(os.environ.get("POD_MISSING_HOURS", "24"))
 NOT_INVOICED_DAYS = float(os.environ.get("NOT_INVOICED_DAYS", "3"))
+# How often beat records, for the change feed, the unpaid invoices whose due date passed
+# (an invoice's overdue status is derived when read; nothing else writes it).
+INVOICE_OVERDUE_SWEEP_SECONDS = float(os.environ.get("INVOICE_OVERDUE_SWEEP_SECONDS", "600"))
 
 LOGGING = {
     "version": 1,

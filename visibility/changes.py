@@ -21,7 +21,14 @@ from django.db.models import Max, Model, Q
 from accounts.models import TokenScope
 from accounts.scoping import Actor
 from visibility import selectors
-from visibility.models import Document, Invoice, Order, Shipment, VisibilityChange
+from visibility.models import (
+    ChangeFeedMarks,
+    Document,
+    Invoice,
+    Order,
+    Shipment,
+    VisibilityChange,
+)
 from visibility.services.changes import stamp_positions
 
 MAX_PAGE = 1000
@@ -37,6 +44,15 @@ SCOPE_OF_KIND = {
     VisibilityChange.Kind.INVOICE: TokenScope.INVOICES,
     VisibilityChange.Kind.DOCUMENT: TokenScope.DOCUMENTS,
 }
+
+
+class CursorExpired(Exception):
+    """The cursor is below the pruned positions (retention): changes after it may be gone,
+    so the client must take a new full copy and follow the feed from `after=now`."""
+
+    def __init__(self, pruned_through: int) -> None:
+        super().__init__(f"changes up to position {pruned_through} were pruned")
+        self.pruned_through = pruned_through
 
 
 @dataclass
@@ -74,7 +90,13 @@ def change_page(actor: Actor, *, after: int = 0, limit: int = DEFAULT_PAGE) -> C
     """The changes the actor may see after position `after`, oldest first, at most
     `limit` rows of the feed; several changes of one object in the page are given once,
     at its latest position. `next` resumes after the page; a page with no changes means
-    caught up for now (`next` is then `after`)."""
+    caught up for now (`next` is then `after`). Raises `CursorExpired` when `after` is
+    below the pruned positions."""
+    pruned_through = (
+        ChangeFeedMarks.objects.filter(id=1).values_list("pruned_through", flat=True).first() or 0
+    )
+    if after < pruned_through:
+        raise CursorExpired(pruned_through)
     stamp_positions()
     accounts = _accounts_by_kind(actor)
     visible = Q()

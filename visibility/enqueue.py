@@ -11,6 +11,8 @@ from celery import current_app
 DELIVER_NOTIFICATIONS = "visibility.tasks.deliver_notifications"
 SWEEP_CLOCK = "visibility.tasks.sweep_clock"
 STAMP_CHANGE_POSITIONS = "visibility.tasks.stamp_change_positions"
+PRUNE_CHANGES = "visibility.tasks.prune_changes"
+RECORD_INVOICES_OVERDUE = "visibility.tasks.record_invoices_overdue"
 
 
 def enqueue_deliver_notifications() -> None:

@@ -363,7 +363,16 @@ class Invoice(SnapshotVersion):
 
     class Meta:
         indexes = [
-            models.Index(fields=["customer_account", "updated_at", "id"], name="invoice_updated")
+            models.Index(fields=["customer_account", "updated_at", "id"], name="invoice_updated"),
+            # Which invoices name a shipment (the clock's "delivered, not invoiced").
+            GinIndex(fields=["shipment_ids"], name="invoice_shipment_ids"),
+            # The unpaid invoices whose due date passes (visibility/services/clock.py,
+            # invoices_overdue_record).
+            models.Index(
+                fields=["due_date"],
+                name="invoice_unpaid_due",
+                condition=models.Q(paid_at__isnull=True),
+            ),
         ]
 
     def __str__(self) -> str:
@@ -704,3 +713,30 @@ class VisibilityChange(models.Model):
                 fields=["id"], name="change_unstamped", condition=models.Q(position__isnull=True)
             )
         ]
+
+
+class ChangeFeedMarks(models.Model):
+    """The change feed's watermarks, one row (`ChangeFeedMarks.current()`).
+
+    - `pruned_through`: change rows at or below this position were pruned
+      (`visibility.services.changes.changes_prune`): a cursor below it may have missed
+      changes, and is answered 410 Gone (resync).
+    - `invoices_overdue_through`: every unpaid invoice due before this date was recorded as
+      changed when it turned overdue (`visibility.services.clock.invoices_overdue_record`);
+      NULL before the first run.
+    """
+
+    pruned_through = models.BigIntegerField(default=0)
+    invoices_overdue_through = models.DateField(null=True, blank=True)
+
+    class Meta:
+        db_table = "visibility_changefeedmarks"
+        constraints = [
+            models.CheckConstraint(condition=models.Q(id=1), name="change_feed_marks_one_row")
+        ]
+
+    @classmethod
+    def current(cls, *, for_update: bool = False) -> ChangeFeedMarks:
+        manager = cls.objects.select_for_update() if for_update else cls.objects
+        marks, _ = manager.get_or_create(id=1)
+        return marks

@@ -5,9 +5,15 @@ from __future__ import annotations
 from celery import shared_task
 from django.utils import timezone
 
-from visibility.enqueue import DELIVER_NOTIFICATIONS, STAMP_CHANGE_POSITIONS, SWEEP_CLOCK
-from visibility.services.changes import stamp_positions
-from visibility.services.clock import clock_sweep
+from visibility.enqueue import (
+    DELIVER_NOTIFICATIONS,
+    PRUNE_CHANGES,
+    RECORD_INVOICES_OVERDUE,
+    STAMP_CHANGE_POSITIONS,
+    SWEEP_CLOCK,
+)
+from visibility.services.changes import changes_prune, stamp_positions
+from visibility.services.clock import clock_sweep, invoices_overdue_record
 from visibility.services.notifications import notifications_deliver
 
 
@@ -27,3 +33,15 @@ def stamp_change_positions() -> int:
     """Number committed changes, so the first reader after a quiet spell finds them
     stamped (readers stamp too; this only keeps the backlog short)."""
     return stamp_positions()
+
+
+@shared_task(name=PRUNE_CHANGES)
+def prune_changes() -> int:
+    """Drop change-feed rows older than CHANGE_RETENTION_DAYS (visibility/services/changes.py)."""
+    return changes_prune(timezone.now())
+
+
+@shared_task(name=RECORD_INVOICES_OVERDUE)
+def record_invoices_overdue() -> int:
+    """Record, for the change feed, the unpaid invoices whose due date has passed."""
+    return invoices_overdue_record(timezone.now())

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
+from django.http import HttpResponse
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -11,6 +13,7 @@ from rest_framework.views import APIView
 
 from accounts.authentication import actor_from_request
 from accounts.scoping import Actor
+from core.problems import problem_response
 from visibility import changes
 from visibility.api.filters import selector_arguments
 from visibility.api.serializers import (
@@ -102,7 +105,22 @@ def page_json(actor: Actor, page: changes.ChangePage) -> dict:
 
 
 class ChangeFeedApi(APIView):
-    def get(self, request: Request) -> Response:
+    def get(self, request: Request) -> HttpResponse:
         actor = actor_from_request(request)
-        page = changes.change_page(actor, **selector_arguments(ChangesQuery, request.query_params))
+        arguments = selector_arguments(ChangesQuery, request.query_params)
+        try:
+            page = changes.change_page(actor, **arguments)
+        except changes.CursorExpired as expired:
+            return problem_response(
+                410,
+                title="Gone",
+                slug="change-cursor-expired",
+                detail=(
+                    f"Changes up to position {expired.pruned_through} were pruned (kept"
+                    f" {settings.CHANGE_RETENTION_DAYS:g} days): your cursor may have missed"
+                    " some. Resync: take `after=now`, make a new full copy, then follow the"
+                    " feed from that position."
+                ),
+                pruned_through=expired.pruned_through,
+            )
         return Response(page_json(actor, page))

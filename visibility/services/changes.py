@@ -15,7 +15,12 @@ feed"). A row committed while a stamper runs is simply numbered by the next one.
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
+from django.conf import settings
 from django.db import connection, transaction
+
+from visibility.models import ChangeFeedMarks
 
 # pg_advisory_xact_lock key of the stamper ("vischg" in ASCII).
 STAMPER_LOCK = 0x766973636867
@@ -61,3 +66,47 @@ def stamp_positions(*, wait: bool = False) -> int:
         )
         stamped = cursor.rowcount
     return stamped
+
+
+PRUNE_BATCH = 10_000
+
+
+def changes_prune(now: datetime) -> int:
+    """Delete the oldest change rows, in position order, while they are older than
+    CHANGE_RETENTION_DAYS; raise `ChangeFeedMarks.pruned_through` to the last position
+    deleted. Pruning a prefix of the positions (never a row above one kept) gives the
+    one rule clients need: a cursor below `pruned_through` may have missed changes and is
+    answered 410 Gone; at or above it, nothing it has not read was pruned. How many rows.
+    """
+    cutoff = now - timedelta(days=settings.CHANGE_RETENTION_DAYS)
+    deleted = 0
+    while True:
+        with transaction.atomic():
+            # Serialized with other pruners by the row lock on the marks.
+            marks = ChangeFeedMarks.current(for_update=True)
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    """
+                    WITH batch AS (
+                        SELECT id, position, changed_at FROM visibility_change
+                        WHERE position > %s ORDER BY position LIMIT %s
+                    ),
+                    stop AS (SELECT min(position) AS position FROM batch WHERE changed_at >= %s),
+                    gone AS (
+                        DELETE FROM visibility_change change
+                        USING batch, stop
+                        WHERE change.id = batch.id
+                            AND (stop.position IS NULL OR batch.position < stop.position)
+                        RETURNING change.position
+                    )
+                    SELECT count(*), max(position), (SELECT position FROM stop) FROM gone
+                    """,
+                    [marks.pruned_through, PRUNE_BATCH, cutoff],
+                )
+                count, last, stopped_at = cursor.fetchone()
+            if count:
+                marks.pruned_through = last
+                marks.save(update_fields=["pruned_through"])
+        deleted += count
+        if count < PRUNE_BATCH or stopped_at is not None:
+            return deleted

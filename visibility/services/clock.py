@@ -18,8 +18,18 @@ from typing import Any
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models.functions import Now
+from django.utils import timezone
 
-from visibility.models import Document, Order, Shipment, ShipmentOrder, ShipmentStatus
+from visibility.models import (
+    ChangeFeedMarks,
+    Document,
+    Invoice,
+    Order,
+    Shipment,
+    ShipmentOrder,
+    ShipmentStatus,
+)
 from visibility.services.exceptions import exceptions_sync
 from visibility.services.notifications import Occurrence, notifications_record
 
@@ -75,7 +85,7 @@ WITH p AS (
         %s::float8 AS pod_hours, %s::float8 AS invoice_days
 ),
 target AS MATERIALIZED ({target}),
-base AS (
+base AS MATERIALIZED (
     SELECT s.id, p.now, s.status, s.overdue AS was_overdue, s.late_by_hours AS was_late_by,
         s.tracking_stale AS was_stale, s.pod_missing AS was_pod_missing,
         s.not_invoiced AS was_not_invoiced,
@@ -100,7 +110,7 @@ base AS (
             THEN s.delivered_at + p.invoice_days * interval '1 day' END AS invoice_due
     FROM visibility_shipment s JOIN target t ON t.id = s.id CROSS JOIN p
 ),
-evaluated AS (
+evaluated AS MATERIALIZED (
     SELECT b.*,
         COALESCE(b.is_open AND b.deadline <= b.now, false) AS overdue,
         CASE WHEN b.status <> {cancelled} AND b.arrival > b.promised_end
@@ -270,3 +280,25 @@ def clock_sweep(now: datetime, *, limit: int | None = None) -> int:
             )
             notifications_record(exceptions_sync(shipments, now))
     return len(rows)
+
+
+def invoices_overdue_record(now: datetime) -> int:
+    """Record, for the change feed, the unpaid invoices that turned overdue since the last
+    run: an invoice's status is derived when read (`selectors.with_invoice_status`:
+    overdue once unpaid after its due date), so nothing would otherwise be written when
+    the date passes. Touching them fires the invoice triggers,
+    which record the invoice and the orders it names, and stamp `updated_at`. The first
+    run records every unpaid invoice already overdue. How many invoices."""
+    today = timezone.localdate(now)
+    with transaction.atomic():
+        marks = ChangeFeedMarks.current(for_update=True)
+        since = marks.invoices_overdue_through
+        if since is not None and since >= today:
+            return 0
+        due = Invoice.objects.filter(paid_at__isnull=True, due_date__lt=today)
+        if since is not None:
+            due = due.filter(due_date__gte=since)
+        touched = due.update(updated_at=Now())
+        marks.invoices_overdue_through = today
+        marks.save(update_fields=["invoices_overdue_through"])
+    return touched
