@@ -4,13 +4,13 @@ Against the read bench's database (env BENCH_READS_DATABASE, filled by bench/rea
 measures p50/p95 over BENCH_TIME_RUNS (30) runs of:
 
 - (a) one clock sweep (`clock.clock_sweep(now)`, one batch of CLOCK_SWEEP_BATCH rows) with
-  a due set of 2,000 rows and of 1% of the shipments: the due rows are set
+  a due set of 0, 100, 2,000 rows and of 1% of the shipments: the due rows are set
   in a transaction rolled back after each run; the selection alone
   (`clock.due_shipments`) is timed too;
 - (b) the exception queue's first page (`selectors.exception_queue(staff)[:50]`) and a
   customer's `open_exceptions(member)[:50]`, each evaluated;
 - (c) a change-feed page of 1,000 rows (`changes.change_page(token, after=…, limit=1000)`)
-  for a partner token of the largest tenant, at random positions;
+  and of the default size, for a partner token of the largest tenant, at random positions;
 - (d) EXPLAIN (ANALYZE, BUFFERS) of the due-set query at several due-set sizes: it reads
   the partial index `shipment_next_check` and only the due rows.
 
@@ -18,7 +18,10 @@ Set-up, once and committed (skipped when done): every open shipment gets a next 
 in the 48 hours after the bench's "now" (read_data.NOW); the clock is run for real over
 the open shipments in exception or delayed (which opens their exception records); the
 change rows the generator's COPY left (triggers) are given positions.
-Results: printed and saved under .local/bench/time_and_change.json.
+Results: printed and saved under .local/bench/time_and_change-<database>.json.
+BENCH_TIME_PARTS (sweep,queue,feed) picks the measurements; BENCH_TIME_EVALUATE_ALL=1 first
+evaluates every open shipment with the clock (steady state: a due row's states were
+evaluated before, as in production).
 """
 
 from __future__ import annotations
@@ -34,7 +37,7 @@ from bench import read_data
 from bench.reads import stats
 
 ROOT = read_data.ROOT
-RESULTS = ROOT / ".local" / "bench" / "time_and_change.json"
+RESULTS = ROOT / ".local" / "bench" / f"time_and_change-{read_data.DATABASE}.json"
 RUNS = int(os.environ.get("BENCH_TIME_RUNS", "30"))
 NOW = read_data.NOW
 # The runs sweep an hour before the set-up's "now": a check the set-up's clock run put at
@@ -99,6 +102,21 @@ def setup() -> dict[str, Any]:
                 clock.shipments_clock_refresh(shipments, NOW)
         info["exception_seed_shipments"] = len(ids)
         info["exception_seed_seconds"] = round(time.monotonic() - started, 1)
+    if os.environ.get("BENCH_TIME_EVALUATE_ALL"):
+        # Steady state: every open shipment's states evaluated once by the real clock (an
+        # hour before the sweeps' now), so a due row flips only when a rule's instant passed.
+        log("evaluating every open shipment with the clock")
+        started = time.monotonic()
+        ids = list(Shipment.objects.exclude(status__in=clock.CLOSED).values_list("id", flat=True))
+        for start in range(0, len(ids), 2000):
+            with transaction.atomic():
+                shipments = list(
+                    Shipment.objects.filter(id__in=ids[start : start + 2000]).only(
+                        *clock.CLOCK_INPUTS, *clock.CLOCK_FIELDS
+                    )
+                )
+                clock.shipments_clock_refresh(shipments, SWEEP_NOW - timedelta(hours=1))
+        info["evaluate_all_seconds"] = round(time.monotonic() - started, 1)
     log("stamping change positions")
     started = time.monotonic()
     stamped = 0
@@ -232,11 +250,15 @@ def main() -> None:
     results["open_shipments"] = len(open_ids)
     one_percent = max(1, info["shipments"] // 100)
     log("sweeps")
-    results["sweep"] = [measure_sweep(open_ids, due, rng) for due in (2000, one_percent)]
-    log("EXPLAIN of the due set")
-    results["explain_due"] = {
-        str(due): explain_due(open_ids, due, rng) for due in (0, 2000, one_percent)
-    }
+    parts = os.environ.get("BENCH_TIME_PARTS", "sweep,queue,feed").split(",")
+    if "sweep" in parts:
+        results["sweep"] = [
+            measure_sweep(open_ids, due, rng) for due in (0, 100, 2000, one_percent)
+        ]
+        log("EXPLAIN of the due set")
+        results["explain_due"] = {
+            str(due): explain_due(open_ids, due, rng) for due in (0, 2000, one_percent)
+        }
 
     users = get_user_model().objects
     staff = users.get(username="bench-staff")
@@ -254,9 +276,10 @@ def main() -> None:
             _ = row.shipment.shipment_id
         return len(rows)
 
-    log("exception queue")
-    results["exception_queue"], results["exception_queue_rows"] = timed_runs(queue)
-    results["open_exceptions"], results["open_exceptions_rows"] = timed_runs(customer)
+    if "queue" in parts:
+        log("exception queue")
+        results["exception_queue"], results["exception_queue_rows"] = timed_runs(queue)
+        results["open_exceptions"], results["open_exceptions_rows"] = timed_runs(customer)
 
     tenant = member.membership.tenant
     token, _secret = api_token_create(tenant=tenant, name="bench time", account_numbers=[])
@@ -271,8 +294,16 @@ def main() -> None:
         page = change_page(token, after=afters[index], limit=1000)
         return len(page.entries)
 
-    log("change feed")
-    results["change_page"], results["change_page_entries"] = timed_runs(feed)
+    def feed_default(index: int) -> int:
+        page = change_page(token, after=afters[index])
+        return len(page.entries)
+
+    if "feed" in parts:
+        log("change feed")
+        results["change_page"], results["change_page_entries"] = timed_runs(feed)
+        results["change_page_default"], results["change_page_default_entries"] = timed_runs(
+            feed_default
+        )
     results["change_rows_of_tenant"] = VisibilityChange.objects.filter(
         customer_account_id__in=CustomerAccount.objects.filter(tenant=tenant).values("id")
     ).count()

@@ -20,6 +20,7 @@ from integration.models import InboxEvent, InboxState, RejectedEvent
 from integration.services.intake import receive_events
 from integration.services.processing import process_inbox_batch
 from visibility.models import Document, FreightCharge, Invoice, Order, Shipment
+from visibility.services.exception_work import exception_work_keep, exception_work_restore
 
 logger = logging.getLogger(__name__)
 
@@ -103,8 +104,11 @@ def read_models_clear() -> None:
 
 
 def read_models_rebuild(progress: Progress, *, batch_size: int = 1000) -> int:
-    """Rebuild every read model from the stored events. Dead letters stay dead."""
+    """Rebuild every read model from the stored events. Dead letters stay dead. What
+    people did on exception records (notes, owner, acknowledgement, resolution by hand)
+    is in no event: it is kept and put back on the rebuilt records."""
     with transaction.atomic():
+        worked = exception_work_keep()
         read_models_clear()
         InboxEvent.objects.exclude(state=InboxState.DEAD).update(
             state=InboxState.PENDING,
@@ -113,4 +117,6 @@ def read_models_rebuild(progress: Progress, *, batch_size: int = 1000) -> int:
             last_error="",
             next_attempt_at=None,
         )
-    return process_with_progress(progress, batch_size=batch_size)
+    projected = process_with_progress(progress, batch_size=batch_size)
+    exception_work_restore(worked, timezone.now())
+    return projected

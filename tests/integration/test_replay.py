@@ -4,11 +4,19 @@ from __future__ import annotations
 
 import pytest
 from django.core.management import call_command
+from django.utils import timezone
 
 from integration.models import InboxEvent, InboxState, RejectedEvent
 from integration.services.intake import receive_events
 from integration.services.processing import process_inbox_until_empty
 from tests.helpers import read_model_state
+from visibility.models import ShipmentException
+from visibility.services.exceptions import (
+    exception_acknowledge,
+    exception_add_note,
+    exception_assign,
+    exception_resolve,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -91,3 +99,38 @@ def test_replay_without_a_selection_is_refused():
 
     with pytest.raises(CommandError, match="say what to replay"):
         call_command("replay_events")
+
+
+def test_rebuild_keeps_what_people_did_on_exception_records(brenner, story, cs_staff):
+    """Notes, owner, acknowledgement and resolution by hand are in no event: a rebuild
+    puts them back on the rebuilt records (the same shipment, reason and occurrence).
+    The story up to the delay: a delayed shipment, late and overdue by now."""
+    for event in story[:9]:
+        receive_events(source=event["source"], events=[event])
+    process_inbox_until_empty()
+    records = list(ShipmentException.objects.order_by("id"))
+    assert len(records) >= 2, "the story opens exception records"
+    worked, settled = records[0], records[1]
+    now = timezone.now()
+    exception_acknowledge(cs_staff, worked, now=now)
+    exception_assign(cs_staff, worked, cs_staff)
+    exception_add_note(cs_staff, worked, "Carrier called", visible_to_customer=False, now=now)
+    exception_add_note(cs_staff, worked, "New slot Friday", visible_to_customer=True, now=now)
+    exception_resolve(cs_staff, settled, now=now)
+
+    def identity(record: ShipmentException) -> tuple[str, str, str]:
+        return (record.shipment.shipment_id, record.reason, record.occurrence_key)
+
+    call_command("rebuild_read_models", batch_size=3)
+
+    rebuilt = {identity(record): record for record in ShipmentException.objects.all()}
+    again = rebuilt[identity(worked)]
+    assert again.id != worked.id  # rebuilt, not kept by accident
+    assert again.status == ShipmentException.Status.ACKNOWLEDGED and again.owner == cs_staff
+    assert [(note.text, note.visible_to_customer, note.author) for note in again.notes.all()] == [
+        ("Carrier called", False, cs_staff),
+        ("New slot Friday", True, cs_staff),
+    ]
+    resolved = rebuilt[identity(settled)]
+    assert resolved.status == ShipmentException.Status.RESOLVED
+    assert not resolved.resolved_automatically
