@@ -12,7 +12,7 @@ selectors, so scoped like any read), or a tombstone when the actor no longer see
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,15 +21,21 @@ from django.db.models import Max, Model, Q
 from accounts.models import TokenScope
 from accounts.scoping import Actor
 from visibility import selectors
+from visibility.flags import FLAG_FIELDS
 from visibility.models import (
     ChangeFeedMarks,
     Document,
     Invoice,
+    InvoiceLine,
     Order,
+    OrderLine,
     Shipment,
+    ShipmentEvent,
     VisibilityChange,
 )
 from visibility.services.changes import stamp_positions
+
+Row = dict[str, Any]
 
 MAX_PAGE = 1000
 DEFAULT_PAGE = 100
@@ -60,8 +66,9 @@ class ChangeEntry:
     kind: str
     key: str
     position: int
-    # The object as the actor now sees it; None for a tombstone.
-    current: Any = None
+    # The object as the actor now sees it (its row and the rows of what its detail shows,
+    # `_LOADERS`); None for a tombstone.
+    current: Row | None = None
     # For a tombstone: the object no longer exists at all (else it left the actor's view).
     deleted: bool = False
 
@@ -130,26 +137,222 @@ def _attach_current(actor: Actor, entries: list[ChangeEntry]) -> None:
             entry.deleted = entry.current is None and entry.key not in existing
 
 
-def _shipments(actor: Actor, keys: Collection[str]) -> dict[str, Shipment]:
+# Each object of a page is read as a row (`values()`), with the rows of what its detail
+# shows, one query per kind and per related collection whatever the page size: building
+# model instances and serializers per object cost ~1 ms an entry at 1,000,000 shipments
+# (docs/BENCHMARKS.md). visibility/api/changes.py shapes the rows as the REST details.
+
+SHIPMENT_COLUMNS = (
+    "id",
+    "shipment_id",
+    "account_number",
+    "load_id",
+    "status",
+    "status_at",
+    "carrier_scac",
+    "carrier_name",
+    "mode",
+    "service_level",
+    "tracking_numbers",
+    "origin",
+    "destination",
+    "planned_pickup_at",
+    "planned_delivery_at",
+    "eta",
+    "eta_window_start",
+    "eta_window_end",
+    "eta_basis",
+    "promised_date",
+    "delayed",
+    "at_risk",
+    "overdue",
+    "late_by_hours",
+    "tracking_stale",
+    "pod_missing",
+    "not_invoiced",
+    "last_heard_at",
+    "last_heard_source",
+    "delivered_at",
+    "received_by",
+    "last_event_at",
+)
+HISTORY_COLUMNS = (
+    "shipment_id",
+    "kind",
+    "milestone",
+    "carrier_status_code",
+    "occurred_at",
+    "location",
+    "stop_sequence",
+    "remarks",
+    "received_by",
+    "eta",
+    "eta_window_start",
+    "eta_window_end",
+    "eta_basis",
+    "reason_code",
+    "reason_text",
+)
+ORDER_COLUMNS = (
+    "id",
+    "order_number",
+    "customer_account__number",
+    "customer_po",
+    "order_date",
+    "requested_delivery_date",
+    "ship_from",
+    "ship_to",
+    "status",
+    "at_risk",
+    "cancelled_at",
+    "cancel_reason",
+    "last_event_at",
+)
+INVOICE_COLUMNS = (
+    "id",
+    "invoice_number",
+    "customer_account__number",
+    "derived_status",
+    "order_numbers",
+    "shipment_ids",
+    "issue_date",
+    "due_date",
+    "currency",
+    "total_amount",
+    "paid_at",
+    "paid_amount",
+)
+DOCUMENT_COLUMNS = (
+    "document_id",
+    "document_type",
+    "customer_account__number",
+    "shipment__shipment_id",
+    "order__order_number",
+    "invoice__invoice_number",
+    "filename",
+    "content_type",
+    "size",
+    "sha256",
+    "occurred_at",
+)
+
+
+def _grouped(rows: Iterable[Any], key: str) -> dict[Any, list[Row]]:
+    groups: dict[Any, list[Row]] = {}
+    for row in rows:
+        groups.setdefault(row[key], []).append(row)
+    return groups
+
+
+def _shipments(actor: Actor, keys: Collection[str]) -> dict[str, Row]:
+    rows = list(
+        selectors.shipments_for(actor).filter(shipment_id__in=list(keys)).values(*SHIPMENT_COLUMNS)
+    )
+    if not rows:
+        return {}
+    ids = [row["id"] for row in rows]
+    history = _grouped(
+        ShipmentEvent.objects.filter(shipment_id__in=ids)
+        .order_by("shipment_id", "occurred_at", "id")
+        .values(*HISTORY_COLUMNS),
+        "shipment_id",
+    )
+    order_links = _grouped(
+        selectors.order_links_of_shipments(actor, ids).values(
+            "shipment_id", "order__order_number", "order__customer_po", "line_numbers"
+        ),
+        "shipment_id",
+    )
+    charges = _grouped(
+        selectors.charges_of_shipments(actor, ids).values(
+            "shipment_id", "charge_id", "charge_type", "amount", "currency", "occurred_at"
+        ),
+        "shipment_id",
+    )
+    exceptions: list[Row] = [
+        dict(record)
+        for record in selectors.open_exceptions(actor)
+        .filter(shipment_id__in=ids)
+        .prefetch_related(None)
+        .values("id", "shipment_id", "shipment__shipment_id", "reason", "status", "opened_at")
+    ]
+    notes = _grouped(
+        selectors.notes_shown_to(actor)
+        .filter(exception_id__in=[record["id"] for record in exceptions])
+        .values("exception_id", "text", "visible_to_customer", "created_at"),
+        "exception_id",
+    )
+    for record in exceptions:
+        record["notes"] = notes.get(record["id"], [])
+    exceptions_by_shipment = _grouped(exceptions, "shipment_id")
+    for row in rows:
+        row["history"] = history.get(row["id"], [])
+        row["order_links"] = order_links.get(row["id"], [])
+        row["charges"] = charges.get(row["id"], [])
+        row["exceptions"] = exceptions_by_shipment.get(row["id"], [])
+    return {row["shipment_id"]: row for row in rows}
+
+
+def _orders(actor: Actor, keys: Collection[str]) -> dict[str, Row]:
+    rows = list(
+        selectors.orders_for(actor).filter(order_number__in=list(keys)).values(*ORDER_COLUMNS)
+    )
+    if not rows:
+        return {}
+    ids = [row["id"] for row in rows]
+    lines = _grouped(
+        OrderLine.objects.filter(order_id__in=ids)
+        .order_by("order_id", "line_number")
+        .values("order_id", "line_number", "sku", "description", "quantity", "uom", "weight_kg"),
+        "order_id",
+    )
+    shipment_links = _grouped(
+        selectors.shipment_links_of_orders(actor, ids).values(
+            "order_id",
+            "line_numbers",
+            *(f"shipment__{name}" for name in ("shipment_id", "status", "eta", *FLAG_FIELDS)),
+        ),
+        "order_id",
+    )
+    invoices: dict[str, list[Row]] = {}
+    numbers = [row["order_number"] for row in rows]
+    for invoice in selectors.invoices_of_orders(actor, numbers).values(*INVOICE_COLUMNS):
+        for number in invoice["order_numbers"]:
+            invoices.setdefault(number, []).append(invoice)
+    for row in rows:
+        row["lines"] = lines.get(row["id"], [])
+        row["shipment_links"] = shipment_links.get(row["id"], [])
+        row["invoices"] = invoices.get(row["order_number"], [])
+    return {row["order_number"]: row for row in rows}
+
+
+def _invoices(actor: Actor, keys: Collection[str]) -> dict[str, Row]:
+    rows = list(
+        selectors.with_invoice_status(selectors.invoices_for(actor))
+        .filter(invoice_number__in=list(keys))
+        .values(*INVOICE_COLUMNS)
+    )
+    lines = _grouped(
+        InvoiceLine.objects.filter(invoice_id__in=[row["id"] for row in rows])
+        .order_by("invoice_id", "position")
+        .values("invoice_id", "position", "description", "amount"),
+        "invoice_id",
+    )
+    for row in rows:
+        row["lines"] = lines.get(row["id"], [])
+    return {row["invoice_number"]: row for row in rows}
+
+
+def _documents(actor: Actor, keys: Collection[str]) -> dict[str, Row]:
     return {
-        shipment.shipment_id: shipment
-        for shipment in selectors.shipment_detail_queryset(actor).filter(shipment_id__in=keys)
+        row["document_id"]: row
+        for row in selectors.documents_for(actor)
+        .filter(document_id__in=list(keys))
+        .values(*DOCUMENT_COLUMNS)
     }
 
 
-def _orders(actor: Actor, keys: Collection[str]) -> dict[str, Order]:
-    return {order.order_number: order for order in selectors.orders_detail(actor, keys)}
-
-
-def _invoices(actor: Actor, keys: Collection[str]) -> dict[str, Invoice]:
-    return {invoice.invoice_number: invoice for invoice in selectors.invoices_detail(actor, keys)}
-
-
-def _documents(actor: Actor, keys: Collection[str]) -> dict[str, Document]:
-    return {document.document_id: document for document in selectors.documents_detail(actor, keys)}
-
-
-_LOADERS: dict[str, Callable[[Actor, Collection[str]], Mapping[str, Model]]] = {
+_LOADERS: dict[str, Callable[[Actor, Collection[str]], Mapping[str, Row]]] = {
     VisibilityChange.Kind.SHIPMENT: _shipments,
     VisibilityChange.Kind.ORDER: _orders,
     VisibilityChange.Kind.INVOICE: _invoices,

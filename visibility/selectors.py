@@ -666,13 +666,19 @@ def documents_detail(actor: Actor, document_ids: Collection[str]) -> QuerySet[Do
 # --- exceptions as work ----------------------------------------------------------------------
 
 
-def _notes_prefetch(actor: Actor) -> Prefetch:
+def notes_shown_to(actor: Actor) -> QuerySet[ExceptionNote]:
     """The notes an actor may read: all of them for the operator's staff, only those
     marked visible to the customer for everyone else (internal notes never leave)."""
-    notes = ExceptionNote.objects.select_related("author").order_by("created_at", "id")
+    notes = ExceptionNote.objects.order_by("created_at", "id")
     if not is_operator(actor):
         notes = notes.filter(visible_to_customer=True)
-    return Prefetch("notes", queryset=notes, to_attr=SHOWN_NOTES)
+    return notes
+
+
+def _notes_prefetch(actor: Actor) -> Prefetch:
+    return Prefetch(
+        "notes", queryset=notes_shown_to(actor).select_related("author"), to_attr=SHOWN_NOTES
+    )
 
 
 SHOWN_NOTES = "shown_notes"
@@ -780,3 +786,34 @@ def shipment_flags_of(actor: Actor, shipment_ids: Collection[str]) -> dict[str, 
         .filter(shipment_id__in=list(shipment_ids))
         .only("shipment_id", *FLAG_FIELDS)
     }
+
+
+# --- many details at once (the change feed's pages: visibility/changes.py) -----------------
+# The same scoping as the prefetches above, as querysets over many parents, for pages that
+# read rows (values()) instead of model instances.
+
+
+def order_links_of_shipments(actor: Actor, shipment_ids: list[int]) -> QuerySet[ShipmentOrder]:
+    """The shipments' links to the orders the actor may see, by order number."""
+    return _order_links_visible_to(actor).filter(shipment_id__in=shipment_ids)
+
+
+def charges_of_shipments(actor: Actor, shipment_ids: list[int]) -> QuerySet[FreightCharge]:
+    """The freight charges of the shipments the actor may see (`_charges_visible_to`)."""
+    return FreightCharge.objects.filter(
+        _charges_visible_to(actor), shipment_id__in=shipment_ids
+    ).order_by("occurred_at", "id")
+
+
+def shipment_links_of_orders(actor: Actor, order_ids: list[int]) -> QuerySet[ShipmentOrder]:
+    """The orders' links to the shipments the actor may see, by shipment id."""
+    return _shipment_links_visible_to(actor).filter(order_id__in=order_ids)
+
+
+def invoices_of_orders(actor: Actor, order_numbers: Collection[str]) -> QuerySet[InvoiceWithStatus]:
+    """The invoices the actor sees naming any of the orders, newest issue first."""
+    return (
+        with_invoice_status(invoices_for(actor))
+        .filter(order_numbers__overlap=list(order_numbers))
+        .order_by("-issue_date", "-id")
+    )

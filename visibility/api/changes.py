@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from types import SimpleNamespace
 from typing import Any
 
 from django.conf import settings
+from django.db.models import Field, Model
 from django.http import HttpResponse
 from rest_framework import serializers
 from rest_framework.request import Request
@@ -14,14 +17,29 @@ from rest_framework.views import APIView
 from accounts.authentication import actor_from_request
 from accounts.scoping import Actor
 from core.problems import problem_response
-from visibility import changes
+from visibility import changes, selectors
 from visibility.api.filters import selector_arguments
 from visibility.api.serializers import (
+    EtaUpdateSerializer,
+    ExceptionNoteSerializer,
+    FreightChargeSerializer,
+    InvoiceLineSerializer,
+    InvoiceListSerializer,
     InvoiceSerializer,
-    order_detail_data,
-    shipment_detail_data,
+    MilestoneSerializer,
+    OrderDetailSerializer,
+    OrderLineSerializer,
+    ShipmentExceptionSerializer,
+    ShipmentSerializer,
 )
-from visibility.models import Document, Invoice, Order, Shipment
+from visibility.flags import FLAG_FIELDS, shipment_flags, slip_in_words
+from visibility.models import (
+    Document,
+    Shipment,
+    ShipmentEvent,
+    ShipmentException,
+    VisibilityChange,
+)
 
 
 class PositionField(serializers.Field):
@@ -76,17 +94,190 @@ class DocumentSerializer(serializers.ModelSerializer):
         ]
 
 
+# The feed's objects are built from the rows `changes.change_page` read (values(), not
+# model instances), in the shape of the REST details (`shipment_detail_data`,
+# `order_detail_data`, `InvoiceSerializer`, `DocumentSerializer`); each value is converted
+# by the detail serializer's own field, so a value reads the same in both
+# (tests/visibility/test_change_feed_objects.py compares them object for object).
+Convert = Callable[[Any], Any]
+
+
+def _fields(
+    serializer: type[serializers.Serializer], names: list[str]
+) -> list[tuple[str, Convert]]:
+    fields = serializer().fields
+    return [(name, fields[name].to_representation) for name in names]
+
+
+def _plain(row: changes.Row, converters: list[tuple[str, Convert]], prefix: str = "") -> dict:
+    """DRF's rule: a None is None, anything else goes through the field."""
+    data = {}
+    for name, convert in converters:
+        value = row[prefix + name]
+        data[name] = None if value is None else convert(value)
+    return data
+
+
+def _labels(model: type[Model], field_name: str) -> dict[str, str]:
+    field = model._meta.get_field(field_name)
+    assert isinstance(field, Field)
+    return {str(value): str(label) for value, label in field.flatchoices}
+
+
+_SHIPMENT_SPECIAL = {
+    "customer_account",
+    "status_label",
+    "carrier",
+    "late_by",
+    "flags",
+    "milestones",
+    "eta_history",
+    "orders",
+}
+_SHIPMENT_FIELDS = list(ShipmentSerializer.Meta.fields)
+_SHIPMENT_PLAIN = _fields(
+    ShipmentSerializer, [name for name in _SHIPMENT_FIELDS if name not in _SHIPMENT_SPECIAL]
+)
+_SHIPMENT_STATUS = _labels(Shipment, "status")
+_MILESTONE = _fields(
+    MilestoneSerializer, [name for name in MilestoneSerializer.Meta.fields if name != "milestone"]
+)
+_ETA_UPDATE = _fields(
+    EtaUpdateSerializer, [name for name in EtaUpdateSerializer.Meta.fields if name != "basis"]
+)
+_BASIS = EtaUpdateSerializer().fields["basis"].to_representation
+_EXCEPTION = _fields(ShipmentExceptionSerializer, ["id", "reason", "status", "opened_at"])
+_EXCEPTION_REASON = _labels(ShipmentException, "reason")
+_EXCEPTION_STATUS = _labels(ShipmentException, "status")
+_NOTE = _fields(ExceptionNoteSerializer, ["text", "visible_to_customer", "created_at"])
+_CHARGE = _fields(FreightChargeSerializer, list(FreightChargeSerializer().fields))
+
+
+def _shipment_json(row: changes.Row) -> dict:
+    plain = _plain(row, _SHIPMENT_PLAIN)
+    flagged = SimpleNamespace(**{name: row[name] for name in FLAG_FIELDS})
+    special = {
+        "customer_account": row["account_number"],
+        "status_label": _SHIPMENT_STATUS.get(row["status"], row["status"]),
+        "carrier": {"scac": row["carrier_scac"], "name": row["carrier_name"]}
+        if row["carrier_scac"]
+        else None,
+        "late_by": slip_in_words(row["late_by_hours"]),
+        "flags": shipment_flags(flagged),
+        "milestones": [
+            {"milestone": fact["milestone"] or None, **_plain(fact, _MILESTONE)}
+            for fact in row["history"]
+            if fact["kind"] == ShipmentEvent.Kind.MILESTONE
+        ],
+        "eta_history": [
+            {**_plain(fact, _ETA_UPDATE), "basis": _BASIS(fact["eta_basis"])}
+            for fact in row["history"]
+            if fact["kind"] in selectors.ETA_KINDS or fact["eta"] or fact["eta_window_start"]
+        ],
+        "orders": [
+            {
+                "order_number": link["order__order_number"],
+                "customer_po": link["order__customer_po"],
+                "line_numbers": [int(number) for number in link["line_numbers"]],
+            }
+            for link in row["order_links"]
+        ],
+    }
+    data = {name: special[name] if name in special else plain[name] for name in _SHIPMENT_FIELDS}
+    data["exceptions"] = [
+        {
+            **_plain(record, _EXCEPTION),
+            "shipment_id": record["shipment__shipment_id"],
+            "reason_label": _EXCEPTION_REASON.get(record["reason"], record["reason"]),
+            "status_label": _EXCEPTION_STATUS.get(record["status"], record["status"]),
+            "notes": [_plain(note, _NOTE) for note in record["notes"]],
+        }
+        for record in row["exceptions"]
+    ]
+    if row["charges"]:
+        data["freight_charges"] = [_plain(charge, _CHARGE) for charge in row["charges"]]
+    return data
+
+
+_ORDER_FIELDS = list(OrderDetailSerializer.Meta.fields)
+_ORDER_PLAIN = _fields(
+    OrderDetailSerializer,
+    [name for name in _ORDER_FIELDS if name not in {"customer_account", "lines", "shipments"}],
+)
+_ORDER_LINE = _fields(OrderLineSerializer, list(OrderLineSerializer().fields))
+_INVOICE_LIST_FIELDS = list(InvoiceListSerializer.Meta.fields)
+_INVOICE_PLAIN = _fields(
+    InvoiceSerializer,
+    [name for name in _INVOICE_LIST_FIELDS if name not in {"customer_account", "status"}],
+)
+_INVOICE_LINE = _fields(InvoiceLineSerializer, list(InvoiceLineSerializer().fields))
+
+
+def _invoice_json(row: changes.Row, *, with_lines: bool) -> dict:
+    plain = _plain(row, _INVOICE_PLAIN)
+    special = {"customer_account": row["customer_account__number"], "status": row["derived_status"]}
+    data = {name: special.get(name, plain.get(name)) for name in _INVOICE_LIST_FIELDS}
+    if with_lines:
+        data["lines"] = [_plain(line, _INVOICE_LINE) for line in row["lines"]]
+    return data
+
+
+def _order_json(row: changes.Row) -> dict:
+    plain = _plain(row, _ORDER_PLAIN)
+    special = {
+        "customer_account": row["customer_account__number"],
+        "lines": [_plain(line, _ORDER_LINE) for line in row["lines"]],
+        "shipments": [
+            {
+                "shipment_id": link["shipment__shipment_id"],
+                "status": link["shipment__status"],
+                "eta": link["shipment__eta"],
+                "flags": shipment_flags(
+                    SimpleNamespace(**{name: link[f"shipment__{name}"] for name in FLAG_FIELDS})
+                ),
+                "line_numbers": link["line_numbers"],
+            }
+            for link in row["shipment_links"]
+        ],
+    }
+    data = {name: special[name] if name in special else plain[name] for name in _ORDER_FIELDS}
+    if row["invoices"]:
+        data["invoices"] = [_invoice_json(invoice, with_lines=False) for invoice in row["invoices"]]
+    return data
+
+
+_DOCUMENT_SOURCES = {
+    "customer_account": "customer_account__number",
+    "shipment_id": "shipment__shipment_id",
+    "order_number": "order__order_number",
+    "invoice_number": "invoice__invoice_number",
+}
+_DOCUMENT = [
+    (name, _DOCUMENT_SOURCES.get(name, name), convert)
+    for name, convert in _fields(DocumentSerializer, list(DocumentSerializer.Meta.fields))
+]
+
+
+def _document_json(row: changes.Row) -> dict:
+    return {
+        name: None if row[source] is None else convert(row[source])
+        for name, source, convert in _DOCUMENT
+    }
+
+
+_BUILDERS: dict[str, Callable[[changes.Row], dict]] = {
+    VisibilityChange.Kind.SHIPMENT: _shipment_json,
+    VisibilityChange.Kind.ORDER: _order_json,
+    VisibilityChange.Kind.INVOICE: lambda row: _invoice_json(row, with_lines=True),
+    VisibilityChange.Kind.DOCUMENT: _document_json,
+}
+
+
 def current_json(actor: Actor, entry: changes.ChangeEntry) -> dict:
     """The object of a change as the actor sees it now, or its tombstone."""
     if entry.current is None:
         return {"deleted": True} if entry.deleted else {"visible": False}
-    if isinstance(entry.current, Shipment):
-        return shipment_detail_data(actor, entry.current)
-    if isinstance(entry.current, Order):
-        return order_detail_data(actor, entry.current)
-    if isinstance(entry.current, Invoice):
-        return dict(InvoiceSerializer(entry.current).data)
-    return dict(DocumentSerializer(entry.current).data)
+    return _BUILDERS[entry.kind](entry.current)
 
 
 def page_json(actor: Actor, page: changes.ChangePage) -> dict:
