@@ -364,8 +364,10 @@ class Invoice(SnapshotVersion):
     class Meta:
         indexes = [
             models.Index(fields=["customer_account", "updated_at", "id"], name="invoice_updated"),
-            # Which invoices name a shipment (the clock's "delivered, not invoiced").
+            # Which invoices name a shipment (the clock's "delivered, not invoiced") or an
+            # order (an order's detail lists its invoices; the change feed reads a page's).
             GinIndex(fields=["shipment_ids"], name="invoice_shipment_ids"),
+            GinIndex(fields=["order_numbers"], name="invoice_order_numbers"),
             # The unpaid invoices whose due date passes (visibility/services/clock.py,
             # invoices_overdue_record).
             models.Index(
