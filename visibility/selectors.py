@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, NamedTuple, TypeAlias, TypedDict
 from django.contrib.auth.models import User
 from django.contrib.postgres.expressions import ArraySubquery
 from django.contrib.postgres.search import TrigramSimilarity
+from django.db import connection
 from django.db.models import (
     Case,
     CharField,
@@ -806,14 +807,40 @@ def charges_of_shipments(actor: Actor, shipment_ids: list[int]) -> QuerySet[Frei
 
 
 def shipment_links_of_orders(actor: Actor, order_ids: list[int]) -> QuerySet[ShipmentOrder]:
-    """The orders' links to the shipments the actor may see, by shipment id."""
-    return _shipment_links_visible_to(actor).filter(order_id__in=order_ids)
+    """The orders' links to the shipments the actor may see, by shipment id: the links of
+    these orders first, each checked for an account of the actor (Exists), never the
+    set of every shipment the actor sees (a hash of ~190,000 ids for a large tenant)."""
+    accounts = visible_accounts(actor)
+    return (
+        ShipmentOrder.objects.filter(order_id__in=order_ids)
+        .filter(
+            Exists(
+                ShipmentAccount.objects.filter(
+                    shipment_id=OuterRef("shipment_id"), customer_account_id__in=accounts
+                )
+            )
+        )
+        .order_by("shipment__shipment_id")
+    )
 
 
 def invoices_of_orders(actor: Actor, order_numbers: Collection[str]) -> QuerySet[InvoiceWithStatus]:
-    """The invoices the actor sees naming any of the orders, newest issue first."""
+    """The invoices the actor sees naming any of the orders, newest issue first. The
+    invoices naming them are found first, one GIN index probe per order number (ids
+    only), then read through the actor's scope. Measured at 1,000,000 shipments for a
+    page's 1,000 orders: 5 ms; `order_numbers && ARRAY[1,000 numbers]` was a sequential
+    scan comparing every invoice with the whole array (7 s), and combined with the
+    scope PostgreSQL probed the index once per account of the actor."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT DISTINCT invoice.id FROM unnest(%s::varchar[]) AS wanted(number)"
+            " JOIN visibility_invoice invoice"
+            " ON invoice.order_numbers @> ARRAY[wanted.number]::varchar(128)[]",
+            [list(order_numbers)],
+        )
+        naming = [row[0] for row in cursor.fetchall()]
     return (
         with_invoice_status(invoices_for(actor))
-        .filter(order_numbers__overlap=list(order_numbers))
+        .filter(id__in=naming)
         .order_by("-issue_date", "-id")
     )
