@@ -14,11 +14,12 @@ from accounts.scoping import Actor
 from visibility import changes
 from visibility.api.filters import selector_arguments
 from visibility.api.serializers import (
+    DocumentSerializer,
     InvoiceSerializer,
     order_detail_data,
     shipment_detail_data,
 )
-from visibility.models import Document, Invoice, Order, Shipment
+from visibility.models import Invoice, Order, Shipment
 
 
 class PositionField(serializers.Field):
@@ -48,29 +49,6 @@ class ChangesQuery(serializers.Serializer):
     limit = serializers.IntegerField(
         required=False, default=changes.DEFAULT_PAGE, min_value=1, max_value=changes.MAX_PAGE
     )
-
-
-class DocumentSerializer(serializers.ModelSerializer):
-    customer_account = serializers.CharField(source="customer_account.number")
-    shipment_id = serializers.CharField(source="shipment.shipment_id", default=None)
-    order_number = serializers.CharField(source="order.order_number", default=None)
-    invoice_number = serializers.CharField(source="invoice.invoice_number", default=None)
-
-    class Meta:
-        model = Document
-        fields = [
-            "document_id",
-            "document_type",
-            "customer_account",
-            "shipment_id",
-            "order_number",
-            "invoice_number",
-            "filename",
-            "content_type",
-            "size",
-            "sha256",
-            "occurred_at",
-        ]
 
 
 def current_json(actor: Actor, entry: changes.ChangeEntry) -> dict:

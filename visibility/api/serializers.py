@@ -8,7 +8,15 @@ from rest_framework import serializers
 
 from accounts.scoping import Actor
 from visibility import selectors
-from visibility.models import Invoice, Order, Shipment, ShipmentEvent, ShipmentException
+from visibility.models import (
+    Document,
+    Invoice,
+    Order,
+    Shipment,
+    ShipmentEvent,
+    ShipmentException,
+    ShipmentStop,
+)
 
 
 class MilestoneSerializer(serializers.ModelSerializer):
@@ -145,9 +153,7 @@ class ShipmentSerializer(serializers.ModelSerializer):
         return {"scac": shipment.carrier_scac, "name": shipment.carrier_name}
 
     def get_milestones(self, shipment: Shipment) -> list[dict]:
-        facts = [
-            fact for fact in shipment.history.all() if fact.kind == ShipmentEvent.Kind.MILESTONE
-        ]
+        facts = selectors.milestones_of_shipment(shipment)
         # The stubs type Serializer(many=True) as the child, not the ListSerializer it is.
         return MilestoneSerializer(facts, many=True).data  # type: ignore[return-value]
 
@@ -184,6 +190,94 @@ class ShipmentListSerializer(serializers.ModelSerializer):
             "last_event_at",
             "orders",
         ]
+
+    def to_representation(self, instance: Shipment) -> dict[str, Any]:
+        """The row, plus what the request expands (`expand` in the context: names of
+        selectors.SHIPMENT_EXPANSIONS), read from the selector's prefetches."""
+        data = dict(super().to_representation(instance))
+        expand = self.context.get("expand", ())
+        if "milestones" in expand:
+            milestones = selectors.milestones_of_shipment(instance)
+            data["milestones"] = MilestoneSerializer(milestones, many=True).data
+        if "eta_history" in expand:
+            history = selectors.eta_history(instance)
+            data["eta_history"] = EtaUpdateSerializer(history, many=True).data
+        if "stops" in expand:
+            stops = selectors.stops_of_shipment(instance)
+            data["stops"] = ShipmentStopSerializer(stops, many=True).data
+        if "charges" in expand:
+            # Prefetched with the finance grant's scope: [] without it.
+            charges = getattr(instance, selectors.VISIBLE_CHARGES)
+            data["freight_charges"] = FreightChargeSerializer(charges, many=True).data
+        if "documents" in expand:
+            documents = getattr(instance, selectors.VISIBLE_DOCUMENTS)
+            data["documents"] = ShipmentDocumentSerializer(documents, many=True).data
+        return data
+
+
+class ShipmentStopSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ShipmentStop
+        fields = ["sequence", "stop_type", "location", "planned_arrival"]
+
+
+class ShipmentDocumentSerializer(serializers.ModelSerializer):
+    """A shipment's own document in its lists (`expand=documents`); the file at
+    `/api/v1/documents/{document_id}`."""
+
+    class Meta:
+        model = Document
+        fields = [
+            "document_id",
+            "document_type",
+            "filename",
+            "content_type",
+            "size",
+            "sha256",
+            "occurred_at",
+        ]
+
+
+class DocumentSerializer(serializers.ModelSerializer):
+    """A document with what it is filed under: `/api/v1/documents` rows and the change
+    feed's document objects."""
+
+    customer_account = serializers.CharField(source="customer_account.number")
+    shipment_id = serializers.CharField(source="shipment.shipment_id", default=None)
+    order_number = serializers.CharField(source="order.order_number", default=None)
+    invoice_number = serializers.CharField(source="invoice.invoice_number", default=None)
+
+    class Meta:
+        model = Document
+        fields = [
+            "document_id",
+            "document_type",
+            "customer_account",
+            "shipment_id",
+            "order_number",
+            "invoice_number",
+            "filename",
+            "content_type",
+            "size",
+            "sha256",
+            "occurred_at",
+        ]
+
+
+class SearchHitSerializer(serializers.Serializer):
+    """One object found by `/api/v1/search`: its kind and key (the detail's path
+    `/api/v1/{kind}s/{key}`), and the reference that matched."""
+
+    kind = serializers.CharField()
+    key = serializers.CharField(source="object_key")
+    reference_type = serializers.CharField()
+    value = serializers.CharField()
+    match = serializers.SerializerMethodField()
+
+    MATCHES = {3: "exact", 2: "prefix", 1: "partial", 0: "similar"}
+
+    def get_match(self, hit: selectors.SearchHit) -> str:
+        return self.MATCHES[hit.rank]
 
 
 class OrderLineSerializer(serializers.Serializer):
