@@ -5,7 +5,9 @@ parameter (never a silently unfiltered list), an account the caller does not see
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
+from urllib.parse import urlencode
 
 import pytest
 from django.utils import timezone
@@ -353,3 +355,46 @@ def test_order_and_invoice_filters(client, world, partner_token):
     ]:
         response = get(client, partner_token, path, **{name: value})
         assert response.status_code == 400 and names_parameter(response, name), (path, name)
+
+
+def crafted_cursor(position: str) -> str:
+    """A cursor made by hand: DRF's are base64 of `p=<position>` (and `r`, `o`)."""
+    return base64.b64encode(urlencode({"p": position}).encode()).decode()
+
+
+HOSTILE = [
+    ("/api/v1/shipments", {"cursor": crafted_cursor("abc")}, "cursor"),
+    ("/api/v1/shipments", {"cursor": crafted_cursor("9" * 30)}, "cursor"),
+    ("/api/v1/shipments", {"cursor": "%%%"}, "cursor"),
+    ("/api/v1/shipments", {"ordering": "shipment_id", "cursor": crafted_cursor("a\x00")}, "cursor"),
+    ("/api/v1/exceptions", {"cursor": crafted_cursor("not a time")}, "cursor"),
+    ("/api/v1/shipments", {"account": "C-1001\x00"}, "account"),
+    ("/api/v1/shipments", {"reference": "SO\x00"}, "reference"),
+    ("/api/v1/shipments", {"carrier": "\x00"}, "carrier"),
+    ("/api/v1/orders", {"q": "\x00"}, "q"),
+    ("/api/v1/documents", {"shipment": "SHP\x00"}, "shipment"),
+    ("/api/v1/search", {"q": "SHP\x00"}, "q"),
+]
+
+
+@pytest.mark.parametrize(("path", "params", "name"), HOSTILE)
+def test_hostile_values_are_400s_naming_them_never_500s(
+    client, world, partner_token, path, params, name
+):
+    response = get(client, partner_token, path, **params)
+
+    assert response.status_code == 400, response.content
+    assert name in response.content.decode()
+
+
+def test_a_well_formed_hand_made_cursor_pages_like_a_given_one(client, world, partner_token):
+    response = get(
+        client,
+        partner_token,
+        "/api/v1/shipments",
+        ordering="shipment_id",
+        cursor=crafted_cursor("SHP-HAM"),
+    )
+
+    assert response.status_code == 200
+    assert [row["shipment_id"] for row in response.json()["results"]] == ["SHP-ROT"]

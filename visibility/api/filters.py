@@ -66,7 +66,8 @@ class AnyValuesField(filter_fields.MultipleChoiceField):
         super().__init__(*args, **kwargs)
 
     def valid_value(self, value: Any) -> bool:
-        return 0 < len(str(value)) <= MAX_TEXT
+        text = str(value)
+        return 0 < len(text) <= MAX_TEXT and "\x00" not in text
 
 
 class AnyValuesFilter(django_filters.MultipleChoiceFilter):

@@ -7,6 +7,7 @@ import binascii
 from collections.abc import Callable
 from typing import Any, ClassVar
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import QuerySet
 from rest_framework import serializers
 from rest_framework.exceptions import NotFound
@@ -70,13 +71,36 @@ class ListCursor(CursorPagination):
             )
         return int(given)
 
+    def paginate_queryset(self, queryset: QuerySet, request: Request, view: Any = None) -> Any:
+        self.model = queryset.model
+        return super().paginate_queryset(queryset, request, view)
+
     def decode_cursor(self, request: Request) -> Any:
+        """DRF's cursor, whose position must also be a value of the ordering's column (a
+        cursor is only base64: a hand-made one must not reach the database as a bad
+        value, or a 500)."""
+        bad_cursor = serializers.ValidationError(
+            {self.cursor_query_param: ["Not a cursor: give the `next` of a previous page."]}
+        )
+        encoded = request.query_params.get(self.cursor_query_param)
         try:
-            return super().decode_cursor(request)
-        except NotFound as error:
-            raise serializers.ValidationError(
-                {self.cursor_query_param: ["Not a cursor: give the `next` of a previous page."]}
-            ) from error
+            if encoded is not None:  # DRF's decoding skips what is not base64
+                base64.b64decode(encoded.encode("ascii"), validate=True)
+            cursor = super().decode_cursor(request)
+        except (NotFound, ValueError) as error:  # binascii.Error, UnicodeError are ValueErrors
+            raise bad_cursor from error
+        if cursor is None or cursor.position is None:
+            return cursor
+        field = self.model._meta.get_field(self.ordering[0].lstrip("-"))
+        try:
+            value = field.to_python(cursor.position)
+        except DjangoValidationError as error:
+            raise bad_cursor from error
+        if "\x00" in cursor.position or len(cursor.position) > 128:
+            raise bad_cursor
+        if isinstance(value, int) and not -(2**63) <= value < 2**63:
+            raise bad_cursor
+        return cursor
 
 
 class SelectorListApi(ListAPIView):
