@@ -71,8 +71,8 @@ class ListCursor(CursorPagination):
             )
         return int(given)
 
-    def paginate_queryset(self, queryset: QuerySet, request: Request, view: Any = None) -> Any:
-        self.model = queryset.model
+    def paginate_queryset(self, queryset: Any, request: Request, view: Any = None) -> Any:
+        self.model = queryset.model  # a list's selector gives a QuerySet
         return super().paginate_queryset(queryset, request, view)
 
     def decode_cursor(self, request: Request) -> Any:
@@ -96,7 +96,8 @@ class ListCursor(CursorPagination):
             value = field.to_python(cursor.position)
         except DjangoValidationError as error:
             raise bad_cursor from error
-        if "\x00" in cursor.position or len(cursor.position) > 128:
+        position = str(cursor.position)
+        if "\x00" in position or len(position) > 128:
             raise bad_cursor
         if isinstance(value, int) and not -(2**63) <= value < 2**63:
             raise bad_cursor
