@@ -160,6 +160,14 @@ def test_the_exceptions_list_filters(client, brenner, nordwind, partner_token, o
     ]
     assert listed(opened_before="2026-11-17T00:00:00Z") == [("SHP-EX-1", "weather")]
     assert listed(shipment_id="SHP-EX-NW") == []
+    paged, response = [], get(client, partner_token, "/api/v1/exceptions", page_size=1).json()
+    while True:  # the cursor of `opened_at`, id pages them all, once each
+        paged += [(row["shipment_id"], row["reason"]) for row in response["results"]]
+        if not response["next"]:
+            break
+        response = client.get(response["next"], HTTP_AUTHORIZATION=f"Bearer {partner_token}")
+        response = response.json()
+    assert paged == listed()
     assert listed(other_tenant_token) == [("SHP-EX-NW", "weather")]
     assert listed(other_tenant_token, shipment_id="SHP-EX-1") == []
 
