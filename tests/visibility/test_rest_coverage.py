@@ -232,7 +232,10 @@ def test_expand_carries_each_rows_parts_scoped_like_the_detail(
         client, token(brenner, ["shipments"]), "/api/v1/shipments", expand=everything
     ).json()["results"][0]
 
+    milestones_only = get(client, partner_token, "/api/v1/shipments", expand="milestones").json()
     assert row["milestones"] == detail["milestones"]
+    assert milestones_only["results"][0]["milestones"] == detail["milestones"]
+    assert "eta_history" not in milestones_only["results"][0]
     assert row["eta_history"] == detail["eta_history"]
     assert row["freight_charges"] == detail["freight_charges"]
     assert [stop["sequence"] for stop in row["stops"]] == [1, 2]
