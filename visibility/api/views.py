@@ -9,6 +9,7 @@ from typing import Any, ClassVar
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import QuerySet
+from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.exceptions import NotFound
 from rest_framework.generics import ListAPIView
@@ -192,21 +193,34 @@ class ShipmentPartApi(APIView):
         )
 
 
+def part_schema(name: str, rows: type[serializers.Serializer]) -> Any:
+    """The OpenAPI answer of a shipment's part: its id and the part's rows."""
+    return extend_schema(
+        responses=inline_serializer(
+            name, {"shipment_id": serializers.CharField(), "results": rows(many=True)}
+        )
+    )
+
+
+@part_schema("ShipmentMilestones", MilestoneSerializer)
 class ShipmentMilestonesApi(ShipmentPartApi):
     def rows(self, actor: Any, shipment: Shipment) -> Any:
         return MilestoneSerializer(selectors.milestones_of_shipment(shipment), many=True).data
 
 
+@part_schema("ShipmentEtaHistory", EtaUpdateSerializer)
 class ShipmentEtaHistoryApi(ShipmentPartApi):
     def rows(self, actor: Any, shipment: Shipment) -> Any:
         return EtaUpdateSerializer(selectors.eta_history(shipment), many=True).data
 
 
+@part_schema("ShipmentStops", ShipmentStopSerializer)
 class ShipmentStopsApi(ShipmentPartApi):
     def rows(self, actor: Any, shipment: Shipment) -> Any:
         return ShipmentStopSerializer(selectors.stops_of_shipment(shipment), many=True).data
 
 
+@part_schema("ShipmentCharges", FreightChargeSerializer)
 class ShipmentChargesApi(ShipmentPartApi):
     """The caller's accounts' charges with the finance grant (as in the detail); an empty
     list without it."""
@@ -252,6 +266,16 @@ def _cursor(offset: int) -> str:
     return base64.urlsafe_b64encode(str(offset).encode()).decode()
 
 
+@extend_schema(
+    parameters=[SearchQuery],
+    responses=inline_serializer(
+        "SearchPage",
+        {
+            "next": serializers.URLField(allow_null=True),
+            "results": SearchHitSerializer(many=True),
+        },
+    ),
+)
 class SearchApi(APIView):
     """`GET /api/v1/search?q=`: orders, shipments and invoices by any reference, best
     match first (`selectors.reference_search`, scoped like every read), at most
