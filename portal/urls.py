@@ -11,15 +11,20 @@ from portal.exception_views import exception_detail_page, exception_queue_page
 from portal.graphql.schema import schema
 from portal.graphql.views import PortalGraphQLView
 from visibility.api.changes import ChangeFeedApi
-from visibility.api.documents import DocumentDownloadApi
+from visibility.api.documents import DocumentDownloadApi, DocumentListApi
 from visibility.api.views import (
     ExceptionListApi,
     InvoiceDetailApi,
     InvoiceListApi,
     OrderDetailApi,
     OrderListApi,
+    SearchApi,
+    ShipmentChargesApi,
     ShipmentDetailApi,
+    ShipmentEtaHistoryApi,
     ShipmentListApi,
+    ShipmentMilestonesApi,
+    ShipmentStopsApi,
 )
 
 admin.site.login_form = ThrottledAdminAuthenticationForm
@@ -58,6 +63,7 @@ urlpatterns = [
         views.document_download,
         name="document-download",
     ),
+    path("api/v1/documents", DocumentListApi.as_view(), name="api-document-list"),
     path(
         "api/v1/documents/<identifier:document_id>",
         DocumentDownloadApi.as_view(),
@@ -69,6 +75,28 @@ urlpatterns = [
     path("api/v1/exceptions", ExceptionListApi.as_view(), name="api-exception-list"),
     path(
         "api/v1/orders/<identifier:order_number>", OrderDetailApi.as_view(), name="api-order-detail"
+    ),
+    # A shipment's parts come before its detail: identifiers may contain "/", so the
+    # detail's pattern would also match "<id>/stops" (docs/API.md).
+    path(
+        "api/v1/shipments/<identifier:shipment_id>/milestones",
+        ShipmentMilestonesApi.as_view(),
+        name="api-shipment-milestones",
+    ),
+    path(
+        "api/v1/shipments/<identifier:shipment_id>/eta-history",
+        ShipmentEtaHistoryApi.as_view(),
+        name="api-shipment-eta-history",
+    ),
+    path(
+        "api/v1/shipments/<identifier:shipment_id>/stops",
+        ShipmentStopsApi.as_view(),
+        name="api-shipment-stops",
+    ),
+    path(
+        "api/v1/shipments/<identifier:shipment_id>/charges",
+        ShipmentChargesApi.as_view(),
+        name="api-shipment-charges",
     ),
     path(
         "api/v1/shipments/<identifier:shipment_id>",
@@ -93,5 +121,6 @@ urlpatterns = [
         name="api-invoice-detail",
     ),
     path("api/v1/changes", ChangeFeedApi.as_view(), name="api-change-feed"),
+    path("api/v1/search", SearchApi.as_view(), name="api-search"),
     path("admin/", admin.site.urls),
 ]

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass, fields
 from datetime import date, datetime, timedelta
-from typing import TYPE_CHECKING, NamedTuple, TypeAlias, TypedDict
+from typing import TYPE_CHECKING, NamedTuple, TypeAlias, TypedDict, TypeVar
 
 from django.contrib.auth.models import User
 from django.contrib.postgres.expressions import ArraySubquery
@@ -20,6 +20,7 @@ from django.db.models import (
     Exists,
     F,
     IntegerField,
+    Model,
     OuterRef,
     Prefetch,
     Q,
@@ -48,6 +49,7 @@ from visibility.models import (
     ShipmentEvent,
     ShipmentException,
     ShipmentOrder,
+    ShipmentStop,
     Webhook,
     WebhookDelivery,
 )
@@ -55,6 +57,13 @@ from visibility.services.references import normalize_reference
 
 if TYPE_CHECKING:
     from django_stubs_ext import WithAnnotations
+
+ModelT = TypeVar("ModelT", bound=Model)
+
+
+def no_rows(model: type[ModelT]) -> QuerySet[ModelT]:
+    """An empty queryset of `model` (the OpenAPI generator asks a list view for its model)."""
+    return model._default_manager.none()
 
 
 def visible_accounts(actor: Actor, scope: str = TokenScope.SHIPMENTS) -> list[int]:
@@ -187,9 +196,132 @@ def eta_history(shipment: Shipment) -> list[ShipmentEvent]:
     """Each ETA update and delay, oldest first, from the prefetched history."""
     return [
         fact
-        for fact in shipment.history.all()
+        for fact in history_of(shipment)
         if fact.kind in ETA_KINDS or fact.eta or fact.eta_window_start
     ]
+
+
+class InvisibleAccounts(ValueError):
+    """A list was asked to filter by account numbers the actor does not see (or that do
+    not exist). Callers answer 400 naming them: an empty answer would look like "no
+    shipments" and an unfiltered one like "all of them are this account's"."""
+
+    def __init__(self, numbers: Collection[str]) -> None:
+        self.numbers = sorted(numbers)
+        super().__init__(f"Unknown account: {', '.join(self.numbers)}")
+
+
+def visible_accounts_among(
+    actor: Actor, numbers: Collection[str], scope: str = TokenScope.SHIPMENTS
+) -> list[int]:
+    """`visible_accounts`, narrowed to the account `numbers` if any are given (one query
+    either way); a number the actor does not see raises `InvisibleAccounts`."""
+    if not numbers:
+        return visible_accounts(actor, scope)
+    wanted = set(numbers)
+    found = {
+        number: account_id
+        for account_id, number in CustomerAccount.objects.filter(
+            id__in=visible_account_ids(actor, scope), number__in=list(wanted)
+        ).values_list("id", "number")
+    }
+    if missing := wanted - found.keys():
+        raise InvisibleAccounts(missing)
+    account_ids = sorted(found.values())
+    note_staff_read(actor, scope, account_ids)
+    return account_ids
+
+
+def _in_range(field: str, after: object | None, before: object | None) -> Q:
+    """`field` within [after, before], both ends included; an end left None is open."""
+    conditions = Q()
+    if after is not None:
+        conditions &= Q(**{f"{field}__gte": after})
+    if before is not None:
+        conditions &= Q(**{f"{field}__lte": before})
+    return conditions
+
+
+def _matching_reference(value: str, accounts: list[int], kind: str) -> QuerySet[Reference]:
+    """The references of `kind` of `accounts` equal to `value` once normalized: the
+    B-tree on the C-collated `normalized` serves the lookup."""
+    return Reference.objects.annotate(key=Collate("normalized", "C")).filter(
+        key=normalize_reference(value), kind=kind, customer_account_id__in=accounts
+    )
+
+
+def _shipments_by_reference(value: str, accounts: list[int]) -> Q:
+    """Shipments one of whose references (id, load id, tracking number, document id) or
+    one of whose orders' references (order number, customer PO) of the actor's accounts
+    equals `value`: another account's order on a consolidated shipment never matches."""
+    own = _matching_reference(value, accounts, Reference.Kind.SHIPMENT).values("shipment_id")
+    of_orders = ShipmentOrder.objects.filter(
+        order_id__in=_matching_reference(value, accounts, Reference.Kind.ORDER).values("order_id")
+    ).values("shipment_id")
+    return Q(id__in=own) | Q(id__in=of_orders)
+
+
+def _location_matches(field: str, *, country: str = "", city: str = "") -> Q:
+    """A JSON location (`{"city": ..., "country": ...}`) by country and city, ignoring case."""
+    conditions = Q()
+    if country:
+        conditions &= Q(**{f"{field}__country__iexact": country})
+    if city:
+        conditions &= Q(**{f"{field}__city__iexact": city})
+    return conditions
+
+
+# What a shipment list can carry along per row, one query per page each (`expand=`).
+SHIPMENT_EXPANSIONS = ("milestones", "eta_history", "stops", "charges", "documents")
+VISIBLE_STOPS = "visible_stops"
+# Lists, not per-row querysets: without `to_attr` Django builds a filtered queryset for
+# every row of the page (100 rows: ~60 ms, bench/expand.py profiled).
+LISTED_HISTORY = "listed_history"
+
+
+def history_of(shipment: Shipment) -> list[ShipmentEvent]:
+    """A shipment's history facts, oldest first, as its selector prefetched them (a list
+    page's `expand`, or a detail's `history`)."""
+    listed = getattr(shipment, LISTED_HISTORY, None)
+    if listed is not None:
+        return listed
+    return list(shipment.history.all())
+
+
+def shipment_expansion_prefetches(actor: Actor, expand: Collection[str]) -> list[Prefetch]:
+    """Prefetches for what a list page expands, scoped as the detail scopes them (the
+    actor's charges with the finance grant, the documents it may see): one query per
+    expansion for the whole page, whatever its size."""
+    prefetches: list[Prefetch] = []
+    if {"milestones", "eta_history"} & set(expand):
+        history = ShipmentEvent.objects.order_by("occurred_at", "id")
+        if "eta_history" not in expand:  # the milestones only: fewer rows to read
+            history = history.filter(kind=ShipmentEvent.Kind.MILESTONE)
+        prefetches.append(Prefetch("history", queryset=history, to_attr=LISTED_HISTORY))
+    if "stops" in expand:
+        prefetches.append(
+            Prefetch(
+                "stops", queryset=ShipmentStop.objects.order_by("sequence"), to_attr=VISIBLE_STOPS
+            )
+        )
+    if "charges" in expand:
+        prefetches.append(visible_charges_prefetch(actor))
+    if "documents" in expand:
+        prefetches.append(visible_documents_prefetch(actor))
+    return prefetches
+
+
+def stops_of_shipment(shipment: Shipment) -> list[ShipmentStop]:
+    """A visible shipment's stops in sequence (those prefetched by `expand=stops` if any)."""
+    prefetched = getattr(shipment, VISIBLE_STOPS, None)
+    if prefetched is not None:
+        return prefetched
+    return list(ShipmentStop.objects.filter(shipment_id=shipment.id).order_by("sequence"))
+
+
+def milestones_of_shipment(shipment: Shipment) -> list[ShipmentEvent]:
+    """The milestones of a shipment read with its history (detail or `expand`), oldest first."""
+    return [fact for fact in history_of(shipment) if fact.kind == ShipmentEvent.Kind.MILESTONE]
 
 
 def shipment_list(
@@ -205,16 +337,42 @@ def shipment_list(
     updated_since: datetime | None = None,
     overdue: bool | None = None,
     late: bool | None = None,
+    accounts: Collection[str] = (),
+    exception_reasons: Collection[str] = (),
+    carrier: str = "",
+    origin_country: str = "",
+    origin_city: str = "",
+    destination_country: str = "",
+    destination_city: str = "",
+    reference: str = "",
+    tracking_number: str = "",
+    order_number: str = "",
+    eta_after: datetime | None = None,
+    eta_before: datetime | None = None,
+    promised_after: date | None = None,
+    promised_before: date | None = None,
+    delivered_after: datetime | None = None,
+    delivered_before: datetime | None = None,
+    updated_after: datetime | None = None,
+    updated_before: datetime | None = None,
+    expand: Collection[str] = (),
 ) -> QuerySet[Shipment]:
     """Newest activity first; each row carries `order_numbers`, the orders it ships.
 
     Every argument left at its default does not filter: `statuses` is any of them, `text`
-    a part of the shipment id, `carrier_scac` case-insensitive, `updated_since` the server
-    time of the last change (`updated_at`, never business time). The order numbers come
+    a part of the shipment id, `carrier_scac` case-insensitive, `carrier` the SCAC or the
+    carrier's name (case-insensitive), `accounts` account numbers the actor sees (another
+    raises `InvisibleAccounts`), `exception_reasons` an unresolved exception of any of
+    them, `reference` any reference of the shipment or of the actor's orders on it
+    (normalized, exact), `order_number` one of the actor's orders on it, ranges `_after`
+    and `_before` both included, `updated_since` (= `updated_after`) the server time of
+    the last change (`updated_at`, never business time); `expand` prefetches what a page
+    carries along (SHIPMENT_EXPANSIONS). The order numbers come
     in the same query (an array subquery) rather than prefetched: a prefetch gives each
     row its own queryset referring back to it, and a page of such reference cycles costs
     the garbage collector 20-40 ms pauses (docs/BENCHMARKS.md).
     """
+    account_ids = visible_accounts_among(actor, accounts)
     conditions = Q()
     if statuses:
         conditions &= Q(status__in=list(statuses))
@@ -232,20 +390,47 @@ def shipment_list(
         conditions &= Q(mode=mode)
     if carrier_scac:
         conditions &= Q(carrier_scac__iexact=carrier_scac)
+    if carrier:
+        conditions &= Q(carrier_scac__iexact=carrier) | Q(carrier_name__iexact=carrier)
     if load_id:
         conditions &= Q(load_id=load_id)
-    if updated_since is not None:
-        conditions &= Q(updated_at__gte=updated_since)
-    accounts = visible_accounts(actor)
+    if exception_reasons:
+        conditions &= Q(
+            Exists(
+                ShipmentException.objects.filter(
+                    shipment_id=OuterRef("id"), reason__in=list(exception_reasons)
+                ).exclude(status=ShipmentException.Status.RESOLVED)
+            )
+        )
+    conditions &= _location_matches("origin", country=origin_country, city=origin_city)
+    conditions &= _location_matches(
+        "destination", country=destination_country, city=destination_city
+    )
+    if reference:
+        conditions &= _shipments_by_reference(reference, account_ids)
+    if tracking_number:
+        conditions &= Q(tracking_numbers__contains=[tracking_number])
+    if order_number:
+        conditions &= Q(
+            id__in=ShipmentOrder.objects.filter(
+                order__order_number=order_number, order__customer_account_id__in=account_ids
+            ).values("shipment_id")
+        )
+    conditions &= _in_range("eta", eta_after, eta_before)
+    conditions &= _in_range("promised_date", promised_after, promised_before)
+    conditions &= _in_range("delivered_at", delivered_after, delivered_before)
+    conditions &= _in_range("updated_at", updated_since, None)
+    conditions &= _in_range("updated_at", updated_after, updated_before)
     return (
-        _listed_shipments_of(accounts)
+        _listed_shipments_of(account_ids)
         .filter(conditions)
         .select_related("customer_account")
+        .prefetch_related(*shipment_expansion_prefetches(actor, expand))
         .annotate(
             # Only the actor's orders: a consolidated shipment also carries others'.
             order_numbers=ArraySubquery(
                 ShipmentOrder.objects.filter(
-                    shipment_id=OuterRef("id"), order__customer_account_id__in=accounts
+                    shipment_id=OuterRef("id"), order__customer_account_id__in=account_ids
                 )
                 .order_by("order__order_number")
                 .values("order__order_number")
@@ -357,26 +542,53 @@ def order_list(
     text: str = "",
     updated_since: datetime | None = None,
     with_shipment_details: bool = False,
+    accounts: Collection[str] = (),
+    at_risk: bool | None = None,
+    order_number: str = "",
+    reference: str = "",
+    shipment_id: str = "",
+    requested_after: date | None = None,
+    requested_before: date | None = None,
+    updated_after: datetime | None = None,
+    updated_before: datetime | None = None,
 ) -> QuerySet[Order]:
     """Newest activity first. Every argument left at its default does not filter:
     `statuses` is any of them, the date range applies to the order date, `text` matches
-    a part of the order number or customer PO, `updated_since` the server time of the last
-    change (`updated_at`).
+    a part of the order number or customer PO, `reference` any reference of the order
+    (normalized, exact), `shipment_id` a shipment the actor sees carrying it, `accounts`
+    account numbers the actor sees (another raises `InvisibleAccounts`), ranges both ends
+    included, `updated_since` (= `updated_after`) the server time of the last change
+    (`updated_at`).
     Each order comes with the shipments the actor sees (`shipment_links_of_order`), with
     their details if `with_shipment_details` (GraphQL's nested shipments)."""
+    account_ids = visible_accounts_among(actor, accounts)
     conditions = Q()
     if statuses:
         conditions &= Q(status__in=list(statuses))
-    if date_from:
-        conditions &= Q(order_date__gte=date_from)
-    if date_to:
-        conditions &= Q(order_date__lte=date_to)
     if text:
         conditions &= Q(order_number__icontains=text) | Q(customer_po__icontains=text)
-    if updated_since is not None:
-        conditions &= Q(updated_at__gte=updated_since)
+    if at_risk is not None:
+        conditions &= Q(at_risk=at_risk)
+    if order_number:
+        conditions &= Q(order_number=order_number)
+    if reference:
+        conditions &= Q(
+            id__in=_matching_reference(reference, account_ids, Reference.Kind.ORDER).values(
+                "order_id"
+            )
+        )
+    if shipment_id:
+        conditions &= Q(
+            id__in=ShipmentOrder.objects.filter(
+                shipment__shipment_id=shipment_id, shipment_id__in=_shipment_ids_of(account_ids)
+            ).values("order_id")
+        )
+    conditions &= _in_range("order_date", date_from, date_to)
+    conditions &= _in_range("requested_delivery_date", requested_after, requested_before)
+    conditions &= _in_range("updated_at", updated_since, None)
+    conditions &= _in_range("updated_at", updated_after, updated_before)
     return (
-        orders_for(actor)
+        Order.objects.filter(customer_account_id__in=account_ids)
         .filter(conditions)
         .select_related("customer_account")
         .prefetch_related(
@@ -420,21 +632,34 @@ def invoice_list(
     due_from: date | None = None,
     due_to: date | None = None,
     updated_since: datetime | None = None,
+    accounts: Collection[str] = (),
+    order_number: str = "",
+    shipment_id: str = "",
+    issued_after: date | None = None,
+    issued_before: date | None = None,
+    updated_after: datetime | None = None,
+    updated_before: datetime | None = None,
 ) -> QuerySet[InvoiceWithStatus]:
-    """Newest issue first. `status` is the derived one (open, paid, overdue); the range
-    applies to the due date; `updated_since` the server time of the last change; an
-    argument left at its default does not filter."""
+    """Newest issue first. `status` is the derived one (open, paid, overdue); the due
+    range applies to the due date, the issued range to the issue date (both ends
+    included); `order_number` and `shipment_id` an order or shipment the invoice bills;
+    `accounts` account numbers the actor sees with the finance grant (another raises
+    `InvisibleAccounts`); `updated_since` (= `updated_after`) the server time of the last
+    change; an argument left at its default does not filter."""
+    account_ids = visible_accounts_among(actor, accounts, TokenScope.INVOICES)
     conditions = Q()
-    if updated_since is not None:
-        conditions &= Q(updated_at__gte=updated_since)
     if status:
         conditions &= Q(derived_status=status)
-    if due_from:
-        conditions &= Q(due_date__gte=due_from)
-    if due_to:
-        conditions &= Q(due_date__lte=due_to)
+    if order_number:
+        conditions &= Q(order_numbers__contains=[order_number])
+    if shipment_id:
+        conditions &= Q(shipment_ids__contains=[shipment_id])
+    conditions &= _in_range("due_date", due_from, due_to)
+    conditions &= _in_range("issue_date", issued_after, issued_before)
+    conditions &= _in_range("updated_at", updated_since, None)
+    conditions &= _in_range("updated_at", updated_after, updated_before)
     return (
-        with_invoice_status(invoices_for(actor))
+        with_invoice_status(Invoice.objects.filter(customer_account_id__in=account_ids))
         .filter(conditions)
         .select_related("customer_account")
         .prefetch_related("lines")
@@ -664,6 +889,53 @@ def documents_detail(actor: Actor, document_ids: Collection[str]) -> QuerySet[Do
     )
 
 
+def document_list(
+    actor: Actor,
+    *,
+    shipment_id: str = "",
+    order_number: str = "",
+    invoice_number: str = "",
+    document_types: Collection[str] = (),
+    updated_since: datetime | None = None,
+) -> QuerySet[Document]:
+    """The documents the actor may see (`documents_for`), newest first, filed under the
+    shipment, order or invoice named (each given narrows); an object the actor does not
+    see has no documents to list, like one that does not exist."""
+    conditions = Q()
+    if shipment_id:
+        conditions &= Q(shipment__shipment_id=shipment_id)
+    if order_number:
+        conditions &= Q(order__order_number=order_number)
+    if invoice_number:
+        conditions &= Q(invoice__invoice_number=invoice_number)
+    if document_types:
+        conditions &= Q(document_type__in=list(document_types))
+    conditions &= _in_range("updated_at", updated_since, None)
+    return (
+        documents_for(actor)
+        .filter(conditions)
+        .select_related("customer_account", "shipment", "order", "invoice")
+        .order_by("-id")
+    )
+
+
+def reference_search(actor: Actor, query: str, *, limit: int) -> list[SearchHit]:
+    """`search_references` for the API: invoices only with the finance grant on their
+    account (a reference names an invoice the actor could not open otherwise)."""
+    hits = search_references(actor, query, limit=limit)
+    invoice_keys = [hit.object_key for hit in hits if hit.kind == Reference.Kind.INVOICE]
+    if invoice_keys:
+        openable = set(
+            invoices_for(actor)
+            .filter(invoice_number__in=invoice_keys)
+            .values_list("invoice_number", flat=True)
+        )
+        hits = [
+            hit for hit in hits if hit.kind != Reference.Kind.INVOICE or hit.object_key in openable
+        ]
+    return hits
+
+
 # --- exceptions as work ----------------------------------------------------------------------
 
 
@@ -700,12 +972,26 @@ def exceptions_for(actor: Actor) -> QuerySet[ShipmentException]:
     )
 
 
-def open_exceptions(actor: Actor, *, shipment_id: str = "") -> QuerySet[ShipmentException]:
+def open_exceptions(
+    actor: Actor,
+    *,
+    shipment_id: str = "",
+    reasons: Collection[str] = (),
+    statuses: Collection[str] = (),
+    opened_after: datetime | None = None,
+    opened_before: datetime | None = None,
+) -> QuerySet[ShipmentException]:
     """Unresolved exceptions the actor may see, oldest first, of one shipment if
-    `shipment_id` (customers and partners: `/api/v1/exceptions`, GraphQL)."""
+    `shipment_id` (customers and partners: `/api/v1/exceptions`, GraphQL); `reasons` and
+    `statuses` (open, acknowledged) any of them, the opened range both ends included."""
     records = exceptions_for(actor).exclude(status=ShipmentException.Status.RESOLVED)
     if shipment_id:
         records = records.filter(shipment__shipment_id=shipment_id)
+    if reasons:
+        records = records.filter(reason__in=list(reasons))
+    if statuses:
+        records = records.filter(status__in=list(statuses))
+    records = records.filter(_in_range("opened_at", opened_after, opened_before))
     return records.order_by("opened_at", "id")
 
 

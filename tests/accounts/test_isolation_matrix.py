@@ -53,7 +53,10 @@ ENDPOINTS = {
     "api-token-settings": ("tenant_admin", "/settings/tokens/"),
     "audit-log": ("tenant_admin", "/settings/audit/"),
     "api-events": ("intake", "/api/v1/events"),
-    "api-shipment-list": ("list", "/api/v1/shipments"),
+    "api-shipment-list": (
+        "list",
+        "/api/v1/shipments?expand=milestones,eta_history,stops,charges,documents",
+    ),
     "api-shipment-detail": ("detail", "/api/v1/shipments/SHP-778120"),
     "api-order-detail": ("detail", "/api/v1/orders/SO-100045"),
     "api-document-download": ("detail", "/api/v1/documents/DOC-POD-778120"),
@@ -81,6 +84,13 @@ ENDPOINTS = {
     "api-invoice-detail": ("detail", "/api/v1/invoices/INV-2026-004512"),
     # The change feed: changes of the caller's own accounts only
     "api-change-feed": ("list", "/api/v1/changes?limit=1000"),
+    # Partner coverage: documents list, a shipment's parts, search, expansions
+    "api-document-list": ("list", "/api/v1/documents?shipment=SHP-778120"),
+    "api-shipment-milestones": ("detail", "/api/v1/shipments/SHP-778120/milestones"),
+    "api-shipment-eta-history": ("detail", "/api/v1/shipments/SHP-778120/eta-history"),
+    "api-shipment-stops": ("detail", "/api/v1/shipments/SHP-778120/stops"),
+    "api-shipment-charges": ("detail", "/api/v1/shipments/SHP-778120/charges"),
+    "api-search": ("list", "/api/v1/search?q=SHP-778120"),
 }
 
 SEARCHES = [

@@ -16,7 +16,13 @@ from django.test.utils import CaptureQueriesContext
 from accounts.services import user_create
 from integration.services.intake import receive_events
 from integration.services.processing import process_inbox_until_empty
-from tests.factories import PASSWORD, ShipmentFactory, account
+from tests.factories import (
+    PASSWORD,
+    DocumentFactory,
+    FreightChargeFactory,
+    ShipmentFactory,
+    account,
+)
 from visibility.models import Order, Shipment
 
 pytestmark = pytest.mark.django_db
@@ -29,6 +35,12 @@ SHIPMENT_FIELDS = (
 READS = {
     "shipment list page": ("page", "/shipments/"),
     "REST shipment list": ("api", "/api/v1/shipments?page_size=200"),
+    "REST shipment list, everything expanded": (
+        "api",
+        "/api/v1/shipments?page_size=200&expand=milestones,eta_history,stops,charges,documents",
+    ),
+    "REST documents list": ("api", "/api/v1/documents?page_size=200"),
+    "REST exceptions list": ("api", "/api/v1/exceptions?page_size=200"),
     "GraphQL shipments": ("graphql", f"{{ shipments(first: 200) {{ {SHIPMENT_FIELDS} }} }}"),
     "orders list page": ("page", "/orders/"),
     "REST orders list": ("api", "/api/v1/orders?page_size=200"),
@@ -49,6 +61,13 @@ LIST_QUERIES = {
     "shipment list page": 8,
     # token, accounts, the page (cursor, no count)
     "REST shipment list": 3,
+    # + one per expansion for the whole page: history (milestones and ETA history),
+    # stops, the actor's charges, the documents it may see
+    "REST shipment list, everything expanded": 7,
+    # token, accounts, the page (documents with what they are filed under, joined)
+    "REST documents list": 3,
+    # token, accounts, the page (with its shipments), the notes the actor may read
+    "REST exceptions list": 4,
     # token, accounts, shipments, their history (milestones and ETA history), the actor's
     # order links with their orders, the actor's charges
     "GraphQL shipments": 6,
@@ -63,13 +82,17 @@ LIST_QUERIES = {
 
 
 def load(account_number: str, count: int) -> None:
-    """`count` shipments of one order each, with milestones and a delay (an ETA) each."""
-    ShipmentFactory.create_batch(
+    """`count` shipments of one order each, with milestones and a delay (an ETA) each, a
+    freight charge and a document each."""
+    shipments = ShipmentFactory.create_batch(
         count,
         customer_account=account(account_number),
         milestones=["picked_up", "departed_origin"],
         delayed_by=dt.timedelta(days=1),
     )
+    for shipment in shipments:
+        FreightChargeFactory(shipment=shipment)
+        DocumentFactory(shipment=shipment)
 
 
 def query_counts(client, token: str) -> dict[str, int]:

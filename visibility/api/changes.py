@@ -23,6 +23,7 @@ from core.problems import problem_response
 from visibility import changes, selectors
 from visibility.api.filters import selector_arguments
 from visibility.api.serializers import (
+    DocumentSerializer,
     EtaUpdateSerializer,
     ExceptionNoteSerializer,
     FreightChargeSerializer,
@@ -37,7 +38,6 @@ from visibility.api.serializers import (
 )
 from visibility.flags import FLAG_FIELDS, shipment_flags, slip_in_words
 from visibility.models import (
-    Document,
     Shipment,
     ShipmentEvent,
     ShipmentException,
@@ -72,29 +72,6 @@ class ChangesQuery(serializers.Serializer):
     limit = serializers.IntegerField(
         required=False, default=changes.DEFAULT_PAGE, min_value=1, max_value=changes.MAX_PAGE
     )
-
-
-class DocumentSerializer(serializers.ModelSerializer):
-    customer_account = serializers.CharField(source="customer_account.number")
-    shipment_id = serializers.CharField(source="shipment.shipment_id", default=None)
-    order_number = serializers.CharField(source="order.order_number", default=None)
-    invoice_number = serializers.CharField(source="invoice.invoice_number", default=None)
-
-    class Meta:
-        model = Document
-        fields = [
-            "document_id",
-            "document_type",
-            "customer_account",
-            "shipment_id",
-            "order_number",
-            "invoice_number",
-            "filename",
-            "content_type",
-            "size",
-            "sha256",
-            "occurred_at",
-        ]
 
 
 # The feed's objects are built from the rows `changes.change_page` read (values(), not

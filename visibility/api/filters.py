@@ -1,61 +1,374 @@
-"""Query strings of the list endpoints, parsed and validated (a bad value is a 400 naming
-it). Each serializer's validated data are the keyword arguments of its selector, which
-does the filtering: pages, REST and GraphQL filter the same way."""
+"""Query strings of the REST lists: django-filter FilterSets that validate, and through
+drf-spectacular's django-filter extension document, every parameter a list takes.
+
+They do not filter: their cleaned data become the keyword arguments of the list's
+selector (visibility/selectors.py), which does, so pages, REST and GraphQL filter the
+same way. Strict: a bad value, a parameter the list does not take, or a single-valued
+parameter given twice is a 400 whose errors are keyed by the parameter's name."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
-from django.http import QueryDict
+import django_filters
+from django import forms
+from django.http import HttpRequest, QueryDict
+from django_filters import fields as filter_fields
+from django_filters.rest_framework import DjangoFilterBackend
 from rest_framework import serializers
+from rest_framework.request import Request
 
-from visibility.models import Invoice, ShipmentStatus
+from visibility import selectors
+from visibility.models import (
+    Document,
+    ExceptionReason,
+    Invoice,
+    Order,
+    Shipment,
+    ShipmentException,
+    ShipmentStatus,
+    TransportMode,
+)
+
+# Read by the cursor pagination (visibility/api/views.py), not by a FilterSet.
+PAGINATION_PARAMETERS = frozenset({"cursor", "page_size"})
+MAX_TEXT = 128  # the longest business key the read models store
 
 
-class ShipmentListQuery(serializers.Serializer):
-    """Arguments of `selectors.shipment_list`."""
+class StrictBooleanField(forms.NullBooleanField):
+    """`true` or `false` (also `1` / `0`, any case); anything else is an error, where
+    django-filter's own boolean reads it as "not given" and filters nothing."""
 
-    status = serializers.MultipleChoiceField(
-        choices=ShipmentStatus.choices, required=False, source="statuses"
+    widget = forms.TextInput
+    default_error_messages = {"invalid": "Must be true or false."}
+
+    def to_python(self, value: Any) -> bool | None:  # type: ignore[override]  # None: not given
+        if value in (None, ""):
+            return None
+        text = str(value).strip().lower()
+        if text in ("true", "1"):
+            return True
+        if text in ("false", "0"):
+            return False
+        raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
+
+
+class StrictBooleanFilter(django_filters.BooleanFilter):
+    field_class = StrictBooleanField
+
+
+class AnyValuesField(filter_fields.MultipleChoiceField):
+    """Repeatable free text (`account=C-1001&account=C-1002`): any non-empty value up to
+    MAX_TEXT characters; the selector decides what exists."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("choices", ())
+        super().__init__(*args, **kwargs)
+
+    def valid_value(self, value: Any) -> bool:
+        text = str(value)
+        return 0 < len(text) <= MAX_TEXT and "\x00" not in text
+
+
+class AnyValuesFilter(django_filters.MultipleChoiceFilter):
+    field_class = AnyValuesField
+
+
+class ChoicesCsvFilter(django_filters.BaseCSVFilter, django_filters.ChoiceFilter):
+    """Comma-separated choices (`expand=milestones,charges`), each one checked."""
+
+
+def text(help_text: str, field_name: str | None = None) -> django_filters.CharFilter:
+    return django_filters.CharFilter(
+        field_name=field_name, max_length=MAX_TEXT, help_text=help_text
     )
-    delayed = serializers.BooleanField(required=False, allow_null=True, default=None)
-    at_risk = serializers.BooleanField(required=False, allow_null=True, default=None)
-    overdue = serializers.BooleanField(required=False, allow_null=True, default=None)
-    late = serializers.BooleanField(required=False, allow_null=True, default=None)
-    mode = serializers.CharField(required=False, allow_blank=True, max_length=64)
-    carrier_scac = serializers.CharField(required=False, allow_blank=True, max_length=64)
-    load_id = serializers.CharField(required=False, allow_blank=True, max_length=64)
-    updated_since = serializers.DateTimeField(required=False)
 
 
-class OrderListQuery(serializers.Serializer):
-    """Arguments of `selectors.order_list`."""
+def moment(help_text: str) -> django_filters.IsoDateTimeFilter:
+    return django_filters.IsoDateTimeFilter(help_text=f"{help_text} (ISO 8601 date-time).")
 
-    status = serializers.MultipleChoiceField(
-        choices=ShipmentStatus.choices, required=False, source="statuses"
+
+def day(help_text: str) -> django_filters.DateFilter:
+    return django_filters.DateFilter(help_text=f"{help_text} (ISO 8601 date).")
+
+
+ACCOUNT_HELP = (
+    "Customer account number, repeatable. An account the caller does not see (or that does "
+    "not exist) is a 400."
+)
+UPDATED_SINCE_HELP = (
+    "Changed at or after this server time (`updated_at`, never business time); the same "
+    "as `updated_after`"
+)
+
+
+class SelectorFilterSet(django_filters.FilterSet):
+    """A list's parameters. `selector_names` renames a parameter to its selector's
+    keyword; `orderings` maps each `ordering` value to the cursor's ordering (unique,
+    immutable keys only: see `ordering_of`)."""
+
+    selector_names: ClassVar[dict[str, str]] = {}
+    orderings: ClassVar[dict[str, tuple[str, ...]]] = {}
+    default_ordering: ClassVar[str] = ""
+
+    def selector_arguments(self) -> dict[str, Any]:
+        """The cleaned values that were given, named as the selector's keywords."""
+        return {
+            self.selector_names.get(name, name): value
+            for name, value in self.form.cleaned_data.items()
+            if name != "ordering" and value not in (None, "", [], ())
+        }
+
+    def cursor_ordering(self) -> tuple[str, ...]:
+        chosen = self.form.cleaned_data.get("ordering") or self.default_ordering
+        return self.orderings[chosen]
+
+
+def ordering_filter(filterset: type[SelectorFilterSet]) -> django_filters.ChoiceFilter:
+    choices = [(value, value) for value in filterset.orderings]
+    return django_filters.ChoiceFilter(
+        choices=choices,
+        help_text=(
+            f"Order of the list (default `{filterset.default_ordering}`). `created` is the "
+            "order the portal first stored the objects in; only keys that never change "
+            "are offered, so a cursor never skips or repeats a row."
+        ),
     )
-    date_from = serializers.DateField(required=False)
-    date_to = serializers.DateField(required=False)
-    q = serializers.CharField(required=False, allow_blank=True, max_length=128, source="text")
-    updated_since = serializers.DateTimeField(required=False)
 
 
-class InvoiceListQuery(serializers.Serializer):
-    """Arguments of `selectors.invoice_list`."""
+def validated_filterset(
+    filterset_class: type[SelectorFilterSet], params: QueryDict, request: Request | None = None
+) -> SelectorFilterSet:
+    """The filterset of `params`, valid; otherwise DRF's ValidationError (a 400) with the
+    errors keyed by parameter: unknown parameters, repeated single-valued ones, bad values."""
+    filters = filterset_class.base_filters
+    errors: dict[str, list[str]] = {}
+    for name in params:
+        if name not in filters and name not in PAGINATION_PARAMETERS:
+            known = ", ".join(sorted([*filters, *PAGINATION_PARAMETERS]))
+            errors[name] = [f"Unknown parameter. This list takes: {known}."]
+        elif len(params.getlist(name)) > 1 and not isinstance(
+            filters.get(name), django_filters.MultipleChoiceFilter
+        ):
+            errors[name] = ["Give this parameter once."]
+    filterset = filterset_class(data=params, request=request)
+    if not filterset.is_valid():
+        for name, messages in filterset.errors.items():
+            errors.setdefault(name, []).extend(messages)
+    if errors:
+        raise serializers.ValidationError(errors)
+    return filterset
 
-    status = serializers.ChoiceField(
-        choices=Invoice.Status.choices, required=False, allow_blank=True
+
+class ShipmentFilterSet(SelectorFilterSet):
+    """Parameters of `GET /api/v1/shipments` (`selectors.shipment_list`)."""
+
+    status = django_filters.MultipleChoiceFilter(
+        choices=ShipmentStatus.choices, help_text="Status, repeatable (any of them)."
     )
-    due_from = serializers.DateField(required=False)
-    due_to = serializers.DateField(required=False)
-    updated_since = serializers.DateTimeField(required=False)
+    delayed = StrictBooleanFilter(help_text="A reported delay moved the ETA.")
+    late = StrictBooleanFilter(help_text="The ETA or delivery is after the promised day.")
+    overdue = StrictBooleanFilter(help_text="The ETA passed without delivery.")
+    at_risk = StrictBooleanFilter(help_text="Late or overdue and not delivered.")
+    exception_reason = django_filters.MultipleChoiceFilter(
+        choices=ExceptionReason.choices,
+        help_text="Has an unresolved exception of this reason, repeatable (any of them).",
+    )
+    account = AnyValuesFilter(field_name="customer_account__number", help_text=ACCOUNT_HELP)
+    carrier = text("Carrier SCAC or name, ignoring case.")
+    carrier_scac = text("Carrier SCAC, ignoring case.")
+    mode = django_filters.ChoiceFilter(choices=TransportMode.choices, help_text="Transport mode.")
+    load_id = text("Load id, exact.")
+    origin_country = text("Origin country code, ignoring case.")
+    origin_city = text("Origin city, ignoring case.")
+    destination_country = text("Destination country code, ignoring case.")
+    destination_city = text("Destination city, ignoring case.")
+    reference = text(
+        "Any reference of the shipment (id, load id, tracking number, document id) or of the "
+        "caller's orders on it (order number, customer PO); exact, ignoring case, spaces "
+        "and dashes."
+    )
+    tracking_number = text("Carrier tracking number, exact.")
+    order_number = text("One of the caller's orders on the shipment.")
+    eta_after = moment("ETA at or after")
+    eta_before = moment("ETA at or before")
+    promised_after = day("Promised on or after")
+    promised_before = day("Promised on or before")
+    delivered_after = moment("Delivered at or after")
+    delivered_before = moment("Delivered at or before")
+    updated_after = moment("Changed at or after this server time")
+    updated_before = moment("Changed at or before this server time")
+    updated_since = moment(UPDATED_SINCE_HELP)
+    expand = ChoicesCsvFilter(
+        choices=[(name, name) for name in selectors.SHIPMENT_EXPANSIONS],
+        help_text=(
+            "Comma-separated: also answer each row's milestones, eta_history, stops, "
+            "charges (`freight_charges`: the finance grant's only) or documents, at one "
+            "query per expansion for the whole page."
+        ),
+    )
+
+    selector_names = {
+        "status": "statuses",
+        "account": "accounts",
+        "exception_reason": "exception_reasons",
+    }
+    orderings = {
+        "-created": ("-id",),
+        "created": ("id",),
+        "shipment_id": ("shipment_id",),
+        "-shipment_id": ("-shipment_id",),
+    }
+    default_ordering = "-created"
+
+    class Meta:
+        model = Shipment
+        fields: ClassVar[list[str]] = []
+
+
+ShipmentFilterSet.base_filters["ordering"] = ordering_filter(ShipmentFilterSet)
+
+
+class OrderFilterSet(SelectorFilterSet):
+    """Parameters of `GET /api/v1/orders` (`selectors.order_list`)."""
+
+    status = django_filters.MultipleChoiceFilter(
+        choices=ShipmentStatus.choices, help_text="Status, repeatable (any of them)."
+    )
+    at_risk = StrictBooleanFilter(help_text="An open shipment of the order is late or overdue.")
+    account = AnyValuesFilter(field_name="customer_account__number", help_text=ACCOUNT_HELP)
+    order_number = text("Order number, exact.")
+    q = text("A part of the order number or customer PO.")
+    reference = text(
+        "Any reference of the order (order number, customer PO); exact, ignoring case, "
+        "spaces and dashes."
+    )
+    shipment_id = text("A shipment carrying the order.")
+    date_from = day("Order date on or after")
+    date_to = day("Order date on or before")
+    requested_after = day("Requested delivery on or after")
+    requested_before = day("Requested delivery on or before")
+    updated_after = moment("Changed at or after this server time")
+    updated_before = moment("Changed at or before this server time")
+    updated_since = moment(UPDATED_SINCE_HELP)
+
+    selector_names = {"status": "statuses", "account": "accounts", "q": "text"}
+    orderings = {
+        "-created": ("-id",),
+        "created": ("id",),
+        "order_number": ("order_number",),
+        "-order_number": ("-order_number",),
+    }
+    default_ordering = "-created"
+
+    class Meta:
+        model = Order
+        fields: ClassVar[list[str]] = []
+
+
+OrderFilterSet.base_filters["ordering"] = ordering_filter(OrderFilterSet)
+
+
+class InvoiceFilterSet(SelectorFilterSet):
+    """Parameters of `GET /api/v1/invoices` (`selectors.invoice_list`)."""
+
+    status = django_filters.ChoiceFilter(
+        choices=Invoice.Status.choices, help_text="Derived status."
+    )
+    account = AnyValuesFilter(field_name="customer_account__number", help_text=ACCOUNT_HELP)
+    order_number = text("An order the invoice bills.")
+    shipment_id = text("A shipment the invoice bills.")
+    due_from = day("Due on or after")
+    due_to = day("Due on or before")
+    issued_after = day("Issued on or after")
+    issued_before = day("Issued on or before")
+    updated_after = moment("Changed at or after this server time")
+    updated_before = moment("Changed at or before this server time")
+    updated_since = moment(UPDATED_SINCE_HELP)
+
+    selector_names = {"account": "accounts"}
+    orderings = {
+        "-created": ("-id",),
+        "created": ("id",),
+        "invoice_number": ("invoice_number",),
+        "-invoice_number": ("-invoice_number",),
+    }
+    default_ordering = "-created"
+
+    class Meta:
+        model = Invoice
+        fields: ClassVar[list[str]] = []
+
+
+InvoiceFilterSet.base_filters["ordering"] = ordering_filter(InvoiceFilterSet)
+
+OPEN_STATUSES = [
+    (value, label)
+    for value, label in ShipmentException.Status.choices
+    if value != ShipmentException.Status.RESOLVED
+]
+
+
+class ExceptionFilterSet(SelectorFilterSet):
+    """Parameters of `GET /api/v1/exceptions` (`selectors.open_exceptions`)."""
+
+    reason = django_filters.MultipleChoiceFilter(
+        choices=ExceptionReason.choices, help_text="Reason, repeatable (any of them)."
+    )
+    status = django_filters.MultipleChoiceFilter(
+        choices=OPEN_STATUSES, help_text="Status, repeatable (any of them)."
+    )
+    shipment_id = text("The shipment's exceptions only.")
+    opened_after = moment("Opened at or after")
+    opened_before = moment("Opened at or before")
+
+    selector_names = {"reason": "reasons", "status": "statuses"}
+    orderings = {"opened": ("opened_at", "id")}
+    default_ordering = "opened"
+
+    class Meta:
+        model = ShipmentException
+        fields: ClassVar[list[str]] = []
+
+
+class DocumentFilterSet(SelectorFilterSet):
+    """Parameters of `GET /api/v1/documents` (`selectors.document_list`)."""
+
+    shipment = text("Documents filed under this shipment (its id).")
+    order = text("Documents filed under this order (its number).")
+    invoice = text("Documents filed under this invoice (its number).")
+    kind = django_filters.MultipleChoiceFilter(
+        choices=Document.DocumentType.choices, help_text="Document type, repeatable."
+    )
+    updated_since = moment(UPDATED_SINCE_HELP)
+
+    selector_names = {
+        "shipment": "shipment_id",
+        "order": "order_number",
+        "invoice": "invoice_number",
+        "kind": "document_types",
+    }
+    orderings = {"-created": ("-id",)}
+    default_ordering = "-created"
+
+    class Meta:
+        model = Document
+        fields: ClassVar[list[str]] = []
+
+
+class SelectorFilterBackend(DjangoFilterBackend):
+    """Names each list's FilterSet (so drf-spectacular documents its parameters) but
+    filters nothing: the view's selector already did, with the FilterSet's cleaned data."""
+
+    def filter_queryset(self, request: HttpRequest, queryset: Any, view: Any) -> Any:
+        return queryset
 
 
 def selector_arguments(
     query: type[serializers.Serializer], params: QueryDict | dict[str, Any]
 ) -> dict[str, Any]:
-    """The selector's keyword arguments from a query string; a bad value raises DRF's
-    ValidationError (answered 400 with the field's name)."""
+    """A selector's keyword arguments from a query string parsed by a DRF serializer
+    (the change feed's); a bad value raises DRF's ValidationError (400 naming it)."""
     parsed = query(data=params)
     parsed.is_valid(raise_exception=True)
     return dict(parsed.validated_data)

@@ -2,6 +2,16 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
+from collections.abc import Callable
+from typing import Any, ClassVar
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db.models import QuerySet
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.exceptions import NotFound
 from rest_framework.generics import ListAPIView
 from rest_framework.pagination import CursorPagination
 from rest_framework.request import Request
@@ -12,43 +22,152 @@ from accounts.authentication import actor_from_request
 from visibility import selectors
 from visibility.access import visible_object_or_404
 from visibility.api.filters import (
-    InvoiceListQuery,
-    OrderListQuery,
-    ShipmentListQuery,
-    selector_arguments,
+    ExceptionFilterSet,
+    InvoiceFilterSet,
+    OrderFilterSet,
+    SelectorFilterBackend,
+    SelectorFilterSet,
+    ShipmentFilterSet,
+    validated_filterset,
 )
 from visibility.api.serializers import (
+    EtaUpdateSerializer,
+    FreightChargeSerializer,
     InvoiceListSerializer,
     InvoiceSerializer,
+    MilestoneSerializer,
     OrderListSerializer,
+    SearchHitSerializer,
     ShipmentExceptionSerializer,
     ShipmentListSerializer,
+    ShipmentStopSerializer,
     order_detail_data,
     shipment_detail_data,
 )
+from visibility.models import Invoice, Order, Shipment, ShipmentException
 
 
-class NewestFirstCursor(CursorPagination):
-    """Cursor pagination on a key that never changes (newest shipment first): paged by
-    a changing column (the last activity), a row that changes while a client pages moves
-    behind its cursor and is skipped. No COUNT(*) per page."""
+class ListCursor(CursorPagination):
+    """Cursor pagination on a unique key that never changes (by default the newest
+    stored first: `-id`): a row that changes while a client pages is neither skipped nor
+    repeated, which a changing column (the last activity, the ETA) could not promise.
+    The list's `ordering` parameter picks among such keys (`SelectorFilterSet.orderings`).
+    No COUNT(*) per page. A bad `cursor` or `page_size` is a 400 naming it."""
 
     ordering = ("-id",)
     page_size = 50
     page_size_query_param = "page_size"
     max_page_size = 200
 
+    def get_ordering(self, request: Request, queryset: QuerySet, view: Any) -> tuple[str, ...]:
+        return getattr(view, "cursor_ordering", None) or tuple(self.ordering)
 
-class ShipmentListApi(ListAPIView):
-    serializer_class = ShipmentListSerializer
-    pagination_class = NewestFirstCursor
-    filter_backends = ()  # the selector filters, with what ShipmentListQuery parsed
+    def get_page_size(self, request: Request) -> int:
+        given = request.query_params.get(self.page_size_query_param)
+        if given is None:
+            return self.page_size
+        if not (given.isascii() and given.isdigit() and 1 <= int(given) <= self.max_page_size):
+            raise serializers.ValidationError(
+                {self.page_size_query_param: [f"An integer from 1 to {self.max_page_size}."]}
+            )
+        return int(given)
 
-    def get_queryset(self):
-        return selectors.shipment_list(
-            actor_from_request(self.request),
-            **selector_arguments(ShipmentListQuery, self.request.query_params),
+    def paginate_queryset(self, queryset: Any, request: Request, view: Any = None) -> Any:
+        self.model = queryset.model  # a list's selector gives a QuerySet
+        return super().paginate_queryset(queryset, request, view)
+
+    def decode_cursor(self, request: Request) -> Any:
+        """DRF's cursor, whose position must also be a value of the ordering's column (a
+        cursor is only base64: a hand-made one must not reach the database as a bad
+        value, or a 500)."""
+        bad_cursor = serializers.ValidationError(
+            {self.cursor_query_param: ["Not a cursor: give the `next` of a previous page."]}
         )
+        encoded = request.query_params.get(self.cursor_query_param)
+        try:
+            if encoded is not None:  # DRF's decoding skips what is not base64
+                base64.b64decode(encoded.encode("ascii"), validate=True)
+            cursor = super().decode_cursor(request)
+        except (NotFound, ValueError) as error:  # binascii.Error, UnicodeError are ValueErrors
+            raise bad_cursor from error
+        if cursor is None or cursor.position is None:
+            return cursor
+        field = self.model._meta.get_field(self.ordering[0].lstrip("-"))
+        try:
+            value = field.to_python(cursor.position)
+        except DjangoValidationError as error:
+            raise bad_cursor from error
+        position = str(cursor.position)
+        if "\x00" in position or len(position) > 128:
+            raise bad_cursor
+        if isinstance(value, int) and not -(2**63) <= value < 2**63:
+            raise bad_cursor
+        return cursor
+
+
+class SelectorListApi(ListAPIView):
+    """A list read by a selector with the arguments its FilterSet validated.
+
+    `filterset_class` names the parameters (validated here, documented in the OpenAPI
+    document through `SelectorFilterBackend`); `list_selector(actor, **arguments)` does
+    the filtering, tenant-scoped. An account the caller does not see is a 400 naming
+    `account`, never an empty or an unfiltered list."""
+
+    pagination_class = ListCursor
+    filter_backends = (SelectorFilterBackend,)
+    filterset_class: ClassVar[type[SelectorFilterSet]]
+    list_selector: ClassVar[Callable[..., QuerySet]]
+    model: ClassVar[type]
+    cursor_ordering: tuple[str, ...] = ()
+
+    def get_queryset(self) -> QuerySet:
+        if getattr(self, "swagger_fake_view", False):  # drf-spectacular reads the model only
+            return selectors.no_rows(self.model)
+        filterset = validated_filterset(
+            self.filterset_class, self.request.query_params, self.request
+        )
+        self.cursor_ordering = filterset.cursor_ordering()
+        self.list_arguments = filterset.selector_arguments()
+        try:
+            return type(self).list_selector(actor_from_request(self.request), **self.list_arguments)
+        except selectors.InvisibleAccounts as error:
+            raise serializers.ValidationError(
+                {"account": [f"Unknown account: {number}." for number in error.numbers]}
+            ) from error
+
+
+class ShipmentListApi(SelectorListApi):
+    serializer_class = ShipmentListSerializer
+    filterset_class = ShipmentFilterSet
+    list_selector = selectors.shipment_list
+    model = Shipment
+
+    def get_serializer_context(self) -> dict[str, Any]:
+        expand = getattr(self, "list_arguments", {}).get("expand", ())
+        return {**super().get_serializer_context(), "expand": expand}
+
+
+class OrderListApi(SelectorListApi):
+    serializer_class = OrderListSerializer
+    filterset_class = OrderFilterSet
+    list_selector = selectors.order_list
+    model = Order
+
+
+class InvoiceListApi(SelectorListApi):
+    serializer_class = InvoiceListSerializer
+    filterset_class = InvoiceFilterSet
+    list_selector = selectors.invoice_list
+    model = Invoice
+
+
+class ExceptionListApi(SelectorListApi):
+    """The actor's unresolved shipment exceptions, oldest first, with the notes it may read."""
+
+    serializer_class = ShipmentExceptionSerializer
+    filterset_class = ExceptionFilterSet
+    list_selector = selectors.open_exceptions
+    model = ShipmentException
 
 
 class ShipmentDetailApi(APIView):
@@ -58,32 +177,64 @@ class ShipmentDetailApi(APIView):
         return Response(shipment_detail_data(actor, shipment))
 
 
+class ShipmentPartApi(APIView):
+    """One list of a shipment's detail on its own (`/api/v1/shipments/{id}/<part>`):
+    `{"shipment_id": ..., "results": [...]}`, whole (a shipment's parts are few), 404
+    for a shipment the caller does not see."""
+
+    def rows(self, actor: Any, shipment: Shipment) -> Any:
+        raise NotImplementedError
+
+    def get(self, request: Request, shipment_id: str) -> Response:
+        actor = actor_from_request(request)
+        shipment = visible_object_or_404(actor, "shipment", shipment_id, request=request)
+        return Response(
+            {"shipment_id": shipment.shipment_id, "results": self.rows(actor, shipment)}
+        )
+
+
+def part_schema(name: str, rows: type[serializers.Serializer]) -> Any:
+    """The OpenAPI answer of a shipment's part: its id and the part's rows."""
+    return extend_schema(
+        responses=inline_serializer(
+            name, {"shipment_id": serializers.CharField(), "results": rows(many=True)}
+        )
+    )
+
+
+@part_schema("ShipmentMilestones", MilestoneSerializer)
+class ShipmentMilestonesApi(ShipmentPartApi):
+    def rows(self, actor: Any, shipment: Shipment) -> Any:
+        return MilestoneSerializer(selectors.milestones_of_shipment(shipment), many=True).data
+
+
+@part_schema("ShipmentEtaHistory", EtaUpdateSerializer)
+class ShipmentEtaHistoryApi(ShipmentPartApi):
+    def rows(self, actor: Any, shipment: Shipment) -> Any:
+        return EtaUpdateSerializer(selectors.eta_history(shipment), many=True).data
+
+
+@part_schema("ShipmentStops", ShipmentStopSerializer)
+class ShipmentStopsApi(ShipmentPartApi):
+    def rows(self, actor: Any, shipment: Shipment) -> Any:
+        return ShipmentStopSerializer(selectors.stops_of_shipment(shipment), many=True).data
+
+
+@part_schema("ShipmentCharges", FreightChargeSerializer)
+class ShipmentChargesApi(ShipmentPartApi):
+    """The caller's accounts' charges with the finance grant (as in the detail); an empty
+    list without it."""
+
+    def rows(self, actor: Any, shipment: Shipment) -> Any:
+        charges = selectors.charges_of_shipment(actor, shipment)
+        return FreightChargeSerializer(charges, many=True).data
+
+
 class OrderDetailApi(APIView):
     def get(self, request: Request, order_number: str) -> Response:
         actor = actor_from_request(request)
         order = visible_object_or_404(actor, "order", order_number, request=request)
         return Response(order_detail_data(actor, order))
-
-
-class InvoiceCursor(CursorPagination):
-    """Newest id first: a key that never changes, so paging skips nothing."""
-
-    ordering = ("-id",)
-    page_size = 50
-    page_size_query_param = "page_size"
-    max_page_size = 200
-
-
-class InvoiceListApi(ListAPIView):
-    serializer_class = InvoiceListSerializer
-    pagination_class = InvoiceCursor
-    filter_backends = ()  # the selector filters, with what InvoiceListQuery parsed
-
-    def get_queryset(self):
-        return selectors.invoice_list(
-            actor_from_request(self.request),
-            **selector_arguments(InvoiceListQuery, self.request.query_params),
-        )
 
 
 class InvoiceDetailApi(APIView):
@@ -93,31 +244,64 @@ class InvoiceDetailApi(APIView):
         return Response(InvoiceSerializer(invoice).data)
 
 
-class OrderListApi(ListAPIView):
-    serializer_class = OrderListSerializer
-    pagination_class = InvoiceCursor
-    filter_backends = ()  # the selector filters, with what OrderListQuery parsed
+SEARCH_MAX_HITS = 100
 
-    def get_queryset(self):
-        return selectors.order_list(
-            actor_from_request(self.request),
-            **selector_arguments(OrderListQuery, self.request.query_params),
+
+class SearchQuery(serializers.Serializer):
+    q = serializers.CharField(max_length=128, trim_whitespace=True)
+    page_size = serializers.IntegerField(min_value=1, max_value=50, default=20)
+    cursor = serializers.CharField(required=False, max_length=32)
+
+    def validate_cursor(self, value: str) -> int:
+        try:
+            offset = int(base64.urlsafe_b64decode(value.encode()).decode())
+        except (binascii.Error, ValueError, UnicodeDecodeError) as error:
+            raise serializers.ValidationError("Not a cursor: give `next` of a page.") from error
+        if not 0 <= offset < SEARCH_MAX_HITS:
+            raise serializers.ValidationError("Not a cursor: give `next` of a page.")
+        return offset
+
+
+def _cursor(offset: int) -> str:
+    return base64.urlsafe_b64encode(str(offset).encode()).decode()
+
+
+@extend_schema(
+    parameters=[SearchQuery],
+    responses=inline_serializer(
+        "SearchPage",
+        {
+            "next": serializers.URLField(allow_null=True),
+            "results": SearchHitSerializer(many=True),
+        },
+    ),
+)
+class SearchApi(APIView):
+    """`GET /api/v1/search?q=`: orders, shipments and invoices by any reference, best
+    match first (`selectors.reference_search`, scoped like every read), at most
+    SEARCH_MAX_HITS objects, paged by `next`."""
+
+    def get(self, request: Request) -> Response:
+        unknown = set(request.query_params) - set(SearchQuery().fields)
+        if unknown:
+            raise serializers.ValidationError(
+                {
+                    name: ["Unknown parameter. Search takes q, page_size, cursor."]
+                    for name in unknown
+                }
+            )
+        query = SearchQuery(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        offset = query.validated_data.get("cursor", 0)
+        size = query.validated_data["page_size"]
+        hits = selectors.reference_search(
+            actor_from_request(request), query.validated_data["q"], limit=SEARCH_MAX_HITS
         )
-
-
-class ExceptionsCursor(CursorPagination):
-    ordering = ("opened_at", "id")
-    page_size = 50
-    page_size_query_param = "page_size"
-    max_page_size = 200
-
-
-class ExceptionListApi(ListAPIView):
-    """The actor's unresolved shipment exceptions, oldest first, with the notes it may read."""
-
-    serializer_class = ShipmentExceptionSerializer
-    pagination_class = ExceptionsCursor
-    filter_backends = ()
-
-    def get_queryset(self):
-        return selectors.open_exceptions(actor_from_request(self.request))
+        page = hits[offset : offset + size]
+        following = offset + size
+        next_url = None
+        if following < len(hits):
+            params = request.query_params.copy()
+            params["cursor"] = _cursor(following)
+            next_url = request.build_absolute_uri(f"{request.path}?{params.urlencode()}")
+        return Response({"next": next_url, "results": SearchHitSerializer(page, many=True).data})
