@@ -8,7 +8,8 @@ PYTEST_ARGS ?=
 MYPY := DATABASE_URL=$${DATABASE_URL:-postgresql://typecheck@localhost/typecheck} \
 	REDIS_URL=$${REDIS_URL:-redis://localhost/0} $(PY) -m mypy
 
-.PHONY: demo test install browser lint bench bench-pipeline bench-data bench-reads bench-time clean
+.PHONY: demo test install browser lint openapi bench bench-pipeline bench-data bench-reads bench-time \
+	bench-api clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -57,6 +58,13 @@ bench-reads: install
 # needs bench-data).
 bench-time: install
 	$(PY) -m bench.time_and_change
+
+# The committed OpenAPI document (docs/openapi.yaml), regenerated from the code; zero
+# warnings allowed. tests/api/test_openapi_document.py fails when the two differ.
+openapi: install
+	DATABASE_URL=$${DATABASE_URL:-postgresql://schema@localhost/schema} \
+	REDIS_URL=$${REDIS_URL:-redis://localhost/0} \
+	$(PY) manage.py spectacular --validate --fail-on-warn --file docs/openapi.yaml
 
 lint: install
 	$(PY) -m ruff check .

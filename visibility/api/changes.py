@@ -12,6 +12,7 @@ from rest_framework.views import APIView
 from accounts.authentication import actor_from_request
 from accounts.scoping import Actor
 from visibility import changes
+from visibility.api import schema
 from visibility.api.filters import selector_arguments
 from visibility.api.serializers import (
     InvoiceSerializer,
@@ -101,6 +102,7 @@ def page_json(actor: Actor, page: changes.ChangePage) -> dict:
     }
 
 
+@schema.CHANGE_FEED
 class ChangeFeedApi(APIView):
     def get(self, request: Request) -> Response:
         actor = actor_from_request(request)

@@ -10,6 +10,7 @@ from accounts.audit import audit_document_download
 from accounts.authentication import actor_from_request
 from accounts.scoping import Actor
 from visibility.access import visible_object_or_404
+from visibility.api import schema
 
 
 def document_response(request: HttpRequest, actor: Actor, document_id: str) -> FileResponse:
@@ -25,6 +26,7 @@ def document_response(request: HttpRequest, actor: Actor, document_id: str) -> F
     return response
 
 
+@schema.DOCUMENT_DOWNLOAD
 class DocumentDownloadApi(APIView):
     def get(self, request: Request, document_id: str) -> FileResponse:
         return document_response(request, actor_from_request(request), document_id)

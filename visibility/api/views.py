@@ -9,8 +9,10 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.authentication import actor_from_request
+from core.conditional import PageLastModifiedMixin, with_last_modified
 from visibility import selectors
 from visibility.access import visible_object_or_404
+from visibility.api import schema
 from visibility.api.filters import (
     InvoiceListQuery,
     OrderListQuery,
@@ -39,7 +41,8 @@ class NewestFirstCursor(CursorPagination):
     max_page_size = 200
 
 
-class ShipmentListApi(ListAPIView):
+@schema.SHIPMENT_LIST
+class ShipmentListApi(PageLastModifiedMixin, ListAPIView):
     serializer_class = ShipmentListSerializer
     pagination_class = NewestFirstCursor
     filter_backends = ()  # the selector filters, with what ShipmentListQuery parsed
@@ -51,18 +54,22 @@ class ShipmentListApi(ListAPIView):
         )
 
 
+@schema.SHIPMENT_DETAIL
 class ShipmentDetailApi(APIView):
     def get(self, request: Request, shipment_id: str) -> Response:
         actor = actor_from_request(request)
         shipment = visible_object_or_404(actor, "shipment", shipment_id, request=request)
-        return Response(shipment_detail_data(actor, shipment))
+        return with_last_modified(
+            Response(shipment_detail_data(actor, shipment)), shipment.updated_at
+        )
 
 
+@schema.ORDER_DETAIL
 class OrderDetailApi(APIView):
     def get(self, request: Request, order_number: str) -> Response:
         actor = actor_from_request(request)
         order = visible_object_or_404(actor, "order", order_number, request=request)
-        return Response(order_detail_data(actor, order))
+        return with_last_modified(Response(order_detail_data(actor, order)), order.updated_at)
 
 
 class InvoiceCursor(CursorPagination):
@@ -74,7 +81,8 @@ class InvoiceCursor(CursorPagination):
     max_page_size = 200
 
 
-class InvoiceListApi(ListAPIView):
+@schema.INVOICE_LIST
+class InvoiceListApi(PageLastModifiedMixin, ListAPIView):
     serializer_class = InvoiceListSerializer
     pagination_class = InvoiceCursor
     filter_backends = ()  # the selector filters, with what InvoiceListQuery parsed
@@ -86,14 +94,16 @@ class InvoiceListApi(ListAPIView):
         )
 
 
+@schema.INVOICE_DETAIL
 class InvoiceDetailApi(APIView):
     def get(self, request: Request, invoice_number: str) -> Response:
         actor = actor_from_request(request)
         invoice = visible_object_or_404(actor, "invoice", invoice_number, request=request)
-        return Response(InvoiceSerializer(invoice).data)
+        return with_last_modified(Response(InvoiceSerializer(invoice).data), invoice.updated_at)
 
 
-class OrderListApi(ListAPIView):
+@schema.ORDER_LIST
+class OrderListApi(PageLastModifiedMixin, ListAPIView):
     serializer_class = OrderListSerializer
     pagination_class = InvoiceCursor
     filter_backends = ()  # the selector filters, with what OrderListQuery parsed
@@ -112,6 +122,7 @@ class ExceptionsCursor(CursorPagination):
     max_page_size = 200
 
 
+@schema.EXCEPTION_LIST
 class ExceptionListApi(ListAPIView):
     """The actor's unresolved shipment exceptions, oldest first, with the notes it may read."""
 
