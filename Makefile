@@ -40,7 +40,13 @@ test: install browser
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 # Benchmarks; results in docs/BENCHMARKS.md. Use DATABASE_URL/REDIS_URL when set, else embedded.
-bench: bench-pipeline bench-reads bench-time
+bench: bench-pipeline bench-reads bench-time bench-api
+
+# The API against docs/openapi.yaml with many more examples per operation than `make test`
+# (tests/api/test_schemathesis.py; API_FUZZ_EXAMPLES=N to choose).
+bench-api: install
+	API_FUZZ_EXAMPLES=$${API_FUZZ_EXAMPLES:-200} $(PY) -m pytest tests/api/test_schemathesis.py \
+		-q -n0 -p no:cacheprovider --durations=0
 
 # The event pipeline end to end (bench/pipeline.py). BENCH_EVENTS=20000 for a quicker run.
 bench-pipeline: install

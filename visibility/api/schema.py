@@ -23,7 +23,9 @@ from visibility.api.serializers import (
     InvoiceSerializer,
     MilestoneSerializer,
     OrderDetailSerializer,
+    OrderListSerializer,
     ShipmentExceptionSerializer,
+    ShipmentListSerializer,
     ShipmentSerializer,
 )
 
@@ -117,7 +119,11 @@ SHIPMENT_LIST = get_operation(
     description="Newest shipment first, cursor-paginated. A bad filter value is a 400 naming it.",
     tags=["shipments"],
     parameters=[ShipmentListQuery, *CONDITIONAL],
-    responses={**_not_modified(), **problem_responses(*LIST_ERRORS)},
+    responses={
+        200: ShipmentListSerializer(many=True),
+        **_not_modified(),
+        **problem_responses(*LIST_ERRORS),
+    },
 )
 SHIPMENT_DETAIL = get_operation(
     operation_id="shipments_retrieve",
@@ -135,7 +141,11 @@ ORDER_LIST = get_operation(
     description="Newest order first, cursor-paginated.",
     tags=["orders"],
     parameters=[OrderListQuery, *CONDITIONAL],
-    responses={**_not_modified(), **problem_responses(*LIST_ERRORS)},
+    responses={
+        200: OrderListSerializer(many=True),
+        **_not_modified(),
+        **problem_responses(*LIST_ERRORS),
+    },
 )
 ORDER_DETAIL = get_operation(
     operation_id="orders_retrieve",
@@ -152,7 +162,11 @@ INVOICE_LIST = get_operation(
     description="Needs the `invoices` scope. Newest invoice first, cursor-paginated.",
     tags=["invoices"],
     parameters=[InvoiceListQuery, *CONDITIONAL],
-    responses={**_not_modified(), **problem_responses(*LIST_ERRORS)},
+    responses={
+        200: InvoiceListSerializer(many=True),
+        **_not_modified(),
+        **problem_responses(*LIST_ERRORS),
+    },
 )
 INVOICE_DETAIL = get_operation(
     operation_id="invoices_retrieve",
@@ -169,7 +183,11 @@ EXCEPTION_LIST = get_operation(
     "it may read.",
     tags=["exceptions"],
     parameters=[*CONDITIONAL],
-    responses={**_not_modified(), **problem_responses(*LIST_ERRORS)},
+    responses={
+        200: ShipmentExceptionSerializer(many=True),
+        **_not_modified(),
+        **problem_responses(*LIST_ERRORS),
+    },
 )
 CHANGE_FEED = get_operation(
     operation_id="changes_list",
@@ -181,8 +199,8 @@ CHANGE_FEED = get_operation(
         OpenApiParameter(
             "after",
             OpenApiTypes.STR,
-            description="A position (`next` of a previous page), or `now`. Default 0.",
-            pattern=r"^(now|[0-9]{1,19})$",
+            description="A position (`next` of a previous page), or `now`. Default (or empty): 0.",
+            pattern=r"^(now|[0-9]{0,19})$",
         ),
         OpenApiParameter(
             "limit", OpenApiTypes.INT, description="1 to 1000 (default 100).", default=100
