@@ -99,6 +99,26 @@ def get_operation(**description):
     return extend_schema_view(get=extend_schema(**description))
 
 
+def _response_header(name: str, kind, description: str, statuses: list[int]):
+    return OpenApiParameter(
+        name, kind, OpenApiParameter.HEADER, description=description, response=statuses
+    )
+
+
+RATE_LIMIT_HEADERS = [
+    _response_header(
+        "RateLimit-Limit", OpenApiTypes.INT, "The token's budget per window.", [200, 304, 429]
+    ),
+    _response_header(
+        "RateLimit-Remaining", OpenApiTypes.INT, "Units left in this window.", [200, 304, 429]
+    ),
+    _response_header(
+        "RateLimit-Reset", OpenApiTypes.INT, "Seconds until the window ends.", [200, 304, 429]
+    ),
+    _response_header(
+        "Retry-After", OpenApiTypes.INT, "Seconds to wait before trying again.", [429]
+    ),
+]
 CONDITIONAL = [
     OpenApiParameter(
         "If-None-Match",
@@ -106,6 +126,10 @@ CONDITIONAL = [
         OpenApiParameter.HEADER,
         description="An `ETag` of an earlier answer: `304` with no body when unchanged.",
     ),
+    _response_header(
+        "ETag", OpenApiTypes.STR, "A weak validator of this answer's body.", [200, 304]
+    ),
+    *RATE_LIMIT_HEADERS,
 ]
 
 
@@ -244,6 +268,12 @@ DOCUMENT_DOWNLOAD = get_operation(
     description="The file (POD, BOL, ...), with its SHA-256 in `X-Content-SHA256`. Needs "
     "the `documents` scope; audited.",
     tags=["documents"],
+    parameters=[
+        _response_header(
+            "X-Content-SHA256", OpenApiTypes.STR, "The file's SHA-256, in hex.", [200]
+        ),
+        *RATE_LIMIT_HEADERS,
+    ],
     responses={
         (200, "*/*"): OpenApiResponse(
             OpenApiTypes.BINARY,
