@@ -8,7 +8,8 @@ PYTEST_ARGS ?=
 MYPY := DATABASE_URL=$${DATABASE_URL:-postgresql://typecheck@localhost/typecheck} \
 	REDIS_URL=$${REDIS_URL:-redis://localhost/0} $(PY) -m mypy
 
-.PHONY: demo test install browser lint bench bench-pipeline bench-data bench-reads bench-time clean
+.PHONY: demo test install browser lint openapi bench bench-pipeline bench-data bench-reads bench-time \
+	bench-api clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -39,7 +40,13 @@ test: install browser
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 # Benchmarks; results in docs/BENCHMARKS.md. Use DATABASE_URL/REDIS_URL when set, else embedded.
-bench: bench-pipeline bench-reads bench-time
+bench: bench-pipeline bench-reads bench-time bench-api
+
+# The API against docs/openapi.yaml with many more examples per operation than `make test`
+# (tests/api/test_schemathesis.py; API_FUZZ_EXAMPLES=N to choose).
+bench-api: install
+	API_FUZZ_EXAMPLES=$${API_FUZZ_EXAMPLES:-200} $(PY) -m pytest tests/api/test_schemathesis.py \
+		-q -n0 -p no:cacheprovider --durations=0
 
 # The event pipeline end to end (bench/pipeline.py). BENCH_EVENTS=20000 for a quicker run.
 bench-pipeline: install
@@ -57,6 +64,13 @@ bench-reads: install
 # needs bench-data).
 bench-time: install
 	$(PY) -m bench.time_and_change
+
+# The committed OpenAPI document (docs/openapi.yaml), regenerated from the code; zero
+# warnings allowed. tests/api/test_openapi_document.py fails when the two differ.
+openapi: install
+	DATABASE_URL=$${DATABASE_URL:-postgresql://schema@localhost/schema} \
+	REDIS_URL=$${REDIS_URL:-redis://localhost/0} \
+	$(PY) manage.py spectacular --validate --fail-on-warn --file docs/openapi.yaml
 
 lint: install
 	$(PY) -m ruff check .

@@ -36,6 +36,25 @@ TITLES = {
 }
 
 
+# The problem types the API answers (docs/API.md, "Errors"): slug -> (status, meaning).
+# A handler names one of these; `about:blank` is left for answers the status says all of.
+PROBLEM_TYPES: dict[str, tuple[int, str]] = {
+    "invalid-request": (400, "A query parameter or the body is invalid; `errors` names each."),
+    "malformed-json": (400, "The body is not JSON (event intake)."),
+    "not-authenticated": (401, "No credentials, or a token that is invalid, expired or revoked."),
+    "permission-denied": (403, "Authenticated, but not allowed to do this."),
+    "not-found": (404, "No such endpoint, or no such object visible to the caller."),
+    "method-not-allowed": (405, "The endpoint does not answer this method (see `Allow`)."),
+    "not-acceptable": (406, "The endpoint cannot answer in a media type the caller accepts."),
+    "payload-too-large": (413, "The body or the batch is over its limit."),
+    "unsupported-media-type": (415, "The body's media type is not accepted."),
+    "rate-limited": (429, "The token's budget for this window is spent (see `Retry-After`)."),
+    "server-error": (500, "An unexpected failure; it was logged."),
+    "service-unavailable": (503, "The database is unreachable; retry after `Retry-After`."),
+}
+STATUS_SLUGS = {status: slug for slug, (status, _meaning) in reversed(PROBLEM_TYPES.items())}
+
+
 def problem_type(slug: str) -> str:
     return f"{PROBLEM_TYPE_BASE}{slug}"
 

@@ -89,6 +89,8 @@ INSTALLED_APPS = [
     "django.contrib.postgres",
     "rest_framework",
     "django_filters",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI and Redoc as static files (no CDN)
     "guardian",
     "strawberry_django",
     "accounts",
@@ -99,7 +101,11 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # API JSON only, after its ETag is set (portal/middleware.py says why not pages).
+    "portal.middleware.ApiCompressionMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Problems for every API failure, ETag/304, RateLimit-* headers.
+    "portal.middleware.ApiResponseMiddleware",
     "portal.middleware.UnusableRequestMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -109,6 +115,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "portal.middleware.DatabaseUnavailableMiddleware",
+    "portal.middleware.ApiExceptionMiddleware",
 ]
 
 ROOT_URLCONF = "portal.urls"
@@ -205,12 +212,66 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "EXCEPTION_HANDLER": "portal.api_errors.json_exception_handler",
+    "EXCEPTION_HANDLER": "portal.api_errors.problem_exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # OPTIONS answers 405: the OpenAPI document describes the API (DRF's metadata would
+    # show the intake's description to anyone).
+    "DEFAULT_METADATA_CLASS": None,
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
     "DEFAULT_THROTTLE_CLASSES": ["accounts.throttling.PartnerTokenRateThrottle"],
 }
 # Units per window for each partner token (accounts/throttling.py, docs/API.md).
 API_TOKEN_RATE = os.environ.get("API_TOKEN_RATE", "1200/min")
+
+# The OpenAPI document (docs/openapi.yaml, `make openapi`): served at /api/v1/schema,
+# Swagger UI at /api/docs/, Redoc at /api/redoc/, from local static files.
+API_VERSION = "1.0.0"
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Shipment visibility portal API",
+    "VERSION": API_VERSION,
+    "DESCRIPTION": (
+        "Orders, shipments, milestones, documents and invoices of the caller's customer "
+        "accounts, and the change feed to mirror them. Authenticate with a partner token "
+        "(`Authorization: Bearer svp_...`) or a browser session. Every failure is an RFC "
+        "9457 problem (`application/problem+json`); reads carry `ETag` and answer `304` to "
+        "`If-None-Match`; token answers carry `RateLimit-*` headers. Versioning, deprecation "
+        "and the error types: docs/API.md; changes: docs/API-CHANGELOG.md."
+    ),
+    "SERVERS": [{"url": "/", "description": "this portal"}],
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SERVE_AUTHENTICATION": [],
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SORT_OPERATIONS": False,
+    "ENUM_NAME_OVERRIDES": {
+        "ShipmentStatusEnum": "visibility.models.ShipmentStatus",
+        "InvoiceStatusEnum": "visibility.models.Invoice.Status",
+        "ExceptionStatusEnum": "visibility.models.ShipmentException.Status",
+    },
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "APPEND_COMPONENTS": {
+        "securitySchemes": {
+            "sourceToken": {
+                "type": "http",
+                "scheme": "bearer",
+                "description": "A source system's token (manage.py create_source); intake only.",
+            }
+        }
+    },
+    "TAGS": [
+        {"name": "shipments", "description": "Shipments, their milestones, ETAs and charges."},
+        {"name": "orders", "description": "Orders and their lines and shipments."},
+        {"name": "invoices", "description": "Invoices (the `invoices` scope)."},
+        {"name": "documents", "description": "Document files (the `documents` scope)."},
+        {"name": "exceptions", "description": "Open shipment exceptions."},
+        {"name": "changes", "description": "The change feed, to mirror and stay in sync."},
+        {"name": "intake", "description": "Event intake for source systems."},
+        {"name": "operations", "description": "The operator's own figures."},
+    ],
+}
 
 # --- Celery -----------------------------------------------------------------------------------
 

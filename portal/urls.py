@@ -1,11 +1,14 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import path, register_converter
+from django.urls import path, re_path, register_converter
+from drf_spectacular.views import SpectacularAPIView
 
 from accounts.signin import ThrottledAdminAuthenticationForm, ThrottledAuthenticationForm
-from integration.api.health import integration_health_json, integration_health_page
+from integration.api.health import IntegrationHealthApi, integration_health_page
 from integration.api.views import receive_events_view
 from portal import admin_views, member_views, settings_views, views
+from portal.api_docs import ApiRedocView, ApiSwaggerView, problem_type_page
+from portal.api_errors import api_not_found
 from portal.converters import IdentifierConverter
 from portal.exception_views import exception_detail_page, exception_queue_page
 from portal.graphql.schema import schema
@@ -103,7 +106,9 @@ urlpatterns = [
         ShipmentDetailApi.as_view(),
         name="api-shipment-detail",
     ),
-    path("api/v1/integration/health", integration_health_json, name="api-integration-health"),
+    path(
+        "api/v1/integration/health", IntegrationHealthApi.as_view(), name="api-integration-health"
+    ),
     path("operations/integration/", integration_health_page, name="integration-health"),
     path("exceptions/", exception_queue_page, name="exception-queue"),
     path("exceptions/<int:exception_id>/", exception_detail_page, name="exception-detail"),
@@ -123,4 +128,12 @@ urlpatterns = [
     path("api/v1/changes", ChangeFeedApi.as_view(), name="api-change-feed"),
     path("api/v1/search", SearchApi.as_view(), name="api-search"),
     path("admin/", admin.site.urls),
+    # The API's description (docs/openapi.yaml is this, committed) and its doc pages.
+    path("api/v1/schema", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", ApiSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path("api/redoc/", ApiRedocView.as_view(url_name="schema"), name="api-redoc"),
+    path("api/docs/problems/<slug:slug>", problem_type_page, name="api-problem-type"),
+    # Last: any other /api/ path is a problem 404, not an HTML page
+    # (portal.middleware.ApiResponseMiddleware writes it).
+    re_path(r"^api/", api_not_found, name="api-not-found"),
 ]

@@ -60,7 +60,7 @@ ENDPOINTS = {
     "api-shipment-detail": ("detail", "/api/v1/shipments/SHP-778120"),
     "api-order-detail": ("detail", "/api/v1/orders/SO-100045"),
     "api-document-download": ("detail", "/api/v1/documents/DOC-POD-778120"),
-    "api-integration-health": ("operator", "/api/v1/integration/health"),
+    "api-integration-health": ("operator_api", "/api/v1/integration/health"),
     "integration-health": ("operator", "/operations/integration/"),
     # Time and exceptions
     "exception-queue": ("operator", "/exceptions/"),
@@ -91,6 +91,12 @@ ENDPOINTS = {
     "api-shipment-stops": ("detail", "/api/v1/shipments/SHP-778120/stops"),
     "api-shipment-charges": ("detail", "/api/v1/shipments/SHP-778120/charges"),
     "api-search": ("list", "/api/v1/search?q=SHP-778120"),
+    # The API's description and doc pages hold no tenant data; unknown /api/ paths are 404
+    "schema": ("public", "/api/v1/schema"),
+    "api-docs": ("public", "/api/docs/"),
+    "api-redoc": ("public", "/api/redoc/"),
+    "api-problem-type": ("public", "/api/docs/problems/not-found"),
+    "api-not-found": ("public", "/api/v1/no-such-endpoint"),
 }
 
 SEARCHES = [
@@ -252,6 +258,15 @@ def test_no_persona_sees_another_tenants_data_anywhere(world, persona):
             allowed = {200} if persona == "unassigned_staff" else {404}
             if anonymous or persona.endswith("_token"):
                 allowed = {302}
+            assert response.status_code in allowed, where
+        elif kind == "operator_api":
+            # The API never redirects to the sign-in page: 401 without credentials, 403
+            # for a partner token, 404 for a signed-in user who is not an operator.
+            allowed = {200} if persona == "unassigned_staff" else {404}
+            if anonymous:
+                allowed = {401}
+            elif persona.endswith("_token"):
+                allowed = {403}
             assert response.status_code in allowed, where
         elif kind == "intake":
             response = client.post(path, data="{}", content_type="application/json", **headers)

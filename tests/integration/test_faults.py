@@ -91,7 +91,7 @@ def test_intake_answers_503_with_retry_after_when_postgresql_is_down(source_toke
 
     assert status == 503
     assert headers["Retry-After"] == "5"
-    assert "temporarily unavailable" in body["error"]
+    assert "temporarily unavailable" in body["detail"]
 
 
 def milestone_flood(shipments: int, milestones_per_shipment: int) -> list[dict]:

@@ -114,7 +114,9 @@ def test_missing_or_wrong_token_is_401(client, story, authorization):
     )
 
     assert response.status_code == 401
-    assert "error" in response.json()
+    assert response["Content-Type"] == "application/problem+json"
+    assert response["WWW-Authenticate"].startswith("Bearer")
+    assert response.json()["type"].endswith("/not-authenticated")
     assert not InboxEvent.objects.exists()
 
 
@@ -127,7 +129,8 @@ def test_malformed_json_is_400(client, source_tokens):
     )
 
     assert response.status_code == 400
-    assert response.json()["error"].startswith("malformed JSON")
+    assert response.json()["detail"].startswith("Malformed JSON")
+    assert response.json()["type"].endswith("/malformed-json")
 
 
 def test_more_than_1000_events_is_413(client, source_tokens, story):
@@ -136,7 +139,7 @@ def test_more_than_1000_events_is_413(client, source_tokens, story):
     response = post_events(client, source_tokens["erp"], {"events": events})
 
     assert response.status_code == 413
-    assert "at most 1000" in response.json()["error"]
+    assert "at most 1000" in response.json()["detail"]
     assert not InboxEvent.objects.exists()
 
 

@@ -98,7 +98,8 @@ def check_answer(response, sent_events: int | None) -> None:
                 assert InboxEvent.objects.filter(event_id=result["event_id"]).exists()
     else:
         assert response.status_code in (400, 413)
-        assert isinstance(body["error"], str)
+        assert body["status"] == response.status_code
+        assert isinstance(body["detail"], str)
 
 
 def post(client, token, raw: bytes):

@@ -386,7 +386,7 @@ def test_json_nested_10000_deep_is_a_400_never_a_500(client, source_tokens):
     response = post_raw(client, source_tokens["tms"], raw)
 
     assert response.status_code == 400
-    assert "nested too deeply" in response.json()["error"]
+    assert "nested too deeply" in response.json()["detail"]
 
 
 def test_json_nested_beyond_32_levels_rejects_that_event_only(

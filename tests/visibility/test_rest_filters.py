@@ -398,3 +398,17 @@ def test_a_well_formed_hand_made_cursor_pages_like_a_given_one(client, world, pa
 
     assert response.status_code == 200
     assert [row["shipment_id"] for row in response.json()["results"]] == ["SHP-ROT"]
+
+
+@pytest.mark.parametrize("path", ["/api/v1/shipments", "/api/v1/orders", "/api/v1/invoices"])
+def test_a_time_with_any_valid_offset_is_read_in_utc_never_a_500(
+    client, world, partner_token, path
+):
+    """Found by schemathesis: PostgreSQL refuses offsets beyond ±15:59 ("time zone
+    displacement out of range"), so a valid ISO 8601 time with a -19:59 offset was a 500."""
+    answered = get(client, partner_token, path, updated_after="0847-04-20T06:13:38.7-19:59")
+    unrepresentable = get(client, partner_token, path, updated_after="0001-01-01T00:00:00+01:00")
+
+    assert answered.status_code == 200, answered.content
+    assert unrepresentable.status_code == 400
+    assert names_parameter(unrepresentable, "updated_after")

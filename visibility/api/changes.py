@@ -21,6 +21,7 @@ from accounts.authentication import actor_from_request
 from accounts.scoping import Actor
 from core.problems import problem_response
 from visibility import changes, selectors
+from visibility.api import schema
 from visibility.api.filters import selector_arguments
 from visibility.api.serializers import (
     DocumentSerializer,
@@ -291,6 +292,7 @@ def page_json(actor: Actor, page: changes.ChangePage) -> dict:
     }
 
 
+@schema.CHANGE_FEED
 class ChangeFeedApi(APIView):
     def get(self, request: Request) -> HttpResponse:
         actor = actor_from_request(request)

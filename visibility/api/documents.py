@@ -6,14 +6,17 @@ from __future__ import annotations
 import base64
 
 from django.http import FileResponse, HttpRequest
+from drf_spectacular.utils import extend_schema
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
 from accounts.audit import audit_document_download
 from accounts.authentication import actor_from_request
 from accounts.scoping import Actor
+from core.api_schema import LIST_ERRORS, problem_responses
 from visibility import selectors
 from visibility.access import visible_object_or_404
+from visibility.api import schema
 from visibility.api.filters import DocumentFilterSet
 from visibility.api.serializers import DocumentSerializer
 from visibility.api.views import SelectorListApi
@@ -38,11 +41,16 @@ def document_response(request: HttpRequest, actor: Actor, document_id: str) -> F
     return response
 
 
+@schema.DOCUMENT_DOWNLOAD
 class DocumentDownloadApi(APIView):
     def get(self, request: Request, document_id: str) -> FileResponse:
         return document_response(request, actor_from_request(request), document_id)
 
 
+@extend_schema(
+    tags=["documents"],
+    responses={200: DocumentSerializer(many=True), **problem_responses(*LIST_ERRORS)},
+)
 class DocumentListApi(SelectorListApi):
     """`GET /api/v1/documents?shipment=|order=|invoice=`: the documents the caller may
     see (the documents scope), newest first, with their metadata and checksum."""

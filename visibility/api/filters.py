@@ -8,6 +8,7 @@ parameter given twice is a 400 whose errors are keyed by the parameter's name.""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 import django_filters
@@ -84,8 +85,26 @@ def text(help_text: str, field_name: str | None = None) -> django_filters.CharFi
     )
 
 
+class UtcMomentField(filter_fields.IsoDateTimeField):
+    """An ISO 8601 date-time, turned to UTC here: PostgreSQL refuses offsets beyond
+    ±15:59 (a 500 if passed on), and an instant near year 1 or 9999 may not exist in UTC."""
+
+    def to_python(self, value: Any) -> datetime | None:
+        moment = super().to_python(value)
+        if moment is None or moment.tzinfo is None:
+            return moment
+        try:
+            return moment.astimezone(UTC)
+        except OverflowError as error:
+            raise forms.ValidationError(self.error_messages["invalid"], code="invalid") from error
+
+
+class UtcMomentFilter(django_filters.IsoDateTimeFilter):
+    field_class = UtcMomentField
+
+
 def moment(help_text: str) -> django_filters.IsoDateTimeFilter:
-    return django_filters.IsoDateTimeFilter(help_text=f"{help_text} (ISO 8601 date-time).")
+    return UtcMomentFilter(help_text=f"{help_text} (ISO 8601 date-time).")
 
 
 def day(help_text: str) -> django_filters.DateFilter:

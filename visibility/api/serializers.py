@@ -268,9 +268,13 @@ class DocumentSerializer(serializers.ModelSerializer):
     feed's document objects."""
 
     customer_account = serializers.CharField(source="customer_account.number")
-    shipment_id = serializers.CharField(source="shipment.shipment_id", default=None)
-    order_number = serializers.CharField(source="order.order_number", default=None)
-    invoice_number = serializers.CharField(source="invoice.invoice_number", default=None)
+    shipment_id = serializers.CharField(
+        source="shipment.shipment_id", default=None, allow_null=True
+    )
+    order_number = serializers.CharField(source="order.order_number", default=None, allow_null=True)
+    invoice_number = serializers.CharField(
+        source="invoice.invoice_number", default=None, allow_null=True
+    )
 
     class Meta:
         model = Document

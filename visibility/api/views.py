@@ -19,8 +19,11 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.authentication import actor_from_request
+from core.api_schema import LIST_ERRORS, READ_ERRORS, problem_responses
+from core.conditional import PageLastModifiedMixin, with_last_modified
 from visibility import selectors
 from visibility.access import visible_object_or_404
+from visibility.api import schema
 from visibility.api.filters import (
     ExceptionFilterSet,
     InvoiceFilterSet,
@@ -105,7 +108,7 @@ class ListCursor(CursorPagination):
         return cursor
 
 
-class SelectorListApi(ListAPIView):
+class SelectorListApi(PageLastModifiedMixin, ListAPIView):
     """A list read by a selector with the arguments its FilterSet validated.
 
     `filterset_class` names the parameters (validated here, documented in the OpenAPI
@@ -136,6 +139,7 @@ class SelectorListApi(ListAPIView):
             ) from error
 
 
+@schema.SHIPMENT_LIST
 class ShipmentListApi(SelectorListApi):
     serializer_class = ShipmentListSerializer
     filterset_class = ShipmentFilterSet
@@ -147,6 +151,7 @@ class ShipmentListApi(SelectorListApi):
         return {**super().get_serializer_context(), "expand": expand}
 
 
+@schema.ORDER_LIST
 class OrderListApi(SelectorListApi):
     serializer_class = OrderListSerializer
     filterset_class = OrderFilterSet
@@ -154,6 +159,7 @@ class OrderListApi(SelectorListApi):
     model = Order
 
 
+@schema.INVOICE_LIST
 class InvoiceListApi(SelectorListApi):
     serializer_class = InvoiceListSerializer
     filterset_class = InvoiceFilterSet
@@ -161,6 +167,7 @@ class InvoiceListApi(SelectorListApi):
     model = Invoice
 
 
+@schema.EXCEPTION_LIST
 class ExceptionListApi(SelectorListApi):
     """The actor's unresolved shipment exceptions, oldest first, with the notes it may read."""
 
@@ -170,11 +177,14 @@ class ExceptionListApi(SelectorListApi):
     model = ShipmentException
 
 
+@schema.SHIPMENT_DETAIL
 class ShipmentDetailApi(APIView):
     def get(self, request: Request, shipment_id: str) -> Response:
         actor = actor_from_request(request)
         shipment = visible_object_or_404(actor, "shipment", shipment_id, request=request)
-        return Response(shipment_detail_data(actor, shipment))
+        return with_last_modified(
+            Response(shipment_detail_data(actor, shipment)), shipment.updated_at
+        )
 
 
 class ShipmentPartApi(APIView):
@@ -196,9 +206,13 @@ class ShipmentPartApi(APIView):
 def part_schema(name: str, rows: type[serializers.Serializer]) -> Any:
     """The OpenAPI answer of a shipment's part: its id and the part's rows."""
     return extend_schema(
-        responses=inline_serializer(
-            name, {"shipment_id": serializers.CharField(), "results": rows(many=True)}
-        )
+        tags=["shipments"],
+        responses={
+            200: inline_serializer(
+                name, {"shipment_id": serializers.CharField(), "results": rows(many=True)}
+            ),
+            **problem_responses(*READ_ERRORS),
+        },
     )
 
 
@@ -230,18 +244,20 @@ class ShipmentChargesApi(ShipmentPartApi):
         return FreightChargeSerializer(charges, many=True).data
 
 
+@schema.ORDER_DETAIL
 class OrderDetailApi(APIView):
     def get(self, request: Request, order_number: str) -> Response:
         actor = actor_from_request(request)
         order = visible_object_or_404(actor, "order", order_number, request=request)
-        return Response(order_detail_data(actor, order))
+        return with_last_modified(Response(order_detail_data(actor, order)), order.updated_at)
 
 
+@schema.INVOICE_DETAIL
 class InvoiceDetailApi(APIView):
     def get(self, request: Request, invoice_number: str) -> Response:
         actor = actor_from_request(request)
         invoice = visible_object_or_404(actor, "invoice", invoice_number, request=request)
-        return Response(InvoiceSerializer(invoice).data)
+        return with_last_modified(Response(InvoiceSerializer(invoice).data), invoice.updated_at)
 
 
 SEARCH_MAX_HITS = 100
@@ -267,14 +283,18 @@ def _cursor(offset: int) -> str:
 
 
 @extend_schema(
+    tags=["search"],
     parameters=[SearchQuery],
-    responses=inline_serializer(
-        "SearchPage",
-        {
-            "next": serializers.URLField(allow_null=True),
-            "results": SearchHitSerializer(many=True),
-        },
-    ),
+    responses={
+        200: inline_serializer(
+            "SearchPage",
+            {
+                "next": serializers.URLField(allow_null=True),
+                "results": SearchHitSerializer(many=True),
+            },
+        ),
+        **problem_responses(*LIST_ERRORS),
+    },
 )
 class SearchApi(APIView):
     """`GET /api/v1/search?q=`: orders, shipments and invoices by any reference, best
