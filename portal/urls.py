@@ -21,6 +21,14 @@ from visibility.api.views import (
     ShipmentDetailApi,
     ShipmentListApi,
 )
+from visibility.api.webhooks import (
+    WebhookDeliveryListApi,
+    WebhookDetailApi,
+    WebhookListApi,
+    WebhookPingApi,
+    WebhookRedeliverApi,
+    WebhookRotateSecretApi,
+)
 
 admin.site.login_form = ThrottledAdminAuthenticationForm
 
@@ -93,5 +101,25 @@ urlpatterns = [
         name="api-invoice-detail",
     ),
     path("api/v1/changes", ChangeFeedApi.as_view(), name="api-change-feed"),
+    path("api/v1/webhooks", WebhookListApi.as_view(), name="api-webhook-list"),
+    path("api/v1/webhooks/<int:webhook_id>", WebhookDetailApi.as_view(), name="api-webhook-detail"),
+    path(
+        "api/v1/webhooks/<int:webhook_id>/rotate-secret",
+        WebhookRotateSecretApi.as_view(),
+        name="api-webhook-rotate-secret",
+    ),
+    path(
+        "api/v1/webhooks/<int:webhook_id>/ping", WebhookPingApi.as_view(), name="api-webhook-ping"
+    ),
+    path(
+        "api/v1/webhooks/<int:webhook_id>/deliveries",
+        WebhookDeliveryListApi.as_view(),
+        name="api-webhook-deliveries",
+    ),
+    path(
+        "api/v1/webhook-deliveries/<int:delivery_id>/redeliver",
+        WebhookRedeliverApi.as_view(),
+        name="api-webhook-redeliver",
+    ),
     path("admin/", admin.site.urls),
 ]

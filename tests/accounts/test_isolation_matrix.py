@@ -158,7 +158,10 @@ def world(
 ):
     """Brenner's data (from the contract story) plus its secrets, and the outsiders."""
     Webhook.objects.create(
-        tenant=brenner, url="https://brenner-secret.example/hook", secret="s", triggers=["delivery"]
+        tenant=brenner,
+        url="https://brenner-secret.example/hook",
+        secret="s",
+        event_types=["shipment.delivered"],
     )
     api_token_create(tenant=brenner, name="brenner-secret-token")
     personas = {

@@ -80,7 +80,7 @@ def test_members_cannot_manage_webhooks(client, customer_user):
 
 def test_an_admin_cannot_deactivate_another_tenants_webhook(client, tenant_admin, nordwind):
     theirs = Webhook.objects.create(
-        tenant=nordwind, url="https://n.example/h", secret="x", triggers=["delay"]
+        tenant=nordwind, url="https://n.example/h", secret="x", event_types=["shipment.delayed"]
     )
     client.force_login(tenant_admin)
 

@@ -133,7 +133,7 @@ def receiver():
 def test_webhook_is_signed_retried_with_backoff_and_logged(brenner, story, receiver, settings):
     settings.WEBHOOK_ALLOW_PRIVATE_TARGETS = True  # the receiver listens on loopback
     webhook = Webhook.objects.create(
-        tenant=brenner, url=receiver, secret="s3cret", triggers=["delivery"]
+        tenant=brenner, url=receiver, secret="s3cret", event_types=["shipment.delivered"]
     )
     Receiver.answers = [500]
     project(story)
@@ -192,7 +192,7 @@ def test_a_worker_dying_mid_run_never_resends_what_it_already_sent(brenner, stor
 
 def test_a_webhook_pointing_inside_the_network_is_never_called(brenner, story, receiver):
     webhook = Webhook.objects.create(
-        tenant=brenner, url=receiver, secret="s3cret", triggers=["delivery"]
+        tenant=brenner, url=receiver, secret="s3cret", event_types=["shipment.delivered"]
     )
     project(story)
 

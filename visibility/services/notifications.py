@@ -1,5 +1,5 @@
-"""Notifications: recorded once per (shipment, trigger, occurrence, subscriber), delivered
-by a worker.
+"""Notifications: recorded once per (object, trigger, occurrence, subscriber), delivered
+by a worker: emails to users, signed events to webhooks (docs/API.md, "Webhooks").
 
 Projection records a notification when a shipment *becomes* delivered (a transition
 found by derivation), for each new exception record, and for each delay that moves the
@@ -7,6 +7,8 @@ ETA later than the last delay notified (visibility/services/exceptions.py), in t
 transaction as the change, so nothing is lost and a duplicate or replayed event finds
 the row already there (unique constraint) and sends nothing twice. A delay that arrives
 after delivery is superseded: a delivered shipment is never `delayed`, so no occurrence.
+Webhooks also hear of milestones, ETA changes, resolved exceptions, documents and
+invoices (found by the projectors that write them: visibility/services/projection).
 """
 
 from __future__ import annotations
@@ -17,10 +19,11 @@ import hmac
 import http.client
 import json
 import logging
+import random
 import time
 from collections.abc import Sequence
-from datetime import timedelta
-from typing import NamedTuple
+from datetime import datetime, timedelta
+from typing import Any, NamedTuple
 from urllib.parse import quote
 
 from django.conf import settings
@@ -32,11 +35,16 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import RFC3986_SUBDELIMS
 
+from accounts.models import CustomerAccount
 from accounts.scoping import visible_account_ids
 from core.db.failures import is_infrastructure_failure
 from visibility.enqueue import enqueue_deliver_notifications
 from visibility.models import (
+    EMAIL_TRIGGERS,
+    WEBHOOK_EVENT_OF_TRIGGER,
+    Document,
     ExceptionReason,
+    Invoice,
     Notification,
     NotificationSubscription,
     NotificationTrigger,
@@ -50,11 +58,14 @@ from visibility.services.webhook_targets import (
     webhook_connection,
     webhook_target_resolve,
 )
+from visibility.webhook_objects import webhook_object
 
 logger = logging.getLogger(__name__)
 
+# Emails: 30 s doubling, 6 attempts. Webhooks: WEBHOOK_RETRY_DELAYS below.
 MAX_DELIVERY_ATTEMPTS = 6
 WEBHOOK_TIMEOUT_SECONDS = 5
+WEBHOOK_API_VERSION = "v1"
 
 
 def shipment_url(shipment_id: str) -> str:
@@ -70,6 +81,7 @@ def _shipment_list_url() -> str:
 
 
 def _payload(shipment: Shipment, trigger: str, occurrence: str) -> dict:
+    """What an email tells of a shipment occurrence."""
     reason = occurrence.partition(":")[0] if trigger == NotificationTrigger.EXCEPTION else ""
     return {
         "trigger": trigger,
@@ -84,31 +96,103 @@ def _payload(shipment: Shipment, trigger: str, occurrence: str) -> dict:
     }
 
 
+Subject = Shipment | Invoice | Document
+
+
 class Occurrence(NamedTuple):
-    """One occurrence of a trigger on a shipment: notified once per subscriber.
+    """One occurrence of a trigger on a shipment, invoice or document: notified once
+    per subscriber.
 
-    `occurrence` tells occurrences apart: an exception's reason and id, the ETA a delay
-    announced; empty for the one delivery."""
+    `occurrence` tells occurrences apart: an exception's reason and the facts that
+    opened it, the ETA a delay or ETA change announced, a milestone and its time; empty
+    for the one delivery, a document, an invoice posted or paid."""
 
-    shipment: Shipment
+    shipment: Subject
     trigger: str
     occurrence: str = ""
 
 
-def notifications_record(transitions: Sequence[tuple[Shipment, str] | Occurrence]) -> int:
+def subject_key(subject: Subject) -> str:
+    """The public key of a notified object (stored as the notification's `shipment_ref`)."""
+    if isinstance(subject, Shipment):
+        return subject.shipment_id
+    if isinstance(subject, Invoice):
+        return subject.invoice_number
+    return subject.document_id
+
+
+def webhook_event_id(tenant_id: int, trigger: str, key: str, occurrence: str) -> str:
+    """The event's id: the same for every webhook of the tenant and across rebuilds (made
+    of what the outbox is keyed by), so receivers can de-duplicate on it."""
+    digest = hashlib.sha256(f"{tenant_id}|{trigger}|{key}|{occurrence}".encode()).hexdigest()
+    return "evt_" + digest[:28]
+
+
+def _event_context(trigger: str, occurrence: str) -> dict[str, Any]:
+    """What an event says beyond its object: which milestone, exception or ETA."""
+    if trigger in (NotificationTrigger.EXCEPTION, NotificationTrigger.EXCEPTION_RESOLVED):
+        reason = occurrence.partition(":")[0]
+        label = ExceptionReason(reason).label if reason in ExceptionReason.values else None
+        return {"reason": reason, "reason_label": label}
+    if trigger == NotificationTrigger.MILESTONE:
+        milestone, _, occurred_at = occurrence.partition("@")
+        return {"milestone": milestone, "occurred_at": occurred_at}
+    if trigger in (NotificationTrigger.DELAY, NotificationTrigger.ETA_CHANGE):
+        return {"eta": occurrence}
+    return {}
+
+
+def webhook_envelope(
+    *, event_id: str, trigger: str, created: datetime, context: dict[str, Any]
+) -> dict[str, Any]:
+    """An event as sent: `data.object` is filled when it is first sent."""
+    event_type, _ = WEBHOOK_EVENT_OF_TRIGGER[trigger]
+    return {
+        "id": event_id,
+        "type": event_type,
+        "created": created.isoformat(),
+        "api_version": WEBHOOK_API_VERSION,
+        "data": {"object": None, **context},
+    }
+
+
+def _tenants_of(occurrences: list[Occurrence]) -> dict[tuple[str, int], dict[int, int]]:
+    """{account id: tenant id} of each subject, by (model name, pk): a consolidated
+    shipment is visible to each of its accounts, so each of their tenants may hear of it
+    (its own facts only)."""
+    found: dict[tuple[str, int], dict[int, int]] = {}
+    shipment_ids = {o.shipment.id for o in occurrences if isinstance(o.shipment, Shipment)}
+    if shipment_ids:
+        for shipment_id, account_id, tenant_id in ShipmentAccount.objects.filter(
+            shipment_id__in=shipment_ids, customer_account__tenant__isnull=False
+        ).values_list("shipment_id", "customer_account_id", "customer_account__tenant_id"):
+            found.setdefault(("shipment", shipment_id), {})[account_id] = tenant_id
+    owned = {
+        o.shipment.customer_account_id for o in occurrences if not isinstance(o.shipment, Shipment)
+    }
+    if owned:
+        tenant_of = dict(
+            CustomerAccount.objects.filter(id__in=owned, tenant__isnull=False).values_list(
+                "id", "tenant_id"
+            )
+        )
+        for o in occurrences:
+            subject = o.shipment
+            if not isinstance(subject, Shipment) and subject.customer_account_id in tenant_of:
+                account = subject.customer_account_id
+                found[(type(subject).__name__.lower(), subject.id)] = {account: tenant_of[account]}
+    return found
+
+
+def notifications_record(transitions: Sequence[tuple[Subject, str] | Occurrence]) -> int:
     """Record the notifications these transitions owe their subscribers; return how many."""
     if not transitions:
         return 0
     occurrences = [Occurrence(*transition) for transition in transitions]
-    # A consolidated shipment is visible to each of its accounts, so each of their
-    # tenants' subscribers may hear of it (its own facts only: the payload names no order).
-    accounts_of: dict[int, dict[int, int]] = {}
-    for shipment_id, account_id, tenant_id in ShipmentAccount.objects.filter(
-        shipment_id__in={occurrence.shipment.id for occurrence in occurrences},
-        customer_account__tenant__isnull=False,
-    ).values_list("shipment_id", "customer_account_id", "customer_account__tenant_id"):
-        accounts_of.setdefault(shipment_id, {})[account_id] = tenant_id
-    tenant_ids = {tenant for accounts in accounts_of.values() for tenant in accounts.values()}
+    tenants_of = _tenants_of(occurrences)
+    tenant_ids = {tenant for accounts in tenants_of.values() for tenant in accounts.values()}
+    if not tenant_ids:
+        return 0
     subscriptions = list(NotificationSubscription.objects.filter(tenant_id__in=tenant_ids))
     webhooks = list(Webhook.objects.filter(tenant_id__in=tenant_ids, active=True))
     users = {
@@ -121,28 +205,61 @@ def notifications_record(transitions: Sequence[tuple[Shipment, str] | Occurrence
         user_id: set(visible_account_ids(user).values_list("id", flat=True))
         for user_id, user in users.items()
     }
+    now = timezone.now()
     rows = []
-    for shipment, trigger, occurrence in occurrences:
-        accounts = accounts_of.get(shipment.id, {})
-        payload = _payload(shipment, trigger, occurrence)
+    for subject, trigger, occurrence in occurrences:
+        accounts = tenants_of.get((type(subject).__name__.lower(), subject.id), {})
+        key = subject_key(subject)
+        email_payload = (
+            _payload(subject, trigger, occurrence)
+            if isinstance(subject, Shipment) and trigger in EMAIL_TRIGGERS
+            else None
+        )
+        event_type, _ = WEBHOOK_EVENT_OF_TRIGGER[trigger]
         for tenant_id in sorted(set(accounts.values())):
             common = {
-                "shipment_ref": shipment.shipment_id,
+                "shipment_ref": key,
                 "trigger": trigger,
                 "occurrence": occurrence[:64],
                 "tenant_id": tenant_id,
-                "payload": payload,
             }
-            for subscription in subscriptions:
-                if (
-                    subscription.tenant_id == tenant_id
-                    and subscription.trigger == trigger
-                    and accounts.keys() & visible.get(subscription.user_id, set())
-                ):
-                    rows.append(Notification(subscriber=f"user:{subscription.user_id}", **common))
-            for webhook in webhooks:
-                if webhook.tenant_id == tenant_id and trigger in webhook.triggers:
-                    rows.append(Notification(subscriber=f"webhook:{webhook.id}", **common))
+            if email_payload is not None:
+                for subscription in subscriptions:
+                    if (
+                        subscription.tenant_id == tenant_id
+                        and subscription.trigger == trigger
+                        and accounts.keys() & visible.get(subscription.user_id, set())
+                    ):
+                        rows.append(
+                            Notification(
+                                subscriber=f"user:{subscription.user_id}",
+                                payload=email_payload,
+                                **common,
+                            )
+                        )
+            subscribed = [
+                webhook
+                for webhook in webhooks
+                if webhook.tenant_id == tenant_id and event_type in webhook.event_types
+            ]
+            if not subscribed:
+                continue
+            event_id = webhook_event_id(tenant_id, trigger, key, occurrence[:64])
+            envelope = webhook_envelope(
+                event_id=event_id,
+                trigger=trigger,
+                created=now,
+                context=_event_context(trigger, occurrence),
+            )
+            rows += [
+                Notification(
+                    subscriber=f"webhook:{webhook.id}",
+                    payload=envelope,
+                    event_id=event_id,
+                    **common,
+                )
+                for webhook in subscribed
+            ]
     created = Notification.objects.bulk_create(rows, ignore_conflicts=True)
     if created:
         transaction.on_commit(wake_notification_worker)
@@ -160,11 +277,59 @@ def wake_notification_worker() -> None:
 
 # --- delivery ------------------------------------------------------------------------------
 
+# After the n-th failed attempt of a webhook delivery the next comes this much later (with
+# up to 10% jitter either way, so failed deliveries of one outage do not all return at
+# once); after the last one the delivery is given up and its webhook marked failing.
+# 1 m + 5 m + 30 m + 2 h + 6 h + 12 h + 12 h: the last attempt comes about 32.6 h after
+# the first, so a receiver down for a day still gets every event.
+WEBHOOK_RETRY_DELAYS: tuple[timedelta, ...] = (
+    timedelta(minutes=1),
+    timedelta(minutes=5),
+    timedelta(minutes=30),
+    timedelta(hours=2),
+    timedelta(hours=6),
+    timedelta(hours=12),
+    timedelta(hours=12),
+)
+WEBHOOK_MAX_ATTEMPTS = len(WEBHOOK_RETRY_DELAYS) + 1
+WEBHOOK_RETRY_JITTER = 0.1
+
+
+def webhook_retry_delay(failed_attempts: int, *, jitter: float | None = None) -> timedelta | None:
+    """How long after its `failed_attempts`-th failure a delivery is tried again; None when
+    it is given up. `jitter` in [-1, 1] (random when None) scales the 10% spread."""
+    if failed_attempts > len(WEBHOOK_RETRY_DELAYS):
+        return None
+    spread = random.uniform(-1, 1) if jitter is None else jitter
+    return WEBHOOK_RETRY_DELAYS[failed_attempts - 1] * (1 + WEBHOOK_RETRY_JITTER * spread)
+
 
 def sign_webhook_body(secret: str, timestamp: str, body: bytes) -> str:
     """HMAC-SHA256 over "<timestamp>.<body>", hex: the receiver recomputes and compares."""
     message = timestamp.encode() + b"." + body
     return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
+
+
+def webhook_signing_secrets(webhook: Webhook, now: datetime) -> list[str]:
+    """The secrets a delivery is signed with: the current one, and during a rotation
+    window the previous one too."""
+    secrets_ = [webhook.secret]
+    if (
+        webhook.previous_secret
+        and webhook.previous_secret_expires_at
+        and webhook.previous_secret_expires_at > now
+    ):
+        secrets_.append(webhook.previous_secret)
+    return secrets_
+
+
+def webhook_signature_header(secrets_: Sequence[str], timestamp: int, body: bytes) -> str:
+    """`t=<unix>,v1=<hex>[,v1=<hex>]`: one `v1` per active secret (Stripe's scheme), so a
+    receiver that knows either secret verifies during a rotation."""
+    stamp = str(timestamp)
+    return ",".join(
+        [f"t={stamp}", *(f"v1={sign_webhook_body(secret, stamp, body)}" for secret in secrets_)]
+    )
 
 
 def _send_email(notification: Notification) -> None:
@@ -184,30 +349,66 @@ def _send_email(notification: Notification) -> None:
     message.send()
 
 
-def _send_webhook(notification: Notification) -> None:
-    """POST the signed payload to the address the SSRF guard checked; a 3xx is a failure.
+class WebhookAttemptFailed(ConnectionError):
+    """A webhook attempt that did not get a 2xx; `attempt` is its line in the log."""
+
+    def __init__(self, error: str, attempt: WebhookDelivery) -> None:
+        super().__init__(error)
+        self.attempt = attempt
+
+
+class WebhookGone(Exception):
+    """The webhook was deactivated or deleted: nothing is sent, nothing retried."""
+
+
+def webhook_of_notification(notification: Notification) -> Webhook | None:
+    return Webhook.objects.filter(id=int(notification.subscriber.split(":")[1])).first()
+
+
+def _event_body(notification: Notification, webhook: Webhook) -> bytes:
+    """The envelope, its object rendered at the first attempt and kept for the others."""
+    envelope = notification.payload
+    if envelope["data"].get("object") is None:
+        _, kind = WEBHOOK_EVENT_OF_TRIGGER[notification.trigger]
+        envelope["data"]["object"] = webhook_object(
+            webhook.tenant_id, kind, notification.shipment_ref
+        )
+        Notification.objects.filter(id=notification.id).update(payload=envelope)
+    return json.dumps(envelope, sort_keys=True, separators=(",", ":")).encode()
+
+
+def _send_webhook(notification: Notification, now: datetime) -> WebhookDelivery:
+    """POST the signed event to the address the SSRF guard checked; a 3xx is a failure.
+    Every attempt is logged; a failed one raises WebhookAttemptFailed.
 
     Redirects are never followed (visibility/services/webhook_targets.py says why).
     """
-    webhook = Webhook.objects.get(id=int(notification.subscriber.split(":")[1]))
+    webhook = webhook_of_notification(notification)
+    if webhook is None or not webhook.active:
+        raise WebhookGone("the webhook was deactivated")
+    attempt_number = WebhookDelivery.objects.filter(notification=notification).count() + 1
     try:
         target = webhook_target_resolve(webhook.url)
     except WebhookTargetRefused as refusal:
-        WebhookDelivery.objects.create(
-            webhook=webhook, notification=notification, error=f"not sent: {refusal}"[:500]
+        attempt = WebhookDelivery.objects.create(
+            webhook=webhook,
+            notification=notification,
+            attempt=attempt_number,
+            attempted_at=now,
+            error=f"not sent: {refusal}"[:500],
         )
-        raise ConnectionError(str(refusal)) from None
-    body = json.dumps(
-        {"notification_id": notification.id, **notification.payload}, sort_keys=True
-    ).encode()
-    timestamp = str(int(time.time()))
+        raise WebhookAttemptFailed(str(refusal), attempt) from None
+    body = _event_body(notification, webhook)
     headers = {
         "Host": target.host_header,
         "Content-Type": "application/json",
-        "User-Agent": "portal-webhooks/1",
-        "X-Portal-Timestamp": timestamp,
-        "X-Portal-Signature": "sha256=" + sign_webhook_body(webhook.secret, timestamp, body),
-        "X-Portal-Notification-Id": str(notification.id),
+        "User-Agent": "portal-webhooks/2",
+        "Portal-Signature": webhook_signature_header(
+            webhook_signing_secrets(webhook, now), int(now.timestamp()), body
+        ),
+        "Portal-Event-Type": notification.payload["type"],
+        "Portal-Event-Id": notification.event_id,
+        "Portal-Delivery-Id": str(notification.id),
     }
     started = time.monotonic()
     status, error = None, ""
@@ -225,36 +426,41 @@ def _send_webhook(notification: Notification) -> None:
         error = str(failure) or type(failure).__name__
     finally:
         connection.close()
-    WebhookDelivery.objects.create(
+    attempt = WebhookDelivery.objects.create(
         webhook=webhook,
         notification=notification,
+        attempt=attempt_number,
+        attempted_at=now,
         status_code=status,
         error=error[:500],
         duration_ms=int((time.monotonic() - started) * 1000),
     )
     if error:
-        raise ConnectionError(error)
+        raise WebhookAttemptFailed(error, attempt)
+    if webhook.failing_since is not None:
+        Webhook.objects.filter(id=webhook.id).update(failing_since=None)
+    return attempt
 
 
-def notifications_deliver(*, limit: int = 100) -> int:
+def notifications_deliver(*, limit: int = 100, now: datetime | None = None) -> int:
     """Send pending notifications whose time has come; retry failures with backoff.
 
     Each notification is claimed, sent and marked in its own short transaction: a worker
     killed mid-run resends at most the one it was sending, never ones already recorded
-    as sent, and a slow webhook holds the lock of one row, not of a whole batch.
+    as sent, and a slow webhook holds the lock of one row, not of a whole batch. `now`
+    is the worker's clock (tests pass it to walk the retry schedule without sleeping).
     """
     sent = 0
     for _ in range(limit):
-        outcome = _deliver_next_notification()
+        outcome = _deliver_next_notification(now or timezone.now())
         if outcome is None:
             break
         sent += outcome
     return sent
 
 
-def _deliver_next_notification() -> int | None:
+def _deliver_next_notification(now: datetime) -> int | None:
     """Deliver the oldest due notification; None when there is none, else 1 if sent."""
-    now = timezone.now()
     with transaction.atomic():
         notification = (
             Notification.objects.select_for_update(skip_locked=True)
@@ -265,38 +471,73 @@ def _deliver_next_notification() -> int | None:
         )
         if notification is None:
             return None
-        # A statement that fails while sending (the delivery log, a lookup) aborts the
-        # transaction; without this savepoint the notification's own update would fail
-        # too, and the same notification, first in line, would block all others forever.
-        before_sending = transaction.savepoint()
-        try:
-            if notification.subscriber.startswith("webhook:"):
-                _send_webhook(notification)
-            else:
-                _send_email(notification)
-        except Exception as failure:  # any delivery failure is retried, then recorded
-            if is_infrastructure_failure(failure):
-                raise
-            logger.warning("notification %s failed", notification.id, exc_info=True)
-            if isinstance(failure, DatabaseError):
-                transaction.savepoint_rollback(before_sending)
-            notification.attempts += 1
-            notification.last_error = f"{type(failure).__name__}: {failure}"[:2000]
-            if notification.attempts >= MAX_DELIVERY_ATTEMPTS:
-                notification.state = Notification.State.FAILED
-            else:
-                notification.next_attempt_at = now + timedelta(
-                    seconds=30 * 2 ** (notification.attempts - 1)
-                )
-            was_sent = 0
+        return notification_attempt(notification, now)
+
+
+def notification_attempt(notification: Notification, now: datetime, *, retry: bool = True) -> int:
+    """One attempt at a notification locked by the caller's transaction: mark it sent,
+    or schedule its retry (none when `retry` is off), or give it up; 1 if sent."""
+    # A statement that fails while sending (the delivery log, a lookup) aborts the
+    # transaction; without this savepoint the notification's own update would fail
+    # too, and the same notification, first in line, would block all others forever.
+    before_sending = transaction.savepoint()
+    is_webhook = notification.subscriber.startswith("webhook:")
+    try:
+        if is_webhook:
+            _send_webhook(notification, now)
         else:
-            notification.state = Notification.State.SENT
-            notification.sent_at = timezone.now()
-            was_sent = 1
-        notification.save(
-            update_fields=["state", "attempts", "last_error", "next_attempt_at", "sent_at"]
-        )
+            _send_email(notification)
+    except WebhookGone as gone:
+        notification.state = Notification.State.FAILED
+        notification.last_error = str(gone)
+        was_sent = 0
+    except Exception as failure:  # any delivery failure is retried, then recorded
+        if is_infrastructure_failure(failure):
+            raise
+        logger.warning("notification %s failed", notification.id, exc_info=True)
+        if isinstance(failure, DatabaseError):
+            transaction.savepoint_rollback(before_sending)
+        notification.attempts += 1
+        notification.last_error = f"{type(failure).__name__}: {failure}"[:2000]
+        _schedule_retry(notification, now, failure if retry else None, is_webhook=is_webhook)
+        was_sent = 0
+    else:
+        notification.state = Notification.State.SENT
+        notification.sent_at = now
+        notification.next_attempt_at = None
+        was_sent = 1
+    notification.save(
+        update_fields=["state", "attempts", "last_error", "next_attempt_at", "sent_at"]
+    )
     return was_sent
+
+
+def _schedule_retry(
+    notification: Notification, now: datetime, failure: Exception | None, *, is_webhook: bool
+) -> None:
+    """Set when the failed notification is tried next, or give it up: a webhook that
+    gives up a delivery is marked failing (shown on the page and in the API)."""
+    if failure is None:
+        delay = None
+    elif is_webhook:
+        delay = webhook_retry_delay(notification.attempts)
+    elif notification.attempts < MAX_DELIVERY_ATTEMPTS:
+        delay = timedelta(seconds=30 * 2 ** (notification.attempts - 1))
+    else:
+        delay = None
+    if delay is None:
+        notification.state = Notification.State.FAILED
+        notification.next_attempt_at = None
+        if is_webhook and failure is not None:
+            Webhook.objects.filter(
+                id=int(notification.subscriber.split(":")[1]), failing_since__isnull=True
+            ).update(failing_since=now)
+        return
+    notification.next_attempt_at = now + delay
+    if isinstance(failure, WebhookAttemptFailed):
+        WebhookDelivery.objects.filter(id=failure.attempt.id).update(
+            next_attempt_at=notification.next_attempt_at
+        )
 
 
 def pending_notifications_exist() -> bool:
