@@ -62,7 +62,7 @@ def _checked_url(url: str) -> str:
     try:
         URLValidator(schemes=["http", "https"])(url)
     except ValidationError:
-        raise ValidationError({"url": "Enter a valid http or https URL."}) from None
+        raise ValidationError({"url": "Enter a valid URL (http or https)."}) from None
     refusal = webhook_target_refusal(url)
     if refusal:
         raise ValidationError({"url": refusal})
