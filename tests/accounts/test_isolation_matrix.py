@@ -36,7 +36,7 @@ MARKERS = [
     "CHG-778120-1",
 ]
 
-# URL name -> (kind, path). Kinds: detail, list, member_page, tenant_admin, operator,
+# URL name -> (kind, path). Kinds: detail, list, member_page, tenant_admin, webhook_admin, operator,
 # intake, graphql, public.
 ENDPOINTS = {
     "home": ("public", "/"),
@@ -81,6 +81,14 @@ ENDPOINTS = {
     "api-invoice-detail": ("detail", "/api/v1/invoices/INV-2026-004512"),
     # The change feed: changes of the caller's own accounts only
     "api-change-feed": ("list", "/api/v1/changes?limit=1000"),
+    # Webhooks over the API (tenant admins and tokens with the webhooks scope). Paths with
+    # ids made at test time: checked in tests/visibility/test_webhooks_api.py.
+    "api-webhook-list": ("webhook_admin", "/api/v1/webhooks"),
+    "api-webhook-detail": ("webhook_admin_detail", None),
+    "api-webhook-rotate-secret": ("webhook_admin_detail", None),
+    "api-webhook-ping": ("webhook_admin_detail", None),
+    "api-webhook-deliveries": ("webhook_admin_detail", None),
+    "api-webhook-redeliver": ("webhook_admin_detail", None),
 }
 
 SEARCHES = [
@@ -245,6 +253,9 @@ def test_no_persona_sees_another_tenants_data_anywhere(world, persona):
             allowed = {200} if persona == "unassigned_staff" else {404}
             if anonymous or persona.endswith("_token"):
                 allowed = {302}
+            assert response.status_code in allowed, where
+        elif kind == "webhook_admin":
+            allowed = {200} if persona == "other_tenant_admin" else {401, 403}
             assert response.status_code in allowed, where
         elif kind == "intake":
             response = client.post(path, data="{}", content_type="application/json", **headers)

@@ -368,6 +368,21 @@ def webhook_of_notification(notification: Notification) -> Webhook | None:
 def _event_body(notification: Notification, webhook: Webhook) -> bytes:
     """The envelope, its object rendered at the first attempt and kept for the others."""
     envelope = notification.payload
+    if "type" not in envelope:
+        # Recorded before webhooks had envelopes: give it the one it would get now.
+        envelope = notification.payload = webhook_envelope(
+            event_id=webhook_event_id(
+                notification.tenant_id,
+                notification.trigger,
+                notification.shipment_ref,
+                notification.occurrence,
+            ),
+            trigger=notification.trigger,
+            created=notification.created_at,
+            context=_event_context(notification.trigger, notification.occurrence),
+        )
+        notification.event_id = envelope["id"]
+        Notification.objects.filter(id=notification.id).update(event_id=notification.event_id)
     if envelope["data"].get("object") is None:
         _, kind = WEBHOOK_EVENT_OF_TRIGGER[notification.trigger]
         envelope["data"]["object"] = webhook_object(
@@ -498,7 +513,10 @@ def notification_attempt(notification: Notification, now: datetime, *, retry: bo
         if isinstance(failure, DatabaseError):
             transaction.savepoint_rollback(before_sending)
         notification.attempts += 1
-        notification.last_error = f"{type(failure).__name__}: {failure}"[:2000]
+        # A webhook's failed attempt is a connection error to its owner; its details are
+        # in the delivery log.
+        kind = "ConnectionError" if isinstance(failure, WebhookAttemptFailed) else None
+        notification.last_error = f"{kind or type(failure).__name__}: {failure}"[:2000]
         _schedule_retry(notification, now, failure if retry else None, is_webhook=is_webhook)
         was_sent = 0
     else:
