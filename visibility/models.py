@@ -621,7 +621,9 @@ class Notification(models.Model):
         indexes = [
             models.Index(
                 fields=["id"], name="notification_pending", condition=models.Q(state="pending")
-            )
+            ),
+            # A webhook's delivery log, newest first (the API pages through it).
+            models.Index(fields=["subscriber", "-id"], name="notification_by_subscriber"),
         ]
 
 

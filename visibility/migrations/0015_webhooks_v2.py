@@ -23,6 +23,14 @@ def triggers_to_event_types(apps, schema_editor):
         webhook.save(update_fields=["event_types"])
 
 
+def event_types_to_triggers(apps, schema_editor):
+    Webhook = apps.get_model("visibility", "Webhook")
+    trigger_of = {event_type: trigger for trigger, event_type in EVENT_TYPE_OF_TRIGGER.items()}
+    for webhook in Webhook.objects.all():
+        webhook.triggers = [trigger_of[t] for t in webhook.event_types if t in trigger_of]
+        webhook.save(update_fields=["triggers"])
+
+
 class Migration(migrations.Migration):
     dependencies = [
         ("visibility", "0013_shipment_account_newest"),
@@ -37,7 +45,15 @@ class Migration(migrations.Migration):
             ),
             preserve_default=False,
         ),
-        migrations.RunPython(triggers_to_event_types, migrations.RunPython.noop),
+        migrations.RunPython(triggers_to_event_types, event_types_to_triggers),
+        # A default, so that undoing the removal can add the column back to existing rows.
+        migrations.AlterField(
+            model_name="webhook",
+            name="triggers",
+            field=django.contrib.postgres.fields.ArrayField(
+                base_field=models.CharField(max_length=12), default=list, size=None
+            ),
+        ),
         migrations.RemoveField(model_name="webhook", name="triggers"),
         migrations.AddField(
             model_name="notification",
@@ -137,5 +153,9 @@ class Migration(migrations.Migration):
             model_name="webhookdelivery",
             name="attempted_at",
             field=models.DateTimeField(default=django.utils.timezone.now),
+        ),
+        migrations.AddIndex(
+            model_name="notification",
+            index=models.Index(fields=["subscriber", "-id"], name="notification_by_subscriber"),
         ),
     ]
