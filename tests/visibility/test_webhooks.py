@@ -288,3 +288,38 @@ def test_the_reader_token_is_never_stored(brenner, story, receiver):
     notifications_deliver()
 
     assert not ApiToken.objects.exists()
+
+
+def test_an_older_eta_arriving_late_is_not_an_eta_change(brenner, story):
+    webhook = hook(brenner, event_types=["shipment.eta_changed"])
+    eta_update = next(event for event in story if event["event_type"] == "shipment.eta_updated")
+    rest = [event for event in story if event is not eta_update]
+    delay_at = next(i for i, event in enumerate(rest) if event["event_type"] == "shipment.delayed")
+    project_one_by_one([*rest[: delay_at + 1], eta_update, *rest[delay_at + 1 :]])
+
+    # Only the delay moved the ETA; the carrier's ETA, older than the delay, never became it.
+    changes = Notification.objects.filter(subscriber=f"webhook:{webhook.id}")
+    assert [n.payload["data"]["eta"] for n in changes] == ["2026-11-20T09:00:00+00:00"]
+
+
+def test_document_and_invoice_events_carry_their_rest_details(brenner, story, receiver, client):
+    hook(
+        brenner,
+        url=receiver,
+        event_types=["document.available", "invoice.posted", "invoice.paid"],
+    )
+    project_one_by_one(story)
+
+    assert notifications_deliver() == 3
+
+    events = {json.loads(body)["type"]: json.loads(body) for _, body in Receiver.received}
+    token = ApiTokenFactory(tenant=brenner, name="mirror").secret
+    invoice = client.get(
+        "/api/v1/invoices/INV-2026-004512", headers={"Authorization": f"Bearer {token}"}
+    ).json()
+    assert events["invoice.paid"]["data"]["object"] == invoice
+    assert events["invoice.paid"]["data"]["object"]["status"] == "paid"
+    assert events["invoice.posted"]["data"]["object"]["invoice_number"] == "INV-2026-004512"
+    document = events["document.available"]["data"]["object"]
+    assert (document["document_id"], document["shipment_id"]) == ("DOC-POD-778120", "SHP-778120")
+    assert len(document["sha256"]) == 64
