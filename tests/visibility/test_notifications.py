@@ -20,8 +20,8 @@ from visibility.models import Notification, NotificationSubscription, Webhook, W
 from visibility.services.notifications import (
     notifications_deliver,
     shipment_url,
-    sign_webhook_body,
 )
+from visibility.services.webhooks import sign_webhook_body
 
 pytestmark = pytest.mark.django_db
 

@@ -29,13 +29,13 @@ from visibility.models import (
     WebhookEventType,
 )
 from visibility.services.exceptions import exception_resolve
-from visibility.services.notifications import (
+from visibility.services.notifications import notifications_deliver
+from visibility.services.subscriptions import webhook_redeliver, webhook_rotate_secret
+from visibility.services.webhooks import (
     WEBHOOK_MAX_ATTEMPTS,
     WEBHOOK_RETRY_DELAYS,
-    notifications_deliver,
     webhook_retry_delay,
 )
-from visibility.services.subscriptions import webhook_redeliver, webhook_rotate_secret
 
 pytestmark = pytest.mark.django_db
 

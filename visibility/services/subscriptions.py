@@ -22,12 +22,9 @@ from visibility.models import (
     WebhookDelivery,
     WebhookEventType,
 )
-from visibility.services.notifications import (
-    notification_attempt,
-    wake_notification_worker,
-    webhook_envelope,
-)
+from visibility.services.notifications import notification_attempt, wake_notification_worker
 from visibility.services.webhook_targets import webhook_target_refusal
+from visibility.services.webhooks import webhook_envelope
 
 # How long the previous secret keeps signing after a rotation unless told otherwise, and
 # at most (receivers switch to the new secret within this window).
