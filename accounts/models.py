@@ -85,6 +85,9 @@ class TokenScope(models.TextChoices):
     SHIPMENTS = "shipments", "Orders and shipments"
     DOCUMENTS = "documents", "Documents"
     INVOICES = "invoices", "Invoices and freight charges"
+    # Managing the tenant's webhooks; only a token that lists it (never implied by an
+    # empty list of scopes, which means every *read* scope).
+    WEBHOOKS = "webhooks", "Manage webhooks"
 
 
 class ApiToken(models.Model):

@@ -29,6 +29,14 @@ from visibility.api.views import (
     ShipmentMilestonesApi,
     ShipmentStopsApi,
 )
+from visibility.api.webhooks import (
+    WebhookDeliveryListApi,
+    WebhookDetailApi,
+    WebhookListApi,
+    WebhookPingApi,
+    WebhookRedeliverApi,
+    WebhookRotateSecretApi,
+)
 
 admin.site.login_form = ThrottledAdminAuthenticationForm
 
@@ -127,6 +135,26 @@ urlpatterns = [
     ),
     path("api/v1/changes", ChangeFeedApi.as_view(), name="api-change-feed"),
     path("api/v1/search", SearchApi.as_view(), name="api-search"),
+    path("api/v1/webhooks", WebhookListApi.as_view(), name="api-webhook-list"),
+    path("api/v1/webhooks/<int:webhook_id>", WebhookDetailApi.as_view(), name="api-webhook-detail"),
+    path(
+        "api/v1/webhooks/<int:webhook_id>/rotate-secret",
+        WebhookRotateSecretApi.as_view(),
+        name="api-webhook-rotate-secret",
+    ),
+    path(
+        "api/v1/webhooks/<int:webhook_id>/ping", WebhookPingApi.as_view(), name="api-webhook-ping"
+    ),
+    path(
+        "api/v1/webhooks/<int:webhook_id>/deliveries",
+        WebhookDeliveryListApi.as_view(),
+        name="api-webhook-deliveries",
+    ),
+    path(
+        "api/v1/webhook-deliveries/<int:delivery_id>/redeliver",
+        WebhookRedeliverApi.as_view(),
+        name="api-webhook-redeliver",
+    ),
     path("admin/", admin.site.urls),
     # The API's description (docs/openapi.yaml is this, committed) and its doc pages.
     path("api/v1/schema", SpectacularAPIView.as_view(), name="schema"),

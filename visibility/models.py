@@ -494,9 +494,63 @@ class Reference(models.Model):
 
 
 class NotificationTrigger(models.TextChoices):
+    """What happened, as projection and the clock find it: one occurrence of a trigger is
+    notified once per subscriber. Users choose among EMAIL_TRIGGERS; webhooks subscribe
+    to the public event types (WebhookEventType) these map to."""
+
     DELAY = "delay", "Delay"
     DELIVERY = "delivery", "Delivery"
     EXCEPTION = "exception", "Exception"
+    MILESTONE = "milestone", "Milestone"
+    ETA_CHANGE = "eta_change", "ETA change"
+    EXCEPTION_RESOLVED = "exception_resolved", "Exception resolved"
+    DOCUMENT = "document", "Document available"
+    INVOICE_POSTED = "invoice_posted", "Invoice posted"
+    INVOICE_PAID = "invoice_paid", "Invoice paid"
+    PING = "ping", "Test ping"
+
+
+# What users may choose to be emailed about (the settings page lists these).
+EMAIL_TRIGGERS = (
+    NotificationTrigger.DELAY,
+    NotificationTrigger.DELIVERY,
+    NotificationTrigger.EXCEPTION,
+)
+
+
+class WebhookEventType(models.TextChoices):
+    """The event types integrators subscribe to: the one list (docs/API.md, "Webhooks")."""
+
+    SHIPMENT_MILESTONE = "shipment.milestone", "Milestone reached"
+    SHIPMENT_ETA_CHANGED = "shipment.eta_changed", "ETA changed"
+    SHIPMENT_DELAYED = "shipment.delayed", "Shipment delayed"
+    SHIPMENT_EXCEPTION_OPENED = "shipment.exception_opened", "Exception opened"
+    SHIPMENT_EXCEPTION_RESOLVED = "shipment.exception_resolved", "Exception resolved"
+    SHIPMENT_DELIVERED = "shipment.delivered", "Shipment delivered"
+    DOCUMENT_AVAILABLE = "document.available", "Document available"
+    INVOICE_POSTED = "invoice.posted", "Invoice posted"
+    INVOICE_PAID = "invoice.paid", "Invoice paid"
+
+
+# Sent only by the ping endpoint, to one webhook; not subscribable.
+WEBHOOK_PING_EVENT_TYPE = "webhook.ping"
+
+# Each trigger's public event type, and the kind of object its envelope carries.
+WEBHOOK_EVENT_OF_TRIGGER: dict[str, tuple[str, str]] = {
+    NotificationTrigger.MILESTONE: (WebhookEventType.SHIPMENT_MILESTONE, "shipment"),
+    NotificationTrigger.ETA_CHANGE: (WebhookEventType.SHIPMENT_ETA_CHANGED, "shipment"),
+    NotificationTrigger.DELAY: (WebhookEventType.SHIPMENT_DELAYED, "shipment"),
+    NotificationTrigger.EXCEPTION: (WebhookEventType.SHIPMENT_EXCEPTION_OPENED, "shipment"),
+    NotificationTrigger.EXCEPTION_RESOLVED: (
+        WebhookEventType.SHIPMENT_EXCEPTION_RESOLVED,
+        "shipment",
+    ),
+    NotificationTrigger.DELIVERY: (WebhookEventType.SHIPMENT_DELIVERED, "shipment"),
+    NotificationTrigger.DOCUMENT: (WebhookEventType.DOCUMENT_AVAILABLE, "document"),
+    NotificationTrigger.INVOICE_POSTED: (WebhookEventType.INVOICE_POSTED, "invoice"),
+    NotificationTrigger.INVOICE_PAID: (WebhookEventType.INVOICE_PAID, "invoice"),
+    NotificationTrigger.PING: (WEBHOOK_PING_EVENT_TYPE, "webhook"),
+}
 
 
 class NotificationSubscription(models.Model):
@@ -508,7 +562,7 @@ class NotificationSubscription(models.Model):
         related_name="notification_subscriptions",
     )
     tenant = models.ForeignKey("accounts.Tenant", on_delete=models.CASCADE, related_name="+")
-    trigger = models.CharField(max_length=12, choices=NotificationTrigger.choices)
+    trigger = models.CharField(max_length=24, choices=NotificationTrigger.choices)
 
     class Meta:
         constraints = [
@@ -519,13 +573,21 @@ class NotificationSubscription(models.Model):
 
 
 class Webhook(models.Model):
-    """A tenant's endpoint for signed notification callbacks."""
+    """A tenant's endpoint for signed event callbacks.
+
+    Secrets are kept in clear because every delivery is signed with them; during a
+    rotation the previous secret signs too, until `previous_secret_expires_at`."""
 
     tenant = models.ForeignKey("accounts.Tenant", on_delete=models.CASCADE, related_name="webhooks")
     url = models.URLField(max_length=500)
+    description = models.CharField(max_length=200, blank=True, default="", db_default="")
     secret = models.CharField(max_length=100)
-    triggers = ArrayField(models.CharField(max_length=12, choices=NotificationTrigger.choices))
+    previous_secret = models.CharField(max_length=100, blank=True, default="", db_default="")
+    previous_secret_expires_at = models.DateTimeField(null=True, blank=True)
+    event_types = ArrayField(models.CharField(max_length=40, choices=WebhookEventType.choices))
     active = models.BooleanField(default=True)
+    # Set when a delivery gave up after every retry; cleared by the next success.
+    failing_since = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
 
@@ -541,8 +603,10 @@ class Notification(models.Model):
         SENT = "sent", "Sent"
         FAILED = "failed", "Failed"
 
+    # The public key of the object the trigger happened to: a shipment id, or for the
+    # document and invoice triggers a document id or invoice number.
     shipment_ref = models.CharField(max_length=128)
-    trigger = models.CharField(max_length=12, choices=NotificationTrigger.choices)
+    trigger = models.CharField(max_length=24, choices=NotificationTrigger.choices)
     # Which occurrence of the trigger: an exception's reason and id, a delay's ETA;
     # empty for the one delivery.
     occurrence = models.CharField(max_length=64, blank=True, default="", db_default="")
@@ -555,6 +619,8 @@ class Notification(models.Model):
     last_error = models.TextField(blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
     sent_at = models.DateTimeField(null=True, blank=True)
+    # Webhooks: the event's id (`evt_…`, the same for every webhook of the tenant).
+    event_id = models.CharField(max_length=40, blank=True, default="", db_default="")
 
     class Meta:
         constraints = [
@@ -566,7 +632,9 @@ class Notification(models.Model):
         indexes = [
             models.Index(
                 fields=["id"], name="notification_pending", condition=models.Q(state="pending")
-            )
+            ),
+            # A webhook's delivery log, newest first (the API pages through it).
+            models.Index(fields=["subscriber", "-id"], name="notification_by_subscriber"),
         ]
 
 
@@ -577,10 +645,14 @@ class WebhookDelivery(models.Model):
     notification = models.ForeignKey(
         Notification, on_delete=models.CASCADE, related_name="deliveries"
     )
-    attempted_at = models.DateTimeField(auto_now_add=True)
+    attempted_at = models.DateTimeField(default=timezone.now)
+    # 1 for the first attempt of a delivery; counts on across retries and redeliveries.
+    attempt = models.PositiveIntegerField(default=1, db_default=1)
     status_code = models.IntegerField(null=True, blank=True)
     error = models.CharField(max_length=500, blank=True, default="")
     duration_ms = models.IntegerField(default=0)
+    # When the next retry is due after this failed attempt; null when none will follow.
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-attempted_at"]

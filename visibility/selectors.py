@@ -41,6 +41,7 @@ from visibility.models import (
     ExceptionNote,
     FreightCharge,
     Invoice,
+    Notification,
     NotificationSubscription,
     Order,
     Reference,
@@ -856,11 +857,39 @@ def webhook_of_tenant(tenant_id: int, webhook_id: int) -> Webhook | None:
     return webhooks_of_tenant(tenant_id).filter(id=webhook_id).first()
 
 
-def webhook_deliveries_of_tenant(tenant_id: int, *, limit: int = 50) -> QuerySet:
+def deliveries_of_webhook(webhook: Webhook) -> QuerySet[Notification]:
+    """The webhook's deliveries (one per event), newest first, each with its attempts
+    (newest first) prefetched."""
     return (
-        WebhookDelivery.objects.filter(webhook__tenant_id=tenant_id)
-        .select_related("webhook", "notification")
-        .order_by("-attempted_at")[:limit]
+        Notification.objects.filter(subscriber=f"webhook:{webhook.id}", tenant_id=webhook.tenant_id)
+        .prefetch_related(
+            Prefetch("deliveries", queryset=WebhookDelivery.objects.order_by("-attempt", "-id"))
+        )
+        .order_by("-id")
+    )
+
+
+def webhook_delivery_of_tenant(tenant_id: int, delivery_id: int) -> Notification | None:
+    """One delivery to one of the tenant's webhooks; another tenant's is None (404)."""
+    return (
+        Notification.objects.filter(
+            id=delivery_id, tenant_id=tenant_id, subscriber__startswith="webhook:"
+        )
+        .prefetch_related(
+            Prefetch("deliveries", queryset=WebhookDelivery.objects.order_by("-attempt", "-id"))
+        )
+        .first()
+    )
+
+
+def recent_webhook_deliveries_of_tenant(tenant_id: int, *, limit: int = 50) -> list[Notification]:
+    """The tenant's latest deliveries to its webhooks, each with its attempts."""
+    return list(
+        Notification.objects.filter(tenant_id=tenant_id, subscriber__startswith="webhook:")
+        .prefetch_related(
+            Prefetch("deliveries", queryset=WebhookDelivery.objects.order_by("-attempt", "-id"))
+        )
+        .order_by("-id")[:limit]
     )
 
 

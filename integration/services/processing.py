@@ -194,7 +194,7 @@ def _derive_and_notify(effects: ProjectionEffects) -> None:
     overflows, a stored value Python cannot read) fails the events that touched it."""
     derivation = derive_shipments(effects.shipment_ids)
     derive_orders(effects.order_ids | derivation.order_ids)
-    notifications_record(derivation.transitions)
+    notifications_record([*derivation.transitions, *effects.occurrences])
 
 
 def _project_rows(

@@ -36,7 +36,7 @@ MARKERS = [
     "CHG-778120-1",
 ]
 
-# URL name -> (kind, path). Kinds: detail, list, member_page, tenant_admin, operator,
+# URL name -> (kind, path). Kinds: detail, list, member_page, tenant_admin, webhook_admin, operator,
 # intake, graphql, public.
 ENDPOINTS = {
     "home": ("public", "/"),
@@ -97,6 +97,14 @@ ENDPOINTS = {
     "api-redoc": ("public", "/api/redoc/"),
     "api-problem-type": ("public", "/api/docs/problems/not-found"),
     "api-not-found": ("public", "/api/v1/no-such-endpoint"),
+    # Webhooks over the API (tenant admins and tokens with the webhooks scope). Paths with
+    # ids made at test time: checked in tests/visibility/test_webhooks_api.py.
+    "api-webhook-list": ("webhook_admin", "/api/v1/webhooks"),
+    "api-webhook-detail": ("webhook_admin_detail", None),
+    "api-webhook-rotate-secret": ("webhook_admin_detail", None),
+    "api-webhook-ping": ("webhook_admin_detail", None),
+    "api-webhook-deliveries": ("webhook_admin_detail", None),
+    "api-webhook-redeliver": ("webhook_admin_detail", None),
 }
 
 SEARCHES = [
@@ -174,7 +182,10 @@ def world(
 ):
     """Brenner's data (from the contract story) plus its secrets, and the outsiders."""
     Webhook.objects.create(
-        tenant=brenner, url="https://brenner-secret.example/hook", secret="s", triggers=["delivery"]
+        tenant=brenner,
+        url="https://brenner-secret.example/hook",
+        secret="s",
+        event_types=["shipment.delivered"],
     )
     api_token_create(tenant=brenner, name="brenner-secret-token")
     personas = {
@@ -267,6 +278,9 @@ def test_no_persona_sees_another_tenants_data_anywhere(world, persona):
                 allowed = {401}
             elif persona.endswith("_token"):
                 allowed = {403}
+            assert response.status_code in allowed, where
+        elif kind == "webhook_admin":
+            allowed = {200} if persona == "other_tenant_admin" else {401, 403}
             assert response.status_code in allowed, where
         elif kind == "intake":
             response = client.post(path, data="{}", content_type="application/json", **headers)

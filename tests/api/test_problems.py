@@ -214,3 +214,14 @@ def test_a_problem_type_uri_leads_to_its_documentation(client):
     assert known.status_code == 302
     assert known["Location"] == "/api/redoc/#section/Errors"
     assert_problem(unknown, 404, "not-found")
+
+
+def test_a_post_to_an_unknown_api_path_is_a_404_not_a_csrf_403():
+    """Found by schemathesis: an unknown path was refused by the CSRF check first."""
+    from django.test import Client
+
+    response = Client(enforce_csrf_checks=True).post(
+        "/api/v1/webhooks/null,null/ping", HTTP_AUTHORIZATION="Bearer svp_not-a-real-token"
+    )
+
+    assert_problem(response, 404, "not-found")

@@ -15,7 +15,7 @@ from core.db.bulk import (
     insert_rows,
     update_rows,
 )
-from visibility.models import FreightCharge, NotificationTrigger, Shipment, ShipmentEvent, Webhook
+from visibility.models import FreightCharge, Shipment, ShipmentEvent, Webhook, WebhookEventType
 
 pytestmark = pytest.mark.django_db
 
@@ -122,13 +122,13 @@ def test_insert_writes_choices_json_decimals_and_stamps_then_skips_conflicts(bre
                 tenant=Tenant.objects.get(slug="brenner"),
                 url="https://example.com/hook",
                 secret="s",
-                triggers=[NotificationTrigger.DELAY],
+                event_types=[WebhookEventType.SHIPMENT_DELAYED],
             )
         ]
     )
     webhook = Webhook.objects.get()
     assert webhook.created_at is not None and webhook.active is True
-    assert webhook.triggers == [NotificationTrigger.DELAY]
+    assert webhook.event_types == [WebhookEventType.SHIPMENT_DELAYED]
 
 
 def test_inserted_rows_get_their_ids_matched_by_a_unique_field(brenner):
@@ -193,7 +193,7 @@ def test_rows_given_as_dicts_take_defaults_and_write_only_their_fields(brenner):
                 "tenant_id": Tenant.objects.get(slug="brenner").pk,
                 "url": "https://example.com/hook",
                 "secret": "s",
-                "triggers": [NotificationTrigger.DELAY],
+                "event_types": [WebhookEventType.SHIPMENT_DELAYED],
             }
         ],
     )

@@ -30,7 +30,9 @@ def ours_and_theirs(kind: str, brenner, nordwind, admin) -> tuple[int, int]:
     """The id of one row of Brenner's and one of Nordwind's, for the page of `kind`."""
     if kind == "webhook":
         rows = [
-            webhook_create(tenant=tenant, url="https://erp.example.com/hook", triggers=["delay"])
+            webhook_create(
+                tenant=tenant, url="https://erp.example.com/hook", event_types=["shipment.delayed"]
+            )
             for tenant in (brenner, nordwind)
         ]
     elif kind == "token":

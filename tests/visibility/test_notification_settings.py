@@ -33,11 +33,12 @@ def test_tenant_admin_adds_a_webhook_and_sees_its_secret_once(client, brenner, t
     client.force_login(tenant_admin)
 
     page = client.post(
-        "/settings/webhooks/", {"url": "https://erp.example.com/hook", "trigger": ["delivery"]}
+        "/settings/webhooks/",
+        {"url": "https://erp.example.com/hook", "event_type": ["shipment.delivered"]},
     ).content.decode()
 
     webhook = Webhook.objects.get()
-    assert (webhook.tenant, webhook.triggers) == (brenner, ["delivery"])
+    assert (webhook.tenant, webhook.event_types) == (brenner, ["shipment.delivered"])
     assert webhook.secret in page
     assert webhook.secret not in client.get("/settings/webhooks/").content.decode()
 
@@ -45,7 +46,9 @@ def test_tenant_admin_adds_a_webhook_and_sees_its_secret_once(client, brenner, t
 def test_bad_webhook_url_is_a_clear_error(client, tenant_admin):
     client.force_login(tenant_admin)
 
-    response = client.post("/settings/webhooks/", {"url": "not a url", "trigger": ["delay"]})
+    response = client.post(
+        "/settings/webhooks/", {"url": "not a url", "event_type": ["shipment.delayed"]}
+    )
 
     assert response.status_code == 200
     assert "Enter a valid URL" in response.content.decode()
@@ -65,7 +68,7 @@ def test_bad_webhook_url_is_a_clear_error(client, tenant_admin):
 def test_webhooks_cannot_point_inside_the_network(client, tenant_admin, url):
     client.force_login(tenant_admin)
 
-    response = client.post("/settings/webhooks/", {"url": url, "trigger": ["delay"]})
+    response = client.post("/settings/webhooks/", {"url": url, "event_type": ["shipment.delayed"]})
 
     assert response.status_code == 200
     assert "webhooks cannot point at" in response.content.decode()
@@ -80,7 +83,7 @@ def test_members_cannot_manage_webhooks(client, customer_user):
 
 def test_an_admin_cannot_deactivate_another_tenants_webhook(client, tenant_admin, nordwind):
     theirs = Webhook.objects.create(
-        tenant=nordwind, url="https://n.example/h", secret="x", triggers=["delay"]
+        tenant=nordwind, url="https://n.example/h", secret="x", event_types=["shipment.delayed"]
     )
     client.force_login(tenant_admin)
 

@@ -20,8 +20,8 @@ from visibility.models import Notification, NotificationSubscription, Webhook, W
 from visibility.services.notifications import (
     notifications_deliver,
     shipment_url,
-    sign_webhook_body,
 )
+from visibility.services.webhooks import sign_webhook_body
 
 pytestmark = pytest.mark.django_db
 
@@ -133,7 +133,7 @@ def receiver():
 def test_webhook_is_signed_retried_with_backoff_and_logged(brenner, story, receiver, settings):
     settings.WEBHOOK_ALLOW_PRIVATE_TARGETS = True  # the receiver listens on loopback
     webhook = Webhook.objects.create(
-        tenant=brenner, url=receiver, secret="s3cret", triggers=["delivery"]
+        tenant=brenner, url=receiver, secret="s3cret", event_types=["shipment.delivered"]
     )
     Receiver.answers = [500]
     project(story)
@@ -148,10 +148,10 @@ def test_webhook_is_signed_retried_with_backoff_and_logged(brenner, story, recei
     assert notifications_deliver() == 1
 
     headers, body = Receiver.received[-1]
-    expected = sign_webhook_body("s3cret", headers["X-Portal-Timestamp"], body)
-    assert headers["X-Portal-Signature"] == f"sha256={expected}"
-    assert json.loads(body)["trigger"] == "delivery"
-    assert json.loads(body)["shipment_id"] == "SHP-778120"
+    stamp, signature = (part.split("=", 1)[1] for part in headers["Portal-Signature"].split(","))
+    assert signature == sign_webhook_body("s3cret", stamp, body)
+    assert json.loads(body)["type"] == "shipment.delivered"
+    assert json.loads(body)["data"]["object"]["shipment_id"] == "SHP-778120"
     log = list(WebhookDelivery.objects.values_list("status_code", flat=True))
     assert sorted(log) == [204, 500]
 
@@ -192,7 +192,7 @@ def test_a_worker_dying_mid_run_never_resends_what_it_already_sent(brenner, stor
 
 def test_a_webhook_pointing_inside_the_network_is_never_called(brenner, story, receiver):
     webhook = Webhook.objects.create(
-        tenant=brenner, url=receiver, secret="s3cret", triggers=["delivery"]
+        tenant=brenner, url=receiver, secret="s3cret", event_types=["shipment.delivered"]
     )
     project(story)
 

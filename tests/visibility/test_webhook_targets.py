@@ -75,7 +75,9 @@ def listeners():
 
 
 def notify(tenant, url: str) -> Notification:
-    webhook = Webhook.objects.create(tenant=tenant, url=url, secret="s", triggers=["delivery"])
+    webhook = Webhook.objects.create(
+        tenant=tenant, url=url, secret="s", event_types=["shipment.delivered"]
+    )
     return Notification.objects.create(
         shipment_ref="SHP-1",
         trigger="delivery",
@@ -195,7 +197,7 @@ def test_private_and_metadata_targets_are_refused_at_registration(brenner, setti
     settings.WEBHOOK_ALLOW_PRIVATE_TARGETS = False
 
     with pytest.raises(ValidationError):
-        webhook_create(tenant=brenner, url=url, triggers=["delivery"])
+        webhook_create(tenant=brenner, url=url, event_types=["shipment.delivered"])
 
 
 @pytest.mark.parametrize(

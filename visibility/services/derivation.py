@@ -88,6 +88,18 @@ def _notable(shipment: Shipment) -> set[str]:
     return facts
 
 
+def _eta_changed(shipment: Shipment, eta_before: datetime | None) -> bool:
+    """An ETA that replaced another (a first ETA is not a change) on a shipment not yet
+    delivered: an older ETA arriving late never becomes the derived one, so it sends
+    nothing; after delivery an ETA is superseded."""
+    return (
+        eta_before is not None
+        and shipment.eta is not None
+        and shipment.eta != eta_before
+        and shipment.status != ShipmentStatus.DELIVERED
+    )
+
+
 # What derivation reads of a shipment besides the fields it derives.
 SHIPMENT_DERIVATION_INPUTS = [
     "shipment_id",
@@ -112,12 +124,18 @@ def derive_shipments(shipment_ids: Iterable[int]) -> ShipmentDerivation:
     moved = []
     for shipment in shipments:
         before = _notable(shipment)
+        eta_before = shipment.eta
         account_before = shipment.customer_account_id
         shipment_orders = orders.get(shipment.id, [])
         _derive_shipment(shipment, histories.get(shipment.id, []), shipment_orders)
         result.transitions += [
             (shipment, trigger) for trigger in sorted(_notable(shipment) - before)
         ]
+        if _eta_changed(shipment, eta_before):
+            assert shipment.eta is not None
+            result.transitions.append(
+                Occurrence(shipment, NotificationTrigger.ETA_CHANGE, shipment.eta.isoformat())
+            )
         result.order_ids.update(order.order_id for order in shipment_orders)
         if shipment.customer_account_id != account_before:
             moved.append(shipment.id)

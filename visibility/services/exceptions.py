@@ -33,7 +33,7 @@ from visibility.models import (
     ShipmentException,
     ShipmentStatus,
 )
-from visibility.services.notifications import Occurrence
+from visibility.services.notifications import Occurrence, notifications_record
 
 OpenedBy = ShipmentException.OpenedBy
 Status = ShipmentException.Status
@@ -137,7 +137,7 @@ def exceptions_sync(shipments: list[Shipment], now: datetime) -> list[Occurrence
     raised = _latest_facts(ids, kind=ShipmentEvent.Kind.MILESTONE, milestone=Milestone.EXCEPTION)
     known: dict[int, list[ShipmentException]] = {}
     for record in ShipmentException.objects.filter(shipment_id__in=ids).only(
-        "shipment_id", "reason", "status", "occurrence_key", "resolved_automatically"
+        "shipment_id", "reason", "status", "occurrence_key", "resolved_automatically", "opened_by"
     ):
         known.setdefault(record.shipment_id, []).append(record)
 
@@ -145,6 +145,7 @@ def exceptions_sync(shipments: list[Shipment], now: datetime) -> list[Occurrence
     to_open: list[ShipmentException] = []
     to_resolve: list[int] = []
     occurrences: list[Occurrence] = []
+    resolved: list[Occurrence] = []
     announced: list[Shipment] = []
     for shipment in shipments:
         problems = _problems(shipment, delays.get(shipment.id), raised.get(shipment.id))
@@ -158,7 +159,13 @@ def exceptions_sync(shipments: list[Shipment], now: datetime) -> list[Occurrence
             if r.status == Status.RESOLVED and not r.resolved_automatically
         }
         wanted = {problem[0] for problem in problems}
-        to_resolve += [r.id for reason, r in unresolved.items() if reason not in wanted]
+        gone = [r for reason, r in unresolved.items() if reason not in wanted]
+        to_resolve += [r.id for r in gone]
+        resolved += [
+            Occurrence(shipment, NotificationTrigger.EXCEPTION_RESOLVED, _occurrence(r))
+            for r in gone
+            if _is_customer_news(r)
+        ]
         for reason, opened_by, key, code, detail in problems:
             if reason in unresolved or (reason, key) in settled:
                 continue
@@ -202,9 +209,14 @@ def exceptions_sync(shipments: list[Shipment], now: datetime) -> list[Occurrence
     occurrences += [
         Occurrence(record.shipment, NotificationTrigger.EXCEPTION, _occurrence(record))
         for record in to_open
-        if record.opened_by != OpenedBy.DELAY and record.reason not in WORK_FOR_STAFF_ONLY
+        if _is_customer_news(record)
     ]
-    return occurrences
+    return occurrences + resolved
+
+
+def _is_customer_news(record: ShipmentException) -> bool:
+    """Whether its opening and resolving are sent (delay-opened ones go out as delays)."""
+    return record.opened_by != OpenedBy.DELAY and record.reason not in WORK_FOR_STAFF_ONLY
 
 
 # --- customer service ------------------------------------------------------------------------
@@ -277,6 +289,14 @@ def exception_resolve(
         record.resolved_automatically = False
         record.save(update_fields=["status", "resolved_at", "resolved_automatically"])
         _audited(actor, "resolve", record)
+        if _is_customer_news(record):
+            notifications_record(
+                [
+                    Occurrence(
+                        record.shipment, NotificationTrigger.EXCEPTION_RESOLVED, _occurrence(record)
+                    )
+                ]
+            )
     return record
 
 

@@ -1,5 +1,5 @@
-"""Notifications: recorded once per (shipment, trigger, occurrence, subscriber), delivered
-by a worker.
+"""Notifications: recorded once per (object, trigger, occurrence, subscriber), delivered
+by a worker: emails to users, signed events to webhooks (docs/API.md, "Webhooks").
 
 Projection records a notification when a shipment *becomes* delivered (a transition
 found by derivation), for each new exception record, and for each delay that moves the
@@ -7,19 +7,16 @@ ETA later than the last delay notified (visibility/services/exceptions.py), in t
 transaction as the change, so nothing is lost and a duplicate or replayed event finds
 the row already there (unique constraint) and sends nothing twice. A delay that arrives
 after delivery is superseded: a delivered shipment is never `delayed`, so no occurrence.
+Webhooks also hear of milestones, ETA changes, resolved exceptions, documents and
+invoices (found by the projectors that write them: visibility/services/projection).
 """
 
 from __future__ import annotations
 
 import functools
-import hashlib
-import hmac
-import http.client
-import json
 import logging
-import time
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import NamedTuple
 from urllib.parse import quote
 
@@ -32,11 +29,16 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import RFC3986_SUBDELIMS
 
+from accounts.models import CustomerAccount
 from accounts.scoping import visible_account_ids
 from core.db.failures import is_infrastructure_failure
 from visibility.enqueue import enqueue_deliver_notifications
 from visibility.models import (
+    EMAIL_TRIGGERS,
+    WEBHOOK_EVENT_OF_TRIGGER,
+    Document,
     ExceptionReason,
+    Invoice,
     Notification,
     NotificationSubscription,
     NotificationTrigger,
@@ -45,16 +47,20 @@ from visibility.models import (
     Webhook,
     WebhookDelivery,
 )
-from visibility.services.webhook_targets import (
-    WebhookTargetRefused,
-    webhook_connection,
-    webhook_target_resolve,
+from visibility.services.webhooks import (
+    WebhookAttemptFailed,
+    WebhookGone,
+    send_webhook,
+    webhook_envelope,
+    webhook_event_context,
+    webhook_event_id,
+    webhook_retry_delay,
 )
 
 logger = logging.getLogger(__name__)
 
+# Emails: 30 s doubling, 6 attempts. Webhooks: visibility/services/webhooks.py.
 MAX_DELIVERY_ATTEMPTS = 6
-WEBHOOK_TIMEOUT_SECONDS = 5
 
 
 def shipment_url(shipment_id: str) -> str:
@@ -70,6 +76,7 @@ def _shipment_list_url() -> str:
 
 
 def _payload(shipment: Shipment, trigger: str, occurrence: str) -> dict:
+    """What an email tells of a shipment occurrence."""
     reason = occurrence.partition(":")[0] if trigger == NotificationTrigger.EXCEPTION else ""
     return {
         "trigger": trigger,
@@ -84,33 +91,82 @@ def _payload(shipment: Shipment, trigger: str, occurrence: str) -> dict:
     }
 
 
+Subject = Shipment | Invoice | Document
+
+
 class Occurrence(NamedTuple):
-    """One occurrence of a trigger on a shipment: notified once per subscriber.
+    """One occurrence of a trigger on a shipment, invoice or document: notified once
+    per subscriber.
 
-    `occurrence` tells occurrences apart: an exception's reason and id, the ETA a delay
-    announced; empty for the one delivery."""
+    `occurrence` tells occurrences apart: an exception's reason and the facts that
+    opened it, the ETA a delay or ETA change announced, a milestone and its time; empty
+    for the one delivery, a document, an invoice posted or paid."""
 
-    shipment: Shipment
+    shipment: Subject
     trigger: str
     occurrence: str = ""
 
 
-def notifications_record(transitions: Sequence[tuple[Shipment, str] | Occurrence]) -> int:
+def subject_key(subject: Subject) -> str:
+    """The public key of a notified object (stored as the notification's `shipment_ref`)."""
+    if isinstance(subject, Shipment):
+        return subject.shipment_id
+    if isinstance(subject, Invoice):
+        return subject.invoice_number
+    return subject.document_id
+
+
+def _tenants_of(occurrences: list[Occurrence]) -> dict[tuple[str, int], dict[int, int]]:
+    """{account id: tenant id} of each subject, by (model name, pk): a consolidated
+    shipment is visible to each of its accounts, so each of their tenants may hear of it
+    (its own facts only)."""
+    found: dict[tuple[str, int], dict[int, int]] = {}
+    shipment_ids = {o.shipment.id for o in occurrences if isinstance(o.shipment, Shipment)}
+    if shipment_ids:
+        for shipment_id, account_id, tenant_id in ShipmentAccount.objects.filter(
+            shipment_id__in=shipment_ids, customer_account__tenant__isnull=False
+        ).values_list("shipment_id", "customer_account_id", "customer_account__tenant_id"):
+            found.setdefault(("shipment", shipment_id), {})[account_id] = tenant_id
+    owned = {
+        o.shipment.customer_account_id for o in occurrences if not isinstance(o.shipment, Shipment)
+    }
+    if owned:
+        tenant_of = dict(
+            CustomerAccount.objects.filter(id__in=owned, tenant__isnull=False).values_list(
+                "id", "tenant_id"
+            )
+        )
+        for o in occurrences:
+            subject = o.shipment
+            if not isinstance(subject, Shipment) and subject.customer_account_id in tenant_of:
+                account = subject.customer_account_id
+                found[(type(subject).__name__.lower(), subject.id)] = {account: tenant_of[account]}
+    return found
+
+
+def notifications_record(transitions: Sequence[tuple[Subject, str] | Occurrence]) -> int:
     """Record the notifications these transitions owe their subscribers; return how many."""
     if not transitions:
         return 0
-    occurrences = [Occurrence(*transition) for transition in transitions]
-    # A consolidated shipment is visible to each of its accounts, so each of their
-    # tenants' subscribers may hear of it (its own facts only: the payload names no order).
-    accounts_of: dict[int, dict[int, int]] = {}
-    for shipment_id, account_id, tenant_id in ShipmentAccount.objects.filter(
-        shipment_id__in={occurrence.shipment.id for occurrence in occurrences},
-        customer_account__tenant__isnull=False,
-    ).values_list("shipment_id", "customer_account_id", "customer_account__tenant_id"):
-        accounts_of.setdefault(shipment_id, {})[account_id] = tenant_id
-    tenant_ids = {tenant for accounts in accounts_of.values() for tenant in accounts.values()}
+    # Every active webhook, few next to a batch's events: most occurrences are milestones
+    # only webhooks hear of, and without a webhook of their type they are dropped here,
+    # before any lookup (the same number of queries as reading the tenants' webhooks).
+    webhooks = list(Webhook.objects.filter(active=True).only("id", "tenant_id", "event_types"))
+    wanted = set(EMAIL_TRIGGERS) | {
+        trigger
+        for trigger, (event_type, _) in WEBHOOK_EVENT_OF_TRIGGER.items()
+        if any(event_type in webhook.event_types for webhook in webhooks)
+    }
+    occurrences = [
+        occurrence
+        for occurrence in (Occurrence(*transition) for transition in transitions)
+        if occurrence.trigger in wanted
+    ]
+    tenants_of = _tenants_of(occurrences)
+    tenant_ids = {tenant for accounts in tenants_of.values() for tenant in accounts.values()}
+    if not tenant_ids:
+        return 0
     subscriptions = list(NotificationSubscription.objects.filter(tenant_id__in=tenant_ids))
-    webhooks = list(Webhook.objects.filter(tenant_id__in=tenant_ids, active=True))
     users = {
         user.id: user
         for user in get_user_model().objects.filter(
@@ -121,28 +177,61 @@ def notifications_record(transitions: Sequence[tuple[Shipment, str] | Occurrence
         user_id: set(visible_account_ids(user).values_list("id", flat=True))
         for user_id, user in users.items()
     }
+    now = timezone.now()
     rows = []
-    for shipment, trigger, occurrence in occurrences:
-        accounts = accounts_of.get(shipment.id, {})
-        payload = _payload(shipment, trigger, occurrence)
+    for subject, trigger, occurrence in occurrences:
+        accounts = tenants_of.get((type(subject).__name__.lower(), subject.id), {})
+        key = subject_key(subject)
+        email_payload = (
+            _payload(subject, trigger, occurrence)
+            if isinstance(subject, Shipment) and trigger in EMAIL_TRIGGERS
+            else None
+        )
+        event_type, _ = WEBHOOK_EVENT_OF_TRIGGER[trigger]
         for tenant_id in sorted(set(accounts.values())):
             common = {
-                "shipment_ref": shipment.shipment_id,
+                "shipment_ref": key,
                 "trigger": trigger,
                 "occurrence": occurrence[:64],
                 "tenant_id": tenant_id,
-                "payload": payload,
             }
-            for subscription in subscriptions:
-                if (
-                    subscription.tenant_id == tenant_id
-                    and subscription.trigger == trigger
-                    and accounts.keys() & visible.get(subscription.user_id, set())
-                ):
-                    rows.append(Notification(subscriber=f"user:{subscription.user_id}", **common))
-            for webhook in webhooks:
-                if webhook.tenant_id == tenant_id and trigger in webhook.triggers:
-                    rows.append(Notification(subscriber=f"webhook:{webhook.id}", **common))
+            if email_payload is not None:
+                for subscription in subscriptions:
+                    if (
+                        subscription.tenant_id == tenant_id
+                        and subscription.trigger == trigger
+                        and accounts.keys() & visible.get(subscription.user_id, set())
+                    ):
+                        rows.append(
+                            Notification(
+                                subscriber=f"user:{subscription.user_id}",
+                                payload=email_payload,
+                                **common,
+                            )
+                        )
+            subscribed = [
+                webhook
+                for webhook in webhooks
+                if webhook.tenant_id == tenant_id and event_type in webhook.event_types
+            ]
+            if not subscribed:
+                continue
+            event_id = webhook_event_id(tenant_id, trigger, key, occurrence[:64])
+            envelope = webhook_envelope(
+                event_id=event_id,
+                trigger=trigger,
+                created=now,
+                context=webhook_event_context(trigger, occurrence),
+            )
+            rows += [
+                Notification(
+                    subscriber=f"webhook:{webhook.id}",
+                    payload=envelope,
+                    event_id=event_id,
+                    **common,
+                )
+                for webhook in subscribed
+            ]
     created = Notification.objects.bulk_create(rows, ignore_conflicts=True)
     if created:
         transaction.on_commit(wake_notification_worker)
@@ -159,12 +248,6 @@ def wake_notification_worker() -> None:
 
 
 # --- delivery ------------------------------------------------------------------------------
-
-
-def sign_webhook_body(secret: str, timestamp: str, body: bytes) -> str:
-    """HMAC-SHA256 over "<timestamp>.<body>", hex: the receiver recomputes and compares."""
-    message = timestamp.encode() + b"." + body
-    return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
 
 
 def _send_email(notification: Notification) -> None:
@@ -184,77 +267,25 @@ def _send_email(notification: Notification) -> None:
     message.send()
 
 
-def _send_webhook(notification: Notification) -> None:
-    """POST the signed payload to the address the SSRF guard checked; a 3xx is a failure.
-
-    Redirects are never followed (visibility/services/webhook_targets.py says why).
-    """
-    webhook = Webhook.objects.get(id=int(notification.subscriber.split(":")[1]))
-    try:
-        target = webhook_target_resolve(webhook.url)
-    except WebhookTargetRefused as refusal:
-        WebhookDelivery.objects.create(
-            webhook=webhook, notification=notification, error=f"not sent: {refusal}"[:500]
-        )
-        raise ConnectionError(str(refusal)) from None
-    body = json.dumps(
-        {"notification_id": notification.id, **notification.payload}, sort_keys=True
-    ).encode()
-    timestamp = str(int(time.time()))
-    headers = {
-        "Host": target.host_header,
-        "Content-Type": "application/json",
-        "User-Agent": "portal-webhooks/1",
-        "X-Portal-Timestamp": timestamp,
-        "X-Portal-Signature": "sha256=" + sign_webhook_body(webhook.secret, timestamp, body),
-        "X-Portal-Notification-Id": str(notification.id),
-    }
-    started = time.monotonic()
-    status, error = None, ""
-    connection = webhook_connection(target, timeout=WEBHOOK_TIMEOUT_SECONDS)
-    try:
-        connection.request("POST", target.path, body=body, headers=headers)
-        response = connection.getresponse()
-        status = response.status
-        if 300 <= status < 400:
-            location = response.getheader("Location", "")
-            error = f"HTTP {status}: redirect to {location} not followed"
-        elif not 200 <= status < 300:
-            error = f"HTTP {status}"
-    except (OSError, http.client.HTTPException) as failure:
-        error = str(failure) or type(failure).__name__
-    finally:
-        connection.close()
-    WebhookDelivery.objects.create(
-        webhook=webhook,
-        notification=notification,
-        status_code=status,
-        error=error[:500],
-        duration_ms=int((time.monotonic() - started) * 1000),
-    )
-    if error:
-        raise ConnectionError(error)
-
-
-def notifications_deliver(*, limit: int = 100) -> int:
+def notifications_deliver(*, limit: int = 100, now: datetime | None = None) -> int:
     """Send pending notifications whose time has come; retry failures with backoff.
 
     Each notification is claimed, sent and marked in its own short transaction: a worker
     killed mid-run resends at most the one it was sending, never ones already recorded
-    as sent, and a slow webhook holds the lock of one row, not of a whole batch.
+    as sent, and a slow webhook holds the lock of one row, not of a whole batch. `now`
+    is the worker's clock (tests pass it to walk the retry schedule without sleeping).
     """
     sent = 0
     for _ in range(limit):
-        outcome = _deliver_next_notification()
+        outcome = _deliver_next_notification(now or timezone.now())
         if outcome is None:
             break
         sent += outcome
     return sent
 
 
-def _deliver_next_notification() -> int | None:
+def _deliver_next_notification(now: datetime) -> int | None:
     """Deliver the oldest due notification; None when there is none, else 1 if sent."""
-    now = timezone.now()
     with transaction.atomic():
         notification = (
             Notification.objects.select_for_update(skip_locked=True)
@@ -265,38 +296,76 @@ def _deliver_next_notification() -> int | None:
         )
         if notification is None:
             return None
-        # A statement that fails while sending (the delivery log, a lookup) aborts the
-        # transaction; without this savepoint the notification's own update would fail
-        # too, and the same notification, first in line, would block all others forever.
-        before_sending = transaction.savepoint()
-        try:
-            if notification.subscriber.startswith("webhook:"):
-                _send_webhook(notification)
-            else:
-                _send_email(notification)
-        except Exception as failure:  # any delivery failure is retried, then recorded
-            if is_infrastructure_failure(failure):
-                raise
-            logger.warning("notification %s failed", notification.id, exc_info=True)
-            if isinstance(failure, DatabaseError):
-                transaction.savepoint_rollback(before_sending)
-            notification.attempts += 1
-            notification.last_error = f"{type(failure).__name__}: {failure}"[:2000]
-            if notification.attempts >= MAX_DELIVERY_ATTEMPTS:
-                notification.state = Notification.State.FAILED
-            else:
-                notification.next_attempt_at = now + timedelta(
-                    seconds=30 * 2 ** (notification.attempts - 1)
-                )
-            was_sent = 0
+        return notification_attempt(notification, now)
+
+
+def notification_attempt(notification: Notification, now: datetime, *, retry: bool = True) -> int:
+    """One attempt at a notification locked by the caller's transaction: mark it sent,
+    or schedule its retry (none when `retry` is off), or give it up; 1 if sent."""
+    # A statement that fails while sending (the delivery log, a lookup) aborts the
+    # transaction; without this savepoint the notification's own update would fail
+    # too, and the same notification, first in line, would block all others forever.
+    before_sending = transaction.savepoint()
+    is_webhook = notification.subscriber.startswith("webhook:")
+    try:
+        if is_webhook:
+            send_webhook(notification, now)
         else:
-            notification.state = Notification.State.SENT
-            notification.sent_at = timezone.now()
-            was_sent = 1
-        notification.save(
-            update_fields=["state", "attempts", "last_error", "next_attempt_at", "sent_at"]
-        )
+            _send_email(notification)
+    except WebhookGone as gone:
+        notification.state = Notification.State.FAILED
+        notification.last_error = str(gone)
+        was_sent = 0
+    except Exception as failure:  # any delivery failure is retried, then recorded
+        if is_infrastructure_failure(failure):
+            raise
+        logger.warning("notification %s failed", notification.id, exc_info=True)
+        if isinstance(failure, DatabaseError):
+            transaction.savepoint_rollback(before_sending)
+        notification.attempts += 1
+        # A webhook's failed attempt is a connection error to its owner; its details are
+        # in the delivery log.
+        kind = "ConnectionError" if isinstance(failure, WebhookAttemptFailed) else None
+        notification.last_error = f"{kind or type(failure).__name__}: {failure}"[:2000]
+        _schedule_retry(notification, now, failure if retry else None, is_webhook=is_webhook)
+        was_sent = 0
+    else:
+        notification.state = Notification.State.SENT
+        notification.sent_at = now
+        notification.next_attempt_at = None
+        was_sent = 1
+    notification.save(
+        update_fields=["state", "attempts", "last_error", "next_attempt_at", "sent_at"]
+    )
     return was_sent
+
+
+def _schedule_retry(
+    notification: Notification, now: datetime, failure: Exception | None, *, is_webhook: bool
+) -> None:
+    """Set when the failed notification is tried next, or give it up: a webhook that
+    gives up a delivery is marked failing (shown on the page and in the API)."""
+    if failure is None:
+        delay = None
+    elif is_webhook:
+        delay = webhook_retry_delay(notification.attempts)
+    elif notification.attempts < MAX_DELIVERY_ATTEMPTS:
+        delay = timedelta(seconds=30 * 2 ** (notification.attempts - 1))
+    else:
+        delay = None
+    if delay is None:
+        notification.state = Notification.State.FAILED
+        notification.next_attempt_at = None
+        if is_webhook and failure is not None:
+            Webhook.objects.filter(
+                id=int(notification.subscriber.split(":")[1]), failing_since__isnull=True
+            ).update(failing_since=now)
+        return
+    notification.next_attempt_at = now + delay
+    if isinstance(failure, WebhookAttemptFailed):
+        WebhookDelivery.objects.filter(id=failure.attempt.id).update(
+            next_attempt_at=notification.next_attempt_at
+        )
 
 
 def pending_notifications_exist() -> bool:

@@ -11,6 +11,7 @@ from typing import Any
 from accounts.models import CustomerAccount
 from core.timestamps import parse_timestamp
 from visibility.holds import HoldKey
+from visibility.services.notifications import Occurrence
 
 
 class Hold(Exception):
@@ -47,12 +48,16 @@ class ProjectionEffects:
     # Events that may never apply (another source owns their order), by key, with the
     # reason: processing makes them dead letters at once, without retries.
     rejected: dict[str, str] = field(default_factory=dict)
+    # What projectors saw happen that subscribers may be told of (a new milestone,
+    # document, invoice, payment): recorded with the derivation's transitions.
+    occurrences: list[Occurrence] = field(default_factory=list)
 
     def add(self, other: ProjectionEffects) -> None:
         self.shipment_ids |= other.shipment_ids
         self.order_ids |= other.order_ids
         self.released_keys |= other.released_keys
         self.rejected |= other.rejected
+        self.occurrences += other.occurrences
 
 
 # A batch projector applies all of a batch's events of one type and returns the keys of

@@ -10,7 +10,8 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 
 from visibility.holds import HoldKey, HoldKind
-from visibility.models import Document, Invoice, Order, Reference, Shipment
+from visibility.models import Document, Invoice, NotificationTrigger, Order, Reference, Shipment
+from visibility.services.notifications import Occurrence
 from visibility.services.projection.base import Held, ProjectedEvent, ProjectionEffects
 from visibility.services.references import Owner, references_add
 
@@ -51,6 +52,9 @@ def project_documents(events: list[ProjectedEvent], effects: ProjectionEffects) 
             effects.shipment_ids.add(owner.id)
     Document.objects.bulk_create(documents)
     references_add(references)
+    effects.occurrences += [
+        Occurrence(document, NotificationTrigger.DOCUMENT) for document in documents
+    ]
     return held
 
 

@@ -8,7 +8,14 @@ from typing import Any
 from core.db.bulk import insert_rows
 from visibility.event_types import EventType
 from visibility.holds import HoldKey
-from visibility.models import ShipmentEvent, StatusCodeAction, StatusCodeMapping
+from visibility.models import (
+    NotificationTrigger,
+    Shipment,
+    ShipmentEvent,
+    StatusCodeAction,
+    StatusCodeMapping,
+)
+from visibility.services.notifications import Occurrence
 from visibility.services.projection.base import (
     Held,
     ProjectedEvent,
@@ -109,5 +116,15 @@ def project_history_events(events: list[ProjectedEvent], effects: ProjectionEffe
             }
         )
         effects.shipment_ids.add(shipment_pk)
+        if fields["kind"] == ShipmentEvent.Kind.MILESTONE and fields.get("milestone"):
+            # Once per milestone and time: the outbox's unique key drops a replayed one.
+            occurred_at = event.occurred_at.isoformat()
+            effects.occurrences.append(
+                Occurrence(
+                    Shipment(id=shipment_pk, shipment_id=event.data["shipment_id"]),
+                    NotificationTrigger.MILESTONE,
+                    f"{fields['milestone']}@{occurred_at}",
+                )
+            )
     insert_rows(ShipmentEvent, facts, ignore_conflicts=True)
     return held

@@ -6,7 +6,8 @@ from decimal import Decimal
 
 from core.db.bulk import bulk_insert_rows, bulk_update_rows
 from visibility.holds import HoldKey
-from visibility.models import Invoice, InvoiceLine, Reference, Shipment
+from visibility.models import Invoice, InvoiceLine, NotificationTrigger, Reference, Shipment
+from visibility.services.notifications import Occurrence
 from visibility.services.projection.base import (
     SNAPSHOT_VERSION_FIELDS,
     Held,
@@ -72,6 +73,10 @@ def project_invoices_posted(events: list[ProjectedEvent], effects: ProjectionEff
         ]
     )
     effects.released_keys.update(HoldKey.invoice(invoice.invoice_number) for invoice, _ in winners)
+    # Once per invoice: a newer snapshot of a posted invoice finds its notification there.
+    effects.occurrences += [
+        Occurrence(invoice, NotificationTrigger.INVOICE_POSTED) for invoice, _ in winners
+    ]
     # An invoice naming a delivered shipment ends its "delivered, not invoiced" state.
     effects.shipment_ids.update(
         Shipment.objects.filter(
@@ -117,4 +122,7 @@ def project_invoices_paid(events: list[ProjectedEvent], effects: ProjectionEffec
             invoice.payment_event_key = event.key
             changed[invoice.invoice_number] = invoice
     bulk_update_rows(list(changed.values()), ["paid_at", "paid_amount", "payment_event_key"])
+    effects.occurrences += [
+        Occurrence(invoice, NotificationTrigger.INVOICE_PAID) for invoice in changed.values()
+    ]
     return held
