@@ -15,7 +15,7 @@ DEMO_SECRET_KEY_FILE := .local/demo-secret-key
 DEMO_ENV := SECRET_KEY="$${SECRET_KEY:-$$(cat $(DEMO_SECRET_KEY_FILE))}" DEBUG=0 \
 	ALLOWED_HOSTS="$${ALLOWED_HOSTS:-localhost,127.0.0.1}"
 
-.PHONY: demo test test-steps install browser lint bench bench-pipeline bench-data bench-reads bench-time clean
+.PHONY: demo test test-steps install browser lint bench bench-load bench-pipeline bench-data bench-reads bench-time clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -75,6 +75,11 @@ bench-reads: install
 # needs bench-data).
 bench-time: install
 	$(TOOL_KEY) $(PY) -m bench.time_and_change
+
+# LOAD_CLIENTS (64) partner API clients for LOAD_SECONDS (60) against gunicorn and PostgreSQL
+# on loopback (bench/load.py); fails on any 5xx. Results in docs/BENCHMARKS.md.
+bench-load: install
+	$(TOOL_KEY) $(PY) -m bench.load
 
 lint: install
 	$(PY) -m ruff check .
