@@ -217,8 +217,16 @@ def request_mix(rng: random.Random, known: dict[str, list[str]]) -> tuple[str, s
 
 async def run_clients(
     port: int, tokens: dict[str, str], known: dict[str, dict[str, list[str]]]
-) -> list[tuple[str, int, float]]:
+) -> tuple[list[tuple[str, int, float]], Counter[str]]:
+    """Each client's answers as (route, status, seconds); a request with no answer has
+    status 0 and its reason counted. A GET whose kept-alive connection the server closed
+    as it was reused (gunicorn closes a connection idle for `keepalive` seconds; with
+    this client starved of CPU its next request can come later than that, and the close
+    then resets it: ReadError, or RemoteProtocolError when nothing was sent yet) is sent
+    again once on a new connection, as browsers do for idempotent requests; those
+    retries are counted too."""
     results: list[tuple[str, int, float]] = []
+    incidents: Counter[str] = Counter()
     deadline = time.monotonic() + SECONDS
     limits = httpx.Limits(max_connections=CLIENTS, max_keepalive_connections=CLIENTS)
     slugs = list(tokens)
@@ -233,15 +241,23 @@ async def run_clients(
             while time.monotonic() < deadline:
                 route, path = request_mix(rng, known[slug])
                 started = time.perf_counter()
-                try:
-                    response = await client.get(path, headers=headers)
-                    status = response.status_code
-                except httpx.HTTPError:
-                    status = 0  # no answer at all (refused, reset, timed out)
+                status = 0
+                for attempt in range(2):
+                    try:
+                        response = await client.get(path, headers=headers)
+                        status = response.status_code
+                        break
+                    except (httpx.RemoteProtocolError, httpx.ReadError) as error:
+                        incidents[f"retried: {type(error).__name__}"] += 1
+                        if attempt:
+                            incidents[f"no answer: {type(error).__name__}"] += 1
+                    except httpx.HTTPError as error:  # refused, reset, timed out
+                        incidents[f"no answer: {type(error).__name__}: {error}"] += 1
+                        break
                 results.append((route, status, time.perf_counter() - started))
 
         await asyncio.gather(*(one_client(number) for number in range(CLIENTS)))
-    return results
+    return results, incidents
 
 
 def report(results: list[tuple[str, int, float]], seconds: float) -> dict:
@@ -290,7 +306,7 @@ def main() -> int:
         cpu_before = psutil.cpu_times()
         log(f"{CLIENTS} clients for {SECONDS:.0f} s; load average {load_before[0]:.2f}")
         started = time.monotonic()
-        results = asyncio.run(run_clients(port, tokens, known))
+        results, incidents = asyncio.run(run_clients(port, tokens, known))
         elapsed = time.monotonic() - started
         sampler.halt.set()
         cpu_after = psutil.cpu_times()
@@ -302,6 +318,7 @@ def main() -> int:
             "web": f"gunicorn gthread {WEB_CONCURRENCY} workers x {WEB_THREADS} threads",
             "events_loaded": EVENTS,
             **report(results, elapsed),
+            "incidents": dict(incidents),
             "peak_database_connections": sampler.peak,
             "load_average_before": [round(value, 2) for value in load_before],
             "load_average_after": [round(value, 2) for value in os.getloadavg()],
