@@ -11,13 +11,13 @@ import sys
 
 from tests.processes import ROOT
 
+# What this test run sets for itself: DJANGO_ALLOW_ASYNC_UNSAFE comes from the browser
+# tests (tests/browser/conftest.py) and is refused by the deployment checklist.
+NOT_INHERITED = {"SECRET_KEY", "DEBUG", "BEHIND_TLS_PROXY", "DJANGO_ALLOW_ASYNC_UNSAFE"}
+
 
 def manage(*arguments: str, **environment: str) -> subprocess.CompletedProcess:
-    inherited = {
-        key: value
-        for key, value in os.environ.items()
-        if key not in {"SECRET_KEY", "DEBUG", "BEHIND_TLS_PROXY"}
-    }
+    inherited = {key: value for key, value in os.environ.items() if key not in NOT_INHERITED}
     return subprocess.run(
         [sys.executable, "manage.py", *arguments],
         cwd=ROOT,
