@@ -5,11 +5,18 @@ PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
 # mypy's Django plugin imports the settings but never connects: without DATABASE_URL /
 # REDIS_URL, placeholders spare a type check starting the embedded servers.
+# DEBUG is off unless asked, and then SECRET_KEY is required: tools that only import the
+# settings (mypy, makemigrations, benchmarks) get a placeholder key unless one is set.
+TOOL_KEY := SECRET_KEY=$${SECRET_KEY:-not-a-secret-for-tools-and-benchmarks-only-0123456789}
 MYPY := DATABASE_URL=$${DATABASE_URL:-postgresql://typecheck@localhost/typecheck} \
-	REDIS_URL=$${REDIS_URL:-redis://localhost/0} $(PY) -m mypy
+	REDIS_URL=$${REDIS_URL:-redis://localhost/0} $(TOOL_KEY) $(PY) -m mypy
+# The demo runs with DEBUG off like production: a key made once for this checkout.
+DEMO_SECRET_KEY_FILE := .local/demo-secret-key
+DEMO_ENV := SECRET_KEY="$${SECRET_KEY:-$$(cat $(DEMO_SECRET_KEY_FILE))}" DEBUG=0 \
+	ALLOWED_HOSTS="$${ALLOWED_HOSTS:-localhost,127.0.0.1}"
 
-.PHONY: demo test install browser lint openapi bench bench-pipeline bench-data bench-reads bench-time \
-	bench-api clean
+.PHONY: demo test test-steps install browser lint openapi bench bench-load bench-pipeline bench-data \
+	bench-reads bench-time bench-api clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,21 +33,32 @@ browser: install
 	    && ! command -v chromium-browser >/dev/null 2>&1; then \
 	    $(VENV)/bin/playwright install chromium; fi
 
-demo: install
-	$(PY) manage.py migrate --noinput
-	$(PY) manage.py collectstatic --noinput --verbosity 0
-	$(PY) manage.py load_demo
-	$(PY) manage.py run_demo
+$(DEMO_SECRET_KEY_FILE):
+	mkdir -p $(dir $@)
+	umask 077 && $(PY) -c "import secrets; print(secrets.token_urlsafe(50))" > $@
 
+# gunicorn, a Celery worker and beat with DEBUG off (portal/management/commands/run_demo.py);
+# Ctrl-C stops them and the embedded servers.
+demo: install $(DEMO_SECRET_KEY_FILE)
+	$(DEMO_ENV) $(PY) manage.py migrate --noinput
+	$(DEMO_ENV) $(PY) manage.py collectstatic --noinput --verbosity 0
+	$(DEMO_ENV) $(PY) manage.py load_demo
+	$(DEMO_ENV) $(PY) manage.py run_demo
+
+# The embedded servers a test run starts are stopped when it ends, whatever its outcome
+# (portal/embedded.py `run`); servers that were running before it are left alone.
 test: install browser
+	$(PY) -m portal.embedded run -- $(MAKE) --no-print-directory test-steps
+
+test-steps:
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 	$(MYPY)
-	$(PY) manage.py makemigrations --check --dry-run
+	$(TOOL_KEY) $(PY) manage.py makemigrations --check --dry-run
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 # Benchmarks; results in docs/BENCHMARKS.md. Use DATABASE_URL/REDIS_URL when set, else embedded.
-bench: bench-pipeline bench-reads bench-time bench-api
+bench: bench-pipeline bench-reads bench-time bench-api bench-load
 
 # The API against docs/openapi.yaml with many more examples per operation than `make test`
 # (tests/api/test_schemathesis.py; API_FUZZ_EXAMPLES=N to choose).
@@ -50,26 +68,31 @@ bench-api: install
 
 # The event pipeline end to end (bench/pipeline.py). BENCH_EVENTS=20000 for a quicker run.
 bench-pipeline: install
-	$(PY) -m bench.pipeline
+	$(TOOL_KEY) $(PY) -m bench.pipeline
 
 # 1,000,000 shipments and their orders, milestones and invoices across 50 tenants.
 bench-data: install
-	$(PY) -m bench.read_data
+	$(TOOL_KEY) $(PY) -m bench.read_data
 
 # Reads at production size through the selectors and HTTP (runs bench-data when needed).
 bench-reads: install
-	$(PY) -m bench.reads
+	$(TOOL_KEY) $(PY) -m bench.reads
 
 # Clock sweep, exception queue and change feed at production size (bench/time_and_change.py;
 # needs bench-data).
 bench-time: install
-	$(PY) -m bench.time_and_change
+	$(TOOL_KEY) $(PY) -m bench.time_and_change
+
+# LOAD_CLIENTS (64) partner API clients for LOAD_SECONDS (60) against gunicorn and PostgreSQL
+# on loopback (bench/load.py); fails on any 5xx. Results in docs/BENCHMARKS.md.
+bench-load: install
+	$(TOOL_KEY) $(PY) -m bench.load
 
 # The committed OpenAPI document (docs/openapi.yaml), regenerated from the code; zero
 # warnings allowed. tests/api/test_openapi_document.py fails when the two differ.
 openapi: install
 	DATABASE_URL=$${DATABASE_URL:-postgresql://schema@localhost/schema} \
-	REDIS_URL=$${REDIS_URL:-redis://localhost/0} \
+	REDIS_URL=$${REDIS_URL:-redis://localhost/0} $(TOOL_KEY) \
 	$(PY) manage.py spectacular --validate --fail-on-warn --file docs/openapi.yaml
 
 lint: install

@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import dj_database_url
+from csp.constants import NONCE, NONE, SELF
+from django.core.exceptions import ImproperlyConfigured
 
 from portal import embedded
 
@@ -34,9 +36,13 @@ def env_list(name: str, default: str) -> list[str]:
 DEBUG = env_bool("DEBUG", False)
 SECRET_KEY = os.environ.get("SECRET_KEY", "")
 if not SECRET_KEY:
-    if not DEBUG and os.environ.get("PORTAL_REQUIRE_SECRET_KEY") == "1":
-        raise RuntimeError("SECRET_KEY must be set in production")
-    # A development-only key; production sets SECRET_KEY (docker-compose requires it).
+    if not DEBUG:
+        # Secure by default: without DEBUG there is no development key to fall back on.
+        raise ImproperlyConfigured(
+            "SECRET_KEY is not set. Set SECRET_KEY to a long random value (e.g. "
+            "python -c 'import secrets; print(secrets.token_urlsafe(50))'), "
+            "or DEBUG=1 for development on this machine."
+        )
     SECRET_KEY = "insecure-development-key-change-me-" + "x" * 20
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],testserver")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
@@ -48,12 +54,23 @@ with warnings.catch_warnings():
     DATABASE_URL = os.environ.get("DATABASE_URL") or embedded.ensure_embedded_postgres()
     REDIS_URL = os.environ.get("REDIS_URL") or embedded.ensure_embedded_redis()
 
-_database = dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True)
+# Connections: Django keeps one per thread, so a server holds at most workers x threads
+# (gunicorn.conf.py), each kept for DATABASE_CONN_MAX_AGE seconds; that product plus the
+# Celery processes must stay under PostgreSQL's max_connections (docs/OPERATIONS.md,
+# "Database connections"). Behind PgBouncer in transaction mode set DATABASE_CONN_MAX_AGE=0
+# and DATABASE_DISABLE_SERVER_SIDE_CURSORS=1 (a named cursor cannot outlive a transaction
+# that PgBouncer may run on another server connection).
+_database = dj_database_url.parse(
+    DATABASE_URL,
+    conn_max_age=int(os.environ.get("DATABASE_CONN_MAX_AGE", "60")),
+    conn_health_checks=True,
+)
 if "host" in _database.get("OPTIONS", {}):  # Unix-socket URL (embedded PostgreSQL)
     _database["HOST"] = _database["OPTIONS"].pop("host")
 _database.setdefault("OPTIONS", {})["connect_timeout"] = int(
     os.environ.get("DATABASE_CONNECT_TIMEOUT", "5")
 )
+_database["DISABLE_SERVER_SIDE_CURSORS"] = env_bool("DATABASE_DISABLE_SERVER_SIDE_CURSORS", False)
 DATABASES = {"default": _database}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -93,6 +110,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",  # Swagger UI and Redoc as static files (no CDN)
     "guardian",
     "strawberry_django",
+    "csp",
     "accounts",
     "integration",
     "visibility",
@@ -103,6 +121,8 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     # API JSON only, after its ETag is set (portal/middleware.py says why not pages).
     "portal.middleware.ApiCompressionMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "portal.security_headers.PermissionsPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Problems for every API failure, ETag/304, RateLimit-* headers.
     "portal.middleware.ApiResponseMiddleware",
@@ -158,18 +178,57 @@ LOGOUT_REDIRECT_URL = "login"
 
 # --- Security ---------------------------------------------------------------------------
 
+# Behind a proxy that terminates TLS (BEHIND_TLS_PROXY=1): trust its X-Forwarded-Proto,
+# redirect plain HTTP to HTTPS and send HSTS. `manage.py check --deploy` is clean with
+# DEBUG=0 and BEHIND_TLS_PROXY=1 (tests/portal/test_deploy_settings.py).
+BEHIND_TLS_PROXY = env_bool("BEHIND_TLS_PROXY", False)
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if BEHIND_TLS_PROXY else None
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", BEHIND_TLS_PROXY)
+# The health check is answered on plain HTTP: load balancers and container probes call it.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+SECURE_HSTS_SECONDS = int(
+    os.environ.get("SECURE_HSTS_SECONDS", str(365 * 24 * 3600 if BEHIND_TLS_PROXY else 0))
+)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
+# Preloading commits the whole domain to HTTPS in browsers for months: the domain's
+# owner decides (SECURE_HSTS_PRELOAD=1), so the check that asks for it is silenced.
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+SILENCED_SYSTEM_CHECKS = ["security.W021"]
+
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
-SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", not DEBUG)
-CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", not DEBUG)
+SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", BEHIND_TLS_PROXY or not DEBUG)
+CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", BEHIND_TLS_PROXY or not DEBUG)
 SESSION_COOKIE_AGE = int(os.environ.get("SESSION_COOKIE_AGE", str(8 * 3600)))
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
-SECURE_PROXY_SSL_HEADER = (
-    ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("BEHIND_TLS_PROXY", False) else None
+# Browser features no page of the portal uses (portal/security_headers.py sends it).
+PERMISSIONS_POLICY = (
+    "accelerometer=(), camera=(), geolocation=(), gyroscope=(), magnetometer=(), microphone=(), "
+    "payment=(), usb=()"
 )
+
+# Content-Security-Policy (django-csp): every script and style comes from the portal's own
+# static files. A template that must inline a script or style marks it with
+# `nonce="{{ request.csp_nonce }}"`; the nonce is added to the header only for responses
+# that use it (docs/OPERATIONS.md, "Content-Security-Policy").
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF, NONCE],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "frame-ancestors": [NONE],
+        "form-action": [SELF],
+    }
+}
 
 # --- Internationalisation, static, media -------------------------------------------------
 
@@ -183,9 +242,17 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = BASE_DIR / "staticfiles"
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", str(BASE_DIR / ".local" / "media")))
 MEDIA_URL = "media/"
+# Static files are served by whitenoise from STATIC_ROOT (collectstatic: the image build,
+# `make demo`) under names that carry a hash of their content, so they are cached for a
+# year. STATIC_MANIFEST=0 keeps plain names, for runs without collectstatic (the tests).
+STATIC_MANIFEST = env_bool("STATIC_MANIFEST", True)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+    "staticfiles": {
+        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        if STATIC_MANIFEST
+        else "whitenoise.storage.CompressedStaticFilesStorage"
+    },
 }
 
 # --- Email --------------------------------------------------------------------------------
@@ -285,7 +352,7 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Publishing is a wake-up only (the inbox row is the data): never block intake on Redis.
 CELERY_TASK_PUBLISH_RETRY = False
 CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 1, "socket_timeout": 2}
-CELERY_BEAT_SCHEDULE_FILENAME = str(BASE_DIR / ".local" / "celerybeat-schedule")
+CELERY_BEAT_SCHEDULE_FILENAME = str(embedded.LOCAL_DIR / "celerybeat-schedule")
 INBOX_SWEEP_SECONDS = float(os.environ.get("INBOX_SWEEP_SECONDS", "5"))
 # How often beat numbers committed change-feed rows (readers also do it as they read).
 CHANGE_STAMP_SECONDS = float(os.environ.get("CHANGE_STAMP_SECONDS", "5"))
