@@ -4,10 +4,12 @@ Retry-After, a path or query string no view can use answers 404/400 — never 50
 from __future__ import annotations
 
 import logging
+import zoneinfo
 
 from django.core.exceptions import BadRequest
 from django.db import InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.utils import timezone
 
 from portal.converters import CONTROL_CHARACTERS
 
@@ -70,3 +72,31 @@ def _query_items(request: HttpRequest):
     for key, values in request.GET.lists():
         for value in values:
             yield key, value
+
+
+# The session remembers the signed-in user's time zone (set at sign-in and by the
+# profile page), so that showing times in it costs no query per page.
+SESSION_TIME_ZONE = "time_zone"
+
+
+class UserTimeZoneMiddleware:
+    """Pages show times in the user's time zone; the API always answers in UTC."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        zone = ""
+        if not request.path_info.startswith(("/api/", "/graphql")):
+            zone = request.session.get(SESSION_TIME_ZONE, "")
+        if zone:
+            try:
+                timezone.activate(zoneinfo.ZoneInfo(zone))
+            except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+                timezone.deactivate()
+        else:
+            timezone.deactivate()
+        try:
+            return self.get_response(request)
+        finally:
+            timezone.deactivate()

@@ -5,7 +5,7 @@ from django.urls import path, register_converter
 from accounts.signin import ThrottledAdminAuthenticationForm, ThrottledAuthenticationForm
 from integration.api.health import integration_health_json, integration_health_page
 from integration.api.views import receive_events_view
-from portal import admin_views, member_views, settings_views, views
+from portal import admin_views, dashboard_views, member_views, profile_views, settings_views, views
 from portal.converters import IdentifierConverter
 from portal.exception_views import exception_detail_page, exception_queue_page
 from portal.graphql.schema import schema
@@ -27,16 +27,23 @@ admin.site.login_form = ThrottledAdminAuthenticationForm
 # Business identifiers come from upstream systems as any text ("PO/2026/17"): their routes
 # take `identifier`, which also matches "/" (portal/converters.py).
 register_converter(IdentifierConverter, "identifier")
+
+handler403 = "portal.error_views.permission_denied"
+handler404 = "portal.error_views.page_not_found"
+handler500 = "portal.error_views.server_error"
+
 urlpatterns = [
-    path("", views.home, name="home"),
+    path("", dashboard_views.home, name="home"),
     path(
         "login/",
-        auth_views.LoginView.as_view(
+        profile_views.PortalLoginView.as_view(
             redirect_authenticated_user=True, authentication_form=ThrottledAuthenticationForm
         ),
         name="login",
     ),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("profile/", profile_views.profile, name="profile"),
+    path("profile/time-zone", profile_views.profile_time_zone, name="profile-time-zone"),
     path("shipments/", views.shipment_list, name="shipment-list"),
     path("shipments/<identifier:shipment_id>/", views.shipment_detail, name="shipment-detail"),
     path("search/", views.search, name="search"),

@@ -9,7 +9,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db.models import QuerySet
 from django.http import FileResponse, HttpRequest, HttpResponse, StreamingHttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import render
 from django.utils import timezone
 
 from portal.forms import (
@@ -18,40 +18,69 @@ from portal.forms import (
     SearchForm,
     ShipmentListForm,
     query_values,
+    shipment_list_arguments,
 )
 from visibility import selectors
 from visibility.access import visible_object_or_404
 from visibility.api.documents import document_response
 from visibility.flags import age_in_words
-from visibility.models import Invoice, ShipmentStatus
-
-
-def home(request: HttpRequest) -> HttpResponse:
-    return redirect("shipment-list" if request.user.is_authenticated else "login")
+from visibility.models import Invoice, ShipmentStatus, TransportMode
 
 
 def _filtered_shipments(request: HttpRequest) -> tuple[QuerySet, dict[str, Any]]:
     values = query_values(ShipmentListForm, request)
-    shipments = selectors.shipment_list(
-        request.user,
-        statuses=[values["status"]] if values["status"] else (),
-        text=values["q"],
-    )
+    shipments = selectors.shipment_list(request.user, **shipment_list_arguments(values))
     return shipments, values
+
+
+# The list's columns: (heading, sort key or "" when the column does not sort).
+SHIPMENT_COLUMNS = [
+    ("Shipment", "shipment"),
+    ("Orders", ""),
+    ("Status", "status"),
+    ("Carrier", "carrier"),
+    ("Route", ""),
+    ("ETA", "eta"),
+    ("Promised", "promised"),
+    ("Last update", "updated"),
+]
+
+
+def _sort_headers(current: str) -> list[dict[str, str]]:
+    """Each column's heading, its aria-sort, and the sort a click on it asks for."""
+    headers = []
+    for label, key in SHIPMENT_COLUMNS:
+        state = ""
+        next_sort = key
+        if key and current.removeprefix("-") == key:
+            state = "descending" if current.startswith("-") else "ascending"
+            next_sort = key if state == "descending" else f"-{key}"
+        elif key == "updated" and not current:
+            state, next_sort = "descending", "updated"
+        headers.append({"label": label, "key": key, "aria_sort": state, "next_sort": next_sort})
+    return headers
 
 
 @login_required
 def shipment_list(request: HttpRequest) -> HttpResponse:
     shipments, values = _filtered_shipments(request)
-    page = Paginator(shipments, 25).get_page(request.GET.get("page"))
+    page = Paginator(shipments, values["page_size"] or 25).get_page(request.GET.get("page"))
+    choices = selectors.shipment_list_choices(request.user)
     return render(
         request,
         "shipments/list.html",
         {
             "page": page,
+            "values": values,
             "statuses": ShipmentStatus.choices,
-            "status": values["status"],
-            "query": values["q"],
+            "flags": ShipmentListForm.FLAGS,
+            "modes": TransportMode.choices,
+            "page_sizes": ShipmentListForm.PAGE_SIZES,
+            "choices": choices,
+            "headers": _sort_headers(values["sort"]),
+            "filtered": any(
+                value for name, value in values.items() if name not in ("sort", "page_size")
+            ),
         },
     )
 
