@@ -102,6 +102,13 @@ def shipment_list_arguments(values: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+class SavedViewForm(forms.Form):
+    name = forms.CharField(max_length=100)
+    query_string = forms.CharField(max_length=2000, required=False)
+    shared = forms.BooleanField(required=False)
+    make_default = forms.BooleanField(required=False)
+
+
 class OrderListForm(SearchForm):
     status = forms.ChoiceField(choices=ShipmentStatus.choices, required=False)
     date_from = forms.DateField(required=False)

@@ -5,18 +5,25 @@ from __future__ import annotations
 import csv
 from typing import Any
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db.models import QuerySet
-from django.http import FileResponse, HttpRequest, HttpResponse, StreamingHttpResponse
-from django.shortcuts import render
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
+from django.views.decorators.http import require_POST
 
+from accounts.scoping import standing_of
+from portal.access import signed_in_user
 from portal.forms import (
     InvoiceListForm,
     OrderListForm,
+    SavedViewForm,
     SearchForm,
     ShipmentListForm,
+    posted_id,
     query_values,
     shipment_list_arguments,
 )
@@ -25,6 +32,8 @@ from visibility.access import visible_object_or_404
 from visibility.api.documents import document_response
 from visibility.flags import age_in_words
 from visibility.models import Invoice, ShipmentStatus, TransportMode
+from visibility.services.saved_views import TRANSIENT_PARAMETERS, saved_view_save
+from visibility.services.saved_views import saved_view_delete as remove_saved_view
 
 
 def _filtered_shipments(request: HttpRequest) -> tuple[QuerySet, dict[str, Any]]:
@@ -61,8 +70,25 @@ def _sort_headers(current: str) -> list[dict[str, str]]:
     return headers
 
 
+def _list_query_string(request: HttpRequest) -> str:
+    """The list's query string without what a saved view never keeps (the page)."""
+    kept = request.GET.copy()
+    for name in TRANSIENT_PARAMETERS:
+        kept.pop(name, None)
+    return kept.urlencode()
+
+
 @login_required
 def shipment_list(request: HttpRequest) -> HttpResponse:
+    user = signed_in_user(request)
+    membership = standing_of(user).membership
+    saved_views = selectors.saved_views_for(user, membership.tenant_id if membership else None)
+    default = next(
+        (view for view in saved_views if view.is_default and view.owner_id == user.pk), None
+    )
+    if default is not None and not request.GET and default.query_string:
+        # The user's default view, unless a filter is asked for (`?view=all`: everything).
+        return redirect(f"{reverse('shipment-list')}?{default.query_string}")
     shipments, values = _filtered_shipments(request)
     page = Paginator(shipments, values["page_size"] or 25).get_page(request.GET.get("page"))
     choices = selectors.shipment_list_choices(request.user)
@@ -81,8 +107,44 @@ def shipment_list(request: HttpRequest) -> HttpResponse:
             "filtered": any(
                 value for name, value in values.items() if name not in ("sort", "page_size")
             ),
+            "saved_views": saved_views,
+            "can_save_views": membership is not None,
+            "current_query": _list_query_string(request),
         },
     )
+
+
+@require_POST
+@login_required
+def saved_view_create(request: HttpRequest) -> HttpResponse:
+    user = signed_in_user(request)
+    membership = standing_of(user).membership
+    form = SavedViewForm(request.POST)
+    if membership is None:
+        raise Http404("Only members of a tenant save views")
+    if not form.is_valid():
+        messages.error(request, "The view was not saved: give it a name of at most 100 characters.")
+        return redirect("shipment-list")
+    view = saved_view_save(
+        owner=user,
+        tenant_id=membership.tenant_id,
+        name=form.cleaned_data["name"],
+        query_string=form.cleaned_data["query_string"],
+        shared=form.cleaned_data["shared"],
+        make_default=form.cleaned_data["make_default"],
+    )
+    messages.success(request, f"Saved the view “{view.name}”.")
+    return redirect(f"{reverse('shipment-list')}?{view.query_string or 'view=all'}")
+
+
+@require_POST
+@login_required
+def saved_view_delete(request: HttpRequest) -> HttpResponse:
+    """Only the owner deletes a view; anyone else's (or an unknown) id is not found."""
+    if not remove_saved_view(owner=signed_in_user(request), view_id=posted_id(request, "id")):
+        raise Http404("No such saved view of yours")
+    messages.success(request, "Deleted the saved view.")
+    return redirect(f"{reverse('shipment-list')}?view=all")
 
 
 class _Echo:

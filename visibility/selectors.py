@@ -42,6 +42,7 @@ from visibility.models import (
     NotificationSubscription,
     Order,
     Reference,
+    SavedView,
     Shipment,
     ShipmentAccount,
     ShipmentEvent,
@@ -383,6 +384,18 @@ def shipment_list_choices(actor: Actor) -> ShipmentListChoices:
             .order_by("carrier_name", "carrier_scac")
             .distinct()
         ),
+    )
+
+
+def saved_views_for(user: User, tenant_id: int | None) -> list[SavedView]:
+    """The user's own saved views and those shared within its tenant, by name (one
+    query; the user's default, if any, is among them)."""
+    if tenant_id is None:
+        return []
+    return list(
+        SavedView.objects.filter(Q(owner_id=user.pk) | Q(shared=True), tenant_id=tenant_id)
+        .select_related("owner")
+        .order_by("name", "id")
     )
 
 

@@ -46,8 +46,8 @@ READS = {
 LIST_QUERIES = {
     # session, user, staff profile, membership, accounts, the page's count, the invoices
     # menu, the shipments (their order numbers in an array subquery), the filters'
-    # choices (the actor's account numbers, the carriers of its shipments)
-    "shipment list page": 10,
+    # choices (the actor's account numbers, the carriers of its shipments), the saved views
+    "shipment list page": 11,
     # token, accounts, the page (cursor, no count)
     "REST shipment list": 3,
     # token, accounts, shipments, their history (milestones and ETA history), the actor's
