@@ -5,6 +5,7 @@ part of a bar is hatched as well as coloured, and each chart has a table alterna
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -101,7 +102,7 @@ class RouteSketch:
     width: int
     height: int
     points: list[RoutePoint]
-    done_until: int  # index of the last point reached; segments up to it are solid
+    segments: list[tuple[float, float, float, bool]]  # (x1, x2, y, travelled: solid line)
 
 
 def route_sketch(stops: Sequence[tuple[str, str, bool]]) -> RouteSketch | None:
@@ -123,4 +124,8 @@ def route_sketch(stops: Sequence[tuple[str, str, bool]]) -> RouteSketch | None:
         for index, (place, detail, reached) in enumerate(stops)
     ]
     done = max((index for index, point in enumerate(points) if point.reached), default=-1)
-    return RouteSketch(width=width, height=120, points=points, done_until=done)
+    segments = [
+        (before.x, after.x, before.y, index < done)
+        for index, (before, after) in enumerate(itertools.pairwise(points))
+    ]
+    return RouteSketch(width=width, height=120, points=points, segments=segments)

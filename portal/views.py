@@ -27,11 +27,12 @@ from portal.forms import (
     query_values,
     shipment_list_arguments,
 )
+from portal.timeline import delay_reason_in_words, eta_against_promise, route, stop_rows, timeline
 from visibility import selectors
 from visibility.access import visible_object_or_404
 from visibility.api.documents import document_response
 from visibility.flags import age_in_words
-from visibility.models import Invoice, ShipmentStatus, TransportMode
+from visibility.models import Invoice, ShipmentEvent, ShipmentStatus, TransportMode
 from visibility.services.saved_views import TRANSIENT_PARAMETERS, saved_view_save
 from visibility.services.saved_views import saved_view_delete as remove_saved_view
 
@@ -211,19 +212,28 @@ def shipment_export(request: HttpRequest) -> StreamingHttpResponse:
 def shipment_detail(request: HttpRequest, shipment_id: str) -> HttpResponse:
     shipment = visible_object_or_404(request.user, "shipment", shipment_id, request=request)
     history = list(shipment.history.all())
+    stops = stop_rows(selectors.stops_of_shipment(shipment), history)
+    slip, late = eta_against_promise(shipment)
+    exceptions = selectors.open_exceptions_of_shipment(request.user, shipment)
+    delays = [fact for fact in history if fact.kind == ShipmentEvent.Kind.DELAY]
     return render(
         request,
         "shipments/detail.html",
         {
             "shipment": shipment,
-            "history": history,
+            "timeline": timeline(history),
+            "stops": stops,
+            "route": route(shipment, stops),
+            "slip": slip,
+            "late": late,
+            "latest_delay_reason": delay_reason_in_words(delays[-1]) if delays else "",
             "documents": selectors.documents_of_shipment(request.user, shipment),
             "orders": [
                 link.order for link in selectors.order_links_of_shipment(request.user, shipment)
             ],
             "charges": selectors.charges_of_shipment(request.user, shipment),
             "eta_history": selectors.eta_history(shipment),
-            "exceptions": selectors.open_exceptions_of_shipment(request.user, shipment),
+            "exceptions": exceptions,
             "last_heard": age_in_words(shipment.last_heard_at, timezone.now()),
         },
     )

@@ -48,6 +48,7 @@ from visibility.models import (
     ShipmentEvent,
     ShipmentException,
     ShipmentOrder,
+    ShipmentStop,
     Webhook,
     WebhookDelivery,
 )
@@ -178,6 +179,11 @@ def shipment_detail_queryset(actor: Actor) -> QuerySet[Shipment]:
 
 def shipment_get(actor: Actor, shipment_id: str) -> Shipment | None:
     return shipment_detail_queryset(actor).filter(shipment_id=shipment_id).first()
+
+
+def stops_of_shipment(shipment: Shipment) -> list[ShipmentStop]:
+    """The stops of a shipment the actor was given (`shipment_get`), in order."""
+    return list(shipment.stops.order_by("sequence"))
 
 
 ETA_KINDS = (ShipmentEvent.Kind.ETA, ShipmentEvent.Kind.DELAY)

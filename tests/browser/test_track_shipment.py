@@ -31,8 +31,9 @@ def test_customer_signs_in_and_finds_the_shipment(page, live_server, shipped):
 
     page.get_by_role("heading", name="Shipment SHP-778120").wait_for()
     assert page.get_by_test_id("status").inner_text() == "Delivered"
-    assert page.get_by_role("cell", name="Received by K. Huber").is_visible()
-    assert page.get_by_role("cell", name="Out for delivery").is_visible()
+    timeline = page.get_by_test_id("timeline")
+    assert timeline.get_by_text("Received by K. Huber").is_visible()
+    assert timeline.get_by_text("Out for delivery").is_visible()
 
 
 def test_other_tenants_user_does_not_find_it(page, live_server, shipped):
