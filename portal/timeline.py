@@ -6,7 +6,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
+
+from django.utils import timezone
 
 from portal.charts import RouteSketch, route_sketch
 from visibility.exception_reasons import reason_for_delay
@@ -149,3 +151,35 @@ def route(shipment: Shipment, rows: Sequence[StopRow]) -> RouteSketch | None:
     points += [(row.place, row.kind.lower(), row.actual is not None or delivered) for row in middle]
     points.append((place_of(shipment.destination) or "Destination", "destination", delivered))
     return route_sketch(points)
+
+
+@dataclass(frozen=True)
+class OrderRisk:
+    """An order against its requested delivery date, in words."""
+
+    text: str
+    at_risk: bool
+
+
+def order_risk(
+    requested: date | None, shipments: Sequence[Shipment], *, flagged: bool
+) -> OrderRisk:
+    """When the order's last shipment arrives (delivered, or its ETA) against the requested
+    date: "+2 days after the requested date", "on track", or why it cannot be said."""
+    if requested is None:
+        return OrderRisk("No requested delivery date.", flagged)
+    if not shipments:
+        return OrderRisk("Not shipped yet.", flagged)
+    arrivals = [shipment.delivered_at or shipment.eta for shipment in shipments]
+    if any(arrival is None for arrival in arrivals):
+        return OrderRisk("A shipment has no ETA yet.", flagged)
+    last = max(timezone.localdate(arrival) for arrival in arrivals if arrival is not None)
+    days = (last - requested).days
+    delivered = all(shipment.delivered_at for shipment in shipments)
+    if days > 0:
+        verb = "Delivered" if delivered else "Expected"
+        plural = "day" if days == 1 else "days"
+        return OrderRisk(f"{verb} {last:%-d %b}: +{days} {plural} after the requested date.", True)
+    if delivered:
+        return OrderRisk(f"Delivered {last:%-d %b}, on time.", False)
+    return OrderRisk(f"On track: expected {last:%-d %b}.", flagged)

@@ -27,7 +27,14 @@ from portal.forms import (
     query_values,
     shipment_list_arguments,
 )
-from portal.timeline import delay_reason_in_words, eta_against_promise, route, stop_rows, timeline
+from portal.timeline import (
+    delay_reason_in_words,
+    eta_against_promise,
+    order_risk,
+    route,
+    stop_rows,
+    timeline,
+)
 from visibility import selectors
 from visibility.access import visible_object_or_404
 from visibility.api.documents import document_response
@@ -257,11 +264,18 @@ def search(request: HttpRequest) -> HttpResponse:
 @login_required
 def order_detail(request: HttpRequest, order_number: str) -> HttpResponse:
     order = visible_object_or_404(request.user, "order", order_number, request=request)
+    links = selectors.shipment_links_of_order(request.user, order)
     return render(
         request,
         "orders/detail.html",
         {
             "order": order,
+            "links": links,
+            "risk": order_risk(
+                order.requested_delivery_date,
+                [link.shipment for link in links],
+                flagged=order.at_risk,
+            ),
             "invoices": selectors.invoices_of_order(request.user, order),
         },
     )
@@ -275,6 +289,7 @@ def document_download(request: HttpRequest, document_id: str) -> FileResponse:
 @login_required
 def invoice_list(request: HttpRequest) -> HttpResponse:
     values = query_values(InvoiceListForm, request)
+    allowed = selectors.can_see_invoices(request.user)
     invoices = selectors.invoice_list(request.user, **values)
     page = Paginator(invoices, 25).get_page(request.GET.get("page"))
     return render(
@@ -283,6 +298,8 @@ def invoice_list(request: HttpRequest) -> HttpResponse:
         {
             "page": page,
             "statuses": Invoice.Status.choices,
+            # Without the finance grant the page says so, rather than "no invoices".
+            "denied": not allowed,
             **values,
         },
     )

@@ -37,8 +37,15 @@
     });
   }
 
+  function printButtons() {
+    document.querySelectorAll("[data-action=print]").forEach(function (button) {
+      button.addEventListener("click", function () { window.print(); });
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     menu();
     timeZone();
+    printButtons();
   });
 })();

@@ -137,8 +137,8 @@ GRAPHQL_DETAILS = {
 DETAIL_QUERIES = {
     # + accounts, shipment, the actor's orders on it (links with their orders), history,
     # charges, accounts for documents, documents, accounts for exceptions, open
-    # exceptions, the invoices menu
-    ("page", "/shipments/SHP-778120/"): 14,
+    # exceptions, the invoices menu, its stops (the timeline and route sketch)
+    ("page", "/shipments/SHP-778120/"): 15,
     # + accounts, order, lines, its visible shipments (links with their shipments),
     # accounts for invoices, invoices, the invoices menu
     ("page", "/orders/SO-100045/"): 11,
