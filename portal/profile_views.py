@@ -21,12 +21,13 @@ from portal.middleware import SESSION_TIME_ZONE
 
 
 class TimeZoneForm(forms.Form):
-    time_zone = forms.CharField(max_length=64)
+    CHOOSE = "Choose a time zone from the list."
+    time_zone = forms.CharField(error_messages={"required": CHOOSE})
 
     def clean_time_zone(self) -> str:
         zone = self.cleaned_data["time_zone"]
         if zone not in time_zone_names():
-            raise ValidationError("Choose a time zone from the list.")
+            raise ValidationError(self.CHOOSE)
         return zone
 
 
