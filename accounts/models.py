@@ -238,3 +238,18 @@ class AuditEntry(models.Model):
     class Meta:
         indexes = [models.Index(fields=["tenant", "-occurred_at"])]
         verbose_name_plural = "audit entries"
+
+
+class UserPreferences(models.Model):
+    """What a user chose for themselves: the time zone every time is shown in.
+
+    Empty `time_zone` means not chosen yet: the browser's zone is taken on the first
+    signed-in page (static/js/portal.js), and UTC until then."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="preferences"
+    )
+    time_zone = models.CharField(max_length=64, blank=True, default="")
+
+    def __str__(self) -> str:
+        return f"{self.user}: {self.time_zone or 'no time zone'}"

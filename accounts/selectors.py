@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 
+from django.contrib.auth.models import User
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
@@ -15,6 +16,7 @@ from accounts.models import (
     CustomerAccountUserObjectPermission,
     Invitation,
     Membership,
+    UserPreferences,
 )
 from accounts.tokens import hash_secret
 
@@ -122,3 +124,11 @@ def api_token_of_tenant(tenant_id: int, token_id: int) -> ApiToken | None:
 
 def pending_invitation_of_tenant(tenant_id: int, invitation_id: int) -> Invitation | None:
     return pending_invitations_of_tenant(tenant_id).filter(id=invitation_id).first()
+
+
+def user_time_zone(user: User) -> str:
+    """The user's chosen time zone, or "" when none is chosen yet."""
+    return (
+        UserPreferences.objects.filter(user_id=user.pk).values_list("time_zone", flat=True).first()
+        or ""
+    )

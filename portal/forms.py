@@ -7,7 +7,8 @@ from typing import Any
 from django import forms
 from django.http import Http404, HttpRequest
 
-from visibility.models import Invoice, ShipmentStatus
+from visibility.models import Invoice, ShipmentStatus, TransportMode
+from visibility.selectors import SHIPMENT_SORTS
 
 # Row ids are BigAutoField: a larger number could only fail in the database.
 LARGEST_ID = 2**63 - 1
@@ -43,10 +44,73 @@ class SearchForm(forms.Form):
 
 
 class ShipmentListForm(SearchForm):
+    """The shipment list's filters, sort and page size (also what a saved view stores)."""
+
+    FLAGS = [
+        ("late", "Late"),
+        ("overdue", "Overdue"),
+        ("exception", "Open exception"),
+        ("delayed", "Delayed"),
+        ("at_risk", "At risk"),
+    ]
+    PAGE_SIZES = [("25", "25"), ("50", "50"), ("100", "100")]
+
+    status = forms.MultipleChoiceField(choices=ShipmentStatus.choices, required=False)
+    flag = forms.ChoiceField(choices=FLAGS, required=False)
+    carrier = forms.CharField(required=False, max_length=128)
+    mode = forms.ChoiceField(choices=TransportMode.choices, required=False)
+    origin = forms.CharField(required=False, max_length=128)
+    destination = forms.CharField(required=False, max_length=128)
+    account = forms.CharField(required=False, max_length=128)
+    eta_from = forms.DateField(required=False)
+    eta_to = forms.DateField(required=False)
+    promised_from = forms.DateField(required=False)
+    promised_to = forms.DateField(required=False)
+    delivered_from = forms.DateField(required=False)
+    delivered_to = forms.DateField(required=False)
+    documents_from = forms.DateField(required=False)
+    sort = forms.ChoiceField(
+        choices=[(key, key) for name in SHIPMENT_SORTS for key in (name, f"-{name}")],
+        required=False,
+    )
+    page_size = forms.TypedChoiceField(
+        choices=PAGE_SIZES, coerce=int, required=False, empty_value=None
+    )
+
+
+def shipment_list_arguments(values: dict[str, Any]) -> dict[str, Any]:
+    """`shipment_list`'s keyword arguments from the list form's values."""
+    flag = values["flag"]
+    return {
+        "statuses": values["status"],
+        "text": values["q"],
+        "late": True if flag == "late" else None,
+        "overdue": True if flag == "overdue" else None,
+        "open_exception": True if flag == "exception" else None,
+        "delayed": True if flag == "delayed" else None,
+        "at_risk": True if flag == "at_risk" else None,
+        "carrier_scac": values["carrier"],
+        "mode": values["mode"],
+        "origin": values["origin"],
+        "destination": values["destination"],
+        "account_number": values["account"],
+        "eta_range": (values["eta_from"], values["eta_to"]),
+        "promised_range": (values["promised_from"], values["promised_to"]),
+        "delivered_range": (values["delivered_from"], values["delivered_to"]),
+        "documents_from": values["documents_from"],
+        "sort": values["sort"],
+    }
+
+
+class SavedViewForm(forms.Form):
+    name = forms.CharField(max_length=100)
+    query_string = forms.CharField(max_length=2000, required=False)
+    shared = forms.BooleanField(required=False)
+    make_default = forms.BooleanField(required=False)
+
+
+class OrderListForm(SearchForm):
     status = forms.ChoiceField(choices=ShipmentStatus.choices, required=False)
-
-
-class OrderListForm(ShipmentListForm):
     date_from = forms.DateField(required=False)
     date_to = forms.DateField(required=False)
 
@@ -62,7 +126,12 @@ def query_values(form_class: type[forms.Form], request: HttpRequest) -> dict[str
     value ("" for text and choices, None for dates) when missing or not valid."""
     form = form_class(request.GET)
     form.is_valid()
-    return {
-        name: form.cleaned_data.get(name, None if isinstance(field, forms.DateField) else "")
-        for name, field in form.fields.items()
-    }
+    return {name: form.cleaned_data.get(name, _empty(field)) for name, field in form.fields.items()}
+
+
+def _empty(field: forms.Field) -> Any:
+    if isinstance(field, forms.MultipleChoiceField):
+        return []
+    if isinstance(field, forms.DateField | forms.TypedChoiceField):
+        return None
+    return ""

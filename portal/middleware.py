@@ -13,12 +13,14 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import zoneinfo
 from collections.abc import Callable
 
 from compression_middleware.middleware import CompressionMiddleware
 from django.core.exceptions import BadRequest, PermissionDenied, SuspiciousOperation
 from django.db import InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
+from django.utils import timezone
 from django.utils.cache import get_conditional_response, patch_vary_headers
 from django.utils.http import parse_http_date_safe
 
@@ -217,3 +219,31 @@ class ApiCompressionMiddleware(CompressionMiddleware):
         ):
             return response
         return super().process_response(request, response)
+
+
+# The session remembers the signed-in user's time zone (set at sign-in and by the
+# profile page), so that showing times in it costs no query per page.
+SESSION_TIME_ZONE = "time_zone"
+
+
+class UserTimeZoneMiddleware:
+    """Pages show times in the user's time zone; the API always answers in UTC."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        zone = ""
+        if not request.path_info.startswith(("/api/", "/graphql")):
+            zone = request.session.get(SESSION_TIME_ZONE, "")
+        if zone:
+            try:
+                timezone.activate(zoneinfo.ZoneInfo(zone))
+            except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+                timezone.deactivate()
+        else:
+            timezone.deactivate()
+        try:
+            return self.get_response(request)
+        finally:
+            timezone.deactivate()

@@ -6,7 +6,7 @@ from drf_spectacular.views import SpectacularAPIView
 from accounts.signin import ThrottledAdminAuthenticationForm, ThrottledAuthenticationForm
 from integration.api.health import IntegrationHealthApi, integration_health_page
 from integration.api.views import receive_events_view
-from portal import admin_views, member_views, settings_views, views
+from portal import admin_views, dashboard_views, member_views, profile_views, settings_views, views
 from portal.api_docs import ApiRedocView, ApiSwaggerView, problem_type_page
 from portal.api_errors import api_not_found
 from portal.converters import IdentifierConverter
@@ -43,17 +43,26 @@ admin.site.login_form = ThrottledAdminAuthenticationForm
 # Business identifiers come from upstream systems as any text ("PO/2026/17"): their routes
 # take `identifier`, which also matches "/" (portal/converters.py).
 register_converter(IdentifierConverter, "identifier")
+
+handler403 = "portal.error_views.permission_denied"
+handler404 = "portal.error_views.page_not_found"
+handler500 = "portal.error_views.server_error"
+
 urlpatterns = [
-    path("", views.home, name="home"),
+    path("", dashboard_views.home, name="home"),
     path(
         "login/",
-        auth_views.LoginView.as_view(
+        profile_views.PortalLoginView.as_view(
             redirect_authenticated_user=True, authentication_form=ThrottledAuthenticationForm
         ),
         name="login",
     ),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("profile/", profile_views.profile, name="profile"),
+    path("profile/time-zone", profile_views.profile_time_zone, name="profile-time-zone"),
     path("shipments/", views.shipment_list, name="shipment-list"),
+    path("shipments/views/", views.saved_view_create, name="saved-view-create"),
+    path("shipments/views/delete", views.saved_view_delete, name="saved-view-delete"),
     path("shipments/<identifier:shipment_id>/", views.shipment_detail, name="shipment-detail"),
     path("search/", views.search, name="search"),
     path("orders/<identifier:order_number>/", views.order_detail, name="order-detail"),

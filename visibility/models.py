@@ -814,3 +814,32 @@ class ChangeFeedMarks(models.Model):
         manager = cls.objects.select_for_update() if for_update else cls.objects
         marks, _ = manager.get_or_create(id=1)
         return marks
+
+
+class SavedView(models.Model):
+    """A named shipment-list filter: the list's query string, its owner's, shared with the
+    owner's tenant if `shared`, and the owner's default list when `is_default`."""
+
+    tenant = models.ForeignKey("accounts.Tenant", on_delete=models.CASCADE, related_name="+")
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="saved_views"
+    )
+    name = models.CharField(max_length=100)
+    query_string = models.CharField(max_length=2000, blank=True, default="")
+    shared = models.BooleanField(default=False)
+    is_default = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["owner", "name"], name="saved_view_name_per_owner"),
+            models.UniqueConstraint(
+                fields=["owner"],
+                condition=models.Q(is_default=True),
+                name="saved_view_one_default_per_owner",
+            ),
+        ]
+        indexes = [models.Index(fields=["tenant", "shared"], name="saved_view_shared")]
+
+    def __str__(self) -> str:
+        return self.name

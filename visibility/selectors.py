@@ -45,6 +45,7 @@ from visibility.models import (
     NotificationSubscription,
     Order,
     Reference,
+    SavedView,
     Shipment,
     ShipmentAccount,
     ShipmentEvent,
@@ -357,8 +358,18 @@ def shipment_list(
     updated_after: datetime | None = None,
     updated_before: datetime | None = None,
     expand: Collection[str] = (),
+    origin: str = "",
+    destination: str = "",
+    eta_range: DateRange = (None, None),
+    promised_range: DateRange = (None, None),
+    delivered_range: DateRange = (None, None),
+    account_number: str = "",
+    open_exception: bool | None = None,
+    documents_from: date | None = None,
+    sort: str = "",
 ) -> QuerySet[Shipment]:
-    """Newest activity first; each row carries `order_numbers`, the orders it ships.
+    """Newest activity first (or by `sort`, a key of SHIPMENT_SORTS, "-" for descending);
+    each row carries `order_numbers`, the orders it ships.
 
     Every argument left at its default does not filter: `statuses` is any of them, `text`
     a part of the shipment id, `carrier_scac` case-insensitive, `carrier` the SCAC or the
@@ -372,9 +383,22 @@ def shipment_list(
     in the same query (an array subquery) rather than prefetched: a prefetch gives each
     row its own queryset referring back to it, and a page of such reference cycles costs
     the garbage collector 20-40 ms pauses (docs/BENCHMARKS.md).
+    The portal's list pages also filter by `origin`/`destination` (a part of the city, or
+    the country code), date ranges (first and last day, in the active time zone, either
+    end open), one of the actor's accounts, an open exception, and documents received
+    since a day.
     """
     account_ids = visible_accounts_among(actor, accounts)
-    conditions = Q()
+    conditions = _portal_list_conditions(
+        origin=origin,
+        destination=destination,
+        eta_range=eta_range,
+        promised_range=promised_range,
+        delivered_range=delivered_range,
+        account_number=account_number,
+        open_exception=open_exception,
+        documents_from=documents_from,
+    )
     if statuses:
         conditions &= Q(status__in=list(statuses))
     if text:
@@ -437,7 +461,128 @@ def shipment_list(
                 .values("order__order_number")
             )
         )
-        .order_by(f"-{LISTED_AT}", "-id")
+        .order_by(*_shipment_ordering(sort))
+    )
+
+
+# The list's sortable columns: the `sort` key -> the field.
+SHIPMENT_SORTS = {
+    "shipment": "shipment_id",
+    "status": "status",
+    "carrier": "carrier_name",
+    "eta": "eta",
+    "promised": "promised_date",
+    "delivered": "delivered_at",
+    "updated": "listed_at",
+}
+DateRange: TypeAlias = tuple[date | None, date | None]
+
+
+def _shipment_ordering(sort: str) -> list:
+    field = SHIPMENT_SORTS.get(sort.removeprefix("-"))
+    if field is None or sort == "-updated":
+        return [f"-{LISTED_AT}", "-id"]
+    if sort.startswith("-"):
+        return [F(field).desc(nulls_last=True), "-id"]
+    return [F(field).asc(nulls_last=True), "id"]
+
+
+def _date_range(field: str, bounds: DateRange) -> Q:
+    first, last = bounds
+    condition = Q()
+    if first is not None:
+        condition &= Q(**{f"{field}__gte": first})
+    if last is not None:
+        condition &= Q(**{f"{field}__lte": last})
+    return condition
+
+
+def _place(field: str, text: str) -> Q:
+    return Q(**{f"{field}__city__icontains": text}) | Q(**{f"{field}__country__iexact": text})
+
+
+def _portal_list_conditions(
+    *,
+    origin: str,
+    destination: str,
+    eta_range: DateRange,
+    promised_range: DateRange,
+    delivered_range: DateRange,
+    account_number: str,
+    open_exception: bool | None,
+    documents_from: date | None,
+) -> Q:
+    conditions = (
+        _date_range("eta__date", eta_range)
+        & _date_range("promised_date", promised_range)
+        & _date_range("delivered_at__date", delivered_range)
+    )
+    if origin:
+        conditions &= _place("origin", origin)
+    if destination:
+        conditions &= _place("destination", destination)
+    if account_number:
+        conditions &= Q(
+            Exists(
+                ShipmentAccount.objects.filter(
+                    shipment_id=OuterRef("id"), customer_account__number=account_number
+                )
+            )
+        )
+    if open_exception is not None:
+        has_open = Exists(
+            ShipmentException.objects.filter(shipment_id=OuterRef("id")).exclude(
+                status=ShipmentException.Status.RESOLVED
+            )
+        )
+        conditions &= Q(has_open) if open_exception else ~Q(has_open)
+    if documents_from is not None:
+        conditions &= Q(
+            Exists(
+                Document.objects.filter(
+                    shipment_id=OuterRef("id"), occurred_at__date__gte=documents_from
+                )
+            )
+        )
+    return conditions
+
+
+@dataclass(frozen=True)
+class ShipmentListChoices:
+    """What the list's filters offer: the actor's account numbers and the carriers of
+    the shipments it sees."""
+
+    account_numbers: list[str]
+    carriers: list[tuple[str, str]]  # (SCAC, name)
+
+
+def shipment_list_choices(actor: Actor) -> ShipmentListChoices:
+    accounts = visible_account_ids(actor)
+    return ShipmentListChoices(
+        account_numbers=list(
+            CustomerAccount.objects.filter(id__in=accounts)
+            .order_by("number")
+            .values_list("number", flat=True)
+        ),
+        carriers=list(
+            Shipment.objects.filter(id__in=_shipment_ids_of(accounts))
+            .exclude(carrier_scac="")
+            .values_list("carrier_scac", "carrier_name")
+            .order_by("carrier_name", "carrier_scac")
+            .distinct()
+        ),
+    )
+
+
+def saved_views_for(user: User, tenant_id: int | None) -> list[SavedView]:
+    """The user's own saved views and those shared within its tenant, by name (one
+    query; the user's default, if any, is among them)."""
+    if tenant_id is None:
+        return []
+    return list(
+        SavedView.objects.filter(Q(owner_id=user.pk) | Q(shared=True), tenant_id=tenant_id)
+        .select_related("owner")
+        .order_by("name", "id")
     )
 
 

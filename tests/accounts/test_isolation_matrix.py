@@ -42,6 +42,12 @@ ENDPOINTS = {
     "home": ("public", "/"),
     "login": ("public", "/login/"),
     "logout": ("public", None),  # POST-only sign-out; nothing to leak
+    # The user's own profile (time zone): nothing of a tenant on it
+    "profile": ("public", "/profile/"),
+    "profile-time-zone": ("public", None),  # POST-only, the user's own time zone
+    # Saved list views (POST-only): checked in tests/portal/test_shipment_list.py
+    "saved-view-create": ("member_page", None),
+    "saved-view-delete": ("member_page", None),
     "healthz": ("public", "/healthz"),
     "shipment-list": ("list", "/shipments/"),
     "shipment-detail": ("detail", "/shipments/SHP-778120/"),

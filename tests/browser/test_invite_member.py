@@ -43,6 +43,8 @@ def test_admin_invites_and_the_invitee_joins_with_one_account(page, browser, liv
     invitee.get_by_label("Password again").fill("a-long-and-unusual-passphrase-77")
     invitee.get_by_role("button", name="Join").click()
 
+    invitee.get_by_role("heading", name="Dashboard").wait_for()  # signed in, on the dashboard
+    invitee.get_by_role("navigation", name="Main").get_by_role("link", name="Shipments").click()
     invitee.get_by_role("link", name="SHP-778120").wait_for()
     assert invitee.get_by_text("ada@example.com").is_visible()
     invitee.context.close()

@@ -25,17 +25,21 @@ def sign_in(page, live_server, username):
 def test_customer_signs_in_and_finds_the_shipment(page, live_server, shipped):
     sign_in(page, live_server, "customer")
 
+    page.get_by_role("heading", name="Dashboard").wait_for()
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Shipments").click()
     page.get_by_role("link", name="SHP-778120").click()
 
     page.get_by_role("heading", name="Shipment SHP-778120").wait_for()
     assert page.get_by_test_id("status").inner_text() == "Delivered"
-    assert page.get_by_role("cell", name="Received by K. Huber").is_visible()
-    assert page.get_by_role("cell", name="Out for delivery").is_visible()
+    timeline = page.get_by_test_id("timeline")
+    assert timeline.get_by_text("Received by K. Huber").is_visible()
+    assert timeline.get_by_text("Out for delivery").is_visible()
 
 
 def test_other_tenants_user_does_not_find_it(page, live_server, shipped):
     sign_in(page, live_server, "nordwind-user")
 
+    page.goto(f"{live_server.url}/shipments/")
     page.get_by_role("heading", name="Shipments").wait_for()
     assert page.get_by_text("No shipments to show.").is_visible()
     response = page.goto(f"{live_server.url}/shipments/SHP-778120/")

@@ -53,5 +53,6 @@ def test_parsed_values_still_filter(client, delivered_story, customer_user):
     missed = client.get("/shipments/", {"q": "778120", "status": "booked"})
 
     assert [s.shipment_id for s in found.context["page"].object_list] == ["SHP-778120"]
-    assert found.context["query"] == "778120" and found.context["status"] == "delivered"
+    values = found.context["values"]
+    assert values["q"] == "778120" and values["status"] == ["delivered"]
     assert list(missed.context["page"].object_list) == []

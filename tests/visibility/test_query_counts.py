@@ -57,8 +57,9 @@ READS = {
 # decision: say which query it adds or saves).
 LIST_QUERIES = {
     # session, user, staff profile, membership, accounts, the page's count, the invoices
-    # menu, the shipments (their order numbers in an array subquery)
-    "shipment list page": 8,
+    # menu, the shipments (their order numbers in an array subquery), the filters'
+    # choices (the actor's account numbers, the carriers of its shipments), the saved views
+    "shipment list page": 11,
     # token, accounts, the page (cursor, no count)
     "REST shipment list": 3,
     # + one per expansion for the whole page: history (milestones and ETA history),
@@ -159,8 +160,8 @@ GRAPHQL_DETAILS = {
 DETAIL_QUERIES = {
     # + accounts, shipment, the actor's orders on it (links with their orders), history,
     # charges, accounts for documents, documents, accounts for exceptions, open
-    # exceptions, the invoices menu
-    ("page", "/shipments/SHP-778120/"): 14,
+    # exceptions, the invoices menu, its stops (the timeline and route sketch)
+    ("page", "/shipments/SHP-778120/"): 15,
     # + accounts, order, lines, its visible shipments (links with their shipments),
     # accounts for invoices, invoices, the invoices menu
     ("page", "/orders/SO-100045/"): 11,

@@ -204,7 +204,7 @@ def test_eta_history_on_page_rest_and_graphql(
         },
     ).json()
 
-    assert "ETA history" in page and "Last update" in page
+    assert "ETA history" in page and "Freshness" in page
     assert "Snow closure on A3 near Wurzburg" in page
     delay = next(row for row in rest["eta_history"] if row["kind"] == "delay")
     assert delay["reason_code"] == "AO" and delay["eta"].startswith("2026-11-20T09:00")

@@ -1,0 +1,191 @@
+"""The shipment list page: filters, sortable columns, page size, saved views, and the CSV
+export that honours exactly the view on screen."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+
+import pytest
+
+from tests.factories import MemberFactory, ShipmentFactory, account
+from visibility.models import Milestone, SavedView, TransportMode
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def fleet(brenner, nordwind):
+    ShipmentFactory(
+        shipment_id="SHP-A1",
+        customer_account=account("C-1001"),
+        carrier_scac="DHLF",
+        carrier_name="DHL Freight",
+        mode=TransportMode.LTL,
+        destination={"city": "Munich", "country": "DE"},
+        milestones=[Milestone.PICKED_UP, Milestone.IN_TRANSIT],
+        delayed_by=dt.timedelta(days=2),
+    )
+    ShipmentFactory(
+        shipment_id="SHP-B2",
+        customer_account=account("C-1002"),
+        carrier_scac="UPSN",
+        carrier_name="UPS",
+        mode=TransportMode.PARCEL,
+        destination={"city": "Vienna", "country": "AT"},
+        milestones=[Milestone.PICKED_UP, Milestone.IN_TRANSIT, Milestone.DELIVERED],
+    )
+    ShipmentFactory(
+        shipment_id="SHP-C3",
+        customer_account=account("C-1001"),
+        carrier_scac="DHLF",
+        carrier_name="DHL Freight",
+        mode=TransportMode.FTL,
+        destination={"city": "Hamburg", "country": "DE"},
+    )
+    ShipmentFactory(shipment_id="SHP-NW1", customer_account=account("C-2001"), carrier_scac="NWCA")
+
+
+def listed(client, **params) -> list[str]:
+    response = client.get("/shipments/", params)
+    assert response.status_code == 200
+    return [shipment.shipment_id for shipment in response.context["page"].object_list]
+
+
+@pytest.mark.parametrize(
+    ("params", "expected"),
+    [
+        ({}, {"SHP-A1", "SHP-B2", "SHP-C3"}),
+        ({"status": ["in_transit", "delivered"]}, {"SHP-A1", "SHP-B2"}),
+        ({"carrier": "dhlf"}, {"SHP-A1", "SHP-C3"}),
+        ({"mode": "parcel"}, {"SHP-B2"}),
+        ({"destination": "DE"}, {"SHP-A1", "SHP-C3"}),
+        ({"destination": "vien"}, {"SHP-B2"}),
+        ({"origin": "rotter"}, {"SHP-A1", "SHP-B2", "SHP-C3"}),
+        ({"account": "C-1002"}, {"SHP-B2"}),
+        ({"account": "C-2001"}, set()),  # another tenant's account opens nothing
+        ({"flag": "delayed"}, {"SHP-A1"}),
+        ({"flag": "late"}, {"SHP-A1", "SHP-C3"}),  # past the promise, not delivered
+        ({"delivered_from": "2000-01-01"}, {"SHP-B2"}),
+        ({"promised_to": "2000-01-01"}, set()),
+    ],
+)
+def test_filters(client, customer_user, fleet, params, expected):
+    client.force_login(customer_user)
+
+    assert set(listed(client, **params)) == expected
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"status": "nonsense"},
+        {"eta_from": "2026-13-45"},
+        {"sort": "password"},
+        {"page_size": "100000"},
+        {"flag": "<script>"},
+        {"account": "x" * 500},
+        {"page": "-1"},
+    ],
+)
+def test_bad_values_are_ignored_never_an_error(client, customer_user, fleet, params):
+    client.force_login(customer_user)
+
+    response = client.get("/shipments/", params)
+
+    assert response.status_code == 200
+    assert "SHP-NW1" not in response.content.decode()
+
+
+def test_columns_sort_both_ways_and_say_so(client, customer_user, fleet):
+    client.force_login(customer_user)
+
+    ascending = client.get("/shipments/", {"sort": "shipment"})
+    descending = listed(client, sort="-shipment")
+
+    ids = [s.shipment_id for s in ascending.context["page"].object_list]
+    assert ids == ["SHP-A1", "SHP-B2", "SHP-C3"]
+    assert descending == ["SHP-C3", "SHP-B2", "SHP-A1"]
+    body = ascending.content.decode()
+    assert 'aria-sort="ascending"' in body and "sort=-shipment" in body
+
+
+def test_page_size(client, customer_user, fleet):
+    client.force_login(customer_user)
+
+    response = client.get("/shipments/", {"page_size": "25"})
+
+    assert response.context["page"].paginator.per_page == 25
+
+
+def test_export_honours_exactly_the_view(client, customer_user, fleet):
+    client.force_login(customer_user)
+
+    response = client.get("/shipments/export.csv", {"carrier": "DHLF", "sort": "-shipment"})
+
+    rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
+    assert [row[0] for row in rows[1:]] == ["SHP-C3", "SHP-A1"]
+
+
+def test_saved_view_shared_within_the_tenant_only(client, customer_user, fleet, other_tenant_user):
+    client.force_login(customer_user)
+    response = client.post(
+        "/shipments/views/",
+        {"name": "DHL to Germany", "query_string": "carrier=DHLF&destination=DE", "shared": "on"},
+    )
+    assert response.status_code == 302
+    colleague = MemberFactory(username="colleague", tenant=customer_user.membership.tenant)
+
+    client.force_login(colleague)
+    page = client.get("/shipments/").content.decode()
+    client.force_login(other_tenant_user)
+    outsider = client.get("/shipments/").content.decode()
+
+    assert "DHL to Germany" in page and "carrier=DHLF&amp;destination=DE" in page
+    assert "DHL to Germany" not in outsider
+
+
+def test_only_the_owner_deletes_a_view(client, customer_user, fleet, other_tenant_user):
+    client.force_login(customer_user)
+    client.post("/shipments/views/", {"name": "Mine", "query_string": "mode=ltl", "shared": "on"})
+    view = SavedView.objects.get(name="Mine")
+    colleague = MemberFactory(username="colleague", tenant=customer_user.membership.tenant)
+
+    for intruder in (colleague, other_tenant_user):
+        client.force_login(intruder)
+        assert client.post("/shipments/views/delete", {"id": view.id}).status_code == 404
+    client.force_login(customer_user)
+    assert client.post("/shipments/views/delete", {"id": "not-a-number"}).status_code == 404
+    assert client.post("/shipments/views/delete", {"id": view.id}).status_code == 302
+
+    assert not SavedView.objects.filter(id=view.id).exists()
+
+
+def test_the_default_view_opens_first_and_view_all_skips_it(client, customer_user, fleet):
+    client.force_login(customer_user)
+    client.post(
+        "/shipments/views/",
+        {"name": "Parcels", "query_string": "mode=parcel", "make_default": "on"},
+    )
+    client.post(
+        "/shipments/views/", {"name": "Trucks", "query_string": "mode=ftl", "make_default": "on"}
+    )
+
+    opened = client.get("/shipments/")
+
+    assert opened.status_code == 302 and opened["Location"] == "/shipments/?mode=ftl"
+    assert SavedView.objects.filter(owner=customer_user, is_default=True).count() == 1
+    assert len(listed(client, view="all")) == 3
+
+
+def test_a_view_without_a_name_is_refused_with_a_message(client, customer_user, fleet):
+    client.force_login(customer_user)
+
+    response = client.post(
+        "/shipments/views/", {"name": "", "query_string": "mode=ftl"}, follow=True
+    )
+
+    assert response.status_code == 200
+    assert "was not saved" in response.content.decode()
+    assert not SavedView.objects.exists()
