@@ -10,12 +10,23 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Mapping
 
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
 from portal.demo import events as _  # noqa: F401  (fail early if demo data is missing)
 from portal.management.commands.load_demo import DEMO_LOGINS, DEMO_PASSWORD
+
+
+def demo_environment(port: int, environ: Mapping[str, str]) -> dict[str, str]:
+    """The servers' environment: links in invitation and notification emails point at
+    the port the demo serves, unless PORTAL_BASE_URL says otherwise."""
+    return {
+        **environ,
+        "DEBUG": environ.get("DEBUG", "1"),
+        "PORTAL_BASE_URL": environ.get("PORTAL_BASE_URL") or f"http://127.0.0.1:{port}",
+    }
 
 
 class Command(BaseCommand):
@@ -32,7 +43,7 @@ class Command(BaseCommand):
         signal.signal(signal.SIGINT, interrupt)
         signal.signal(signal.SIGTERM, interrupt)
         python = sys.executable
-        environment = {**os.environ, "DEBUG": os.environ.get("DEBUG", "1")}
+        environment = demo_environment(port, os.environ)
         commands = [
             [python, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"],
             [
