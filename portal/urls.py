@@ -5,7 +5,7 @@ from django.urls import path, register_converter
 from accounts.signin import ThrottledAdminAuthenticationForm, ThrottledAuthenticationForm
 from integration.api.health import integration_health_json, integration_health_page
 from integration.api.views import receive_events_view
-from portal import admin_views, member_views, settings_views, views
+from portal import admin_views, console_views, member_views, settings_views, views
 from portal.converters import IdentifierConverter
 from portal.exception_views import exception_detail_page, exception_queue_page
 from portal.graphql.schema import schema
@@ -79,6 +79,13 @@ urlpatterns = [
     path("operations/integration/", integration_health_page, name="integration-health"),
     path("exceptions/", exception_queue_page, name="exception-queue"),
     path("exceptions/<int:exception_id>/", exception_detail_page, name="exception-detail"),
+    # Customer-service console (operators)
+    path("console/", console_views.console_home, name="console"),
+    path(
+        "console/tenants/<int:tenant_id>/",
+        console_views.tenant_portal_view,
+        name="console-tenant",
+    ),
     path("graphql", PortalGraphQLView.as_view(schema=schema), name="graphql"),
     # Invoices and orders
     path("shipments/export.csv", views.shipment_export, name="shipment-export"),

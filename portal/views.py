@@ -12,6 +12,7 @@ from django.http import FileResponse, HttpRequest, HttpResponse, StreamingHttpRe
 from django.shortcuts import redirect, render
 from django.utils import timezone
 
+from accounts.scoping import is_operator
 from portal.forms import (
     InvoiceListForm,
     OrderListForm,
@@ -145,12 +146,23 @@ def healthz(request: HttpRequest) -> HttpResponse:
 @login_required
 def search(request: HttpRequest) -> HttpResponse:
     query = query_values(SearchForm, request)["q"]
-    hits = selectors.search_references(request.user, query) if query else []
-    flags = selectors.shipment_flags_of(
-        request.user, [hit.object_key for hit in hits if hit.kind == "shipment"]
+    results = selectors.search_results(request.user, query) if query else []
+    # One exact match: the caller meant that object, open it.
+    if len(results) == 1 and results[0].hit.exact:
+        hit = results[0].hit
+        return redirect(SEARCH_TARGETS[hit.kind], hit.object_key)
+    return render(
+        request,
+        "search.html",
+        {"query": query, "results": results, "operator": is_operator(request.user)},
     )
-    rows = [(hit, flags.get(hit.object_key, []) if hit.kind == "shipment" else []) for hit in hits]
-    return render(request, "search.html", {"query": query, "hits": rows})
+
+
+SEARCH_TARGETS = {
+    "shipment": "shipment-detail",
+    "order": "order-detail",
+    "invoice": "invoice-detail",
+}
 
 
 @login_required

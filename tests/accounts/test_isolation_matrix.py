@@ -45,7 +45,7 @@ ENDPOINTS = {
     "healthz": ("public", "/healthz"),
     "shipment-list": ("list", "/shipments/"),
     "shipment-detail": ("detail", "/shipments/SHP-778120/"),
-    "search": ("list", "/search/?q=SHP-778120"),
+    "search": ("list", "/search/?q=SHP-778120"),  # outsiders: no hit, so no redirect
     "order-detail": ("detail", "/orders/SO-100045/"),
     "document-download": ("detail", "/documents/DOC-POD-778120/download"),
     "notification-settings": ("member_page", "/settings/notifications/"),
@@ -81,6 +81,10 @@ ENDPOINTS = {
     "api-invoice-detail": ("detail", "/api/v1/invoices/INV-2026-004512"),
     # The change feed: changes of the caller's own accounts only
     "api-change-feed": ("list", "/api/v1/changes?limit=1000"),
+    # Customer-service console; a tenant's read-only view is checked, with ids made at
+    # test time, in tests/portal/test_console.py.
+    "console": ("operator", "/console/"),
+    "console-tenant": ("operator_detail", None),
 }
 
 SEARCHES = [

@@ -22,7 +22,7 @@ def test_a_page_reads_its_users_standing_once(client, delivered_story, customer_
     client.force_login(customer_user)
 
     with CaptureQueriesContext(connection) as captured:
-        response = client.get("/search/", {"q": "SHP-778120"})
+        response = client.get("/search/", {"q": "SHP-77812"})
 
     assert response.status_code == 200
     assert "SHP-778120" in response.content.decode()
