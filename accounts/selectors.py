@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from accounts.models import (
@@ -15,6 +15,8 @@ from accounts.models import (
     CustomerAccountUserObjectPermission,
     Invitation,
     Membership,
+    SourceSystem,
+    Tenant,
 )
 from accounts.tokens import hash_secret
 
@@ -122,3 +124,29 @@ def api_token_of_tenant(tenant_id: int, token_id: int) -> ApiToken | None:
 
 def pending_invitation_of_tenant(tenant_id: int, invitation_id: int) -> Invitation | None:
     return pending_invitations_of_tenant(tenant_id).filter(id=invitation_id).first()
+
+
+# --- platform admins ------------------------------------------------------------------------
+
+
+def tenants_with_accounts() -> QuerySet[Tenant]:
+    """Every tenant with its accounts (prefetched) and its number of members."""
+    return (
+        Tenant.objects.annotate(member_count=Count("memberships", distinct=True))
+        .prefetch_related(Prefetch("accounts", queryset=CustomerAccount.objects.order_by("number")))
+        .order_by("name")
+    )
+
+
+def unassigned_accounts() -> QuerySet[CustomerAccount]:
+    """Accounts events named that no tenant owns yet (their events are held)."""
+    return CustomerAccount.objects.filter(tenant__isnull=True).order_by("number")
+
+
+def source_systems() -> QuerySet[SourceSystem]:
+    return SourceSystem.objects.order_by("key")
+
+
+def audit_entries_for_target(target: str, *, limit: int = 50) -> QuerySet[AuditEntry]:
+    """What was done to one thing (a dead letter's `source:event_id`), newest first."""
+    return AuditEntry.objects.filter(target=target).order_by("-occurred_at", "-id")[:limit]

@@ -3,9 +3,16 @@ from django.contrib.auth import views as auth_views
 from django.urls import path, register_converter
 
 from accounts.signin import ThrottledAdminAuthenticationForm, ThrottledAuthenticationForm
-from integration.api.health import integration_health_json, integration_health_page
+from integration.api.health import integration_health_json
 from integration.api.views import receive_events_view
-from portal import admin_views, console_views, member_views, settings_views, views
+from portal import (
+    admin_views,
+    console_views,
+    member_views,
+    platform_views,
+    settings_views,
+    views,
+)
 from portal.converters import IdentifierConverter
 from portal.exception_views import exception_detail_page, exception_queue_page
 from portal.graphql.schema import schema
@@ -76,7 +83,21 @@ urlpatterns = [
         name="api-shipment-detail",
     ),
     path("api/v1/integration/health", integration_health_json, name="api-integration-health"),
-    path("operations/integration/", integration_health_page, name="integration-health"),
+    path(
+        "operations/integration/",
+        platform_views.integration_health_page,
+        name="integration-health",
+    ),
+    # Platform admin
+    path("platform/dead-letters/", platform_views.dead_letter_list, name="platform-dead-letters"),
+    path(
+        "platform/dead-letters/<int:inbox_id>/",
+        platform_views.dead_letter_detail,
+        name="platform-dead-letter",
+    ),
+    path("platform/held/", platform_views.held_event_list, name="platform-held"),
+    path("platform/tenants/", platform_views.tenant_list, name="platform-tenants"),
+    path("platform/sources/", platform_views.source_list, name="platform-sources"),
     path("exceptions/", exception_queue_page, name="exception-queue"),
     path("exceptions/<int:exception_id>/", exception_detail_page, name="exception-detail"),
     # Customer-service console (operators)

@@ -1,10 +1,9 @@
-"""Integration health for staff and platform admins: a JSON endpoint and a page."""
+"""Integration health for staff and platform admins as JSON (the page: portal/platform_views.py)."""
 
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import render
+from django.http import Http404, HttpRequest, JsonResponse
 
 from accounts.scoping import is_operator
 from integration.selectors import integration_health
@@ -15,10 +14,3 @@ def integration_health_json(request: HttpRequest) -> JsonResponse:
     if not is_operator(request.user):
         raise Http404
     return JsonResponse(integration_health())
-
-
-@login_required
-def integration_health_page(request: HttpRequest) -> HttpResponse:
-    if not is_operator(request.user):
-        raise Http404
-    return render(request, "operations/integration_health.html", {"health": integration_health()})

@@ -85,6 +85,12 @@ ENDPOINTS = {
     # test time, in tests/portal/test_console.py.
     "console": ("operator", "/console/"),
     "console-tenant": ("operator_detail", None),
+    # Platform admin pages: nobody in the matrix is a platform admin.
+    "platform-dead-letters": ("platform_admin", "/platform/dead-letters/"),
+    "platform-dead-letter": ("platform_admin", "/platform/dead-letters/1/"),
+    "platform-held": ("platform_admin", "/platform/held/"),
+    "platform-tenants": ("platform_admin", "/platform/tenants/"),
+    "platform-sources": ("platform_admin", "/platform/sources/"),
 }
 
 SEARCHES = [
@@ -246,6 +252,9 @@ def test_no_persona_sees_another_tenants_data_anywhere(world, persona):
             allowed = {200} if persona == "unassigned_staff" else {404}
             if anonymous or persona.endswith("_token"):
                 allowed = {302}
+            assert response.status_code in allowed, where
+        elif kind == "platform_admin":
+            allowed = {302} if anonymous or persona.endswith("_token") else {404}
             assert response.status_code in allowed, where
         elif kind == "intake":
             response = client.post(path, data="{}", content_type="application/json", **headers)
