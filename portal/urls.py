@@ -48,6 +48,7 @@ urlpatterns = [
     path("shipments/<identifier:shipment_id>/", views.shipment_detail, name="shipment-detail"),
     path("search/", views.search, name="search"),
     path("orders/<identifier:order_number>/", views.order_detail, name="order-detail"),
+    path("settings/", admin_views.settings_home, name="settings"),
     path(
         "settings/notifications/",
         settings_views.notification_settings,

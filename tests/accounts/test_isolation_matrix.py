@@ -49,6 +49,8 @@ ENDPOINTS = {
     "order-detail": ("detail", "/orders/SO-100045/"),
     "document-download": ("detail", "/documents/DOC-POD-778120/download"),
     "notification-settings": ("member_page", "/settings/notifications/"),
+    # Redirects a member to their settings page; 404 for anyone without a membership.
+    "settings": ("settings_home", "/settings/"),
     "webhook-settings": ("tenant_admin", "/settings/webhooks/"),
     "api-token-settings": ("tenant_admin", "/settings/tokens/"),
     "audit-log": ("tenant_admin", "/settings/audit/"),
@@ -251,6 +253,11 @@ def test_no_persona_sees_another_tenants_data_anywhere(world, persona):
         elif kind == "operator":
             allowed = {200} if persona == "unassigned_staff" else {404}
             if anonymous or persona.endswith("_token"):
+                allowed = {302}
+            assert response.status_code in allowed, where
+        elif kind == "settings_home":
+            allowed = {302} if anonymous or persona != "unassigned_staff" else {404}
+            if persona.endswith("_token"):
                 allowed = {302}
             assert response.status_code in allowed, where
         elif kind == "platform_admin":
