@@ -16,6 +16,7 @@ from accounts.models import (
     Invitation,
     Membership,
     SourceSystem,
+    StaffProfile,
     Tenant,
 )
 from accounts.tokens import hash_secret
@@ -150,3 +151,12 @@ def source_systems() -> QuerySet[SourceSystem]:
 def audit_entries_for_target(target: str, *, limit: int = 50) -> QuerySet[AuditEntry]:
     """What was done to one thing (a dead letter's `source:event_id`), newest first."""
     return AuditEntry.objects.filter(target=target).order_by("-occurred_at", "-id")[:limit]
+
+
+def staff_profiles() -> QuerySet[StaffProfile]:
+    """Customer-service staff with the tenants they serve (prefetched)."""
+    return (
+        StaffProfile.objects.select_related("user")
+        .prefetch_related(Prefetch("tenants", queryset=Tenant.objects.order_by("name")))
+        .order_by("user__username")
+    )

@@ -214,6 +214,7 @@ def tenant_list(request: HttpRequest) -> HttpResponse:
             "form": form,
             "tenants": account_selectors.tenants_with_accounts(),
             "unassigned": account_selectors.unassigned_accounts(),
+            "staff": account_selectors.staff_profiles(),
             "section": "tenants",
         },
     )

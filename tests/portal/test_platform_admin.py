@@ -12,7 +12,7 @@ from accounts.models import AuditEntry, CustomerAccount, SourceSystem, Tenant
 from integration.models import InboxEvent, InboxState
 from integration.services.intake import receive_events
 from integration.services.processing import process_inbox_until_empty
-from tests.factories import SourceFactory
+from tests.factories import SourceFactory, StaffFactory
 from visibility.models import Order
 
 pytestmark = pytest.mark.django_db
@@ -145,6 +145,20 @@ def test_assigning_an_account_releases_its_held_events(client, story, platform_a
     assert Order.objects.filter(order_number="SO-100045").exists()
     entry = AuditEntry.objects.get(action="tenant_saved")
     assert entry.details["accounts_assigned"] == ["C-1001"]
+
+
+def test_tenants_page_lists_accounts_members_and_who_serves_them(
+    client, brenner, nordwind, customer_user, cs_staff, platform_admin
+):
+    StaffFactory(username="cs-nordic", staff_tenants=[nordwind])
+    client.force_login(platform_admin)
+
+    page = client.get("/platform/tenants/").content.decode()
+
+    assert "C-1001, C-1002" in page and "Nordwind Retail" in page
+    assert "Every tenant" in page  # cs_staff
+    nordic_row = page.split("cs-nordic</td>")[1].split("</tr>")[0]
+    assert "Nordwind Retail" in nordic_row and "Brenner" not in nordic_row
 
 
 def test_an_account_of_another_tenant_is_refused_in_words(
