@@ -215,6 +215,10 @@ class AuditAction(models.TextChoices):
     # older entries still read.
     STAFF_SEARCHED = "staff_searched", "Staff searched"
     EXCEPTION_WORKED = "exception_worked", "Shipment exception worked"
+    DEAD_LETTER_REPLAYED = "dead_letter_replayed", "Dead letter replayed"
+    DEAD_LETTER_DISCARDED = "dead_letter_discarded", "Dead letter discarded"
+    TENANT_SAVED = "tenant_saved", "Tenant created or accounts assigned"
+    SOURCE_REGISTERED = "source_registered", "Source system registered"
 
 
 class AuditEntry(models.Model):

@@ -6,7 +6,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from django.contrib.auth.models import User
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from accounts.models import (
@@ -16,6 +16,9 @@ from accounts.models import (
     CustomerAccountUserObjectPermission,
     Invitation,
     Membership,
+    SourceSystem,
+    StaffProfile,
+    Tenant,
     UserPreferences,
 )
 from accounts.tokens import hash_secret
@@ -131,4 +134,39 @@ def user_time_zone(user: User) -> str:
     return (
         UserPreferences.objects.filter(user_id=user.pk).values_list("time_zone", flat=True).first()
         or ""
+    )
+
+
+# --- platform admins ------------------------------------------------------------------------
+
+
+def tenants_with_accounts() -> QuerySet[Tenant]:
+    """Every tenant with its accounts (prefetched) and its number of members."""
+    return (
+        Tenant.objects.annotate(member_count=Count("memberships", distinct=True))
+        .prefetch_related(Prefetch("accounts", queryset=CustomerAccount.objects.order_by("number")))
+        .order_by("name")
+    )
+
+
+def unassigned_accounts() -> QuerySet[CustomerAccount]:
+    """Accounts events named that no tenant owns yet (their events are held)."""
+    return CustomerAccount.objects.filter(tenant__isnull=True).order_by("number")
+
+
+def source_systems() -> QuerySet[SourceSystem]:
+    return SourceSystem.objects.order_by("key")
+
+
+def audit_entries_for_target(target: str, *, limit: int = 50) -> QuerySet[AuditEntry]:
+    """What was done to one thing (a dead letter's `source:event_id`), newest first."""
+    return AuditEntry.objects.filter(target=target).order_by("-occurred_at", "-id")[:limit]
+
+
+def staff_profiles() -> QuerySet[StaffProfile]:
+    """Customer-service staff with the tenants they serve (prefetched)."""
+    return (
+        StaffProfile.objects.select_related("user")
+        .prefetch_related(Prefetch("tenants", queryset=Tenant.objects.order_by("name")))
+        .order_by("user__username")
     )

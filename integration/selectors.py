@@ -11,10 +11,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import connection
+from django.db.models import QuerySet
 from django.utils import timezone
 
-from core.db.readable import readable_timestamp_sql
-from integration.models import InboxState
+from core.db.readable import as_stored_text, readable_timestamp_sql
+from integration.models import InboxEvent, InboxState
 from visibility.holds import HoldKey
 from visibility.models import ShipmentEvent
 
@@ -105,3 +106,93 @@ def integration_health(*, now: datetime | None = None) -> dict[str, Any]:
         ],
         "unmapped_status_codes": [{"code": code, "count": count} for code, count in unmapped],
     }
+
+
+# --- the platform admin's lists: dead letters, held events, throughput -------------------
+
+# What a list shows of a stored event: never `data` or `occurred_at` as Python objects (a
+# row Python cannot read, often the reason it is dead, must not fail the page).
+_LISTED_FIELDS = (
+    "id",
+    "source",
+    "event_id",
+    "event_type",
+    "received_at",
+    "processed_at",
+    "attempts",
+    "last_error",
+    "waiting_for",
+    "next_attempt_at",
+    "state",
+)
+
+
+def dead_letters() -> QuerySet:
+    """Dead events, newest first, as dicts (with `occurred_at_text` as stored)."""
+    return (
+        InboxEvent.objects.filter(state=InboxState.DEAD)
+        .order_by("-received_at", "-id")
+        .values(*_LISTED_FIELDS, occurred_at_text=as_stored_text("occurred_at"))
+    )
+
+
+def dead_letter_get(inbox_id: int) -> dict[str, Any] | None:
+    """One dead event with its body as stored text, or None."""
+    return (
+        InboxEvent.objects.filter(state=InboxState.DEAD, id=inbox_id)
+        .values(
+            *_LISTED_FIELDS,
+            "spec_version",
+            "sequence",
+            occurred_at_text=as_stored_text("occurred_at"),
+            data_text=as_stored_text("data"),
+        )
+        .first()
+    )
+
+
+def held_events() -> QuerySet:
+    """Held events, oldest first, with what each waits for."""
+    return (
+        InboxEvent.objects.filter(state=InboxState.HELD)
+        .order_by("received_at", "id")
+        .values(*_LISTED_FIELDS, occurred_at_text=as_stored_text("occurred_at"))
+    )
+
+
+def throughput_by_minute(*, now: datetime | None = None, minutes: int = 60) -> list[dict]:
+    """Events received and projected per minute over the last `minutes`, with the mean
+    lag (received to projected) of the events projected in that minute; every minute
+    present, zeros included, oldest first (the health page's charts)."""
+    now = (now or timezone.now()).replace(second=0, microsecond=0)
+    start = now - timedelta(minutes=minutes - 1)
+    received = dict(
+        _rows(
+            """SELECT date_trunc('minute', received_at), count(*) FROM integration_inboxevent
+               WHERE received_at >= %s GROUP BY 1""",
+            [start],
+        )
+    )
+    projected = {
+        minute: (count, lag)
+        for minute, count, lag in _rows(
+            """SELECT date_trunc('minute', processed_at), count(*),
+                      avg(extract(epoch FROM processed_at - received_at))
+               FROM integration_inboxevent
+               WHERE processed_at >= %s AND state = %s GROUP BY 1""",
+            [start, InboxState.PROCESSED.value],
+        )
+    }
+    series = []
+    for offset in range(minutes):
+        minute = start + timedelta(minutes=offset)
+        count, lag = projected.get(minute, (0, None))
+        series.append(
+            {
+                "minute": minute,
+                "received": received.get(minute, 0),
+                "projected": count,
+                "lag_seconds": None if lag is None else max(float(lag), 0.0),
+            }
+        )
+    return series

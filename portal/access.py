@@ -26,3 +26,12 @@ def tenant_admin_or_404(request: HttpRequest) -> Membership:
     if membership is None or not request.user.is_active:
         raise Http404("Only tenant admins manage this")
     return membership
+
+
+def platform_admin_or_404(request: HttpRequest) -> User:
+    """The signed-in platform admin. Anyone else (customer-service staff included) gets
+    404: the platform's management pages do not exist for them."""
+    user = signed_in_user(request)
+    if not (user.is_superuser and user.is_active):
+        raise Http404("Only platform admins manage this")
+    return user

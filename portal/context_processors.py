@@ -20,6 +20,9 @@ def standing(request: HttpRequest) -> dict:
     return {"standing": SimpleLazyObject(lambda: standing_of(request.user))}
 
 
+SETTINGS_SECTIONS = frozenset({"settings", "notification", "webhook", "api", "member", "audit"})
+
+
 def navigation(request: HttpRequest) -> dict:
     """`nav_section`: which menu entry the page belongs to (marked aria-current), from the
     URL name's first word ("shipment-detail" -> "shipment"); `user_time_zone_set`: whether
@@ -30,5 +33,7 @@ def navigation(request: HttpRequest) -> dict:
     session = getattr(request, "session", None)
     return {
         "nav_section": section,
+        # The tenant settings area's pages (their own sub-navigation) share one menu entry.
+        "nav_settings": section in SETTINGS_SECTIONS,
         "user_time_zone_set": bool(session is not None and session.get(SESSION_TIME_ZONE)),
     }

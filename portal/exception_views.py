@@ -33,10 +33,14 @@ class QueueFilterForm(forms.Form):
     )
     tenant = forms.IntegerField(min_value=1, max_value=LARGEST_ID, required=False)
     carrier = forms.CharField(max_length=128, required=False)
+    account = forms.CharField(max_length=128, required=False)
     older_than_hours = forms.IntegerField(min_value=0, max_value=24 * 3650, required=False)
 
     def clean_carrier(self) -> str:
         return self.cleaned_data["carrier"].replace("\x00", "")
+
+    def clean_account(self) -> str:
+        return self.cleaned_data["account"].replace("\x00", "").strip()
 
 
 def _filters(request: HttpRequest) -> dict:
@@ -58,6 +62,7 @@ def exception_queue_page(request: HttpRequest) -> HttpResponse:
         reasons=[chosen["reason"]] if chosen.get("reason") else (),
         tenant_id=chosen.get("tenant"),
         carrier_scac=chosen.get("carrier") or "",
+        account_number=chosen.get("account") or "",
         older_than=timedelta(hours=hours) if hours else None,
         now=now,
     )
@@ -71,6 +76,7 @@ def exception_queue_page(request: HttpRequest) -> HttpResponse:
             "rows": rows,
             "reasons": ExceptionReason.choices,
             "tenants": selectors.tenants_served(request.user),
+            "accounts": selectors.accounts_served(request.user),
             "chosen": chosen,
         },
     )

@@ -266,7 +266,10 @@ EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
 EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "portal@localhost")
-PORTAL_BASE_URL = os.environ.get("PORTAL_BASE_URL", "http://localhost:8000")
+# Links in emails point at the port the portal runs on (`PORT`, as `make demo` uses it).
+PORTAL_BASE_URL = os.environ.get("PORTAL_BASE_URL") or (
+    f"http://localhost:{os.environ.get('PORT', '8000')}"
+)
 INVITATION_TTL = timedelta(days=float(os.environ.get("INVITATION_TTL_DAYS", "7")))
 # Webhooks may call private and loopback addresses only when the operator allows it.
 WEBHOOK_ALLOW_PRIVATE_TARGETS = env_bool("WEBHOOK_ALLOW_PRIVATE_TARGETS", False)

@@ -4,9 +4,18 @@ from django.urls import path, re_path, register_converter
 from drf_spectacular.views import SpectacularAPIView
 
 from accounts.signin import ThrottledAdminAuthenticationForm, ThrottledAuthenticationForm
-from integration.api.health import IntegrationHealthApi, integration_health_page
+from integration.api.health import IntegrationHealthApi
 from integration.api.views import receive_events_view
-from portal import admin_views, dashboard_views, member_views, profile_views, settings_views, views
+from portal import (
+    admin_views,
+    console_views,
+    dashboard_views,
+    member_views,
+    platform_views,
+    profile_views,
+    settings_views,
+    views,
+)
 from portal.api_docs import ApiRedocView, ApiSwaggerView, problem_type_page
 from portal.api_errors import api_not_found
 from portal.converters import IdentifierConverter
@@ -66,6 +75,7 @@ urlpatterns = [
     path("shipments/<identifier:shipment_id>/", views.shipment_detail, name="shipment-detail"),
     path("search/", views.search, name="search"),
     path("orders/<identifier:order_number>/", views.order_detail, name="order-detail"),
+    path("settings/", admin_views.settings_home, name="settings"),
     path(
         "settings/notifications/",
         settings_views.notification_settings,
@@ -126,9 +136,30 @@ urlpatterns = [
     path(
         "api/v1/integration/health", IntegrationHealthApi.as_view(), name="api-integration-health"
     ),
-    path("operations/integration/", integration_health_page, name="integration-health"),
+    path(
+        "operations/integration/",
+        platform_views.integration_health_page,
+        name="integration-health",
+    ),
+    # Platform admin
+    path("platform/dead-letters/", platform_views.dead_letter_list, name="platform-dead-letters"),
+    path(
+        "platform/dead-letters/<int:inbox_id>/",
+        platform_views.dead_letter_detail,
+        name="platform-dead-letter",
+    ),
+    path("platform/held/", platform_views.held_event_list, name="platform-held"),
+    path("platform/tenants/", platform_views.tenant_list, name="platform-tenants"),
+    path("platform/sources/", platform_views.source_list, name="platform-sources"),
     path("exceptions/", exception_queue_page, name="exception-queue"),
     path("exceptions/<int:exception_id>/", exception_detail_page, name="exception-detail"),
+    # Customer-service console (operators)
+    path("console/", console_views.console_home, name="console"),
+    path(
+        "console/tenants/<int:tenant_id>/",
+        console_views.tenant_portal_view,
+        name="console-tenant",
+    ),
     path("graphql", PortalGraphQLView.as_view(schema=schema), name="graphql"),
     # Invoices and orders
     path("shipments/export.csv", views.shipment_export, name="shipment-export"),

@@ -15,7 +15,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from accounts.scoping import standing_of
+from accounts.scoping import is_operator, standing_of
 from portal.access import signed_in_user
 from portal.forms import (
     InvoiceListForm,
@@ -253,12 +253,23 @@ def healthz(request: HttpRequest) -> HttpResponse:
 @login_required
 def search(request: HttpRequest) -> HttpResponse:
     query = query_values(SearchForm, request)["q"]
-    hits = selectors.search_references(request.user, query) if query else []
-    flags = selectors.shipment_flags_of(
-        request.user, [hit.object_key for hit in hits if hit.kind == "shipment"]
+    results = selectors.search_results(request.user, query) if query else []
+    # One exact match: the caller meant that object, open it.
+    if len(results) == 1 and results[0].hit.exact:
+        hit = results[0].hit
+        return redirect(SEARCH_TARGETS[hit.kind], hit.object_key)
+    return render(
+        request,
+        "search.html",
+        {"query": query, "results": results, "operator": is_operator(request.user)},
     )
-    rows = [(hit, flags.get(hit.object_key, []) if hit.kind == "shipment" else []) for hit in hits]
-    return render(request, "search.html", {"query": query, "hits": rows})
+
+
+SEARCH_TARGETS = {
+    "shipment": "shipment-detail",
+    "order": "order-detail",
+    "invoice": "invoice-detail",
+}
 
 
 @login_required

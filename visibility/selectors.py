@@ -17,6 +17,7 @@ from django.db import connection
 from django.db.models import (
     Case,
     CharField,
+    Count,
     Exists,
     F,
     IntegerField,
@@ -31,6 +32,7 @@ from django.db.models import (
 )
 from django.db.models.functions import Collate
 from django.utils import timezone
+from rapidfuzz.distance import Levenshtein
 
 from accounts.audit import note_staff_read
 from accounts.models import CustomerAccount, Tenant, TokenScope
@@ -51,6 +53,7 @@ from visibility.models import (
     ShipmentEvent,
     ShipmentException,
     ShipmentOrder,
+    ShipmentStatus,
     ShipmentStop,
     Webhook,
     WebhookDelivery,
@@ -367,9 +370,13 @@ def shipment_list(
     open_exception: bool | None = None,
     documents_from: date | None = None,
     sort: str = "",
+    tenant_id: int | None = None,
 ) -> QuerySet[Shipment]:
     """Newest activity first (or by `sort`, a key of SHIPMENT_SORTS, "-" for descending);
     each row carries `order_numbers`, the orders it ships.
+
+    `tenant_id` narrows an operator's list to one of the tenants they serve (the
+    customer-service console's read-only view of a tenant's portal).
 
     Every argument left at its default does not filter: `statuses` is any of them, `text`
     a part of the shipment id, `carrier_scac` case-insensitive, `carrier` the SCAC or the
@@ -446,6 +453,12 @@ def shipment_list(
     conditions &= _in_range("delivered_at", delivered_after, delivered_before)
     conditions &= _in_range("updated_at", updated_since, None)
     conditions &= _in_range("updated_at", updated_after, updated_before)
+    if tenant_id is not None:
+        account_ids = list(
+            CustomerAccount.objects.filter(id__in=account_ids, tenant_id=tenant_id).values_list(
+                "id", flat=True
+            )
+        )
     return (
         _listed_shipments_of(account_ids)
         .filter(conditions)
@@ -894,9 +907,21 @@ class SearchHit:
     rank: int
     similarity: float
     tenant_id: int
+    tenant_name: str
+    account_number: str
+
+    @property
+    def exact(self) -> bool:
+        return self.rank == SEARCH_RANK_EXACT
+
+    @property
+    def matched_by(self) -> str:
+        """What the query matched, in words ("Order number", "Tracking number")."""
+        return str(Reference.ReferenceType(self.reference_type).label)
 
 
 SEARCH_MIN_PARTIAL_LENGTH = 3
+SEARCH_RANK_EXACT = 3
 # How many candidates a tier ranks. A short prefix can match millions of references:
 # exact and prefix candidates come in index order (shortest first), then are ranked.
 SEARCH_CANDIDATES = 200
@@ -923,6 +948,8 @@ def _candidates(references: QuerySet) -> list[_Candidate]:
         "key",
         "id",
         tenant_id=F("customer_account__tenant_id"),
+        tenant_name=F("customer_account__tenant__name"),
+        account_number=F("customer_account__number"),
     )[:SEARCH_CANDIDATES]
     hit_fields = [field.name for field in fields(SearchHit)]
     candidates = [
@@ -955,14 +982,14 @@ def search_references(actor: Actor, query: str, *, limit: int = 20) -> list[Sear
         visible.filter(key__startswith=normalized)
         .annotate(
             rank=Case(
-                When(normalized=normalized, then=Value(3)),
+                When(normalized=normalized, then=Value(SEARCH_RANK_EXACT)),
                 default=Value(2),
                 output_field=IntegerField(),
             )
         )
         .order_by("key", "id")
     )
-    exact_hit = any(candidate.hit.rank == 3 for candidate in candidates)
+    exact_hit = any(candidate.hit.exact for candidate in candidates)
     found = {(candidate.hit.kind, candidate.hit.object_key) for candidate in candidates}
     if not exact_hit and len(found) < limit and len(normalized) >= SEARCH_MIN_PARTIAL_LENGTH:
         # Ordered, so that the planner reads the trigram index's matches rather than
@@ -979,10 +1006,93 @@ def search_references(actor: Actor, query: str, *, limit: int = 20) -> list[Sear
                 .annotate(rank=Value(0, output_field=IntegerField()))
                 .order_by("-similarity", "key", "id")
             )
+            # Trigrams tie a typo with all its siblings (SHP-1002OO3 shares as many with
+            # SHP-1002001 as with SHP-1002003); the fewest edits breaks the tie.
+            candidates.sort(
+                key=lambda c: (Levenshtein.distance(c.key, normalized), -c.hit.similarity, c.key)
+            )
     hits: dict[tuple[str, str], SearchHit] = {}
     for candidate in candidates:
         hits.setdefault((candidate.hit.kind, candidate.hit.object_key), candidate.hit)
     return list(hits.values())[:limit]
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    """A search hit with what a caller asks next: its state and when it is due."""
+
+    hit: SearchHit
+    status: str = ""
+    due_label: str = ""  # what `due` is: "ETA", "Delivered", "Requested", "Due"
+    due: date | datetime | None = None
+    flags: tuple[str, ...] = ()
+
+
+def search_results(actor: Actor, query: str, *, limit: int = 20) -> list[SearchResult]:
+    """`search_references` with each hit's status and ETA (or delivery, requested or due
+    date): three queries more, one per kind, whatever the number of hits."""
+    hits = search_references(actor, query, limit=limit)
+    keys: dict[str, list[str]] = {"shipment": [], "order": [], "invoice": []}
+    for hit in hits:
+        keys[hit.kind].append(hit.object_key)
+    shipments = (
+        {
+            shipment.shipment_id: shipment
+            for shipment in shipments_for(actor)
+            .filter(shipment_id__in=keys["shipment"])
+            .only("shipment_id", "status", "eta", "delivered_at", *FLAG_FIELDS)
+        }
+        if keys["shipment"]
+        else {}
+    )
+    orders = (
+        {
+            order.order_number: order
+            for order in orders_for(actor)
+            .filter(order_number__in=keys["order"])
+            .only("order_number", "status", "requested_delivery_date")
+        }
+        if keys["order"]
+        else {}
+    )
+    invoices = (
+        {
+            invoice.invoice_number: invoice
+            for invoice in with_invoice_status(invoices_for(actor))
+            .filter(invoice_number__in=keys["invoice"])
+            .only("invoice_number", "due_date", "paid_at")
+        }
+        if keys["invoice"]
+        else {}
+    )
+    results = []
+    for hit in hits:
+        result = SearchResult(hit)
+        if (shipment := shipments.get(hit.object_key)) and hit.kind == "shipment":
+            delivered = shipment.delivered_at is not None
+            result = SearchResult(
+                hit,
+                status=shipment.get_status_display(),
+                due_label="Delivered" if delivered else "ETA",
+                due=shipment.delivered_at if delivered else shipment.eta,
+                flags=tuple(shipment.flags),
+            )
+        elif (order := orders.get(hit.object_key)) and hit.kind == "order":
+            result = SearchResult(
+                hit,
+                status=order.get_status_display(),
+                due_label="Requested",
+                due=order.requested_delivery_date,
+            )
+        elif (invoice := invoices.get(hit.object_key)) and hit.kind == "invoice":
+            result = SearchResult(
+                hit,
+                status=str(Invoice.Status(invoice.derived_status).label),
+                due_label="Due",
+                due=invoice.due_date,
+            )
+        results.append(result)
+    return results
 
 
 def subscriptions_of(user: User, tenant_id: int) -> set[str]:
@@ -1181,6 +1291,7 @@ def exception_queue(
     carrier_scac: str = "",
     older_than: timedelta | None = None,
     now: datetime | None = None,
+    account_number: str = "",
 ) -> QuerySet[ShipmentException]:
     """Customer service's work queue: the unresolved exceptions of the tenants the staff
     member serves, oldest first. Nobody but the operator's staff has a queue."""
@@ -1195,6 +1306,14 @@ def exception_queue(
             Exists(
                 ShipmentAccount.objects.filter(
                     shipment_id=OuterRef("shipment_id"), customer_account__tenant_id=tenant_id
+                )
+            )
+        )
+    if account_number:
+        conditions &= Q(
+            Exists(
+                ShipmentAccount.objects.filter(
+                    shipment_id=OuterRef("shipment_id"), customer_account__number=account_number
                 )
             )
         )
@@ -1235,6 +1354,59 @@ def tenants_served(actor: Actor) -> QuerySet[Tenant]:
     return (
         Tenant.objects.filter(accounts__id__in=visible_accounts(actor)).distinct().order_by("name")
     )
+
+
+def tenant_served_get(actor: Actor, tenant_id: int) -> Tenant | None:
+    """One tenant an operator serves (the console's view of its portal); None otherwise."""
+    return tenants_served(actor).filter(id=tenant_id).first()
+
+
+def accounts_served(actor: Actor) -> QuerySet[CustomerAccount]:
+    """The customer accounts of the tenants a staff member serves, with their tenant."""
+    if not is_operator(actor):
+        return CustomerAccount.objects.none()
+    return (
+        CustomerAccount.objects.filter(id__in=visible_accounts(actor))
+        .select_related("tenant")
+        .order_by("tenant__name", "number")
+    )
+
+
+def tenants_served_overview(actor: Actor) -> list[dict]:
+    """Each served tenant with its accounts and counts of open exceptions and shipments
+    in transit: the console's first screen (two grouped queries)."""
+    accounts = list(accounts_served(actor))
+    by_tenant: dict[int, dict] = {}
+    for account in accounts:
+        assert account.tenant_id is not None  # served accounts are owned
+        row = by_tenant.setdefault(
+            account.tenant_id,
+            {"tenant": account.tenant, "accounts": [], "open_exceptions": 0, "in_transit": 0},
+        )
+        row["accounts"].append(account.number)
+    account_ids = [account.id for account in accounts]
+    exceptions = (
+        open_exceptions(actor)
+        .filter(shipment__customer_account_id__in=account_ids)
+        .values("shipment__customer_account__tenant_id")
+        .annotate(count=Count("id"))
+    )
+    for counted in exceptions:
+        tenant_id = counted["shipment__customer_account__tenant_id"]
+        by_tenant[tenant_id]["open_exceptions"] = counted["count"]
+    moving = (
+        Shipment.objects.filter(
+            customer_account_id__in=account_ids,
+            status__in=[ShipmentStatus.IN_TRANSIT, ShipmentStatus.OUT_FOR_DELIVERY],
+        )
+        .values("customer_account__tenant_id")
+        .annotate(count=Count("id"))
+    )
+    for counted_moving in moving:
+        by_tenant[counted_moving["customer_account__tenant_id"]]["in_transit"] = counted_moving[
+            "count"
+        ]
+    return sorted(by_tenant.values(), key=lambda row: row["tenant"].name)
 
 
 def shipment_flags_of(actor: Actor, shipment_ids: Collection[str]) -> dict[str, list[str]]:

@@ -1,4 +1,4 @@
-"""Integration health for staff and platform admins: a JSON endpoint and a page.
+"""Integration health for staff and platform admins as JSON (the page: portal/platform_views.py).
 
 The JSON endpoint is a DRF view so it answers like the rest of the API: without
 credentials a 401 problem (with `WWW-Authenticate`), for a partner token a 403 problem (a
@@ -8,9 +8,6 @@ who is not an operator a 404, as the operations page does.
 
 from __future__ import annotations
 
-from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import render
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import exceptions
 from rest_framework.request import Request
@@ -50,10 +47,3 @@ class IntegrationHealthApi(APIView):
         if not is_operator(request.user):
             raise exceptions.NotFound()
         return Response(integration_health())
-
-
-@login_required
-def integration_health_page(request: HttpRequest) -> HttpResponse:
-    if not is_operator(request.user):
-        raise Http404
-    return render(request, "operations/integration_health.html", {"health": integration_health()})

@@ -8,17 +8,22 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from datetime import datetime
+from typing import Any
 
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import Q
+from django.http import HttpRequest
 from django.utils import timezone
 
+from accounts.audit import audit_record
+from accounts.models import AuditAction
 from core.db.readable import as_stored_text
-from integration.models import InboxEvent, InboxState, RejectedEvent
+from integration.models import InboxEvent, InboxState, RejectedEvent, event_key
 from integration.services.intake import receive_events
-from integration.services.processing import process_inbox_batch
+from integration.services.processing import process_inbox_batch, wake_inbox_worker
 from visibility.models import Document, FreightCharge, Invoice, Order, Shipment
 from visibility.services.exception_work import exception_work_keep, exception_work_restore
 
@@ -120,3 +125,75 @@ def read_models_rebuild(progress: Progress, *, batch_size: int = 1000) -> int:
     projected = process_with_progress(progress, batch_size=batch_size)
     exception_work_restore(worked, timezone.now())
     return projected
+
+
+# --- dead letters, one by one or many, from the platform admin's page ---------------------
+
+
+def _dead_rows(inbox_ids: Collection[int]) -> list[dict[str, Any]]:
+    """The dead rows among `inbox_ids`, locked (two admins acting at once act once)."""
+    return [
+        dict(row)
+        for row in InboxEvent.objects.select_for_update()
+        .filter(state=InboxState.DEAD, id__in=list(inbox_ids))
+        .order_by("id")
+        .values(
+            "id",
+            "source",
+            "event_id",
+            "event_type",
+            "attempts",
+            "last_error",
+            data_text=as_stored_text("data"),
+        )
+    ]
+
+
+def dead_letters_replay(
+    *, actor: User, inbox_ids: Collection[int], request: HttpRequest | None = None
+) -> int:
+    """Make the chosen dead events pending again with a fresh retry budget (after a fix),
+    wake a worker, and audit each; answer how many were re-queued. Ids that are not
+    dead (any more) are left alone."""
+    with transaction.atomic():
+        rows = _dead_rows(inbox_ids)
+        requeued = inbox_events_requeue(Q(id__in=[row["id"] for row in rows]))
+        for row in rows:
+            audit_record(
+                action=AuditAction.DEAD_LETTER_REPLAYED,
+                actor=actor,
+                target=event_key(row["source"], row["event_id"]),
+                request=request,
+                details={
+                    "event_type": row["event_type"],
+                    "attempts": row["attempts"],
+                    "error": row["last_error"][:2000],
+                },
+            )
+        transaction.on_commit(wake_inbox_worker)
+    return requeued
+
+
+def dead_letters_discard(
+    *, actor: User, inbox_ids: Collection[int], request: HttpRequest | None = None
+) -> int:
+    """Remove the chosen dead events from the inbox for good; the audit entry keeps the
+    event as it was stored, with its error, so a discard can be read back (and the
+    source may send the same event id again). Answer how many were removed."""
+    with transaction.atomic():
+        rows = _dead_rows(inbox_ids)
+        for row in rows:
+            audit_record(
+                action=AuditAction.DEAD_LETTER_DISCARDED,
+                actor=actor,
+                target=event_key(row["source"], row["event_id"]),
+                request=request,
+                details={
+                    "event_type": row["event_type"],
+                    "attempts": row["attempts"],
+                    "error": row["last_error"][:2000],
+                    "stored_event": row["data_text"],
+                },
+            )
+        removed, _ = InboxEvent.objects.filter(id__in=[row["id"] for row in rows]).delete()
+    return removed

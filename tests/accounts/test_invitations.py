@@ -244,10 +244,11 @@ def test_an_invited_tenant_admin_sees_every_account_and_manages_members(tenant_a
 
 
 def test_only_tenant_admins_get_the_members_link(client, tenant_admin, customer_user):
+    # The settings area's own navigation (one "Settings" entry in the main menu).
     client.force_login(tenant_admin)
-    admin_page = client.get("/shipments/").content.decode()
+    admin_page = client.get("/settings/notifications/").content.decode()
     client.force_login(customer_user)
-    member_page = client.get("/shipments/").content.decode()
+    member_page = client.get("/settings/notifications/").content.decode()
 
     assert 'href="/settings/members/"' in admin_page
     assert 'href="/settings/members/"' not in member_page

@@ -241,7 +241,8 @@ def test_each_side_sees_the_shared_shipment_and_only_its_own_rows(consolidated, 
         reads["page orders"] = client.get("/orders/")
         reads["CSV export"] = client.get("/shipments/export.csv")
         for query in [shipment_id, f"TRK-{shipment_id}", *SIDES[other]]:
-            reads[f"search {query}"] = client.get("/search/", {"q": query})
+            # One exact match opens the object: follow it, the page must hold no more.
+            reads[f"search {query}"] = client.get("/search/", {"q": query}, follow=True)
         other_order = client.get(f"/orders/{OWN_ORDER[other]}/")
 
     texts = {where: body_of(response) for where, response in reads.items()}

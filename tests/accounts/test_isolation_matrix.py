@@ -51,10 +51,12 @@ ENDPOINTS = {
     "healthz": ("public", "/healthz"),
     "shipment-list": ("list", "/shipments/"),
     "shipment-detail": ("detail", "/shipments/SHP-778120/"),
-    "search": ("list", "/search/?q=SHP-778120"),
+    "search": ("list", "/search/?q=SHP-778120"),  # outsiders: no hit, so no redirect
     "order-detail": ("detail", "/orders/SO-100045/"),
     "document-download": ("detail", "/documents/DOC-POD-778120/download"),
     "notification-settings": ("member_page", "/settings/notifications/"),
+    # Redirects a member to their settings page; 404 for anyone without a membership.
+    "settings": ("settings_home", "/settings/"),
     "webhook-settings": ("tenant_admin", "/settings/webhooks/"),
     "api-token-settings": ("tenant_admin", "/settings/tokens/"),
     "audit-log": ("tenant_admin", "/settings/audit/"),
@@ -111,6 +113,16 @@ ENDPOINTS = {
     "api-webhook-ping": ("webhook_admin_detail", None),
     "api-webhook-deliveries": ("webhook_admin_detail", None),
     "api-webhook-redeliver": ("webhook_admin_detail", None),
+    # Customer-service console; a tenant's read-only view is checked, with ids made at
+    # test time, in tests/portal/test_console.py.
+    "console": ("operator", "/console/"),
+    "console-tenant": ("operator_detail", None),
+    # Platform admin pages: nobody in the matrix is a platform admin.
+    "platform-dead-letters": ("platform_admin", "/platform/dead-letters/"),
+    "platform-dead-letter": ("platform_admin", "/platform/dead-letters/1/"),
+    "platform-held": ("platform_admin", "/platform/held/"),
+    "platform-tenants": ("platform_admin", "/platform/tenants/"),
+    "platform-sources": ("platform_admin", "/platform/sources/"),
 }
 
 SEARCHES = [
@@ -287,6 +299,14 @@ def test_no_persona_sees_another_tenants_data_anywhere(world, persona):
             assert response.status_code in allowed, where
         elif kind == "webhook_admin":
             allowed = {200} if persona == "other_tenant_admin" else {401, 403}
+            assert response.status_code in allowed, where
+        elif kind == "settings_home":
+            allowed = {302} if anonymous or persona != "unassigned_staff" else {404}
+            if persona.endswith("_token"):
+                allowed = {302}
+            assert response.status_code in allowed, where
+        elif kind == "platform_admin":
+            allowed = {302} if anonymous or persona.endswith("_token") else {404}
             assert response.status_code in allowed, where
         elif kind == "intake":
             response = client.post(path, data="{}", content_type="application/json", **headers)

@@ -23,7 +23,13 @@ def test_admin_creates_a_limited_token_shown_once_and_stored_hashed(
     client.force_login(tenant_admin)
 
     secret = create_token(
-        client, name="ERP pull", scope=["shipments"], account=["C-1002"], expires_in_days="30"
+        client,
+        name="ERP pull",
+        scope_mode="chosen",
+        scope=["shipments"],
+        account_mode="chosen",
+        account=["C-1002"],
+        expires_in_days="30",
     )
 
     token = ApiToken.objects.get(name="ERP pull")
@@ -37,7 +43,7 @@ def test_admin_creates_a_limited_token_shown_once_and_stored_hashed(
 
 def test_revoked_token_is_refused_and_both_acts_are_audited(client, tenant_admin, delivered_story):
     client.force_login(tenant_admin)
-    secret = create_token(client, name="temp")
+    secret = create_token(client, name="temp", scope_mode="all", account_mode="all")
     token = ApiToken.objects.get(name="temp")
 
     client.post("/settings/tokens/", {"revoke": token.id})

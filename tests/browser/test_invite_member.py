@@ -24,6 +24,7 @@ def test_admin_invites_and_the_invitee_joins_with_one_account(page, browser, liv
     page.get_by_label("Username").fill("boss")
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("link", name="Settings").click()
     page.get_by_role("link", name="Members").click()
     page.get_by_label("Email").fill("ada@example.com")
     page.get_by_label("All of the tenant's accounts").uncheck()

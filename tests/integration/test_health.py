@@ -62,7 +62,7 @@ def test_health_page_renders_for_staff(client, brenner, cs_staff):
     response = client.get("/operations/integration/")
 
     assert response.status_code == 200
-    assert "Inbox depth" in response.content.decode()
+    assert "Waiting to be projected" in response.content.decode()
 
 
 def test_health_is_hidden_from_customers(client, customer_user):

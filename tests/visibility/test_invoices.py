@@ -111,7 +111,7 @@ def test_no_invoices_link_without_the_finance_grant(client, customer_user, deliv
 def test_search_links_an_invoice_to_its_page(client, finance_user):
     client.force_login(finance_user)
 
-    page = client.get("/search/", {"q": INVOICE}).content.decode()
+    page = client.get("/search/", {"q": INVOICE[:-1]}).content.decode()  # exact: opens it
 
     assert f'href="/invoices/{INVOICE}/"' in page
 

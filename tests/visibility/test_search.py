@@ -56,9 +56,12 @@ def test_staff_search_across_the_tenants_they_serve(delivered_story, brenner, no
 def test_search_page_links_to_the_shipment(client, delivered_story, customer_user):
     client.force_login(customer_user)
 
-    page = client.get("/search/", {"q": "jjd0002249381"}).content.decode()
+    page = client.get("/search/", {"q": "jjd000224938"}).content.decode()  # a prefix
+    exact = client.get("/search/", {"q": "jjd0002249381"})
 
     assert 'href="/shipments/SHP-778120/"' in page
+    # One exact match opens the shipment it names.
+    assert (exact.status_code, exact["Location"]) == (302, "/shipments/SHP-778120/")
 
 
 def test_order_page_is_scoped(client, delivered_story, customer_user, other_tenant_user):

@@ -17,6 +17,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Mapping
 from types import FrameType
 
 from django.conf import settings
@@ -40,6 +41,21 @@ def _own_group_dying_with_parent() -> None:
     os.setpgid(0, 0)
     if sys.platform.startswith("linux"):
         ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+def demo_environment(port: int, environ: Mapping[str, str]) -> dict[str, str]:
+    """The servers' environment: DEBUG off like production; links in invitation and
+    notification emails point at the port the demo serves, unless PORTAL_BASE_URL says
+    otherwise."""
+    return {
+        **environ,
+        "DEBUG": "0",
+        # Plain HTTP on the loopback address: cookies without the Secure flag, so that
+        # every browser keeps them on http://127.0.0.1 as on http://localhost.
+        "SESSION_COOKIE_SECURE": "0",
+        "CSRF_COOKIE_SECURE": "0",
+        "PORTAL_BASE_URL": environ.get("PORTAL_BASE_URL") or f"http://127.0.0.1:{port}",
+    }
 
 
 class Command(BaseCommand):
@@ -81,15 +97,7 @@ class Command(BaseCommand):
         """Start web, worker and beat, each appended to `processes` as soon as it runs (a
         stop signal may arrive in between)."""
         python = sys.executable
-        environment = {
-            **os.environ,
-            "DEBUG": "0",
-            # Plain HTTP on the loopback address: cookies without the Secure flag, so that
-            # every browser keeps them on http://127.0.0.1 as on http://localhost.
-            "SESSION_COOKIE_SECURE": "0",
-            "CSRF_COOKIE_SECURE": "0",
-            "PORTAL_BASE_URL": os.environ.get("PORTAL_BASE_URL", f"http://127.0.0.1:{port}"),
-        }
+        environment = demo_environment(port, os.environ)
         commands = {
             "web": [
                 python,

@@ -1,0 +1,141 @@
+"""The customer-service console: search across served tenants with the tenant and account
+on every row, the read-only view of a tenant's portal, the exception queue's account
+column and filter. Operators only; everyone else gets 404; every look is audited."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from accounts.models import AuditEntry, CustomerAccount
+from tests.factories import ShipmentFactory, StaffFactory
+from visibility.models import ShipmentException
+from visibility.selectors import search_references
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def two_tenants_shipments(brenner, nordwind):
+    brenner_account = CustomerAccount.objects.get(number="C-1002")
+    nordwind_account = CustomerAccount.objects.get(number="C-2001")
+    brenner_shipments = [
+        ShipmentFactory(
+            shipment_id=f"SHP-10020{n:02d}",
+            customer_account=brenner_account,
+            tracking_numbers=[f"JJD7700{n:02d}"],
+        )
+        for n in range(10)
+    ]
+    nordwind_shipment = ShipmentFactory(
+        shipment_id="SHP-2001001",
+        customer_account=nordwind_account,
+        tracking_numbers=["JJD770099"],
+    )
+    return brenner_shipments, nordwind_shipment
+
+
+def test_a_typo_ranks_the_intended_shipment_first(two_tenants_shipments, cs_staff):
+    hits = search_references(cs_staff, "SHP-1002OO3")
+
+    assert hits[0].object_key == "SHP-1002003"
+
+
+def test_staff_search_shows_tenant_account_reference_type_and_status(
+    client, two_tenants_shipments, cs_staff
+):
+    client.force_login(cs_staff)
+
+    page = client.get("/search/", {"q": "JJD7700"}).content.decode()
+
+    # Both tenants' shipments, each with its customer and account, "By" in words.
+    assert "Shipment SHP-1002003" in page and "Shipment SHP-2001001" in page
+    assert '<th scope="col">Customer</th>' in page
+    assert "Brenner Tools" in page and "Nordwind Retail" in page
+    assert "C-1002" in page and "C-2001" in page
+    assert "Tracking number" in page and "Trackingnumber" not in page
+    assert "Booked" in page or "Carrier assigned" in page or "In transit" in page
+
+
+def test_one_exact_match_opens_the_object(client, two_tenants_shipments, cs_staff):
+    client.force_login(cs_staff)
+
+    response = client.get("/search/", {"q": "jjd770003"})
+
+    assert response.status_code == 302
+    assert response["Location"] == "/shipments/SHP-1002003/"
+
+
+def test_a_customer_sees_no_customer_column_and_no_other_tenant(
+    client, two_tenants_shipments, customer_user
+):
+    client.force_login(customer_user)
+
+    page = client.get("/search/", {"q": "JJD7700"}).content.decode()
+
+    assert "SHP-1002003" in page and "SHP-2001001" not in page
+    assert '<th scope="col">Customer</th>' not in page
+
+
+@pytest.mark.parametrize("path", ["/console/", "/console/tenants/{brenner}/"])
+def test_customers_cannot_reach_the_console(client, brenner, customer_user, tenant_admin, path):
+    for user in (customer_user, tenant_admin):
+        client.force_login(user)
+        assert client.get(path.format(brenner=brenner.id)).status_code == 404
+
+
+def test_staff_see_only_the_tenants_they_serve(client, two_tenants_shipments, brenner, nordwind):
+    nordic = StaffFactory(username="cs-nordic", staff_tenants=[nordwind])
+    client.force_login(nordic)
+
+    home = client.get("/console/").content.decode()
+    assert "Nordwind Retail" in home and "Brenner Tools" not in home
+    assert client.get(f"/console/tenants/{brenner.id}/").status_code == 404
+    assert client.get("/console/tenants/999999/").status_code == 404
+    search = client.get("/search/", {"q": "JJD7700"}).content.decode()
+    assert "SHP-2001001" in search and "SHP-1002003" not in search
+
+
+def test_read_only_tenant_view_lists_that_tenant_and_is_audited(
+    client, two_tenants_shipments, brenner, cs_staff
+):
+    client.force_login(cs_staff)
+
+    page = client.get(f"/console/tenants/{brenner.id}/").content.decode()
+
+    assert "read-only" in page
+    assert "SHP-1002003" in page and "SHP-2001001" not in page
+    entry = AuditEntry.objects.get(action="staff_viewed")
+    assert entry.actor == "user:cs"
+    assert entry.details["entry_point"] == f"/console/tenants/{brenner.id}/"
+
+
+def test_tenant_view_filters_do_not_fail_on_odd_input(
+    client, two_tenants_shipments, brenner, cs_staff
+):
+    client.force_login(cs_staff)
+    for query in ({"view": "nonsense"}, {"page": "x"}, {"q": "a" * 500}, {"view": "late"}):
+        assert client.get(f"/console/tenants/{brenner.id}/", query).status_code == 200
+
+
+def test_exception_queue_names_and_filters_by_account(client, two_tenants_shipments, cs_staff):
+    brenner_shipments, nordwind_shipment = two_tenants_shipments
+    now = timezone.now()
+    for shipment in (brenner_shipments[3], nordwind_shipment):
+        ShipmentException.objects.create(
+            shipment=shipment,
+            reason="damaged",
+            opened_by="milestone",
+            opened_at=now - timedelta(hours=2),
+        )
+    client.force_login(cs_staff)
+
+    everything = client.get("/exceptions/").content.decode()
+    only_nordwind = client.get("/exceptions/", {"account": "C-2001"}).content.decode()
+
+    assert "SHP-1002003" in everything and "SHP-2001001" in everything
+    assert '<th scope="col">Account</th>' in everything
+    assert "SHP-2001001" in only_nordwind and "SHP-1002003" not in only_nordwind
+    assert client.get("/exceptions/", {"account": "x" * 500}).status_code == 200
