@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass, fields
 from datetime import date, datetime, timedelta
-from typing import TYPE_CHECKING, NamedTuple, TypeAlias, TypedDict
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeAlias, TypedDict
 
 from django.contrib.auth.models import User
 from django.contrib.postgres.expressions import ArraySubquery
@@ -26,6 +26,7 @@ from django.db.models import (
     Subquery,
     Value,
     When,
+    prefetch_related_objects,
 )
 from django.db.models.functions import Collate
 from django.utils import timezone
@@ -47,6 +48,7 @@ from visibility.models import (
     ShipmentEvent,
     ShipmentException,
     ShipmentOrder,
+    ShipmentStop,
     Webhook,
     WebhookDelivery,
 )
@@ -191,6 +193,74 @@ def eta_history(shipment: Shipment) -> list[ShipmentEvent]:
     ]
 
 
+# --- a shipment's parts, prefetched for many shipments at once (GraphQL's nested lists) ---
+
+VISIBLE_ACCOUNT_LINKS = "visible_account_links"
+OPEN_EXCEPTIONS = "open_exceptions"
+SHIPMENT_PARTS = ("history", "orders", "charges", "documents", "stops", "exceptions", "account")
+
+
+def shipment_part_prefetches(
+    actor: Actor, parts: Collection[str], path: str = ""
+) -> list[Prefetch | str]:
+    """Prefetches of the named `SHIPMENT_PARTS` of the shipments at `path`, each scoped
+    as the shipment's detail shows it (the actor's orders, charges with the finance grant,
+    documents with the documents grant, the open exceptions with the notes the actor may
+    read, the actor's accounts): one query a part for any number of shipments."""
+    unknown = set(parts) - set(SHIPMENT_PARTS)
+    if unknown:
+        raise ValueError(f"unknown shipment parts {sorted(unknown)}")
+    prefetches: dict[str, Prefetch | str] = {
+        "history": Prefetch(
+            f"{path}history", queryset=ShipmentEvent.objects.order_by("occurred_at", "id")
+        ),
+        "orders": visible_order_links_prefetch(actor, f"{path}order_links"),
+        "charges": visible_charges_prefetch(actor, f"{path}charges"),
+        "documents": visible_documents_prefetch(actor, f"{path}documents"),
+        "stops": Prefetch(f"{path}stops", queryset=ShipmentStop.objects.order_by("sequence", "id")),
+        "exceptions": Prefetch(
+            f"{path}exceptions",
+            queryset=ShipmentException.objects.exclude(status=ShipmentException.Status.RESOLVED)
+            .select_related("shipment")
+            .prefetch_related(_notes_prefetch(actor))
+            .order_by("opened_at", "id"),
+            to_attr=OPEN_EXCEPTIONS,
+        ),
+        "account": Prefetch(
+            f"{path}account_links",
+            queryset=ShipmentAccount.objects.filter(
+                customer_account_id__in=visible_account_ids(actor)
+            )
+            .select_related("customer_account")
+            .order_by("customer_account__number"),
+            to_attr=VISIBLE_ACCOUNT_LINKS,
+        ),
+    }
+    return [prefetches[part] for part in SHIPMENT_PARTS if part in parts]
+
+
+def prefetch_shipment_parts(
+    actor: Actor, objects: Collection[Any], parts: Collection[str], path: str = ""
+) -> None:
+    """`shipment_part_prefetches` applied to objects already read (one detail)."""
+    if objects and parts:
+        prefetch_related_objects(list(objects), *shipment_part_prefetches(actor, parts, path))
+
+
+def account_number_of_shipment(shipment: Shipment) -> str:
+    """The first (by number) of the shipment's accounts the actor sees: annotated by the
+    selector that read it, or prefetched by `shipment_part_prefetches(..., ["account"])`."""
+    annotated = getattr(shipment, "account_number", None)
+    if annotated is not None:
+        return str(annotated)
+    links: list[ShipmentAccount] = getattr(shipment, VISIBLE_ACCOUNT_LINKS, [])
+    return links[0].customer_account.number if links else ""
+
+
+def stops_of_shipment(shipment: Shipment) -> list[ShipmentStop]:
+    return list(shipment.stops.all())
+
+
 def shipment_list(
     actor: Actor,
     *,
@@ -204,8 +274,15 @@ def shipment_list(
     updated_since: datetime | None = None,
     overdue: bool | None = None,
     late: bool | None = None,
+    account: str = "",
+    reference: str = "",
+    **place_and_dates: Any,
 ) -> QuerySet[Shipment]:
     """Newest activity first; each row carries `order_numbers`, the orders it ships.
+
+    `account` is one of the actor's account numbers (another answers nothing), `reference`
+    any reference of the shipment or of its orders (exact, normalized), and
+    `place_and_dates` the keywords of `SHIPMENT_PLACE_AND_DATE_FILTERS`.
 
     Every argument left at its default does not filter: `statuses` is any of them, `text`
     a part of the shipment id, `carrier_scac` case-insensitive, `updated_since` the server
@@ -235,7 +312,12 @@ def shipment_list(
         conditions &= Q(load_id=load_id)
     if updated_since is not None:
         conditions &= Q(updated_at__gte=updated_since)
+    conditions &= _shipment_place_and_date_conditions(**place_and_dates)
+    if reference:
+        conditions &= _shipments_with_reference(reference)
     accounts = visible_accounts(actor)
+    if account:
+        accounts = _account_ids_numbered(account, accounts)
     return (
         _listed_shipments_of(accounts)
         .filter(conditions)
@@ -251,6 +333,51 @@ def shipment_list(
             )
         )
         .order_by(f"-{LISTED_AT}", "-id")
+    )
+
+
+# `shipment_list`'s place and date keywords: origin/destination country (ISO code) and
+# city (case-insensitive), and inclusive ranges of the ETA, promised date and delivery.
+SHIPMENT_PLACE_AND_DATE_FILTERS = {
+    "origin_country": "origin__country__iexact",
+    "origin_city": "origin__city__iexact",
+    "destination_country": "destination__country__iexact",
+    "destination_city": "destination__city__iexact",
+    "eta_from": "eta__gte",
+    "eta_to": "eta__lte",
+    "promised_from": "promised_date__gte",
+    "promised_to": "promised_date__lte",
+    "delivered_from": "delivered_at__gte",
+    "delivered_to": "delivered_at__lte",
+}
+
+
+def _shipment_place_and_date_conditions(**given: Any) -> Q:
+    unknown = set(given) - set(SHIPMENT_PLACE_AND_DATE_FILTERS)
+    if unknown:
+        raise TypeError(f"shipment_list() got unexpected keyword arguments {sorted(unknown)}")
+    conditions = Q()
+    for name, value in given.items():
+        if value not in (None, ""):
+            conditions &= Q(**{SHIPMENT_PLACE_AND_DATE_FILTERS[name]: value})
+    return conditions
+
+
+def _account_ids_numbered(number: str, among: list[int]) -> list[int]:
+    return list(
+        CustomerAccount.objects.filter(id__in=among, number=number).values_list("id", flat=True)
+    )
+
+
+def _shipments_with_reference(value: str) -> Q:
+    """Shipments with a reference (shipment id, load id, tracking number) equal to `value`
+    once normalized, or carrying an order with one (order number, customer PO)."""
+    normalized = normalize_reference(value)
+    references = Reference.objects.filter(normalized=normalized)
+    return Q(id__in=references.filter(shipment__isnull=False).values("shipment_id")) | Q(
+        id__in=ShipmentOrder.objects.filter(
+            order_id__in=references.filter(order__isnull=False).values("order_id")
+        ).values("shipment_id")
     )
 
 
@@ -470,6 +597,36 @@ def invoices_of_order(actor: Actor, order: Order) -> QuerySet[Invoice]:
     )
 
 
+VISIBLE_INVOICES = "visible_invoices"
+
+
+def prefetch_order_invoices(actor: Actor, orders: Collection[Order]) -> None:
+    """The invoices of each of `orders` the actor sees (the finance grant), with their
+    lines, as `visible_invoices` (read by `invoices_of_order_prefetched`): one query for
+    any number of orders (an invoice names its orders in an array)."""
+    orders = list(orders)
+    if not orders:
+        return
+    invoices = list(
+        with_invoice_status(invoices_for(actor))
+        .filter(order_numbers__overlap=[order.order_number for order in orders])
+        .select_related("customer_account")
+        .prefetch_related("lines")
+        .order_by("-issue_date", "-id")
+    )
+    for order in orders:
+        setattr(
+            order,
+            VISIBLE_INVOICES,
+            [invoice for invoice in invoices if order.order_number in invoice.order_numbers],
+        )
+
+
+def invoices_of_order_prefetched(order: Order) -> list[InvoiceWithStatus]:
+    invoices: list[InvoiceWithStatus] = getattr(order, VISIBLE_INVOICES, [])
+    return invoices
+
+
 def charges_of_shipment(actor: Actor, shipment: Shipment) -> list[FreightCharge]:
     """The freight charges the actor may see (`_charges_visible_to`); those prefetched by
     `visible_charges_prefetch` if the shipment came with them."""
@@ -506,9 +663,10 @@ def visible_documents_prefetch(actor: Actor, lookup: str = "documents") -> Prefe
     `documents_of_shipment`), oldest first."""
     return Prefetch(
         lookup,
-        queryset=_documents_of(visible_account_ids(actor, TokenScope.DOCUMENTS)).order_by(
-            "occurred_at", "id"
-        ),
+        queryset=_documents_of(visible_account_ids(actor, TokenScope.DOCUMENTS))
+        # The shipment is the one prefetched for (Django sets it on each document).
+        .select_related("customer_account", "order", "invoice")
+        .order_by("occurred_at", "id"),
         to_attr=VISIBLE_DOCUMENTS,
     )
 
@@ -654,6 +812,36 @@ def documents_of_shipment(actor: Actor, shipment: Shipment) -> list[Document]:
     return list(documents_for(actor).filter(shipment=shipment).order_by("occurred_at", "id"))
 
 
+def document_list(
+    actor: Actor,
+    *,
+    shipment_id: str = "",
+    order_number: str = "",
+    invoice_number: str = "",
+    document_type: str = "",
+    updated_since: datetime | None = None,
+) -> QuerySet[Document]:
+    """The documents the actor sees (`documents_for`), newest first, with what they are
+    filed under; an argument left at its default does not filter."""
+    conditions = Q()
+    if shipment_id:
+        conditions &= Q(shipment__shipment_id=shipment_id)
+    if order_number:
+        conditions &= Q(order__order_number=order_number)
+    if invoice_number:
+        conditions &= Q(invoice__invoice_number=invoice_number)
+    if document_type:
+        conditions &= Q(document_type=document_type)
+    if updated_since is not None:
+        conditions &= Q(updated_at__gte=updated_since)
+    return (
+        documents_for(actor)
+        .filter(conditions)
+        .select_related("customer_account", "shipment", "order", "invoice")
+        .order_by("-id")
+    )
+
+
 def documents_detail(actor: Actor, document_ids: Collection[str]) -> QuerySet[Document]:
     """The documents among `document_ids` the actor sees, with what they are filed under."""
     return (
@@ -703,6 +891,9 @@ def open_exceptions(actor: Actor, *, shipment_id: str = "") -> QuerySet[Shipment
 
 
 def open_exceptions_of_shipment(actor: Actor, shipment: Shipment) -> list[ShipmentException]:
+    prefetched = getattr(shipment, OPEN_EXCEPTIONS, None)
+    if prefetched is not None:
+        return prefetched
     return list(open_exceptions(actor).filter(shipment_id=shipment.id))
 
 
