@@ -239,6 +239,13 @@ def shipment_part_prefetches(
     return [prefetches[part] for part in SHIPMENT_PARTS if part in parts]
 
 
+def with_shipment_parts(
+    actor: Actor, shipments: QuerySet[Shipment], parts: Collection[str]
+) -> QuerySet[Shipment]:
+    """`shipments` (read through a selector) with `shipment_part_prefetches`."""
+    return shipments.prefetch_related(*shipment_part_prefetches(actor, parts))
+
+
 def prefetch_shipment_parts(
     actor: Actor, objects: Collection[Any], parts: Collection[str], path: str = ""
 ) -> None:
@@ -462,6 +469,11 @@ def order_get(
         .filter(order_number=order_number)
         .first()
     )
+
+
+def with_order_lines(orders: QuerySet[Order]) -> QuerySet[Order]:
+    """`orders` (read through a selector) with their lines prefetched, in one query."""
+    return orders.prefetch_related("lines")
 
 
 def orders_detail(actor: Actor, order_numbers: Collection[str]) -> QuerySet[Order]:
@@ -971,3 +983,17 @@ def shipment_flags_of(actor: Actor, shipment_ids: Collection[str]) -> dict[str, 
         .filter(shipment_id__in=list(shipment_ids))
         .only("shipment_id", *FLAG_FIELDS)
     }
+
+
+# --- keyset pages (GraphQL connections; REST pages with DRF's CursorPagination) -----------
+
+
+def keyset_page(
+    rows: QuerySet[Any], *, ordering: Collection[str], after: Q | None, size: int
+) -> list[Any]:
+    """Up to `size` + 1 rows of `rows` (read through a selector, so already scoped) in
+    `ordering`, a key that never changes, after the position `after` describes: the one
+    row more tells whether another page follows, without a count."""
+    if after is not None:
+        rows = rows.filter(after)
+    return list(rows.order_by(*ordering)[: size + 1])

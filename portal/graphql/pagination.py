@@ -19,6 +19,7 @@ import strawberry
 from django.db.models import Model, Q, QuerySet
 
 from portal.graphql.errors import bad_user_input, limit_exceeded
+from visibility import selectors
 
 MAX_PAGE_SIZE = 200
 DEFAULT_PAGE_SIZE = 50
@@ -44,7 +45,7 @@ class Ordering:
     fields: tuple[str, ...]
     descending: bool
 
-    def order_by(self) -> list[str]:
+    def sort_keys(self) -> list[str]:
         return [f"-{field}" if self.descending else field for field in self.fields]
 
     def key(self, row: Model) -> list[Any]:
@@ -117,9 +118,12 @@ def page_of(
     """One page of `queryset` in `ordering`: `first` rows after the cursor `after`, and
     whether more follow (one row more is read, no count)."""
     size = checked_first(first)
-    if after:
-        queryset = queryset.filter(ordering.after(ordering.decode(after)))
-    rows = list(queryset.order_by(*ordering.order_by())[: size + 1])
+    rows = selectors.keyset_page(
+        queryset,
+        ordering=ordering.sort_keys(),
+        after=ordering.after(ordering.decode(after)) if after else None,
+        size=size,
+    )
     has_next = len(rows) > size
     rows = rows[:size]
     cursors = [ordering.cursor(row) for row in rows]

@@ -586,7 +586,7 @@ class Query:
             delivered_to=delivered_to,
         )
         parts = shipment_parts(nodes_of(selected(info)), annotated_account=True)
-        shipments = shipments.prefetch_related(*selectors.shipment_part_prefetches(actor, parts))
+        shipments = selectors.with_shipment_parts(actor, shipments, parts)
         page = page_of(shipments, SHIPMENTS, first=first, after=after)
         return ShipmentConnection(
             edges=edges_of(page, lambda row: row, ShipmentEdge), page_info=page.page_info
@@ -630,7 +630,7 @@ class Query:
         node = nodes_of(selected(info))
         orders = selectors.order_list(actor, **arguments)
         if "lines" in node:
-            orders = orders.prefetch_related("lines")
+            orders = selectors.with_order_lines(orders)
         page = page_of(orders, ORDERS, first=first, after=after)
         _order_nested_prefetches(actor, page.rows, node)
         return OrderConnection(
