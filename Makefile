@@ -8,7 +8,7 @@ PYTEST_ARGS ?=
 MYPY := DATABASE_URL=$${DATABASE_URL:-postgresql://typecheck@localhost/typecheck} \
 	REDIS_URL=$${REDIS_URL:-redis://localhost/0} $(PY) -m mypy
 
-.PHONY: demo test install browser lint bench bench-pipeline bench-data bench-reads bench-time clean
+.PHONY: demo test install browser lint graphql-schema bench bench-pipeline bench-data bench-reads bench-time clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,10 @@ test: install browser
 	$(MYPY)
 	$(PY) manage.py makemigrations --check --dry-run
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# The GraphQL schema as SDL, committed at the root (a test fails when it is stale).
+graphql-schema: install
+	$(PY) manage.py export_graphql_schema
 
 # Benchmarks; results in docs/BENCHMARKS.md. Use DATABASE_URL/REDIS_URL when set, else embedded.
 bench: bench-pipeline bench-reads bench-time
