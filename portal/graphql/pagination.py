@@ -85,7 +85,8 @@ def _encode_value(value: Any) -> Any:
 def _decode_value(value: Any) -> Any:
     if isinstance(value, dict):
         return datetime.fromisoformat(value["t"])
-    if isinstance(value, bool) or not isinstance(value, int):
+    # Keys are ids: a bigint's range (beyond it PostgreSQL would refuse the comparison).
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2**63:
         raise ValueError(value)
     return value
 

@@ -134,6 +134,9 @@ def test_first_200_is_allowed(client, brenner, partner_token):
         "WyJvcmRlcnMiLDFd",  # ["orders",1]: another list's cursor
         "WyJzaGlwbWVudHMiLCIxIl0",  # ["shipments","1"]: not an id
         "WyJzaGlwbWVudHMiLHRydWVd",  # ["shipments",true]
+        "WyJzaGlwbWVudHMiLDFlMzBd",  # ["shipments",1e30]
+        "WyJzaGlwbWVudHMiLDEwMDAwMDAwMDAwMDAwMDAwMDAwMDAwXQ",  # ["shipments",10**22]
+        "WyJzaGlwbWVudHMiLC0xXQ",  # ["shipments",-1]
         "%%%",
     ],
 )
