@@ -283,13 +283,22 @@ def shipment_list(
     late: bool | None = None,
     account: str = "",
     reference: str = "",
-    **place_and_dates: Any,
+    origin_country: str = "",
+    origin_city: str = "",
+    destination_country: str = "",
+    destination_city: str = "",
+    eta_from: datetime | None = None,
+    eta_to: datetime | None = None,
+    promised_from: date | None = None,
+    promised_to: date | None = None,
+    delivered_from: datetime | None = None,
+    delivered_to: datetime | None = None,
 ) -> QuerySet[Shipment]:
     """Newest activity first; each row carries `order_numbers`, the orders it ships.
 
     `account` is one of the actor's account numbers (another answers nothing), `reference`
-    any reference of the shipment or of its orders (exact, normalized), and
-    `place_and_dates` the keywords of `SHIPMENT_PLACE_AND_DATE_FILTERS`.
+    any reference of the shipment or of its orders (exact, normalized); countries (ISO
+    codes) and cities match case-insensitively; the date ranges are inclusive.
 
     Every argument left at its default does not filter: `statuses` is any of them, `text`
     a part of the shipment id, `carrier_scac` case-insensitive, `updated_since` the server
@@ -319,7 +328,21 @@ def shipment_list(
         conditions &= Q(load_id=load_id)
     if updated_since is not None:
         conditions &= Q(updated_at__gte=updated_since)
-    conditions &= _shipment_place_and_date_conditions(**place_and_dates)
+    place_and_dates = {
+        "origin__country__iexact": origin_country,
+        "origin__city__iexact": origin_city,
+        "destination__country__iexact": destination_country,
+        "destination__city__iexact": destination_city,
+        "eta__gte": eta_from,
+        "eta__lte": eta_to,
+        "promised_date__gte": promised_from,
+        "promised_date__lte": promised_to,
+        "delivered_at__gte": delivered_from,
+        "delivered_at__lte": delivered_to,
+    }
+    for lookup, value in place_and_dates.items():
+        if value not in (None, ""):
+            conditions &= Q(**{lookup: value})
     if reference:
         conditions &= _shipments_with_reference(reference)
     accounts = visible_accounts(actor)
@@ -341,33 +364,6 @@ def shipment_list(
         )
         .order_by(f"-{LISTED_AT}", "-id")
     )
-
-
-# `shipment_list`'s place and date keywords: origin/destination country (ISO code) and
-# city (case-insensitive), and inclusive ranges of the ETA, promised date and delivery.
-SHIPMENT_PLACE_AND_DATE_FILTERS = {
-    "origin_country": "origin__country__iexact",
-    "origin_city": "origin__city__iexact",
-    "destination_country": "destination__country__iexact",
-    "destination_city": "destination__city__iexact",
-    "eta_from": "eta__gte",
-    "eta_to": "eta__lte",
-    "promised_from": "promised_date__gte",
-    "promised_to": "promised_date__lte",
-    "delivered_from": "delivered_at__gte",
-    "delivered_to": "delivered_at__lte",
-}
-
-
-def _shipment_place_and_date_conditions(**given: Any) -> Q:
-    unknown = set(given) - set(SHIPMENT_PLACE_AND_DATE_FILTERS)
-    if unknown:
-        raise TypeError(f"shipment_list() got unexpected keyword arguments {sorted(unknown)}")
-    conditions = Q()
-    for name, value in given.items():
-        if value not in (None, ""):
-            conditions &= Q(**{SHIPMENT_PLACE_AND_DATE_FILTERS[name]: value})
-    return conditions
 
 
 def _account_ids_numbered(number: str, among: list[int]) -> list[int]:
