@@ -10,8 +10,6 @@ from graphql import GraphQLError
 
 BAD_USER_INPUT = "BAD_USER_INPUT"
 LIMIT_EXCEEDED = "LIMIT_EXCEEDED"
-NOT_FOUND = "NOT_FOUND"
-FORBIDDEN = "FORBIDDEN"
 GRAPHQL_PARSE_FAILED = "GRAPHQL_PARSE_FAILED"
 GRAPHQL_VALIDATION_FAILED = "GRAPHQL_VALIDATION_FAILED"
 PERSISTED_QUERY_NOT_FOUND = "PERSISTED_QUERY_NOT_FOUND"
@@ -29,14 +27,6 @@ def limit_exceeded(message: str, *, argument: str, maximum: int) -> GraphQLError
     return GraphQLError(
         message, extensions={"code": LIMIT_EXCEEDED, "argument": argument, "max": maximum}
     )
-
-
-def not_found(message: str) -> GraphQLError:
-    return GraphQLError(message, extensions={"code": NOT_FOUND})
-
-
-def forbidden(message: str) -> GraphQLError:
-    return GraphQLError(message, extensions={"code": FORBIDDEN})
 
 
 def coded(error: GraphQLError) -> dict[str, Any]:
