@@ -281,22 +281,23 @@ def shipment_list(
     updated_since: datetime | None = None,
     overdue: bool | None = None,
     late: bool | None = None,
-    account: str = "",
+    accounts: Collection[str] = (),
     reference: str = "",
     origin_country: str = "",
     origin_city: str = "",
     destination_country: str = "",
     destination_city: str = "",
-    eta_from: datetime | None = None,
-    eta_to: datetime | None = None,
-    promised_from: date | None = None,
-    promised_to: date | None = None,
-    delivered_from: datetime | None = None,
-    delivered_to: datetime | None = None,
+    eta_after: datetime | None = None,
+    eta_before: datetime | None = None,
+    promised_after: date | None = None,
+    promised_before: date | None = None,
+    delivered_after: datetime | None = None,
+    delivered_before: datetime | None = None,
 ) -> QuerySet[Shipment]:
     """Newest activity first; each row carries `order_numbers`, the orders it ships.
 
-    `account` is one of the actor's account numbers (another answers nothing), `reference`
+    `accounts` are account numbers the actor sees (another raises `InvisibleAccounts`),
+    `reference`
     any reference of the shipment or of its orders (exact, normalized); countries (ISO
     codes) and cities match case-insensitively; the date ranges are inclusive.
 
@@ -333,30 +334,30 @@ def shipment_list(
         "origin__city__iexact": origin_city,
         "destination__country__iexact": destination_country,
         "destination__city__iexact": destination_city,
-        "eta__gte": eta_from,
-        "eta__lte": eta_to,
-        "promised_date__gte": promised_from,
-        "promised_date__lte": promised_to,
-        "delivered_at__gte": delivered_from,
-        "delivered_at__lte": delivered_to,
+        "eta__gte": eta_after,
+        "eta__lte": eta_before,
+        "promised_date__gte": promised_after,
+        "promised_date__lte": promised_before,
+        "delivered_at__gte": delivered_after,
+        "delivered_at__lte": delivered_before,
     }
     for lookup, value in place_and_dates.items():
         if value not in (None, ""):
             conditions &= Q(**{lookup: value})
     if reference:
         conditions &= _shipments_with_reference(reference)
-    accounts = visible_accounts(actor)
-    if account:
-        accounts = _account_ids_numbered(account, accounts)
+    account_ids = visible_accounts(actor)
+    if accounts:
+        account_ids = _account_ids_numbered(accounts, account_ids)
     return (
-        _listed_shipments_of(accounts)
+        _listed_shipments_of(account_ids)
         .filter(conditions)
         .select_related("customer_account")
         .annotate(
             # Only the actor's orders: a consolidated shipment also carries others'.
             order_numbers=ArraySubquery(
                 ShipmentOrder.objects.filter(
-                    shipment_id=OuterRef("id"), order__customer_account_id__in=accounts
+                    shipment_id=OuterRef("id"), order__customer_account_id__in=account_ids
                 )
                 .order_by("order__order_number")
                 .values("order__order_number")
@@ -366,10 +367,24 @@ def shipment_list(
     )
 
 
-def _account_ids_numbered(number: str, among: list[int]) -> list[int]:
-    return list(
-        CustomerAccount.objects.filter(id__in=among, number=number).values_list("id", flat=True)
+class InvisibleAccounts(ValueError):
+    """A list was asked to filter by account numbers the actor does not see (or that do
+    not exist): callers answer naming them, as an empty answer would look like "none"."""
+
+    def __init__(self, numbers: Collection[str]) -> None:
+        self.numbers = sorted(numbers)
+        super().__init__(f"Unknown account: {', '.join(self.numbers)}")
+
+
+def _account_ids_numbered(numbers: Collection[str], among: list[int]) -> list[int]:
+    found = dict(
+        CustomerAccount.objects.filter(id__in=among, number__in=list(numbers)).values_list(
+            "number", "id"
+        )
     )
+    if missing := set(numbers) - found.keys():
+        raise InvisibleAccounts(missing)
+    return sorted(found.values())
 
 
 def _shipments_with_reference(value: str) -> Q:
@@ -826,7 +841,7 @@ def document_list(
     shipment_id: str = "",
     order_number: str = "",
     invoice_number: str = "",
-    document_type: str = "",
+    document_types: Collection[str] = (),
     updated_since: datetime | None = None,
 ) -> QuerySet[Document]:
     """The documents the actor sees (`documents_for`), newest first, with what they are
@@ -838,8 +853,8 @@ def document_list(
         conditions &= Q(order__order_number=order_number)
     if invoice_number:
         conditions &= Q(invoice__invoice_number=invoice_number)
-    if document_type:
-        conditions &= Q(document_type=document_type)
+    if document_types:
+        conditions &= Q(document_type__in=list(document_types))
     if updated_since is not None:
         conditions &= Q(updated_at__gte=updated_since)
     return (

@@ -528,7 +528,7 @@ class Query:
         at_risk: bool | None = None,
         late: bool | None = None,
         overdue: bool | None = None,
-        account: str | None = None,
+        account: list[str] | None = None,
         carrier_scac: str | None = None,
         mode: str | None = None,
         load_id: str | None = None,
@@ -537,12 +537,12 @@ class Query:
         origin_city: str | None = None,
         destination_country: str | None = None,
         destination_city: str | None = None,
-        eta_from: datetime | None = None,
-        eta_to: datetime | None = None,
-        promised_from: date | None = None,
-        promised_to: date | None = None,
-        delivered_from: datetime | None = None,
-        delivered_to: datetime | None = None,
+        eta_after: datetime | None = None,
+        eta_before: datetime | None = None,
+        promised_after: date | None = None,
+        promised_before: date | None = None,
+        delivered_after: datetime | None = None,
+        delivered_before: datetime | None = None,
         updated_since: datetime | None = None,
         first: int = DEFAULT_PAGE_SIZE,
         after: str | None = None,
@@ -569,22 +569,25 @@ class Query:
             raise bad_user_input(
                 f"mode: one of {', '.join(models.TransportMode.values)}.", argument="mode"
             )
-        shipments = selectors.shipment_list(
-            actor,
-            **arguments,
-            account=_text("account", account),
-            reference=_text("reference", reference),
-            origin_country=_text("originCountry", origin_country),
-            origin_city=_text("originCity", origin_city),
-            destination_country=_text("destinationCountry", destination_country),
-            destination_city=_text("destinationCity", destination_city),
-            eta_from=eta_from,
-            eta_to=eta_to,
-            promised_from=promised_from,
-            promised_to=promised_to,
-            delivered_from=delivered_from,
-            delivered_to=delivered_to,
-        )
+        try:
+            shipments = selectors.shipment_list(
+                actor,
+                **arguments,
+                accounts=[_text("account", number) for number in account or ()],
+                reference=_text("reference", reference),
+                origin_country=_text("originCountry", origin_country),
+                origin_city=_text("originCity", origin_city),
+                destination_country=_text("destinationCountry", destination_country),
+                destination_city=_text("destinationCity", destination_city),
+                eta_after=eta_after,
+                eta_before=eta_before,
+                promised_after=promised_after,
+                promised_before=promised_before,
+                delivered_after=delivered_after,
+                delivered_before=delivered_before,
+            )
+        except selectors.InvisibleAccounts as error:
+            raise bad_user_input(f"account: {error}", argument="account") from None
         parts = shipment_parts(nodes_of(selected(info)), annotated_account=True)
         shipments = selectors.with_shipment_parts(actor, shipments, parts)
         page = page_of(shipments, SHIPMENTS, first=first, after=after)
@@ -706,14 +709,14 @@ class Query:
         shipment_id: str | None = None,
         order_number: str | None = None,
         invoice_number: str | None = None,
-        document_type: str | None = None,
+        document_type: list[str] | None = None,
         updated_since: datetime | None = None,
         first: int = DEFAULT_PAGE_SIZE,
         after: str | None = None,
     ) -> DocumentConnection:
         """Newest document first (by id), filed under a shipment, order or invoice; the
         documents grant."""
-        if document_type and document_type not in models.Document.DocumentType.values:
+        if set(document_type or ()) - set(models.Document.DocumentType.values):
             raise bad_user_input(
                 f"documentType: one of {', '.join(models.Document.DocumentType.values)}.",
                 argument="documentType",
@@ -723,7 +726,7 @@ class Query:
             shipment_id=_text("shipmentId", shipment_id),
             order_number=_text("orderNumber", order_number),
             invoice_number=_text("invoiceNumber", invoice_number),
-            document_type=document_type or "",
+            document_types=document_type or (),
             updated_since=updated_since,
         )
         page = page_of(documents, DOCUMENTS, first=first, after=after)

@@ -210,7 +210,8 @@ def test_filters_select_like_rest(client, brenner, partner_token):
     assert ids(client, partner_token, 'status: ["in_transit", "delivered"]') == {in_nl.shipment_id}
     assert ids(client, partner_token, "delayed: true") == {in_nl.shipment_id}
     eta_from = (timezone.now() + timedelta(days=1)).isoformat()
-    assert ids(client, partner_token, f'etaFrom: "{eta_from}"') == {in_nl.shipment_id}
+    assert ids(client, partner_token, f'etaAfter: "{eta_from}"') == {in_nl.shipment_id}
+    assert in_nl.shipment_id not in ids(client, partner_token, f'etaBefore: "{eta_from}"')
     # Any reference, normalized: a tracking number, the order number it carries.
     tracking = in_nl.tracking_numbers[0]
     assert ids(client, partner_token, f'reference: "{tracking.lower()}"') == {in_nl.shipment_id}
@@ -220,13 +221,20 @@ def test_filters_select_like_rest(client, brenner, partner_token):
     assert ids(client, partner_token, f'updatedSince: "{future}"') == set()
 
 
-def test_another_tenants_account_or_reference_finds_nothing(
+def test_another_tenants_account_is_refused_and_its_reference_finds_nothing(
     client, brenner, nordwind, partner_token, other_tenant_token
 ):
     [theirs] = shipments(1, "C-2001")
     shipments(1)
 
-    assert ids(client, partner_token, 'account: "C-2001"') == set()
+    response = graphql_post(
+        client,
+        '{ shipments(account: ["C-1001", "C-2001"]) { edges { cursor } } }',
+        token=partner_token,
+    )
+    error = error_of(response)
+    assert error["extensions"] == {"code": "BAD_USER_INPUT", "argument": "account"}
+    assert error["message"] == "account: Unknown account: C-2001"
     assert ids(client, partner_token, f'reference: "{theirs.shipment_id}"') == set()
     assert ids(client, other_tenant_token, "") == {theirs.shipment_id}
 
