@@ -3,21 +3,20 @@
 lists leave it out.
 
 Lists are relay-style connections (`portal/graphql/pagination.py`) filtered like REST,
-by the same selectors and, where REST has one, the same validating query serializer.
+by the same selectors with the same names (choices checked against the models').
 Nested lists are prefetched for a whole page from what the query selects
 (`portal/graphql/selection.py`, `selectors.shipment_part_prefetches`): one query per
 nested list, whatever the page size."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection
 from datetime import date, datetime
 from typing import Any, cast
 
 import strawberry
 import strawberry_django
 from rest_framework.exceptions import ValidationError
-from rest_framework.serializers import Serializer
 from strawberry import auto
 from strawberry.extensions import FieldExtension
 from strawberry.scalars import JSON
@@ -40,12 +39,7 @@ from visibility import changes as change_feed
 from visibility import models, selectors
 from visibility.access import visible_object
 from visibility.api.changes import ChangesQuery, current_json
-from visibility.api.filters import (
-    InvoiceListQuery,
-    OrderListQuery,
-    ShipmentListQuery,
-    selector_arguments,
-)
+from visibility.api.filters import selector_arguments
 
 # Lists page by a key that never changes, like REST's cursor pages: a row that changes
 # while a client pages is neither skipped nor repeated.
@@ -64,21 +58,17 @@ def _actor(info: Info) -> Actor:
     return actor_from_request(info.context.request)
 
 
-def _validated(
-    query: type[Serializer], given: Mapping[str, Any], names: Mapping[str, str]
-) -> dict[str, Any]:
-    """The selector's arguments parsed by REST's query serializer (the same rules, the
-    same messages); a bad value is a BAD_USER_INPUT error naming the GraphQL argument
-    (`names`: REST parameter → GraphQL argument)."""
-    try:
-        return selector_arguments(
-            query, {name: value for name, value in given.items() if value is not None}
+def _choices(argument: str, values: Collection[str] | None, allowed: Collection[str]) -> list[str]:
+    """`values`, each one of `allowed` (the model's choices, as REST's filters take them);
+    another is a BAD_USER_INPUT error naming the argument and what it takes."""
+    given = [values] if isinstance(values, str) else list(values or ())
+    unknown = sorted(set(given) - set(allowed))
+    if unknown:
+        raise bad_user_input(
+            f"{argument}: {', '.join(map(repr, unknown))} is not one of {', '.join(allowed)}.",
+            argument=argument,
         )
-    except ValidationError as error:
-        detail = cast(dict[str, list[str]], error.detail)
-        name, messages = next(iter(detail.items()))
-        argument = names.get(name, name)
-        raise bad_user_input(f"{argument}: {messages[0]}", argument=argument) from None
+    return given
 
 
 def _text(argument: str, value: str | None) -> str:
@@ -550,29 +540,18 @@ class Query:
         """Newest shipment first (by id, a key that never changes); `first` ≤ 200. Every
         filter left out does not filter; `status` is any of those given."""
         actor = _actor(info)
-        arguments = _validated(
-            ShipmentListQuery,
-            {
-                "status": status,
-                "delayed": delayed,
-                "at_risk": at_risk,
-                "late": late,
-                "overdue": overdue,
-                "carrier_scac": carrier_scac,
-                "mode": mode,
-                "load_id": load_id,
-                "updated_since": updated_since,
-            },
-            {"at_risk": "atRisk", "carrier_scac": "carrierScac", "load_id": "loadId"},
-        )
-        if mode and mode not in models.TransportMode.values:
-            raise bad_user_input(
-                f"mode: one of {', '.join(models.TransportMode.values)}.", argument="mode"
-            )
         try:
             shipments = selectors.shipment_list(
                 actor,
-                **arguments,
+                statuses=_choices("status", status, models.ShipmentStatus.values),
+                delayed=delayed,
+                at_risk=at_risk,
+                late=late,
+                overdue=overdue,
+                carrier_scac=_text("carrierScac", carrier_scac),
+                mode="".join(_choices("mode", mode or None, models.TransportMode.values)),
+                load_id=_text("loadId", load_id),
+                updated_since=updated_since,
                 accounts=[_text("account", number) for number in account or ()],
                 reference=_text("reference", reference),
                 origin_country=_text("originCountry", origin_country),
@@ -619,19 +598,15 @@ class Query:
         """Newest order first (by id); `text` is a part of the order number or customer
         PO, the dates bound the order date; `first` ≤ 200."""
         actor = _actor(info)
-        arguments = _validated(
-            OrderListQuery,
-            {
-                "status": status,
-                "q": text,
-                "date_from": date_from,
-                "date_to": date_to,
-                "updated_since": updated_since,
-            },
-            {"q": "text", "date_from": "dateFrom", "date_to": "dateTo"},
-        )
         node = nodes_of(selected(info))
-        orders = selectors.order_list(actor, **arguments)
+        orders = selectors.order_list(
+            actor,
+            statuses=_choices("status", status, models.ShipmentStatus.values),
+            text=_text("text", text),
+            date_from=date_from,
+            date_to=date_to,
+            updated_since=updated_since,
+        )
         if "lines" in node:
             orders = selectors.with_order_lines(orders)
         page = page_of(orders, ORDERS, first=first, after=after)
@@ -660,17 +635,13 @@ class Query:
         after: str | None = None,
     ) -> InvoiceConnection:
         """Newest invoice first (by id); `status`: open, paid or overdue; `first` ≤ 200."""
-        arguments = _validated(
-            InvoiceListQuery,
-            {
-                "status": status,
-                "due_from": due_from,
-                "due_to": due_to,
-                "updated_since": updated_since,
-            },
-            {"due_from": "dueFrom", "due_to": "dueTo"},
+        invoices = selectors.invoice_list(
+            _actor(info),
+            status="".join(_choices("status", status or None, models.Invoice.Status.values)),
+            due_from=due_from,
+            due_to=due_to,
+            updated_since=updated_since,
         )
-        invoices = selectors.invoice_list(_actor(info), **arguments)
         page = page_of(invoices, INVOICES, first=first, after=after)
         return InvoiceConnection(
             edges=edges_of(page, InvoiceType.of, InvoiceEdge), page_info=page.page_info
@@ -716,17 +687,14 @@ class Query:
     ) -> DocumentConnection:
         """Newest document first (by id), filed under a shipment, order or invoice; the
         documents grant."""
-        if set(document_type or ()) - set(models.Document.DocumentType.values):
-            raise bad_user_input(
-                f"documentType: one of {', '.join(models.Document.DocumentType.values)}.",
-                argument="documentType",
-            )
         documents = selectors.document_list(
             _actor(info),
             shipment_id=_text("shipmentId", shipment_id),
             order_number=_text("orderNumber", order_number),
             invoice_number=_text("invoiceNumber", invoice_number),
-            document_types=document_type or (),
+            document_types=_choices(
+                "documentType", document_type, models.Document.DocumentType.values
+            ),
             updated_since=updated_since,
         )
         page = page_of(documents, DOCUMENTS, first=first, after=after)
