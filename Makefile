@@ -15,8 +15,8 @@ DEMO_SECRET_KEY_FILE := .local/demo-secret-key
 DEMO_ENV := SECRET_KEY="$${SECRET_KEY:-$$(cat $(DEMO_SECRET_KEY_FILE))}" DEBUG=0 \
 	ALLOWED_HOSTS="$${ALLOWED_HOSTS:-localhost,127.0.0.1}"
 
-.PHONY: demo test test-steps install browser lint openapi bench bench-load bench-pipeline bench-data \
-	bench-reads bench-time bench-api clean
+.PHONY: demo test test-steps install browser lint openapi graphql-schema bench bench-load \
+	bench-pipeline bench-data bench-reads bench-time bench-api clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -56,6 +56,10 @@ test-steps:
 	$(MYPY)
 	$(TOOL_KEY) $(PY) manage.py makemigrations --check --dry-run
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# The GraphQL schema as SDL, committed at the root (a test fails when it is stale).
+graphql-schema: install
+	$(TOOL_KEY) $(PY) manage.py export_graphql_schema
 
 # Benchmarks; results in docs/BENCHMARKS.md. Use DATABASE_URL/REDIS_URL when set, else embedded.
 bench: bench-pipeline bench-reads bench-time bench-api bench-load

@@ -135,3 +135,26 @@ def read_model_state() -> dict:
         "charges": charges,
         "references": references,
     }
+
+
+def graphql_post(
+    client: Client,
+    query: str,
+    variables: dict[str, Any] | None = None,
+    *,
+    token: str | None = None,
+    extensions: dict[str, Any] | None = None,
+    **extra: Any,
+):
+    """POST a GraphQL document (with a partner token if given, else the client's session)."""
+    body: dict[str, Any] = {"query": query, "variables": variables or {}}
+    if extensions is not None:
+        body["extensions"] = extensions
+    if token is not None:
+        extra["HTTP_AUTHORIZATION"] = f"Bearer {token}"
+    return client.post("/graphql", data=json.dumps(body), content_type="application/json", **extra)
+
+
+def connection_nodes(connection: dict[str, Any]) -> list[dict[str, Any]]:
+    """The nodes of a GraphQL connection's `edges { node }`, in order."""
+    return [edge["node"] for edge in connection["edges"]]

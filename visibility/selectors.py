@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass, fields
 from datetime import date, datetime, timedelta
-from typing import TYPE_CHECKING, NamedTuple, TypeAlias, TypedDict, TypeVar
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeAlias, TypedDict, TypeVar
 
 from django.contrib.auth.models import User
 from django.contrib.postgres.expressions import ArraySubquery
@@ -29,6 +29,7 @@ from django.db.models import (
     Subquery,
     Value,
     When,
+    prefetch_related_objects,
 )
 from django.db.models.functions import Collate
 from django.utils import timezone
@@ -321,12 +322,85 @@ def stops_of_shipment(shipment: Shipment) -> list[ShipmentStop]:
     prefetched = getattr(shipment, VISIBLE_STOPS, None)
     if prefetched is not None:
         return prefetched
+    if "stops" in getattr(shipment, "_prefetched_objects_cache", {}):  # GraphQL's parts
+        return list(shipment.stops.all())
     return list(ShipmentStop.objects.filter(shipment_id=shipment.id).order_by("sequence"))
 
 
 def milestones_of_shipment(shipment: Shipment) -> list[ShipmentEvent]:
     """The milestones of a shipment read with its history (detail or `expand`), oldest first."""
     return [fact for fact in history_of(shipment) if fact.kind == ShipmentEvent.Kind.MILESTONE]
+
+
+# --- a shipment's parts, prefetched for many shipments at once (GraphQL's nested lists) ---
+
+VISIBLE_ACCOUNT_LINKS = "visible_account_links"
+OPEN_EXCEPTIONS = "open_exceptions"
+SHIPMENT_PARTS = ("history", "orders", "charges", "documents", "stops", "exceptions", "account")
+
+
+def shipment_part_prefetches(
+    actor: Actor, parts: Collection[str], path: str = ""
+) -> list[Prefetch | str]:
+    """Prefetches of the named `SHIPMENT_PARTS` of the shipments at `path`, each scoped
+    as the shipment's detail shows it (the actor's orders, charges with the finance grant,
+    documents with the documents grant, the open exceptions with the notes the actor may
+    read, the actor's accounts): one query a part for any number of shipments."""
+    unknown = set(parts) - set(SHIPMENT_PARTS)
+    if unknown:
+        raise ValueError(f"unknown shipment parts {sorted(unknown)}")
+    prefetches: dict[str, Prefetch | str] = {
+        "history": Prefetch(
+            f"{path}history", queryset=ShipmentEvent.objects.order_by("occurred_at", "id")
+        ),
+        "orders": visible_order_links_prefetch(actor, f"{path}order_links"),
+        "charges": visible_charges_prefetch(actor, f"{path}charges"),
+        "documents": visible_documents_prefetch(actor, f"{path}documents"),
+        "stops": Prefetch(f"{path}stops", queryset=ShipmentStop.objects.order_by("sequence", "id")),
+        "exceptions": Prefetch(
+            f"{path}exceptions",
+            queryset=ShipmentException.objects.exclude(status=ShipmentException.Status.RESOLVED)
+            .select_related("shipment")
+            .prefetch_related(_notes_prefetch(actor))
+            .order_by("opened_at", "id"),
+            to_attr=OPEN_EXCEPTIONS,
+        ),
+        "account": Prefetch(
+            f"{path}account_links",
+            queryset=ShipmentAccount.objects.filter(
+                customer_account_id__in=visible_account_ids(actor)
+            )
+            .select_related("customer_account")
+            .order_by("customer_account__number"),
+            to_attr=VISIBLE_ACCOUNT_LINKS,
+        ),
+    }
+    return [prefetches[part] for part in SHIPMENT_PARTS if part in parts]
+
+
+def with_shipment_parts(
+    actor: Actor, shipments: QuerySet[Shipment], parts: Collection[str]
+) -> QuerySet[Shipment]:
+    """`shipments` (read through a selector) with `shipment_part_prefetches`."""
+    return shipments.prefetch_related(*shipment_part_prefetches(actor, parts))
+
+
+def prefetch_shipment_parts(
+    actor: Actor, objects: Collection[Any], parts: Collection[str], path: str = ""
+) -> None:
+    """`shipment_part_prefetches` applied to objects already read (one detail)."""
+    if objects and parts:
+        prefetch_related_objects(list(objects), *shipment_part_prefetches(actor, parts, path))
+
+
+def account_number_of_shipment(shipment: Shipment) -> str:
+    """The first (by number) of the shipment's accounts the actor sees: annotated by the
+    selector that read it, or prefetched by `shipment_part_prefetches(..., ["account"])`."""
+    annotated = getattr(shipment, "account_number", None)
+    if annotated is not None:
+        return str(annotated)
+    links: list[ShipmentAccount] = getattr(shipment, VISIBLE_ACCOUNT_LINKS, [])
+    return links[0].customer_account.number if links else ""
 
 
 def shipment_list(
@@ -377,6 +451,11 @@ def shipment_list(
 
     `tenant_id` narrows an operator's list to one of the tenants they serve (the
     customer-service console's read-only view of a tenant's portal).
+
+    `accounts` are account numbers the actor sees (another raises `InvisibleAccounts`),
+    `reference`
+    any reference of the shipment or of its orders (exact, normalized); countries (ISO
+    codes) and cities match case-insensitively; the date ranges are inclusive.
 
     Every argument left at its default does not filter: `statuses` is any of them, `text`
     a part of the shipment id, `carrier_scac` case-insensitive, `carrier` the SCAC or the
@@ -682,6 +761,11 @@ def order_get(
     )
 
 
+def with_order_lines(orders: QuerySet[Order]) -> QuerySet[Order]:
+    """`orders` (read through a selector) with their lines prefetched, in one query."""
+    return orders.prefetch_related("lines")
+
+
 def orders_detail(actor: Actor, order_numbers: Collection[str]) -> QuerySet[Order]:
     """The orders among `order_numbers` the actor sees, with what their detail shows."""
     return (
@@ -855,6 +939,36 @@ def invoices_of_order(actor: Actor, order: Order) -> QuerySet[Invoice]:
     )
 
 
+VISIBLE_INVOICES = "visible_invoices"
+
+
+def prefetch_order_invoices(actor: Actor, orders: Collection[Order]) -> None:
+    """The invoices of each of `orders` the actor sees (the finance grant), with their
+    lines, as `visible_invoices` (read by `invoices_of_order_prefetched`): one query for
+    any number of orders (an invoice names its orders in an array)."""
+    orders = list(orders)
+    if not orders:
+        return
+    invoices = list(
+        with_invoice_status(invoices_for(actor))
+        .filter(order_numbers__overlap=[order.order_number for order in orders])
+        .select_related("customer_account")
+        .prefetch_related("lines")
+        .order_by("-issue_date", "-id")
+    )
+    for order in orders:
+        setattr(
+            order,
+            VISIBLE_INVOICES,
+            [invoice for invoice in invoices if order.order_number in invoice.order_numbers],
+        )
+
+
+def invoices_of_order_prefetched(order: Order) -> list[InvoiceWithStatus]:
+    invoices: list[InvoiceWithStatus] = getattr(order, VISIBLE_INVOICES, [])
+    return invoices
+
+
 def charges_of_shipment(actor: Actor, shipment: Shipment) -> list[FreightCharge]:
     """The freight charges the actor may see (`_charges_visible_to`); those prefetched by
     `visible_charges_prefetch` if the shipment came with them."""
@@ -891,9 +1005,10 @@ def visible_documents_prefetch(actor: Actor, lookup: str = "documents") -> Prefe
     `documents_of_shipment`), oldest first."""
     return Prefetch(
         lookup,
-        queryset=_documents_of(visible_account_ids(actor, TokenScope.DOCUMENTS)).order_by(
-            "occurred_at", "id"
-        ),
+        queryset=_documents_of(visible_account_ids(actor, TokenScope.DOCUMENTS))
+        # The shipment is the one prefetched for (Django sets it on each document).
+        .select_related("customer_account", "order", "invoice")
+        .order_by("occurred_at", "id"),
         to_attr=VISIBLE_DOCUMENTS,
     )
 
@@ -1164,15 +1279,6 @@ def documents_of_shipment(actor: Actor, shipment: Shipment) -> list[Document]:
     return list(documents_for(actor).filter(shipment=shipment).order_by("occurred_at", "id"))
 
 
-def documents_detail(actor: Actor, document_ids: Collection[str]) -> QuerySet[Document]:
-    """The documents among `document_ids` the actor sees, with what they are filed under."""
-    return (
-        documents_for(actor)
-        .select_related("customer_account", "shipment", "order", "invoice")
-        .filter(document_id__in=list(document_ids))
-    )
-
-
 def document_list(
     actor: Actor,
     *,
@@ -1200,6 +1306,15 @@ def document_list(
         .filter(conditions)
         .select_related("customer_account", "shipment", "order", "invoice")
         .order_by("-id")
+    )
+
+
+def documents_detail(actor: Actor, document_ids: Collection[str]) -> QuerySet[Document]:
+    """The documents among `document_ids` the actor sees, with what they are filed under."""
+    return (
+        documents_for(actor)
+        .select_related("customer_account", "shipment", "order", "invoice")
+        .filter(document_id__in=list(document_ids))
     )
 
 
@@ -1280,6 +1395,9 @@ def open_exceptions(
 
 
 def open_exceptions_of_shipment(actor: Actor, shipment: Shipment) -> list[ShipmentException]:
+    prefetched = getattr(shipment, OPEN_EXCEPTIONS, None)
+    if prefetched is not None:
+        return prefetched
     return list(open_exceptions(actor).filter(shipment_id=shipment.id))
 
 
@@ -1476,3 +1594,17 @@ def invoices_of_orders(actor: Actor, order_numbers: Collection[str]) -> QuerySet
         .filter(id__in=naming)
         .order_by("-issue_date", "-id")
     )
+
+
+# --- keyset pages (GraphQL connections; REST pages with DRF's CursorPagination) -----------
+
+
+def keyset_page(
+    rows: QuerySet[Any], *, ordering: Collection[str], after: Q | None, size: int
+) -> list[Any]:
+    """Up to `size` + 1 rows of `rows` (read through a selector, so already scoped) in
+    `ordering`, a key that never changes, after the position `after` describes: the one
+    row more tells whether another page follows, without a count."""
+    if after is not None:
+        rows = rows.filter(after)
+    return list(rows.order_by(*ordering)[: size + 1])

@@ -21,6 +21,7 @@ from graphql.utilities import get_operation_ast
 from strawberry.extensions import SchemaExtension
 
 from accounts.audit import note_graphql_operation
+from portal.graphql.limits import is_connection
 
 # Variables are recorded when small (ids, filters); a larger value is left out, not cut.
 MAX_RECORDED_VARIABLES = 2000
@@ -67,7 +68,8 @@ class StaffReadEntryPoint(SchemaExtension):
                 field_type = definition.type if definition else None
                 if isinstance(field_type, GraphQLNonNull):
                     field_type = field_type.of_type
-                lists = lists or isinstance(field_type, GraphQLList)
+                # A connection is a list too: a page of rows, any tenant's for the staff.
+                lists = lists or isinstance(field_type, GraphQLList) or is_connection(field_type)
             variables = context.variables or {}
             recorded = json.dumps(variables, default=str)
             note_graphql_operation(

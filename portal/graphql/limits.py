@@ -6,9 +6,10 @@ one request against the token's rate limit. So, before execution:
 
 - at most `MAX_TOKENS` tokens (parsing stops there), `MAX_ALIASES` aliases and
   `MAX_DEPTH` levels of fields (strawberry's limiters);
-- at most `MAX_COST`, the estimated number of objects the query returns: each list field
-  counts its `first` argument (or that argument's default) or, for nested lists without
-  one, `NESTED_LIST_ESTIMATE`, multiplied by the sizes of the lists around it; a single
+- at most `MAX_COST`, the estimated number of objects the query returns: each connection
+  (or list with one) counts its `first` argument (or that argument's default; its
+  `edges { node }` count no more) or, for nested lists without one,
+  `NESTED_LIST_ESTIMATE`, multiplied by the sizes of the lists around it; a single
   object counts one, scalars nothing;
 - a partner token is charged `max(1, cost // COST_PER_UNIT)` units of its rate budget (one
   when the request arrived, the rest here); over budget the answer is 429.
@@ -57,13 +58,24 @@ MAX_TOKENS = 2000
 MAX_ALIASES = 15
 MAX_DEPTH = 10
 MAX_COST = 10_000
-MAX_LIST_SIZE = 200  # what the list resolvers cap `first` at (portal/graphql/schema.py)
+MAX_LIST_SIZE = 200  # the most `first` may ask (portal/graphql/pagination.py refuses more)
 NESTED_LIST_ESTIMATE = 10
 COST_PER_UNIT = 100
 
 
 def _is_introspection(context: IgnoreContext) -> bool:
     return context.field_name.startswith("__")
+
+
+def is_connection(graphql_type: Any) -> bool:
+    """A relay-style connection (portal/graphql/pagination.py): its size is its `first`."""
+    named = get_named_type(graphql_type) if graphql_type is not None else None
+    return named is not None and named.name.endswith("Connection")
+
+
+def _is_edge(graphql_type: Any) -> bool:
+    named = get_named_type(graphql_type) if graphql_type is not None else None
+    return named is not None and named.name.endswith("Edge")
 
 
 def query_cost(
@@ -134,10 +146,18 @@ class _Costing:
         definition = getattr(parent, "fields", {}).get(name)
         if name.startswith("__") or definition is None or node.selection_set is None:
             return 0  # introspection, an unknown field (validation reports it), a scalar
+        if is_connection(parent) or _is_edge(parent):
+            # `edges`, `node`, `pageInfo`: the connection's `first` counted its objects.
+            return self.selection_set(
+                node.selection_set, get_named_type(definition.type), multiplier, visiting
+            )
         field_type = definition.type
         if isinstance(field_type, GraphQLNonNull):
             field_type = field_type.of_type
-        items = self.list_size(node, definition) if isinstance(field_type, GraphQLList) else 1
+        if isinstance(field_type, GraphQLList) or is_connection(field_type):
+            items = self.list_size(node, definition)
+        else:
+            items = 1
         here = multiplier * items
         return here + self.selection_set(
             node.selection_set, get_named_type(definition.type), here, visiting

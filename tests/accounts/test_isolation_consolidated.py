@@ -32,7 +32,7 @@ from tests.factories import (
     ShipmentOrderFactory,
     account,
 )
-from tests.helpers import send_story
+from tests.helpers import connection_nodes, send_story
 from visibility.models import (
     FreightCharge,
     Notification,
@@ -279,7 +279,9 @@ def test_graphql_traversal_stays_on_the_actors_side(consolidated, persona):
     one = graphql(
         client, headers, f'{{ shipment(shipmentId: "{shipment_id}") {{ {SHIPMENT_QUERY} }} }}'
     )
-    many = graphql(client, headers, f"{{ shipments(first: 5) {{ {SHIPMENT_QUERY} }} }}")
+    many = graphql(
+        client, headers, f"{{ shipments(first: 5) {{ edges {{ node {{ {SHIPMENT_QUERY} }} }} }} }}"
+    )
     nested = graphql(
         client,
         headers,
@@ -288,7 +290,8 @@ def test_graphql_traversal_stays_on_the_actors_side(consolidated, persona):
     listed = graphql(
         client,
         headers,
-        f"{{ orders(first: 5) {{ orderNumber shipments {{ {SHIPMENT_QUERY} }} }} }}",
+        f"{{ orders(first: 5) {{ edges {{ node {{ orderNumber customerAccount "
+        f"shipments {{ customerAccount {SHIPMENT_QUERY} }} }} }} }} }}",
     )
     trespass = graphql(
         client, headers, f'{{ order(orderNumber: "{OWN_ORDER[other]}") {{ orderNumber }} }}'
@@ -302,7 +305,13 @@ def test_graphql_traversal_stays_on_the_actors_side(consolidated, persona):
     }.items():
         assert_none_of(json.dumps(data), SIDES[other] + NOBODYS, f"{persona} graphql {where}")
     assert [order["orderNumber"] for order in one["shipment"]["orders"]] == [own_order]
-    assert shipment_id in [shipment["shipmentId"] for shipment in many["shipments"]]
+    assert shipment_id in [
+        shipment["shipmentId"] for shipment in connection_nodes(many["shipments"])
+    ]
+    if side in ("c1001", "c1002"):  # one account each: a shared shipment names the caller's
+        account_number = f"C-{side[1:]}"
+        for order in connection_nodes(listed["orders"]):
+            assert {s["customerAccount"] for s in order["shipments"]} <= {account_number}
     assert [s["shipmentId"] for s in nested["order"]["shipments"]] == [shipment_id]
     assert trespass == {"order": None}
     if shipment_id == "SEC-X-1":

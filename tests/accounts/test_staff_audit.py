@@ -25,7 +25,8 @@ ENTRY_POINTS = {
     "REST invoice list": ("get", "/api/v1/invoices", "/api/v1/invoices"),
     "GraphQL list": (
         "graphql",
-        'query Recent { shipments(status: "delivered", first: 5) { shipmentId } }',
+        'query Recent { shipments(status: "delivered", first: 5) '
+        "{ edges { node { shipmentId } } } }",
         "/graphql Recent",
     ),
     "GraphQL detail": (
@@ -123,9 +124,9 @@ def test_a_request_reading_several_selectors_is_one_entry(
 ):
     client.force_login(cs_staff)
     query = """query Everything($order: String!) {
-        shipments(first: 3) { shipmentId }
+        shipments(first: 3) { edges { node { shipmentId } } }
         order(orderNumber: $order) { orderNumber shipments { shipmentId } }
-        invoices { invoiceNumber }
+        invoices { edges { node { invoiceNumber } } }
     }"""
 
     response = client.post(
@@ -257,7 +258,10 @@ def test_a_nul_character_sent_by_staff_does_not_withhold_the_answer(
 
     response = client.post(
         "/graphql",
-        {"query": "query Q { shipments { shipmentId } }", "variables": {"x": "a\x00b"}},
+        {
+            "query": "query Q { shipments { edges { node { shipmentId } } } }",
+            "variables": {"x": "a\x00b"},
+        },
         content_type="application/json",
     )
 

@@ -13,11 +13,13 @@ from graphql import get_introspection_query, parse
 
 from portal.graphql.limits import MAX_ALIASES, MAX_COST, query_cost
 from portal.graphql.schema import schema
+from tests.helpers import connection_nodes
 
 pytestmark = pytest.mark.django_db
 
 EXPENSIVE_SHIPMENTS = (
-    "shipments(first: 200) { shipmentId milestones { milestone } orders { orderNumber } }"
+    "shipments(first: 200) { edges { node { shipmentId milestones { milestone } "
+    "orders { orderNumber } } } }"
 )
 
 
@@ -78,7 +80,9 @@ def test_too_many_aliases_are_refused_before_any_resolver_runs(
 
 def test_a_deep_query_is_refused(client, delivered_story, partner_token):
     nested = "a { " * 12 + "b" + " }" * 12
-    body = post(client, partner_token, f"{{ shipments {{ milestones {{ {nested} }} }} }}").json()
+    body = post(
+        client, partner_token, f"{{ shipments {{ edges {{ node {{ {nested} }} }} }} }}"
+    ).json()
 
     assert body["data"] is None
     assert any(
@@ -90,8 +94,8 @@ def test_a_costly_query_is_refused_before_any_resolver_runs(
     client, delivered_story, partner_token, django_assert_max_num_queries
 ):
     query = (
-        "{ orders(first: 200) { orderNumber shipments { milestones { milestone } "
-        "orders { orderNumber } } } }"
+        "{ orders(first: 200) { edges { node { orderNumber shipments { "
+        "milestones { milestone } orders { orderNumber } } } } } }"
     )
     allowed = auth_queries(client, partner_token)
 
@@ -106,8 +110,8 @@ def test_a_costly_query_is_refused_before_any_resolver_runs(
 
 def test_a_variable_page_size_counts_at_its_value(client, delivered_story, partner_token):
     query = (
-        "query($n: Int!) { orders(first: $n) { shipments { milestones { milestone } "
-        "orders { orderNumber } } } }"
+        "query($n: Int!) { orders(first: $n) { edges { node { shipments { "
+        "milestones { milestone } orders { orderNumber } } } } } }"
     )
 
     refused = post(client, partner_token, query, {"n": 200}).json()
@@ -115,19 +119,20 @@ def test_a_variable_page_size_counts_at_its_value(client, delivered_story, partn
 
     assert refused["errors"][0]["extensions"]["code"] == "QUERY_TOO_COSTLY"
     assert "errors" not in answered
-    assert answered["data"]["orders"][0]["shipments"][0]["orders"] == [{"orderNumber": "SO-100045"}]
+    [order] = connection_nodes(answered["data"]["orders"])
+    assert order["shipments"][0]["orders"] == [{"orderNumber": "SO-100045"}]
 
 
 def test_an_ordinary_query_still_works(client, delivered_story, partner_token):
     body = post(
         client,
         partner_token,
-        "{ shipments(first: 10) { shipmentId status milestones { milestone } "
-        "orders { orderNumber } } }",
+        "{ shipments(first: 10) { edges { node { shipmentId status "
+        "milestones { milestone } orders { orderNumber } } } } }",
     ).json()
 
     assert "errors" not in body
-    [shipment] = body["data"]["shipments"]
+    [shipment] = connection_nodes(body["data"]["shipments"])
     assert shipment["shipmentId"] == "SHP-778120"
     assert shipment["orders"] == [{"orderNumber": "SO-100045"}]
 
@@ -155,12 +160,13 @@ def test_cost_is_charged_to_the_tokens_rate_budget(
     assert error["extensions"]["code"] == "RATE_LIMITED"
     assert refused.json()["data"] is None
     # cheap queries cost one unit each, and the budget is spent for this minute
-    assert post(client, partner_token, "{ shipments(first: 1) { status } }").status_code == 429
+    cheap = "{ shipments(first: 1) { edges { node { status } } } }"
+    assert post(client, partner_token, cheap).status_code == 429
 
 
 def test_cheap_queries_cost_one_unit(client, delivered_story, partner_token, settings):
     settings.API_TOKEN_RATE = "5/min"
-    cheap = "{ shipments(first: 50) { shipmentId status } }"  # cost 50
+    cheap = "{ shipments(first: 50) { edges { node { shipmentId status } } } }"  # cost 50
 
     statuses = [post(client, partner_token, cheap).status_code for _ in range(6)]
 
@@ -170,14 +176,15 @@ def test_cheap_queries_cost_one_unit(client, delivered_story, partner_token, set
 @pytest.mark.parametrize(
     ("query", "cost"),
     [
-        ("{ shipments { status } }", 50),
+        ("{ shipments { edges { node { status } } pageInfo { hasNextPage } } }", 50),
         ('{ shipment(shipmentId: "S") { milestones { milestone } } }', 1 + 10),
         ("{ " + EXPENSIVE_SHIPMENTS + " }", 200 + 2000 + 2000),
         (
-            "{ ...F } fragment F on Query { orders(first: 3) { shipments { status } } }",
+            "{ ...F } fragment F on Query "
+            "{ orders(first: 3) { edges { node { shipments { status } } } } }",
             3 + 30,
         ),
-        ("{ shipments(first: 100000) { status } }", 200),
+        ("{ shipments(first: 100000) { edges { node { status } } } }", 200),
     ],
 )
 def test_the_cost_rule(query, cost):

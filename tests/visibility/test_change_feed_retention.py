@@ -116,3 +116,21 @@ def test_an_invoice_turning_overdue_is_in_the_feed_once(client, partner, brenner
     assert invoices_overdue_record(timezone.now()) == 0  # recorded once
     # The next day, the invoice due today turns overdue; the recorded one is not again.
     assert invoices_overdue_record(timezone.now() + timedelta(days=6)) == 1
+
+
+def test_graphql_changes_below_the_pruned_positions_is_a_coded_resync_error(client, partner):
+    marks = ChangeFeedMarks.current()
+    marks.pruned_through = 10
+    marks.save()
+
+    response = client.post(
+        "/graphql",
+        data={"query": '{ changes(after: "5") { next } }'},
+        content_type="application/json",
+        **partner,
+    )
+
+    error = response.json()["errors"][0]
+    assert error["extensions"]["code"] == "CURSOR_EXPIRED"
+    assert error["extensions"]["prunedThrough"] == 10
+    assert "Resync" in error["message"]

@@ -8,6 +8,7 @@ import pytest
 from integration.services.intake import receive_events
 from integration.services.processing import process_inbox_until_empty
 from portal.demo.events import generated_events
+from tests.helpers import connection_nodes
 from visibility import selectors
 from visibility.models import Order, Shipment
 
@@ -51,12 +52,16 @@ def test_a_status_filter_gives_the_same_shipments_on_page_rest_and_graphql(
 
     page = client.get("/shipments/", {"status": "delivered"}).context["page"]
     rest = api(client, partner_token, "/api/v1/shipments?status=delivered").json()["results"]
-    data = graphql(client, partner_token, '{ shipments(status: "delivered") { shipmentId } }')
+    data = graphql(
+        client,
+        partner_token,
+        '{ shipments(status: "delivered", first: 200) { edges { node { shipmentId } } } }',
+    )
 
     assert expected and len(expected) < Shipment.objects.count()
     assert {shipment.shipment_id for shipment in page.object_list} == expected
     assert {row["shipment_id"] for row in rest} == expected
-    assert {row["shipmentId"] for row in data["shipments"]} == expected
+    assert {row["shipmentId"] for row in connection_nodes(data["shipments"])} == expected
 
 
 def test_shipment_filters_combine_in_the_selector(shipments, customer_user):
@@ -116,9 +121,13 @@ def test_order_filters_agree_on_page_rest_and_graphql(
 
     page = client.get("/orders/", {"q": "so-100100"}).context["page"]
     rest = api(client, partner_token, "/api/v1/orders?q=so-100100").json()["results"]
-    data = graphql(client, partner_token, '{ orders(text: "so-100100") { orderNumber } }')
+    data = graphql(
+        client,
+        partner_token,
+        '{ orders(text: "so-100100", first: 200) { edges { node { orderNumber } } } }',
+    )
 
     assert expected
     assert {order.order_number for order in page.object_list} == expected
     assert {row["order_number"] for row in rest} == expected
-    assert {row["orderNumber"] for row in data["orders"]} == expected
+    assert {row["orderNumber"] for row in connection_nodes(data["orders"])} == expected
