@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import logging
 
+from django.contrib.auth import logout
 from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
 from accounts.audit import staff_reads_audited_for_this_request, write_staff_reads
-from accounts.scoping import standings_remembered_for_this_request
+from accounts.authentication import bearer_secret
+from accounts.scoping import standing_of, standings_remembered_for_this_request
 
 logger = logging.getLogger(__name__)
 
@@ -35,3 +37,25 @@ class StandingPerRequestMiddleware:
                 )
                 response["Retry-After"] = "5"
             return response
+
+
+class InactiveTenantSignOutMiddleware:
+    """Signs out, at their next request, the members of a deactivated tenant
+    (accounts.services.tenants): the request goes on as anonymous, so pages send them to
+    the sign-in page and the API answers 401/403. After StandingPerRequestMiddleware, whose
+    remembered standing (membership with its tenant) the pages reuse: no extra query."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        # A request with a bearer token is the token's (refused in accounts.authentication
+        # when its tenant is inactive): its session, if any, plays no part.
+        if bearer_secret(request) is not None:
+            return self.get_response(request)
+        user = request.user
+        if user.is_authenticated:
+            membership = standing_of(user).membership
+            if membership is not None and not membership.tenant.is_active:
+                logout(request)
+        return self.get_response(request)
