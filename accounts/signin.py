@@ -1,5 +1,8 @@
 """Sign-in: throttling against guessing (per username and per address) and its audit.
 
+The address is the client's, not a proxy's: behind the configured trusted proxies
+(`TRUSTED_PROXY_IPS`) it comes from X-Forwarded-For (`accounts.addresses`).
+
 Every attempt is counted **before** the password is checked, atomically in Redis
 (`accounts.rate_limits`): the attempt that makes a username's or an address's count
 pass `MAX_FAILURES` within `WINDOW_SECONDS` is refused without checking the password,
@@ -20,7 +23,8 @@ from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth import get_user_model
 from django.contrib.auth.forms import AuthenticationForm
 
-from accounts.audit import audit_record, client_address
+from accounts.addresses import client_address
+from accounts.audit import audit_record
 from accounts.models import AuditAction, Membership
 from accounts.rate_limits import window_add, window_clear
 

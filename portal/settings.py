@@ -7,6 +7,7 @@ PostgreSQL and Redis servers (portal/embedded.py); SQLite is never used.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import warnings
 from datetime import timedelta
@@ -40,6 +41,11 @@ if not SECRET_KEY:
     SECRET_KEY = "insecure-development-key-change-me-" + "x" * 20
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],testserver")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
+# Reverse proxies (CIDRs) whose X-Forwarded-For names the client (accounts/addresses.py);
+# empty: the header is ignored and the peer's address is the client's.
+TRUSTED_PROXY_IPS = env_list("TRUSTED_PROXY_IPS", "")
+for _cidr in TRUSTED_PROXY_IPS:
+    ipaddress.ip_network(_cidr, strict=False)  # a typo stops the start, not a sign-in
 
 # --- Databases and Redis ----------------------------------------------------------------
 
