@@ -153,6 +153,8 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "login"
+# How long a password-reset link works (it also stops once the password changes).
+PASSWORD_RESET_TIMEOUT = int(float(os.environ.get("PASSWORD_RESET_TIMEOUT_HOURS", "2")) * 3600)
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 
