@@ -45,7 +45,8 @@ class NeutralPasswordResetForm(PasswordResetForm):
     """Sends only within the limits; links point at PORTAL_BASE_URL, not the Host header
     (a forged Host would otherwise put an attacker's domain in the link)."""
 
-    def save(self, *args: Any, request: HttpRequest | None = None, **kwargs: Any) -> None:
+    def save(self, **kwargs: Any) -> None:  # type: ignore[override]  # the view passes keywords
+        request: HttpRequest | None = kwargs.get("request")
         email = self.cleaned_data["email"]
         if not password_reset_allowed(email, request):
             return
@@ -61,4 +62,4 @@ class NeutralPasswordResetForm(PasswordResetForm):
             **(kwargs.get("extra_email_context") or {}),
             "base_url": settings.PORTAL_BASE_URL.rstrip("/"),
         }
-        super().save(*args, request=request, **kwargs)
+        super().save(**kwargs)
