@@ -5,8 +5,11 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 
+from django.contrib.auth.models import User
 from django.db.models import Q, QuerySet
 from django.utils import timezone
+from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.models import (
     ApiToken,
@@ -122,3 +125,29 @@ def api_token_of_tenant(tenant_id: int, token_id: int) -> ApiToken | None:
 
 def pending_invitation_of_tenant(tenant_id: int, invitation_id: int) -> Invitation | None:
     return pending_invitations_of_tenant(tenant_id).filter(id=invitation_id).first()
+
+
+# --- second factor (django-otp devices) ------------------------------------------------------
+
+
+def confirmed_totp_device(user: User) -> TOTPDevice | None:
+    return TOTPDevice.objects.filter(user=user, confirmed=True).order_by("id").first()
+
+
+def unconfirmed_totp_device(user: User) -> TOTPDevice | None:
+    return TOTPDevice.objects.filter(user=user, confirmed=False).order_by("-id").first()
+
+
+def recovery_device(user: User) -> StaticDevice | None:
+    return StaticDevice.objects.filter(user=user, confirmed=True).order_by("id").first()
+
+
+def recovery_codes_left(user: User) -> int:
+    return StaticToken.objects.filter(device__user=user, device__confirmed=True).count()
+
+
+def has_second_factor(user: User) -> bool:
+    return (
+        TOTPDevice.objects.filter(user=user, confirmed=True).exists()
+        or StaticToken.objects.filter(device__user=user, device__confirmed=True).exists()
+    )

@@ -96,6 +96,9 @@ INSTALLED_APPS = [
     "rest_framework",
     "django_filters",
     "guardian",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "strawberry_django",
     "accounts",
     "integration",
@@ -111,8 +114,10 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "accounts.middleware.StandingPerRequestMiddleware",
     "accounts.middleware.InactiveTenantSignOutMiddleware",
+    "accounts.middleware.SecondFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "portal.middleware.DatabaseUnavailableMiddleware",
@@ -153,6 +158,8 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "login"
+# The issuer authenticator apps show next to the account (django-otp TOTP devices).
+OTP_TOTP_ISSUER = os.environ.get("OTP_TOTP_ISSUER", "Shipment portal")
 # How long a password-reset link works (it also stops once the password changes).
 PASSWORD_RESET_TIMEOUT = int(float(os.environ.get("PASSWORD_RESET_TIMEOUT_HOURS", "2")) * 3600)
 LOGIN_REDIRECT_URL = "home"

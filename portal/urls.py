@@ -3,6 +3,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import path, register_converter
 
+from accounts import second_factor_views
 from accounts.password_reset import NeutralPasswordResetForm
 from accounts.signin import ThrottledAdminAuthenticationForm, ThrottledAuthenticationForm
 from integration.api.health import integration_health_json, integration_health_page
@@ -39,6 +40,13 @@ urlpatterns = [
         name="login",
     ),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    # Second factor (accounts/second_factor.py)
+    path("account/second-factor/", second_factor_views.second_factor_page, name="second-factor"),
+    path(
+        "account/second-factor/verify/",
+        second_factor_views.second_factor_verify_page,
+        name="second-factor-verify",
+    ),
     # Password reset by email: neutral and rate-limited (accounts/password_reset.py).
     path(
         "password-reset/",

@@ -8,6 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from django.test import Client
+from django_otp import DEVICE_ID_SESSION_KEY
+from django_otp.plugins.otp_static.models import StaticDevice
 
 from integration.models import InboxEvent
 from integration.services.processing import process_inbox_until_empty
@@ -135,3 +137,16 @@ def read_model_state() -> dict:
         "charges": charges,
         "references": references,
     }
+
+
+def sign_in_verified(client: Client, user) -> None:
+    """Sign `user` in with a session that passed the second factor, as django_otp.login
+    leaves it (the session names a confirmed device of the user). Staff and platform
+    admins must have one (accounts/second_factor.py); this is how tests give it to them."""
+    client.force_login(user)
+    device, _ = StaticDevice.objects.get_or_create(
+        user=user, name="tests", defaults={"confirmed": True}
+    )
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session.save()

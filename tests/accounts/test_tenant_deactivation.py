@@ -9,7 +9,7 @@ from django.core.management import call_command
 from accounts.models import ApiToken, AuditAction, AuditEntry, Membership, Tenant
 from accounts.services.tenants import deactivate_tenant, reactivate_tenant
 from tests.factories import PASSWORD
-from tests.helpers import send_story
+from tests.helpers import send_story, sign_in_verified
 from visibility.models import Shipment
 
 pytestmark = pytest.mark.django_db
@@ -107,7 +107,7 @@ def test_the_management_command(brenner, nordwind):
 
 
 def test_the_admin_action(client, brenner, nordwind, platform_admin):
-    client.force_login(platform_admin)
+    sign_in_verified(client, platform_admin)
 
     response = client.post(
         "/admin/accounts/tenant/",
