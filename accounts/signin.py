@@ -69,6 +69,17 @@ class SignInThrottling(_SignInForm):
     """Mixed into Django's sign-in forms (the portal's and the admin's)."""
 
     throttled_message = "Too many failed sign-ins. Try again in 15 minutes."
+    inactive_tenant_message = (
+        "Your company's access to the portal is suspended. Ask your administrator."
+    )
+
+    def confirm_login_allowed(self, user: Any) -> None:
+        """After the password matched (so only the account's owner reads this): a
+        deactivated tenant's members are refused here rather than signed out at once."""
+        super().confirm_login_allowed(user)
+        membership = Membership.objects.filter(user=user).select_related("tenant").first()
+        if membership is not None and not membership.tenant.is_active:
+            raise forms.ValidationError(self.inactive_tenant_message, code="inactive_tenant")
 
     def clean(self) -> dict[str, Any]:
         username = self.cleaned_data.get("username") or ""

@@ -29,9 +29,13 @@ def test_members_are_signed_out_at_their_next_request(client, brenner, customer_
     assert response.status_code == 302
     assert response["Location"].startswith("/login/")
     assert "_auth_user_id" not in client.session
-    # Signing in again lets them in only to be signed out at once.
-    assert client.login(username="customer", password=PASSWORD)
-    assert client.get("/shipments/").status_code == 302
+    # Signing in again is refused, with a reason only the password's owner reads.
+    refused = client.post("/login/", {"username": "customer", "password": PASSWORD})
+    assert refused.status_code == 200
+    assert "access to the portal is suspended" in refused.content.decode()
+    assert "_auth_user_id" not in client.session
+    wrong = client.post("/login/", {"username": "customer", "password": "wrong"})
+    assert "suspended" not in wrong.content.decode()
 
 
 def test_another_tenants_members_and_tokens_are_untouched(
