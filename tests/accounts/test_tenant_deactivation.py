@@ -7,8 +7,9 @@ import pytest
 from django.core.management import call_command
 
 from accounts.models import ApiToken, AuditAction, AuditEntry, Membership, Tenant
+from accounts.services import membership_set_active
 from accounts.services.tenants import deactivate_tenant, reactivate_tenant
-from tests.factories import PASSWORD
+from tests.factories import PASSWORD, ApiTokenFactory, TenantAdminFactory
 from tests.helpers import send_story, sign_in_verified
 from visibility.models import Shipment
 
@@ -123,3 +124,15 @@ def test_the_admin_action(client, brenner, nordwind, platform_admin):
     assert Tenant.objects.get(slug="nordwind").is_active is True
     entry = AuditEntry.objects.get(action=AuditAction.TENANT_DEACTIVATED)
     assert entry.actor == "user:root"
+
+
+def test_a_token_outlives_its_deactivated_creator(client, brenner, tenant_admin):
+    """The documented choice (docs/OPERATIONS.md): a token is the tenant's, not its
+    creator's; revoking it is the offboarding step."""
+    second_admin = TenantAdminFactory(username="boss-2", tenant=brenner)
+    token = ApiTokenFactory(tenant=brenner, name="erp", created_by=second_admin)
+    membership_set_active(
+        membership=Membership.objects.get(user=second_admin), active=False, changed_by=tenant_admin
+    )
+
+    assert api_get(client, token.secret).status_code == 200
