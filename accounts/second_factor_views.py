@@ -4,18 +4,24 @@ code rendered as SVG on the server), verify after the password, new recovery cod
 from __future__ import annotations
 
 import base64
+from urllib.parse import urlencode
 
 import segno
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.safestring import mark_safe
 from django.views.decorators.cache import never_cache
 
-from accounts.second_factor import second_factor_required, session_verified
-from accounts.selectors import confirmed_totp_device, recovery_codes_left
+from accounts.second_factor import (
+    ENROLLED_SESSION_KEY,
+    second_factor_required,
+    session_verified,
+)
+from accounts.selectors import confirmed_totp_device, has_second_factor, recovery_codes_left
 from accounts.services.second_factor import (
     recovery_codes_replace,
     second_factor_verify,
@@ -41,7 +47,7 @@ def second_factor_page(request: HttpRequest) -> HttpResponse:
     verified = session_verified(request)
     if device is not None and not verified:
         # Enrolled but not verified in this session: no new device before the code.
-        return redirect(f"/account/second-factor/verify/?next={request.path}")
+        return redirect(f"{reverse('second-factor-verify')}?{urlencode({'next': request.path})}")
     if request.method == "POST" and device is not None and "recovery_codes" in request.POST:
         fresh_codes = recovery_codes_replace(user=user)  # type: ignore[arg-type]
         return render(request, "account/recovery_codes.html", {"codes": fresh_codes})
@@ -86,6 +92,10 @@ def second_factor_page(request: HttpRequest) -> HttpResponse:
 def second_factor_verify_page(request: HttpRequest) -> HttpResponse:
     if session_verified(request):
         return redirect(_next_url(request))
+    if not has_second_factor(request.user):  # type: ignore[arg-type]
+        # Its devices were removed (lost phone, by a platform admin) since sign-in.
+        request.session[ENROLLED_SESSION_KEY] = False
+        return redirect(f"{reverse('second-factor')}?{urlencode({'next': _next_url(request)})}")
     error = None
     if request.method == "POST":
         if second_factor_verify(

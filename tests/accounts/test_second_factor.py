@@ -172,3 +172,16 @@ def test_codes_are_checked_in_time(customer_user):
     stale = browser.post("/account/second-factor/", {"token": code_of(device, step_offset=-5)})
 
     assert stale.status_code == 400
+
+
+def test_a_user_whose_devices_were_removed_enrols_again(cs_staff):
+    enrol(sign_in("cs"), "cs")
+    browser = sign_in("cs")
+    TOTPDevice.objects.filter(user=cs_staff).delete()  # lost phone: a platform admin's fix
+    StaticToken.objects.filter(device__user=cs_staff).delete()
+
+    answer = browser.get("/exceptions/", follow=True)
+
+    assert answer.redirect_chain[-1][0].startswith("/account/second-factor/?next=")
+    enrol(browser, "cs")
+    assert browser.get("/exceptions/").status_code == 200
