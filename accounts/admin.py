@@ -18,6 +18,7 @@ from accounts.services import (
     membership_create,
     membership_update,
 )
+from accounts.services.tenants import deactivate_tenant, reactivate_tenant
 
 
 class CustomerAccountInline(admin.TabularInline):
@@ -28,9 +29,25 @@ class CustomerAccountInline(admin.TabularInline):
 
 @admin.register(Tenant)
 class TenantAdmin(admin.ModelAdmin):
-    list_display = ["slug", "name", "created_at"]
+    list_display = ["slug", "name", "is_active", "require_second_factor", "created_at"]
+    list_filter = ["is_active"]
     search_fields = ["slug", "name"]
+    # Active or not changes only through the actions: the service audits it.
+    readonly_fields = ["is_active"]
     inlines = [CustomerAccountInline]
+    actions = ["deactivate", "reactivate"]
+
+    @admin.action(description="Deactivate (sign members out, refuse tokens; keep data)")
+    def deactivate(self, request, queryset):
+        for tenant in queryset:
+            deactivate_tenant(tenant=tenant, actor=request.user, reason="admin action")
+        self.message_user(request, f"{queryset.count()} tenant(s) deactivated.")
+
+    @admin.action(description="Reactivate")
+    def reactivate(self, request, queryset):
+        for tenant in queryset:
+            reactivate_tenant(tenant=tenant, actor=request.user, reason="admin action")
+        self.message_user(request, f"{queryset.count()} tenant(s) reactivated.")
 
     def save_formset(self, request, form, formset, change):
         if formset.model is not CustomerAccount:

@@ -11,6 +11,7 @@ from urllib.parse import urlencode
 
 from django.http import HttpRequest
 
+from accounts.addresses import client_address
 from accounts.models import ApiToken, AuditAction, AuditEntry, CustomerAccount, Tenant
 from accounts.scoping import Actor, is_operator, standing_of
 
@@ -21,12 +22,6 @@ def describe_actor(actor: Actor) -> str:
     if actor is None or not getattr(actor, "is_authenticated", False):
         return "anonymous"
     return f"user:{actor.get_username()}"
-
-
-def client_address(request: HttpRequest | None) -> str | None:
-    if request is None:
-        return None
-    return request.META.get("REMOTE_ADDR") or None
 
 
 def audit_record(

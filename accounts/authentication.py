@@ -40,7 +40,8 @@ def api_token_from_request(request: HttpRequest) -> ApiToken | None:
     secret = bearer_secret(request)
     if secret is None:
         return None
-    token = ApiToken.objects.filter(token_hash=hash_secret(secret)).first()
+    # A deactivated tenant's tokens are refused like unknown ones (accounts.services.tenants).
+    token = ApiToken.objects.filter(token_hash=hash_secret(secret), tenant__is_active=True).first()
     if token is None or not token_is_usable(token):
         return None
     now = timezone.now()

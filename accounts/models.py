@@ -16,6 +16,13 @@ class Tenant(models.Model):
     slug = models.SlugField(max_length=64, unique=True)
     name = models.CharField(max_length=200)
     created_at = models.DateTimeField(auto_now_add=True)
+    # A deactivated tenant's members are signed out and its partner tokens refused; its
+    # events are still accepted and projected, and nothing is deleted
+    # (accounts.services.tenants).
+    is_active = models.BooleanField(default=True)
+    require_second_factor = models.BooleanField(
+        default=False, help_text="Members must verify a one-time code after their password"
+    )
 
     def __str__(self) -> str:
         return self.name
@@ -219,6 +226,11 @@ class AuditAction(models.TextChoices):
     DEAD_LETTER_DISCARDED = "dead_letter_discarded", "Dead letter discarded"
     TENANT_SAVED = "tenant_saved", "Tenant created or accounts assigned"
     SOURCE_REGISTERED = "source_registered", "Source system registered"
+    TENANT_DEACTIVATED = "tenant_deactivated", "Tenant deactivated"
+    TENANT_REACTIVATED = "tenant_reactivated", "Tenant reactivated"
+    PASSWORD_RESET_REQUESTED = "password_reset_asked", "Password reset requested"
+    SECOND_FACTOR_ENROLLED = "second_factor_enrolled", "Second factor enrolled"
+    SECOND_FACTOR_FAILED = "second_factor_failed", "Second factor failed"
 
 
 class AuditEntry(models.Model):

@@ -65,7 +65,9 @@ def standing_of(user: User | AnonymousUser) -> Standing:
     if remembered is not None and user.pk in remembered:
         return remembered[user.pk]
     standing = Standing(
-        StaffProfile.objects.filter(user=user).first(), Membership.objects.filter(user=user).first()
+        StaffProfile.objects.filter(user=user).first(),
+        # The tenant comes along: every request checks it is active (accounts.middleware).
+        Membership.objects.filter(user=user).select_related("tenant").first(),
     )
     if remembered is not None:
         remembered[user.pk] = standing
@@ -100,6 +102,7 @@ def visible_account_ids(actor: Actor, scope: str = TokenScope.SHIPMENTS) -> Quer
         return owned.filter(
             Q(id__in=limited_to.values("customeraccount_id")) | ~Exists(limited_to),
             tenant_id=actor.tenant_id,
+            tenant__is_active=True,
         ).values("id")
     if actor is None or not actor.is_authenticated or not actor.is_active:
         return nothing
@@ -112,7 +115,7 @@ def visible_account_ids(actor: Actor, scope: str = TokenScope.SHIPMENTS) -> Quer
             return owned.values("id")
         return owned.filter(tenant__in=staff.tenants.all()).values("id")
     membership = standing.membership
-    if membership is None:
+    if membership is None or not membership.tenant.is_active:
         return nothing
     accounts = owned.filter(tenant_id=membership.tenant_id)
     if membership.role == Role.TENANT_ADMIN:

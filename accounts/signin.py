@@ -1,5 +1,8 @@
 """Sign-in: throttling against guessing (per username and per address) and its audit.
 
+The address is the client's, not a proxy's: behind the configured trusted proxies
+(`TRUSTED_PROXY_IPS`) it comes from X-Forwarded-For (`accounts.addresses`).
+
 Every attempt is counted **before** the password is checked, atomically in Redis
 (`accounts.rate_limits`): the attempt that makes a username's or an address's count
 pass `MAX_FAILURES` within `WINDOW_SECONDS` is refused without checking the password,
@@ -20,7 +23,8 @@ from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth import get_user_model
 from django.contrib.auth.forms import AuthenticationForm
 
-from accounts.audit import audit_record, client_address
+from accounts.addresses import client_address
+from accounts.audit import audit_record
 from accounts.models import AuditAction, Membership
 from accounts.rate_limits import window_add, window_clear
 
@@ -65,6 +69,17 @@ class SignInThrottling(_SignInForm):
     """Mixed into Django's sign-in forms (the portal's and the admin's)."""
 
     throttled_message = "Too many failed sign-ins. Try again in 15 minutes."
+    inactive_tenant_message = (
+        "Your company's access to the portal is suspended. Ask your administrator."
+    )
+
+    def confirm_login_allowed(self, user: Any) -> None:
+        """After the password matched (so only the account's owner reads this): a
+        deactivated tenant's members are refused here rather than signed out at once."""
+        super().confirm_login_allowed(user)
+        membership = Membership.objects.filter(user=user).select_related("tenant").first()
+        if membership is not None and not membership.tenant.is_active:
+            raise forms.ValidationError(self.inactive_tenant_message, code="inactive_tenant")
 
     def clean(self) -> dict[str, Any]:
         username = self.cleaned_data.get("username") or ""

@@ -7,6 +7,7 @@ PostgreSQL and Redis servers (portal/embedded.py); SQLite is never used.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import warnings
 from datetime import timedelta
@@ -46,6 +47,11 @@ if not SECRET_KEY:
     SECRET_KEY = "insecure-development-key-change-me-" + "x" * 20
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],testserver")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
+# Reverse proxies (CIDRs) whose X-Forwarded-For names the client (accounts/addresses.py);
+# empty: the header is ignored and the peer's address is the client's.
+TRUSTED_PROXY_IPS = env_list("TRUSTED_PROXY_IPS", "")
+for _cidr in TRUSTED_PROXY_IPS:
+    ipaddress.ip_network(_cidr, strict=False)  # a typo stops the start, not a sign-in
 
 # --- Databases and Redis ----------------------------------------------------------------
 
@@ -109,6 +115,9 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",  # Swagger UI and Redoc as static files (no CDN)
     "guardian",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "strawberry_django",
     "csp",
     "accounts",
@@ -131,8 +140,11 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "accounts.middleware.StandingPerRequestMiddleware",
     "portal.middleware.UserTimeZoneMiddleware",
+    "accounts.middleware.InactiveTenantSignOutMiddleware",
+    "accounts.middleware.SecondFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "portal.middleware.DatabaseUnavailableMiddleware",
@@ -175,6 +187,10 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "login"
+# The issuer authenticator apps show next to the account (django-otp TOTP devices).
+OTP_TOTP_ISSUER = os.environ.get("OTP_TOTP_ISSUER", "Shipment portal")
+# How long a password-reset link works (it also stops once the password changes).
+PASSWORD_RESET_TIMEOUT = int(float(os.environ.get("PASSWORD_RESET_TIMEOUT_HOURS", "2")) * 3600)
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 

@@ -1,8 +1,11 @@
+from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import path, re_path, register_converter
 from drf_spectacular.views import SpectacularAPIView
 
+from accounts import second_factor_views
+from accounts.password_reset import NeutralPasswordResetForm
 from accounts.signin import ThrottledAdminAuthenticationForm, ThrottledAuthenticationForm
 from integration.api.health import IntegrationHealthApi
 from integration.api.views import receive_events_view
@@ -69,6 +72,39 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("profile/", profile_views.profile, name="profile"),
     path("profile/time-zone", profile_views.profile_time_zone, name="profile-time-zone"),
+    # Second factor (accounts/second_factor.py)
+    path("account/second-factor/", second_factor_views.second_factor_page, name="second-factor"),
+    path(
+        "account/second-factor/verify/",
+        second_factor_views.second_factor_verify_page,
+        name="second-factor-verify",
+    ),
+    # Password reset by email: neutral and rate-limited (accounts/password_reset.py).
+    path(
+        "password-reset/",
+        auth_views.PasswordResetView.as_view(
+            form_class=NeutralPasswordResetForm,
+            email_template_name="registration/password_reset_email.txt",
+        ),
+        name="password_reset",
+    ),
+    path(
+        "password-reset/sent/",
+        auth_views.PasswordResetDoneView.as_view(
+            extra_context={"timeout_hours": settings.PASSWORD_RESET_TIMEOUT // 3600}
+        ),
+        name="password_reset_done",
+    ),
+    path(
+        "password-reset/<uidb64>/<token>/",
+        auth_views.PasswordResetConfirmView.as_view(),
+        name="password_reset_confirm",
+    ),
+    path(
+        "password-reset/complete/",
+        auth_views.PasswordResetCompleteView.as_view(),
+        name="password_reset_complete",
+    ),
     path("shipments/", views.shipment_list, name="shipment-list"),
     path("shipments/views/", views.saved_view_create, name="saved-view-create"),
     path("shipments/views/delete", views.saved_view_delete, name="saved-view-delete"),

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from django.test import Client
 
 from tests.factories import (
     ApiTokenFactory,
@@ -17,7 +18,7 @@ from tests.factories import (
     TenantFactory,
     UserFactory,
 )
-from tests.helpers import read_jsonl, send_story
+from tests.helpers import read_jsonl, send_story, sign_in_verified
 
 
 @pytest.fixture(autouse=True)
@@ -104,6 +105,15 @@ def other_tenant_user(nordwind):
 def cs_staff(db):
     """Customer-service staff serving every tenant."""
     return StaffFactory(username="cs")
+
+
+@pytest.fixture
+def admin_client(db, admin_user):
+    """pytest-django's `admin_client`, past the second factor a superuser must pass
+    (accounts/second_factor.py) the way tests sign staff in: `sign_in_verified`."""
+    client = Client()
+    sign_in_verified(client, admin_user)
+    return client
 
 
 @pytest.fixture

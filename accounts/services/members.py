@@ -44,13 +44,20 @@ class InvitationUnusable(Exception):
         self.state = state
 
 
-def _email_taken_message(email: str, tenant: Tenant) -> str | None:
-    """Why `email` cannot join `tenant`, or None. One user belongs to one tenant."""
-    user = (
+def _user_of_email(email: str) -> User | None:
+    return (
         User.objects.filter(Q(email__iexact=email) | Q(username__iexact=email))
         .select_related("membership")
         .first()
     )
+
+
+def _email_taken_message(email: str, tenant: Tenant) -> str | None:
+    """Why `email` cannot join `tenant`, or None. One user belongs to one tenant.
+
+    Said to the invitee (who owns the address) on accepting; a tenant admin inviting is
+    told only about the tenant's own members (`invitation_create`)."""
+    user = _user_of_email(email)
     if user is None:
         return None
     membership = getattr(user, "membership", None)
@@ -99,15 +106,26 @@ def invitation_create(
     request: HttpRequest | None = None,
 ) -> tuple[Invitation, str]:
     """Invite `email` into `tenant`; the invitation email carries the secret link token,
-    which is returned once and never stored."""
+    which is returned once and never stored.
+
+    An address that already has a portal user outside this tenant (another tenant's
+    member, staff) is answered exactly like a new one, so that a tenant admin cannot learn
+    who uses the portal elsewhere: the invitation is recorded, audited and listed as
+    pending like any other, but its owner gets an email without a link saying that the
+    address already has an account and that one account belongs to one company
+    (`emails/invitation_existing.txt`). The invitation then stays pending until it expires
+    or is revoked, like an unanswered one. Only this tenant's own members are refused.
+    """
     email = BaseUserManager.normalize_email(email.strip())
     try:
         validate_email(email)
     except ValidationError as invalid:
         raise ValueError("Enter a valid email address.") from invalid
-    taken = _email_taken_message(email, tenant)
-    if taken:
-        raise ValueError(taken)
+    existing = _user_of_email(email)
+    existing_membership = getattr(existing, "membership", None) if existing else None
+    if existing_membership is not None and existing_membership.tenant_id == tenant.id:
+        raise ValueError(f"{email} is already a member of {tenant.name}.")
+    has_account_elsewhere = existing is not None
     all_accounts, accounts, finance = _entitlement(
         tenant=tenant,
         role=role,
@@ -156,7 +174,10 @@ def invitation_create(
         # robust: a mail server that is down must not turn a recorded invitation into a 500;
         # the admin sees it pending without the email and can revoke and re-invite.
         def send_invitation_email() -> None:  # a function: robust hooks log __qualname__
-            invitation_email_send(invitation=invitation, secret=secret)
+            if has_account_elsewhere:
+                invitation_existing_account_email_send(invitation=invitation)
+            else:
+                invitation_email_send(invitation=invitation, secret=secret)
 
         transaction.on_commit(send_invitation_email, robust=True)
     return invitation, secret
@@ -171,6 +192,17 @@ def invitation_email_send(*, invitation: Invitation, secret: str) -> None:
         to=[invitation.email],
     )
     message.attach_alternative(render_to_string("emails/invitation.html", context), "text/html")
+    message.send()
+
+
+def invitation_existing_account_email_send(*, invitation: Invitation) -> None:
+    """To an invited address that already has a portal account: no link, an explanation."""
+    context = {"invitation": invitation, "tenant": invitation.tenant}
+    message = EmailMultiAlternatives(
+        subject=f"You are invited to {invitation.tenant.name} on the shipment portal",
+        body=render_to_string("emails/invitation_existing.txt", context),
+        to=[invitation.email],
+    )
     message.send()
 
 

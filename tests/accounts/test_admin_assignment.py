@@ -17,6 +17,7 @@ from integration.models import InboxEvent, InboxState
 from integration.services.intake import receive_events
 from integration.services.processing import process_inbox_until_empty
 from tests.factories import PASSWORD
+from tests.helpers import sign_in_verified
 from visibility.models import Shipment
 
 pytestmark = pytest.mark.django_db
@@ -35,7 +36,7 @@ def test_assigning_an_account_in_the_admin_releases_its_held_events(
     client, platform_admin, held_story
 ):
     tenant = tenant_create_or_update(slug="brenner", name="Brenner Tools", account_numbers=[])
-    client.force_login(platform_admin)
+    sign_in_verified(client, platform_admin)
 
     response = client.post(
         f"/admin/accounts/customeraccount/{held_story.id}/change/",
@@ -52,7 +53,7 @@ def test_adding_the_account_on_the_tenant_page_releases_its_held_events(
     client, platform_admin, held_story
 ):
     tenant = tenant_create_or_update(slug="brenner", name="Brenner Tools", account_numbers=[])
-    client.force_login(platform_admin)
+    sign_in_verified(client, platform_admin)
     CustomerAccount.objects.filter(id=held_story.id).delete()  # not yet known to the admin
 
     response = client.post(
@@ -82,7 +83,7 @@ def test_moving_an_account_drops_the_old_tenants_grants(client, platform_admin, 
         username="clerk", password=PASSWORD, tenant=brenner, account_numbers=["C-1002"]
     )
     account = CustomerAccount.objects.get(number="C-1002")
-    client.force_login(platform_admin)
+    sign_in_verified(client, platform_admin)
 
     client.post(
         f"/admin/accounts/customeraccount/{account.id}/change/",
@@ -100,7 +101,7 @@ def test_unassigning_an_account_drops_every_grant_on_it(client, platform_admin, 
         username="clerk", password=PASSWORD, tenant=brenner, account_numbers=["C-1002"]
     )
     account = CustomerAccount.objects.get(number="C-1002")
-    client.force_login(platform_admin)
+    sign_in_verified(client, platform_admin)
 
     client.post(
         f"/admin/accounts/customeraccount/{account.id}/change/",
@@ -118,7 +119,7 @@ def test_membership_changes_in_the_admin_keep_grants_in_step_and_are_audited(
         username="clerk", password=PASSWORD, tenant=brenner, account_numbers=["C-1002"]
     )
     membership = clerk.membership
-    client.force_login(platform_admin)
+    sign_in_verified(client, platform_admin)
 
     response = client.post(
         f"/admin/accounts/membership/{membership.id}/change/",
@@ -134,7 +135,7 @@ def test_membership_changes_in_the_admin_keep_grants_in_step_and_are_audited(
 
 def test_the_admin_refuses_to_demote_a_tenants_last_admin(client, platform_admin, brenner):
     boss = user_create(username="boss", password=PASSWORD, tenant=brenner, role="tenant_admin")
-    client.force_login(platform_admin)
+    sign_in_verified(client, platform_admin)
 
     response = client.post(
         f"/admin/accounts/membership/{boss.membership.id}/change/",
@@ -148,7 +149,7 @@ def test_the_admin_refuses_to_demote_a_tenants_last_admin(client, platform_admin
 
 def test_adding_a_membership_in_the_admin_is_audited(client, platform_admin, brenner):
     newcomer = user_create(username="newcomer", password=PASSWORD)
-    client.force_login(platform_admin)
+    sign_in_verified(client, platform_admin)
 
     response = client.post(
         "/admin/accounts/membership/add/",
@@ -164,7 +165,7 @@ def test_the_admin_offers_no_unaudited_way_to_grant_accounts(client, platform_ad
     """Guardian's object-permission pages would change grants without the audit trail;
     grants change only on the members page."""
     account = CustomerAccount.objects.get(number="C-1001")
-    client.force_login(platform_admin)
+    sign_in_verified(client, platform_admin)
 
     response = client.get(f"/admin/accounts/customeraccount/{account.id}/permissions/", follow=True)
 

@@ -174,16 +174,56 @@ def test_password_validator_errors_are_shown_and_nothing_is_created(tenant_admin
     assert accept(f"/invitations/{secret}/").status_code == 302  # still usable
 
 
-def test_an_email_of_another_tenants_user_is_refused(client, tenant_admin, nordwind):
+def test_an_email_of_another_tenants_user_is_answered_like_a_new_one(
+    client, tenant_admin, nordwind, django_capture_on_commit_callbacks
+):
+    """Neutral answers: the inviting admin cannot tell that the address is used elsewhere
+    (every status and text the same); its owner is told why it cannot join."""
     user_create(username="nina", email="nina@nordwind.example", password=PASSWORD, tenant=nordwind)
     client.force_login(tenant_admin)
 
+    def invite_and_read(email: str) -> tuple[int, str, str]:
+        with django_capture_on_commit_callbacks(execute=True):
+            posted = client.post("/settings/members/", {"email": email, "all_accounts": "on"})
+        page = client.get("/settings/members/")
+        return (
+            posted.status_code,
+            posted["Location"],
+            # the CSRF token and the invitation's id differ whoever is invited
+            re.sub(
+                r'value="([\w-]{64}|\d+)"', "VALUE", page.content.decode().replace(email, "EMAIL")
+            ),
+        )
+
+    existing = invite_and_read("nina@nordwind.example")
+    Invitation.objects.all().delete()  # the second answer is read without the first's row
+    new = invite_and_read("newcomer@example.com")
+
+    assert existing[:2] == new[:2] == (302, "/settings/members/")
+    assert existing[2] == new[2]
+    assert "Invitation sent to EMAIL" in new[2]
+    to_nina, to_newcomer = mail.outbox[-2], mail.outbox[-1]
+    assert to_nina.to == ["nina@nordwind.example"]
+    assert to_nina.subject == to_newcomer.subject
+    assert "/invitations/" not in to_nina.body
+    assert "already has a portal account" in to_nina.body
+    assert Membership.objects.get(user__username="nina").tenant == nordwind
+    # the tenant's audit log (shown to its admins) reads the same for both
+    first, second = AuditEntry.objects.filter(action="user_invited").order_by("id")
+    for details in (first.details, second.details):
+        details.pop("email"), details.pop("expires_at")
+    assert first.details == second.details
+
+
+def test_the_tenants_own_member_is_still_refused(client, tenant_admin, customer_user):
+    client.force_login(tenant_admin)
+
     response = client.post(
-        "/settings/members/", {"email": "Nina@nordwind.example", "all_accounts": "on"}
+        "/settings/members/", {"email": customer_user.email, "all_accounts": "on"}
     )
 
     assert response.status_code == 400
-    assert "already has a portal account elsewhere" in response.content.decode()
+    assert "already a member of Brenner Tools" in response.content.decode()
     assert not Invitation.objects.exists()
 
 

@@ -32,7 +32,7 @@ from tests.factories import (
     ShipmentOrderFactory,
     account,
 )
-from tests.helpers import connection_nodes, send_story
+from tests.helpers import connection_nodes, send_story, sign_in_verified
 from visibility.models import (
     FreightCharge,
     Notification,
@@ -169,7 +169,7 @@ def client_for(consolidated: dict[str, Any], persona: str) -> tuple[Client, dict
     identity = consolidated[persona]
     if isinstance(identity, str):
         return client, {"HTTP_AUTHORIZATION": f"Bearer {identity}"}
-    client.force_login(identity)
+    sign_in_verified(client, identity)
     return client, {}
 
 

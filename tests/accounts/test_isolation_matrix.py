@@ -19,6 +19,7 @@ from accounts.models import Membership
 from accounts.services import api_token_create, invitation_create, user_create
 from portal.graphql.schema import schema
 from tests.factories import PASSWORD
+from tests.helpers import sign_in_verified
 from visibility.models import Webhook
 
 pytestmark = pytest.mark.django_db
@@ -49,6 +50,13 @@ ENDPOINTS = {
     "saved-view-create": ("member_page", None),
     "saved-view-delete": ("member_page", None),
     "healthz": ("public", "/healthz"),
+    # The signed-in user's own second factor and password reset: no tenant data
+    "second-factor": ("public", "/account/second-factor/"),
+    "second-factor-verify": ("public", "/account/second-factor/verify/"),
+    "password_reset": ("public", "/password-reset/"),
+    "password_reset_done": ("public", "/password-reset/sent/"),
+    "password_reset_confirm": ("public", None),  # a link from an email: test_password_reset.py
+    "password_reset_complete": ("public", "/password-reset/complete/"),
     "shipment-list": ("list", "/shipments/"),
     "shipment-detail": ("detail", "/shipments/SHP-778120/"),
     "search": ("list", "/search/?q=SHP-778120"),  # outsiders: no hit, so no redirect
@@ -255,7 +263,7 @@ def client_for(world, persona: str) -> tuple[Client, dict]:
     if isinstance(identity, str):
         return client, {"HTTP_AUTHORIZATION": f"Bearer {identity}"}
     if identity is not None:
-        client.force_login(identity)
+        sign_in_verified(client, identity)
     return client, {}
 
 

@@ -10,6 +10,7 @@ from accounts.models import AuditEntry
 from accounts.selectors import audit_entries
 from accounts.services import api_token_create, user_create
 from tests.factories import PASSWORD
+from tests.helpers import sign_in_verified
 from visibility import selectors
 
 pytestmark = pytest.mark.django_db
@@ -69,7 +70,7 @@ def read(client, how: str, target: str):
 @pytest.mark.parametrize("name", ENTRY_POINTS)
 def test_a_staff_read_is_audited_once_with_who_and_where(client, delivered_story, cs_staff, name):
     how, target, entry_point = ENTRY_POINTS[name]
-    client.force_login(cs_staff)
+    sign_in_verified(client, cs_staff)
 
     read(client, how, target)
 
@@ -94,7 +95,7 @@ def test_a_customer_users_read_is_no_staff_look(client, delivered_story, custome
 
 
 def test_a_detail_names_the_object_and_its_tenant(client, delivered_story, brenner, cs_staff):
-    client.force_login(cs_staff)
+    sign_in_verified(client, cs_staff)
 
     client.get("/shipments/SHP-778120/")
 
@@ -109,7 +110,7 @@ def test_a_detail_names_the_object_and_its_tenant(client, delivered_story, brenn
 
 
 def test_a_list_records_its_filter(client, delivered_story, cs_staff):
-    client.force_login(cs_staff)
+    sign_in_verified(client, cs_staff)
 
     client.get("/api/v1/shipments", {"status": "delivered", "carrier": "dhl"})
 
@@ -122,7 +123,7 @@ def test_a_list_records_its_filter(client, delivered_story, cs_staff):
 def test_a_request_reading_several_selectors_is_one_entry(
     client, delivered_story, brenner, cs_staff
 ):
-    client.force_login(cs_staff)
+    sign_in_verified(client, cs_staff)
     query = """query Everything($order: String!) {
         shipments(first: 3) { edges { node { shipmentId } } }
         order(orderNumber: $order) { orderNumber shipments { shipmentId } }
@@ -152,7 +153,7 @@ def test_a_request_reading_several_selectors_is_one_entry(
 def test_the_shipment_page_reads_documents_and_charges_in_one_entry(
     client, delivered_story, cs_staff
 ):
-    client.force_login(cs_staff)
+    sign_in_verified(client, cs_staff)
 
     client.get("/shipments/SHP-778120/")
     client.get("/orders/SO-100045/")
@@ -164,7 +165,7 @@ def test_the_shipment_page_reads_documents_and_charges_in_one_entry(
 
 
 def test_a_staff_download_is_one_download_entry(client, delivered_story, brenner, cs_staff):
-    client.force_login(cs_staff)
+    sign_in_verified(client, cs_staff)
 
     client.get("/documents/DOC-POD-778120/download")
 
@@ -178,7 +179,7 @@ def test_a_staff_download_is_one_download_entry(client, delivered_story, brenner
 
 
 def test_the_csv_export_is_audited_before_it_streams(client, delivered_story, cs_staff):
-    client.force_login(cs_staff)
+    sign_in_verified(client, cs_staff)
 
     response = client.get("/shipments/export.csv")
 
@@ -191,7 +192,7 @@ def test_staff_serving_some_tenants_are_recorded_against_those(
     client, delivered_story, brenner, nordwind, tenant_admin
 ):
     serving_brenner = user_create(username="cs1", password=PASSWORD, staff_tenants=[brenner])
-    client.force_login(serving_brenner)
+    sign_in_verified(client, serving_brenner)
 
     client.get("/shipments/")
     client.get("/search/", {"q": "SO-100045"})
@@ -204,7 +205,7 @@ def test_staff_serving_some_tenants_are_recorded_against_those(
 def test_the_tenant_admins_log_shows_staff_looks_at_their_tenant(
     client, delivered_story, brenner, nordwind, tenant_admin, cs_staff
 ):
-    client.force_login(cs_staff)
+    sign_in_verified(client, cs_staff)
     client.get("/shipments/SHP-778120/")
     client.get("/shipments/")
 
@@ -219,7 +220,7 @@ def test_the_tenant_admins_log_shows_staff_looks_at_their_tenant(
 
 
 def test_a_platform_admin_is_audited(client, delivered_story, platform_admin):
-    client.force_login(platform_admin)
+    sign_in_verified(client, platform_admin)
 
     client.get("/api/v1/shipments/SHP-778120")
 
@@ -233,7 +234,7 @@ def test_partner_tokens_and_pages_without_tenant_data_are_not_audited(
 ):
     _, secret = api_token_create(tenant=brenner, name="erp", scopes=["shipments"])
     client.get("/api/v1/shipments", HTTP_AUTHORIZATION=f"Bearer {secret}")
-    client.force_login(cs_staff)
+    sign_in_verified(client, cs_staff)
     client.get("/healthz")
     client.get("/settings/notifications/")
 
@@ -254,7 +255,7 @@ def test_a_nul_character_sent_by_staff_does_not_withhold_the_answer(
 ):
     """PostgreSQL stores no NUL in jsonb: recorded as it was, the entry would fail and the
     answer be withheld (503)."""
-    client.force_login(cs_staff)
+    sign_in_verified(client, cs_staff)
 
     response = client.post(
         "/graphql",

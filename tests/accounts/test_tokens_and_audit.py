@@ -8,6 +8,7 @@ from django.core.cache import cache
 
 from accounts.models import ApiToken, AuditEntry
 from accounts.selectors import audit_entries
+from tests.helpers import sign_in_verified
 
 pytestmark = pytest.mark.django_db
 
@@ -80,7 +81,7 @@ def test_members_cannot_manage_tokens_or_read_the_audit_log(client, customer_use
 def test_staff_looks_are_audited_for_the_tenant_who_can_read_them(
     client, delivered_story, brenner, tenant_admin, cs_staff
 ):
-    client.force_login(cs_staff)
+    sign_in_verified(client, cs_staff)
     client.get("/shipments/SHP-778120/")
     client.get("/search/", {"q": "SO-100045"})
 

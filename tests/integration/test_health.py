@@ -10,6 +10,7 @@ from django.utils import timezone
 from integration.models import InboxEvent, InboxState
 from integration.services.intake import receive_events
 from integration.services.processing import process_inbox_until_empty
+from tests.helpers import sign_in_verified
 
 pytestmark = pytest.mark.django_db
 
@@ -40,7 +41,7 @@ def test_health_reports_lag_held_rejected_dead_and_freshness(client, brenner, st
         state=InboxState.DEAD,
         last_error="KeyError: 'shipment_id'",
     )
-    client.force_login(cs_staff)
+    sign_in_verified(client, cs_staff)
 
     health = client.get("/api/v1/integration/health").json()
 
@@ -57,7 +58,7 @@ def test_health_reports_lag_held_rejected_dead_and_freshness(client, brenner, st
 
 
 def test_health_page_renders_for_staff(client, brenner, cs_staff):
-    client.force_login(cs_staff)
+    sign_in_verified(client, cs_staff)
 
     response = client.get("/operations/integration/")
 

@@ -19,6 +19,7 @@ from integration.services.processing import (
 )
 from integration.tasks import sweep_inbox
 from portal.demo.events import generated_events
+from tests.helpers import sign_in_verified
 from visibility.models import Order, Shipment, ShipmentEvent
 from visibility.services import derivation, projection
 
@@ -263,7 +264,7 @@ def test_rows_python_cannot_read_become_dead_letters_and_the_rest_is_projected(
 
 
 def admin_pages(client, superuser) -> list[str]:
-    client.force_login(superuser)
+    sign_in_verified(client, superuser)
     ids = InboxEvent.objects.values_list("id", flat=True)
     return [
         "/admin/integration/inboxevent/",

@@ -16,7 +16,7 @@ from accounts.services import source_create, tenant_create_or_update, user_creat
 from integration.models import InboxEvent, InboxState, RejectedEvent
 from integration.services.intake import receive_events
 from integration.services.processing import process_inbox_until_empty
-from tests.helpers import post_events
+from tests.helpers import post_events, sign_in_verified
 from visibility.models import Order
 
 pytestmark = pytest.mark.django_db
@@ -367,7 +367,7 @@ def test_a_racing_cancellation_of_another_source_is_a_dead_letter(story, brenner
 
 
 def test_platform_admins_see_and_change_roles_and_accounts_in_the_admin(client):
-    client.force_login(user_create(username="root", password="x-" * 8, platform_admin=True))
+    sign_in_verified(client, user_create(username="root", password="x-" * 8, platform_admin=True))
     erp = SourceSystem.objects.get(key="erp")
 
     listing = client.get("/admin/accounts/sourcesystem/").content.decode()

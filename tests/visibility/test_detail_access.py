@@ -8,6 +8,7 @@ import pytest
 from accounts.models import AuditEntry
 from accounts.services import user_create
 from tests.factories import PASSWORD
+from tests.helpers import sign_in_verified
 
 pytestmark = pytest.mark.django_db
 
@@ -26,7 +27,7 @@ GRAPHQL = {
 @pytest.mark.parametrize("kind", DETAILS)
 def test_a_staff_look_is_audited_on_page_rest_and_graphql(client, delivered_story, kind):
     staff = user_create(username="cs", password=PASSWORD, staff_all_tenants=True)
-    client.force_login(staff)
+    sign_in_verified(client, staff)
     page, rest = DETAILS[kind]
 
     answers = [

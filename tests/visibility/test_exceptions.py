@@ -9,6 +9,7 @@ import pytest
 
 from accounts.models import AuditAction, AuditEntry
 from tests.factories import EPOCH, ShipmentFactory, StaffFactory, account
+from tests.helpers import sign_in_verified
 from visibility import selectors
 from visibility.models import ExceptionReason, Milestone, Shipment, ShipmentException
 from visibility.services.clock import shipments_clock_refresh
@@ -111,7 +112,7 @@ def test_customers_read_their_open_exceptions_in_words_and_never_internal_notes(
     client.force_login(other_tenant_user)
     assert client.get("/api/v1/exceptions").json()["results"] == []
 
-    client.force_login(cs_staff)
+    sign_in_verified(client, cs_staff)
     queue = client.get("/exceptions/").content.decode()
     assert shipment_id in queue
     staff_page = client.get(f"/exceptions/{record.pk}/").content.decode()

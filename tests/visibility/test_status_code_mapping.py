@@ -9,6 +9,7 @@ from accounts.services import user_create
 from integration.services.intake import receive_events
 from integration.services.processing import process_inbox_until_empty
 from tests.factories import PASSWORD
+from tests.helpers import sign_in_verified
 from visibility.models import Shipment, ShipmentEvent, StatusCodeMapping
 
 pytestmark = pytest.mark.django_db
@@ -27,7 +28,7 @@ def test_default_table_matches_the_contract():
 def test_an_admin_mapping_for_a_new_code_applies_to_new_events(
     client, brenner, story, platform_admin
 ):
-    client.force_login(platform_admin)
+    sign_in_verified(client, platform_admin)
     response = client.post(
         "/admin/visibility/statuscodemapping/add/",
         {
@@ -56,7 +57,7 @@ def test_an_unknown_milestone_is_refused_by_the_admin(client):
     """A typo in the mapping would otherwise reach derivation, which knows only the
     contract's milestones."""
     admin = user_create(username="root", password=PASSWORD, platform_admin=True)
-    client.force_login(admin)
+    sign_in_verified(client, admin)
     response = client.post(
         "/admin/visibility/statuscodemapping/add/",
         {"code": "OO", "description": "Typo", "action": "milestone", "milestone": "deliverd"},
