@@ -9,7 +9,9 @@ from typing import Any
 
 from django.test import Client
 from django_otp import DEVICE_ID_SESSION_KEY
+from django_otp.oath import totp
 from django_otp.plugins.otp_static.models import StaticDevice
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from integration.models import InboxEvent
 from integration.services.processing import process_inbox_until_empty
@@ -173,3 +175,37 @@ def sign_in_verified(client: Client, user) -> None:
     session = client.session
     session[DEVICE_ID_SESSION_KEY] = device.persistent_id
     session.save()
+
+
+def current_totp_code(username: str) -> str:
+    """The code `username`'s authenticator app shows now, from a confirmed TOTP device made
+    for them if they have none (staff and platform admins must pass a second factor)."""
+    from django.contrib.auth.models import User
+
+    user = User.objects.get(username=username)
+    device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+    if device is None:
+        device = TOTPDevice.objects.create(user=user, name="tests", confirmed=True)
+    value = totp(device.bin_key, step=device.step, t0=device.t0, digits=device.digits)
+    return f"{value:0{device.digits}d}"
+
+
+def browser_sign_in(page: Any, base_url: str, username: str, password: str) -> None:
+    """Sign in through the login page as a person would (Playwright `page`), typing the
+    authenticator's code when the portal asks for the second factor (a user who must have
+    one is given a device first, as if enrolled earlier)."""
+    from django.contrib.auth.models import User
+
+    from accounts.second_factor import second_factor_required
+
+    if second_factor_required(User.objects.get(username=username)):
+        current_totp_code(username)
+    page.goto(f"{base_url}/login/")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_load_state("load")
+    if "/account/second-factor/verify/" in page.url:
+        page.get_by_label("Code").fill(current_totp_code(username))
+        page.get_by_role("button", name="Verify").click()
+        page.wait_for_load_state("load")

@@ -14,7 +14,7 @@ from accounts.models import CustomerAccount
 from integration.models import InboxEvent, InboxState
 from tests.browser.axe_console import screenshot, serious_violations
 from tests.factories import PASSWORD, ShipmentFactory, StaffFactory, UserFactory
-from tests.helpers import send_story
+from tests.helpers import browser_sign_in, send_story
 from visibility.models import Shipment, ShipmentException
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -38,10 +38,7 @@ def two_tenants(client, brenner, nordwind, source_tokens, story):
 
 
 def sign_in(page, live_server, username):
-    page.goto(f"{live_server.url}/login/")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    browser_sign_in(page, live_server.url, username, PASSWORD)
 
 
 def check_page(page, name: str) -> None:

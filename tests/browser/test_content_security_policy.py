@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from tests.factories import PASSWORD
-from tests.helpers import send_story
+from tests.helpers import browser_sign_in, send_story
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -37,15 +37,12 @@ def visit_collecting_violations(page, live_server, username: str, paths: list[st
         ),
     )
     page.add_init_script(RECORD_VIOLATIONS)
-    page.goto(f"{live_server.url}/login/")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_load_state("load")
+    browser_sign_in(page, live_server.url, username, PASSWORD)
     violations: list[str] = []
     for path in paths:
         response = page.goto(f"{live_server.url}{path}")
         assert response is not None and response.status == 200, path
+        assert "/account/second-factor" not in page.url, f"{path}: asked for the second factor"
         assert "Content-Security-Policy" in {name.title() for name in response.headers}
         page.wait_for_load_state("load")
         violations += [f"{path}: {v}" for v in page.evaluate("window.__cspViolations")]

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from accounts.models import AuditEntry, CustomerAccount
 from tests.factories import ShipmentFactory, StaffFactory
+from tests.helpers import sign_in_verified
 from visibility.models import ShipmentException
 from visibility.selectors import search_references
 
@@ -46,7 +47,7 @@ def test_a_typo_ranks_the_intended_shipment_first(two_tenants_shipments, cs_staf
 def test_staff_search_shows_tenant_account_reference_type_and_status(
     client, two_tenants_shipments, cs_staff
 ):
-    client.force_login(cs_staff)
+    sign_in_verified(client, cs_staff)
 
     page = client.get("/search/", {"q": "JJD7700"}).content.decode()
 
@@ -60,7 +61,7 @@ def test_staff_search_shows_tenant_account_reference_type_and_status(
 
 
 def test_one_exact_match_opens_the_object(client, two_tenants_shipments, cs_staff):
-    client.force_login(cs_staff)
+    sign_in_verified(client, cs_staff)
 
     response = client.get("/search/", {"q": "jjd770003"})
 
@@ -71,7 +72,7 @@ def test_one_exact_match_opens_the_object(client, two_tenants_shipments, cs_staf
 def test_a_customer_sees_no_customer_column_and_no_other_tenant(
     client, two_tenants_shipments, customer_user
 ):
-    client.force_login(customer_user)
+    sign_in_verified(client, customer_user)
 
     page = client.get("/search/", {"q": "JJD7700"}).content.decode()
 
@@ -82,13 +83,13 @@ def test_a_customer_sees_no_customer_column_and_no_other_tenant(
 @pytest.mark.parametrize("path", ["/console/", "/console/tenants/{brenner}/"])
 def test_customers_cannot_reach_the_console(client, brenner, customer_user, tenant_admin, path):
     for user in (customer_user, tenant_admin):
-        client.force_login(user)
+        sign_in_verified(client, user)
         assert client.get(path.format(brenner=brenner.id)).status_code == 404
 
 
 def test_staff_see_only_the_tenants_they_serve(client, two_tenants_shipments, brenner, nordwind):
     nordic = StaffFactory(username="cs-nordic", staff_tenants=[nordwind])
-    client.force_login(nordic)
+    sign_in_verified(client, nordic)
 
     home = client.get("/console/").content.decode()
     assert "Nordwind Retail" in home and "Brenner Tools" not in home
@@ -101,7 +102,7 @@ def test_staff_see_only_the_tenants_they_serve(client, two_tenants_shipments, br
 def test_read_only_tenant_view_lists_that_tenant_and_is_audited(
     client, two_tenants_shipments, brenner, cs_staff
 ):
-    client.force_login(cs_staff)
+    sign_in_verified(client, cs_staff)
 
     page = client.get(f"/console/tenants/{brenner.id}/").content.decode()
 
@@ -115,7 +116,7 @@ def test_read_only_tenant_view_lists_that_tenant_and_is_audited(
 def test_tenant_view_filters_do_not_fail_on_odd_input(
     client, two_tenants_shipments, brenner, cs_staff
 ):
-    client.force_login(cs_staff)
+    sign_in_verified(client, cs_staff)
     for query in ({"view": "nonsense"}, {"page": "x"}, {"q": "a" * 500}, {"view": "late"}):
         assert client.get(f"/console/tenants/{brenner.id}/", query).status_code == 200
 
@@ -130,7 +131,7 @@ def test_exception_queue_names_and_filters_by_account(client, two_tenants_shipme
             opened_by="milestone",
             opened_at=now - timedelta(hours=2),
         )
-    client.force_login(cs_staff)
+    sign_in_verified(client, cs_staff)
 
     everything = client.get("/exceptions/").content.decode()
     only_nordwind = client.get("/exceptions/", {"account": "C-2001"}).content.decode()

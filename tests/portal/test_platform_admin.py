@@ -13,6 +13,7 @@ from integration.models import InboxEvent, InboxState
 from integration.services.intake import receive_events
 from integration.services.processing import process_inbox_until_empty
 from tests.factories import SourceFactory, StaffFactory
+from tests.helpers import sign_in_verified
 from visibility.models import Order
 
 pytestmark = pytest.mark.django_db
@@ -40,15 +41,15 @@ def test_only_platform_admins_reach_the_platform_pages(
     client, path, customer_user, tenant_admin, cs_staff, platform_admin
 ):
     for outsider in (customer_user, tenant_admin, cs_staff):
-        client.force_login(outsider)
+        sign_in_verified(client, outsider)
         assert client.get(path).status_code == 404, (outsider.username, path)
         assert client.post(path, {"ids": ["1"], "action": "discard"}).status_code == 404
-    client.force_login(platform_admin)
+    sign_in_verified(client, platform_admin)
     assert client.get(path).status_code == 200
 
 
 def test_health_reads_in_words_with_charts(client, delivered_story, cs_staff):
-    client.force_login(cs_staff)
+    sign_in_verified(client, cs_staff)
 
     page = client.get("/operations/integration/").content.decode()
 
@@ -61,7 +62,7 @@ def test_health_reads_in_words_with_charts(client, delivered_story, cs_staff):
 
 
 def test_dead_letters_list_the_event_and_its_error(client, dead_letters, platform_admin):
-    client.force_login(platform_admin)
+    sign_in_verified(client, platform_admin)
 
     page = client.get("/platform/dead-letters/").content.decode()
     detail = client.get(f"/platform/dead-letters/{dead_letters[0].id}/").content.decode()
@@ -74,7 +75,7 @@ def test_dead_letters_list_the_event_and_its_error(client, dead_letters, platfor
 def test_replay_requeues_the_chosen_dead_letters_and_audits_each(
     client, dead_letters, platform_admin
 ):
-    client.force_login(platform_admin)
+    sign_in_verified(client, platform_admin)
     chosen = [dead_letters[0].id, dead_letters[1].id]
 
     response = client.post("/platform/dead-letters/", {"ids": chosen, "action": "replay"})
@@ -98,7 +99,7 @@ def test_replay_requeues_the_chosen_dead_letters_and_audits_each(
 def test_discard_removes_the_dead_letter_and_keeps_it_in_the_audit_log(
     client, dead_letters, platform_admin
 ):
-    client.force_login(platform_admin)
+    sign_in_verified(client, platform_admin)
     target = dead_letters[2]
 
     client.post(f"/platform/dead-letters/{target.id}/", {"ids": [target.id], "action": "discard"})
@@ -114,7 +115,7 @@ def test_discard_removes_the_dead_letter_and_keeps_it_in_the_audit_log(
 def test_only_dead_letters_are_touched_and_bad_input_is_a_clear_answer(
     client, dead_letters, platform_admin
 ):
-    client.force_login(platform_admin)
+    sign_in_verified(client, platform_admin)
     processed = InboxEvent.objects.filter(state=InboxState.PROCESSED).first()
 
     client.post("/platform/dead-letters/", {"ids": [processed.id], "action": "discard"})
@@ -133,7 +134,7 @@ def test_assigning_an_account_releases_its_held_events(client, story, platform_a
     receive_events(source="erp", events=[e for e in story if e["event_id"] == "erp-demo-0001"])
     process_inbox_until_empty()
     assert InboxEvent.objects.get(event_id="erp-demo-0001").state == InboxState.HELD
-    client.force_login(platform_admin)
+    sign_in_verified(client, platform_admin)
     held = client.get("/platform/held/").content.decode()
     assert "erp:erp-demo-0001" in held and "C-1001" in held
 
@@ -152,7 +153,7 @@ def test_tenants_page_lists_accounts_members_and_who_serves_them(
     client, brenner, nordwind, customer_user, cs_staff, platform_admin
 ):
     StaffFactory(username="cs-nordic", staff_tenants=[nordwind])
-    client.force_login(platform_admin)
+    sign_in_verified(client, platform_admin)
 
     page = client.get("/platform/tenants/").content.decode()
 
@@ -165,7 +166,7 @@ def test_tenants_page_lists_accounts_members_and_who_serves_them(
 def test_an_account_of_another_tenant_is_refused_in_words(
     client, brenner, nordwind, platform_admin
 ):
-    client.force_login(platform_admin)
+    sign_in_verified(client, platform_admin)
 
     response = client.post(
         "/platform/tenants/", {"slug": "nordwind", "name": "Nordwind", "accounts": "C-1001"}
@@ -179,7 +180,7 @@ def test_an_account_of_another_tenant_is_refused_in_words(
 
 
 def test_registering_a_source_shows_its_token_once_and_is_audited(client, platform_admin):
-    client.force_login(platform_admin)
+    sign_in_verified(client, platform_admin)
 
     page = client.post(
         "/platform/sources/", {"key": "dhl-feed", "role": "carrier", "accounts": "C-1001"}

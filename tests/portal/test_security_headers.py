@@ -8,6 +8,7 @@ import pytest
 from django.test import Client
 
 from tests.factories import ShipmentFactory, account
+from tests.helpers import sign_in_verified
 
 pytestmark = pytest.mark.django_db
 
@@ -43,7 +44,7 @@ def assert_secure_headers(response) -> None:
 
 def signed_in(user) -> Client:
     client = Client()
-    client.force_login(user)
+    sign_in_verified(client, user)
     return client
 
 

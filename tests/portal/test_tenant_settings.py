@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from accounts.models import ApiToken
+from tests.helpers import sign_in_verified
 
 pytestmark = pytest.mark.django_db
 
@@ -21,7 +22,7 @@ ADMIN_PAGES = {
 def test_every_settings_page_has_the_sub_navigation_with_its_page_marked(
     client, tenant_admin, path, current
 ):
-    client.force_login(tenant_admin)
+    sign_in_verified(client, tenant_admin)
 
     page = client.get(path).content.decode()
 
@@ -33,7 +34,7 @@ def test_every_settings_page_has_the_sub_navigation_with_its_page_marked(
 
 
 def test_a_member_sees_only_their_own_settings(client, customer_user):
-    client.force_login(customer_user)
+    sign_in_verified(client, customer_user)
 
     page = client.get("/settings/notifications/").content.decode()
 
@@ -42,14 +43,14 @@ def test_a_member_sees_only_their_own_settings(client, customer_user):
 
 
 def test_settings_home_sends_admins_to_members_and_staff_nowhere(client, tenant_admin, cs_staff):
-    client.force_login(tenant_admin)
+    sign_in_verified(client, tenant_admin)
     assert client.get("/settings/")["Location"] == "/settings/members/"
-    client.force_login(cs_staff)
+    sign_in_verified(client, cs_staff)
     assert client.get("/settings/").status_code == 404
 
 
 def test_a_token_without_an_explicit_choice_is_not_created(client, tenant_admin):
-    client.force_login(tenant_admin)
+    sign_in_verified(client, tenant_admin)
 
     for form in (
         {"name": "no choice"},
@@ -65,7 +66,7 @@ def test_a_token_without_an_explicit_choice_is_not_created(client, tenant_admin)
 
 
 def test_all_data_is_stored_and_shown_as_a_choice(client, tenant_admin):
-    client.force_login(tenant_admin)
+    sign_in_verified(client, tenant_admin)
 
     client.post("/settings/tokens/", {"name": "all", "scope_mode": "all", "account_mode": "all"})
     client.post(

@@ -25,6 +25,7 @@ from tests.factories import (
     ShipmentFactory,
     account,
 )
+from tests.helpers import sign_in_verified
 from visibility.api.changes import DocumentSerializer
 from visibility.models import Document, Milestone, Shipment, ShipmentException
 from visibility.services.clock import shipments_clock_refresh
@@ -101,9 +102,9 @@ def test_a_partner_with_finance_reads_every_object_as_its_detail(client, brenner
 def test_a_member_without_finance_and_the_staff_read_their_own_details(
     client, customer_user, cs_staff, worked_shipment
 ):
-    client.force_login(customer_user)
+    sign_in_verified(client, customer_user)
     assert assert_feed_equals_details(client) >= {"shipment", "order"}
-    client.force_login(cs_staff)
+    sign_in_verified(client, cs_staff)
     assert assert_feed_equals_details(client) >= {"shipment", "order"}
     staff_view = client.get(f"/api/v1/shipments/{worked_shipment.shipment_id}").json()
     notes = [note["text"] for record in staff_view["exceptions"] for note in record["notes"]]
