@@ -52,14 +52,17 @@ class InboxCollector(Collector):
 
 
 def _exposition() -> bytes:
+    """The inbox first, then the portal's counters and histograms (this process's, or
+    all processes' in multiprocess mode), then this process's runtime figures."""
     registry = CollectorRegistry()
     if os.environ.get(MULTIPROCESS_DIR_VARIABLE):
         MultiProcessCollector(registry)
         process_metrics = b""
     else:
         process_metrics = generate_latest(REGISTRY)
-    registry.register(InboxCollector())
-    return process_metrics + generate_latest(registry)
+    inbox = CollectorRegistry()
+    inbox.register(InboxCollector())
+    return generate_latest(inbox) + generate_latest(registry) + process_metrics
 
 
 def _refused(request: HttpRequest) -> HttpResponse | None:
