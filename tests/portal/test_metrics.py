@@ -6,9 +6,14 @@ import pytest
 from django.utils import timezone
 from prometheus_client import REGISTRY
 
+from accounts.services import user_create
 from integration.models import InboxEvent, InboxState
 from integration.services.processing import process_inbox_until_empty
-from tests.helpers import post_events
+from tests.factories import PASSWORD
+from tests.helpers import post_events, send_story
+from visibility.models import NotificationSubscription
+from visibility.services.notifications import notifications_deliver
+from visibility.tasks import sweep_clock
 
 pytestmark = pytest.mark.django_db
 
@@ -139,3 +144,19 @@ def test_a_sane_request_id_is_echoed_and_an_insane_one_replaced(client):
     assert kept["X-Request-ID"] == "trace-7f3a.01"
     assert len(replaced["X-Request-ID"]) == 32
     assert replaced["X-Request-ID"] != "bad id\twith spaces"
+
+
+def test_notifications_and_the_clock_sweep_are_counted(client, brenner, source_tokens, story):
+    watcher = user_create(
+        username="watcher", password=PASSWORD, email="watcher@example.com", tenant=brenner
+    )
+    NotificationSubscription.objects.create(user=watcher, tenant=brenner, trigger="delivery")
+    sent_before = sample("portal_notifications_total", channel="email", outcome="sent")
+    sweeps_before = sample("portal_clock_sweep_duration_seconds_count")
+    send_story(client, source_tokens, story)
+
+    notifications_deliver()
+    sweep_clock()
+
+    assert sample("portal_notifications_total", channel="email", outcome="sent") == sent_before + 1
+    assert sample("portal_clock_sweep_duration_seconds_count") == sweeps_before + 1
