@@ -5,13 +5,24 @@ from __future__ import annotations
 import os
 
 from celery import Celery
-from celery.signals import worker_process_shutdown
+from celery.signals import setup_logging, worker_process_shutdown
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
 
 app = Celery("portal")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+@setup_logging.connect
+def log_as_the_web_server_does(**kwargs: object) -> None:
+    """The worker and beat log through settings.LOGGING (JSON lines with `LOG_FORMAT=json`,
+    core/logs.py) instead of Celery replacing the root logger's handlers with its own."""
+    import logging.config
+
+    from django.conf import settings
+
+    logging.config.dictConfig(settings.LOGGING)
 
 
 @worker_process_shutdown.connect
