@@ -54,3 +54,13 @@ def when_ready(server) -> None:  # gunicorn's server hook, called once listening
         threads,
         workers * threads,
     )
+
+
+def child_exit(server, worker) -> None:  # gunicorn's server hook, in the master
+    """With PROMETHEUS_MULTIPROC_DIR set (docs/OPERATIONS.md, "Metrics"), a worker that
+    exits (recycled after WEB_MAX_REQUESTS, killed at WEB_TIMEOUT) drops its live gauges
+    from `/metrics`; its counters stay summed in."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)

@@ -59,6 +59,10 @@ class InboxEvent(models.Model):
                 condition=models.Q(state=InboxState.HELD),
             ),
             models.Index(fields=["received_at"], name="inbox_received_at"),
+            # Dead letters are few: `/metrics` counts them at every scrape.
+            models.Index(
+                fields=["id"], name="inbox_dead", condition=models.Q(state=InboxState.DEAD)
+            ),
         ]
 
     def __str__(self) -> str:

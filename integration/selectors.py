@@ -32,15 +32,41 @@ def _age_seconds(moment: datetime | None, now: datetime) -> float | None:
     return None if moment is None else round((now - moment).total_seconds(), 1)
 
 
+def _pending_and_oldest() -> tuple[int, datetime | None]:
+    """Pending rows and the oldest one's receipt (the partial index `inbox_pending`)."""
+    [(pending, oldest_pending)] = _rows(
+        "SELECT count(*), min(received_at) FROM integration_inboxevent WHERE state = %s",
+        [InboxState.PENDING.value],
+    )
+    return pending, oldest_pending
+
+
+def inbox_gauges(*, now: datetime | None = None) -> dict[str, float]:
+    """What `/metrics` reports of the inbox at each scrape: pending rows, the oldest one's
+    age in seconds (0 when none), held and dead rows. Each count reads its partial index
+    (`inbox_pending`, `inbox_held_waiting_for`, `inbox_dead`): cheap however large the
+    inbox has grown, since only unfinished rows are in them."""
+    now = now or timezone.now()
+    pending, oldest_pending = _pending_and_oldest()
+    [(held, dead)] = _rows(
+        """SELECT (SELECT count(*) FROM integration_inboxevent WHERE state = %s),
+                  (SELECT count(*) FROM integration_inboxevent WHERE state = %s)""",
+        [InboxState.HELD.value, InboxState.DEAD.value],
+    )
+    return {
+        "pending": pending,
+        "lag_seconds": _age_seconds(oldest_pending, now) or 0.0,
+        "held": held,
+        "dead": dead,
+    }
+
+
 def integration_health(*, now: datetime | None = None) -> dict[str, Any]:
     now = now or timezone.now()
     window_start = now - timedelta(minutes=RATE_WINDOW_MINUTES)
     day_start = now - timedelta(days=1)
 
-    [(pending, oldest_pending)] = _rows(
-        "SELECT count(*), min(received_at) FROM integration_inboxevent WHERE state = %s",
-        [InboxState.PENDING.value],
-    )
+    pending, oldest_pending = _pending_and_oldest()
     rates = _rows(
         """SELECT source, event_type, count(*) FROM integration_inboxevent
            WHERE received_at >= %s GROUP BY source, event_type ORDER BY source, event_type""",

@@ -5,12 +5,35 @@ from __future__ import annotations
 import os
 
 from celery import Celery
+from celery.signals import setup_logging, worker_process_shutdown
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
 
 app = Celery("portal")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+@setup_logging.connect
+def log_as_the_web_server_does(**kwargs: object) -> None:
+    """The worker and beat log through settings.LOGGING (JSON lines with `LOG_FORMAT=json`,
+    core/logs.py) instead of Celery replacing the root logger's handlers with its own."""
+    import logging.config
+
+    from django.conf import settings
+
+    logging.config.dictConfig(settings.LOGGING)
+
+
+@worker_process_shutdown.connect
+def forget_metrics_of_the_exiting_child(pid: int | None = None, **kwargs: object) -> None:
+    """With PROMETHEUS_MULTIPROC_DIR shared with the web server (docs/OPERATIONS.md,
+    "Metrics"), a prefork child that exits drops its live gauges from `/metrics`; its
+    counters stay summed in."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(pid or os.getpid())
 
 
 @app.on_after_finalize.connect

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import time
 import zoneinfo
 from collections.abc import Callable
 
@@ -25,7 +26,9 @@ from django.utils.cache import get_conditional_response, patch_vary_headers
 from django.utils.http import parse_http_date_safe
 
 from accounts.throttling import RATE_DECISION_ATTRIBUTE, RateDecision
+from core import metrics
 from core.conditional import EXACT_ATTRIBUTE
+from core.logs import REQUEST_ID_HEADER, request_id
 from core.problems import PROBLEM_CONTENT_TYPE, STATUS_SLUGS, problem_response
 from portal.api_errors import RETRY_AFTER_SECONDS
 from portal.converters import CONTROL_CHARACTERS
@@ -49,6 +52,32 @@ def database_unavailable_response() -> HttpResponse:
         detail="The service is temporarily unavailable; retry later.",
         headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
     )
+
+
+class RequestMetricsMiddleware:
+    """Outermost: counts and times every request by its route's name (`portal_http_*`,
+    core/metrics.py), never by its raw path, which would grow without bound; a path no
+    route matched is `unmatched`. Answers carry the request's correlation id
+    (`X-Request-ID`, core/logs.py)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
+        started = time.perf_counter()
+        response = self.get_response(request)
+        elapsed = time.perf_counter() - started
+        match = request.resolver_match
+        route = match.view_name if match is not None and match.url_name else "unmatched"
+        # An unknown method is not a label value either.
+        method = request.method if request.method in KNOWN_METHODS else "other"
+        metrics.http_requests.labels(route, method, str(response.status_code)).inc()
+        metrics.http_request_duration.labels(route, method).observe(elapsed)
+        response.headers.setdefault(REQUEST_ID_HEADER, request_id(request))
+        return response
+
+
+KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 
 class DatabaseUnavailableMiddleware:

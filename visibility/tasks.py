@@ -5,6 +5,7 @@ from __future__ import annotations
 from celery import shared_task
 from django.utils import timezone
 
+from core import metrics
 from visibility.enqueue import (
     DELIVER_NOTIFICATIONS,
     PRUNE_CHANGES,
@@ -25,7 +26,8 @@ def deliver_notifications() -> int:
 @shared_task(name=SWEEP_CLOCK)
 def sweep_clock() -> int:
     """Re-evaluate the shipments whose next check has come (visibility/services/clock.py)."""
-    return clock_sweep(timezone.now())
+    with metrics.clock_sweep_duration.time():
+        return clock_sweep(timezone.now())
 
 
 @shared_task(name=STAMP_CHANGE_POSITIONS)

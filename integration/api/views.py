@@ -6,8 +6,11 @@ over 5 MB or over 1,000 events."""
 from __future__ import annotations
 
 import json
+import logging
+from collections import Counter
+from typing import Any
 
-from django.http import HttpResponse
+from django.http import HttpRequest, HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import serializers
@@ -17,9 +20,20 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.authentication import source_from_request
+from core import metrics
 from core.api_schema import problem_responses
+from core.logs import request_id
 from core.problems import problem_response
-from integration.services.intake import BatchTooLarge, events_from_body, receive_events
+from integration.contract import MAX_EVENT_ID_LENGTH
+from integration.services.intake import (
+    BatchTooLarge,
+    EventResult,
+    events_from_body,
+    receive_events,
+)
+from visibility.event_types import EventType
+
+logger = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 5 * 1024 * 1024
 
@@ -137,7 +151,42 @@ class ReceiveEventsApi(APIView):
         except ValueError as error:
             return problem_response(400, slug="invalid-request", detail=str(error))
         results = receive_events(source=source.key, events=events)
+        _record(request._request, source.key, events, results)
         return Response({"results": [result.as_json() for result in results]}, status=202)
+
+
+def _event_type_label(event: Any) -> str:
+    """The event's type as a metric label: one of the contract's, else `other` (what a
+    sender writes must not grow the label set)."""
+    event_type = event.get("event_type") if isinstance(event, dict) else None
+    return event_type if event_type in EventType.values else "other"
+
+
+def _record(
+    request: HttpRequest, source: str, events: list[Any], results: list[EventResult]
+) -> None:
+    """Count the request's events by type and outcome, and log which it accepted under
+    the request's correlation id (docs/OPERATIONS.md, "Follow one event")."""
+    outcomes: Counter[tuple[str, str]] = Counter(
+        (_event_type_label(event), result.status)
+        for event, result in zip(events, results, strict=True)
+    )
+    for (event_type, outcome), count in outcomes.items():
+        metrics.events_received.labels(source, event_type, outcome).inc(count)
+    by_status: dict[str, list[str]] = {"accepted": [], "duplicate": [], "rejected": []}
+    for result in results:
+        # A rejected event's id may be anything it sent: cut short, as text.
+        by_status[result.status].append(str(result.event_id)[:MAX_EVENT_ID_LENGTH])
+    logger.info(
+        "events received",
+        extra={
+            "request_id": request_id(request),
+            "source": source,
+            "accepted": by_status["accepted"],
+            "duplicate": by_status["duplicate"],
+            "rejected": by_status["rejected"],
+        },
+    )
 
 
 receive_events_view = ReceiveEventsApi.as_view()

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import json
 import logging
+import time
+import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -28,6 +30,7 @@ from django.db.models.functions import Substr
 from django.utils import timezone
 
 from accounts.models import CustomerAccount
+from core import metrics
 from core.db.bulk import server_bound_cursor, update_rows
 from core.db.failures import is_infrastructure_failure
 from core.db.readable import READABLE_TIMESTAMP_MAX, READABLE_TIMESTAMP_MIN
@@ -165,14 +168,53 @@ def _as_projected(row: ClaimedRow) -> ProjectedEvent:
 
 
 def process_inbox_batch(*, batch_size: int | None = None) -> BatchOutcome:
-    """Claim and project one batch of pending inbox rows; return what happened."""
-    batch_size = batch_size or settings.INBOX_BATCH_SIZE
+    """Claim and project one batch of pending inbox rows; return what happened.
+
+    A batch that claimed rows is measured (`portal_projection_batch_*`) and logged once
+    committed, with an id of its own and the event keys it left in each state."""
+    started = time.perf_counter()
+    outcome, rows = _process_batch(batch_size or settings.INBOX_BATCH_SIZE)
+    if rows:
+        elapsed = time.perf_counter() - started
+        metrics.projection_batch_size.observe(outcome.claimed)
+        metrics.projection_batch_duration.observe(elapsed)
+        _log_batch(rows, outcome, elapsed)
+    return outcome
+
+
+def _log_batch(rows: list[ClaimedRow], outcome: BatchOutcome, elapsed: float) -> None:
+    keys_by_state: dict[str, list[str]] = {state: [] for state in InboxState.values}
+    for row in rows:
+        keys_by_state[row.state].append(row.key)
+    for state, count in (
+        ("processed", outcome.processed),
+        ("held", outcome.held),
+        ("failed", outcome.failed),
+    ):
+        if count:
+            metrics.projection_events.labels(state).inc(count)
+    logger.info(
+        "batch projected",
+        extra={
+            "batch_id": uuid.uuid4().hex[:16],
+            "claimed": outcome.claimed,
+            "duration_seconds": round(elapsed, 3),
+            "processed": keys_by_state[InboxState.PROCESSED],
+            "held": keys_by_state[InboxState.HELD],
+            # Failed: retried later (pending) or given up (dead).
+            "failed": keys_by_state[InboxState.PENDING] + keys_by_state[InboxState.DEAD],
+            "released": outcome.released,
+        },
+    )
+
+
+def _process_batch(batch_size: int) -> tuple[BatchOutcome, list[ClaimedRow]]:
     outcome = BatchOutcome()
     now = timezone.now()
     with transaction.atomic():
         rows = _claim(batch_size, now)
         if not rows:
-            return outcome
+            return outcome, rows
         outcome.claimed = len(rows)
         _wait_for_the_projection_lock()
         for row in rows:
@@ -185,7 +227,7 @@ def process_inbox_batch(*, batch_size: int | None = None) -> BatchOutcome:
         _fail_unstorable_holds(rows, outcome, now)
         _save_states(rows)
     outcome.released = _release_after_commit(effects.released_keys, rows)
-    return outcome
+    return outcome, rows
 
 
 def _derive_and_notify(effects: ProjectionEffects) -> None:

@@ -50,6 +50,9 @@ ENDPOINTS = {
     "saved-view-create": ("member_page", None),
     "saved-view-delete": ("member_page", None),
     "healthz": ("public", "/healthz"),
+    # The operator's scrape: a bearer token of its own (tests/portal/test_metrics.py); no
+    # tenant's data in it, only route names, sources and event types.
+    "metrics": ("public", "/metrics"),
     # The signed-in user's own second factor and password reset: no tenant data
     "second-factor": ("public", "/account/second-factor/"),
     "second-factor-verify": ("public", "/account/second-factor/verify/"),

@@ -31,6 +31,7 @@ from django.utils.http import RFC3986_SUBDELIMS
 
 from accounts.models import CustomerAccount
 from accounts.scoping import visible_account_ids
+from core import metrics
 from core.db.failures import is_infrastructure_failure
 from visibility.enqueue import enqueue_deliver_notifications
 from visibility.models import (
@@ -337,7 +338,30 @@ def notification_attempt(notification: Notification, now: datetime, *, retry: bo
     notification.save(
         update_fields=["state", "attempts", "last_error", "next_attempt_at", "sent_at"]
     )
+    _record_attempt(notification, channel="webhook" if is_webhook else "email")
     return was_sent
+
+
+def _record_attempt(notification: Notification, *, channel: str) -> None:
+    """Count the attempt (`portal_notifications_total`) and log it by the shipment (or
+    invoice, document) it is about: a batch derives each shipment once from all its
+    events, so a notification is the shipment's, not one event's (docs/OPERATIONS.md,
+    "Follow one event"). A webhook's carries the id its receiver sees."""
+    outcome = "sent" if notification.state == Notification.State.SENT else "failed"
+    metrics.notifications.labels(channel, outcome).inc()
+    logger.info(
+        "notification %s",
+        outcome,
+        extra={
+            "notification_id": notification.id,
+            "channel": channel,
+            "shipment": notification.shipment_ref,
+            "webhook_event_id": notification.event_id,
+            "trigger": notification.trigger,
+            "state": notification.state,
+            "attempts": notification.attempts,
+        },
+    )
 
 
 def _schedule_retry(

@@ -54,6 +54,8 @@ def demo_environment(port: int, environ: Mapping[str, str]) -> dict[str, str]:
         # every browser keeps them on http://127.0.0.1 as on http://localhost.
         "SESSION_COOKIE_SECURE": "0",
         "CSRF_COOKIE_SECURE": "0",
+        # Human-readable logs in the terminal unless asked otherwise.
+        "LOG_FORMAT": environ.get("LOG_FORMAT") or "text",
         "PORTAL_BASE_URL": environ.get("PORTAL_BASE_URL") or f"http://127.0.0.1:{port}",
     }
 
