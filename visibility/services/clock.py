@@ -262,8 +262,10 @@ def clock_sweep(now: datetime, *, limit: int | None = None) -> int:
     records and record the notifications owed. A row whose states did not flip needs
     neither: its records already follow those states (each evaluation syncs them)."""
     limit = limit or settings.CLOCK_SWEEP_BATCH
-    due_sql, due_params = _due(now).values("id")[:limit].query.sql_with_params()
     with transaction.atomic():
+        # Compiled inside the transaction: Django refuses to compile a FOR UPDATE outside
+        # one (the beat task runs in autocommit; a test's own transaction hid this).
+        due_sql, due_params = _due(now).values("id")[:limit].query.sql_with_params()
         rows = _clock_write(
             (due_sql, due_params),
             now,
