@@ -4,6 +4,8 @@ that are not fixtures live in tests/helpers.py."""
 
 from __future__ import annotations
 
+import json
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -19,6 +21,28 @@ from tests.factories import (
     UserFactory,
 )
 from tests.helpers import read_jsonl, send_story, sign_in_verified
+from tests.processes import FAULT_FIGURES
+
+_STARTED = pytest.StashKey[str]()
+
+
+def pytest_sessionstart(session) -> None:
+    session.config.stash[_STARTED] = datetime.now(UTC).isoformat()
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
+    """The figures the fault tests of this run recorded (test-results/faults.json)."""
+    started = config.stash.get(_STARTED, "")
+    try:
+        recorded = json.loads(FAULT_FIGURES.read_text())
+    except (FileNotFoundError, ValueError):
+        return
+    figures = {test: f for test, f in recorded.items() if f["recorded_at"] >= started}
+    if figures:
+        terminalreporter.section("fault figures (test-results/faults.json)")
+        for test, values in sorted(figures.items()):
+            shown = ", ".join(f"{k}={v}" for k, v in values.items() if k != "recorded_at")
+            terminalreporter.write_line(f"{test}: {shown}")
 
 
 @pytest.fixture(autouse=True)

@@ -49,6 +49,50 @@ def send_story(client: Client, source_tokens: dict[str, str], events: list[dict]
     process_inbox_until_empty()
 
 
+def milestone_flood(shipments: int, milestones_per_shipment: int) -> list[dict]:
+    """Per shipment: its order (erp), then the shipment and its `in_transit` milestones
+    (tms), one minute apart: many small facts, for tests that need a long stream."""
+    events = []
+    for number in range(shipments):
+        order, shipment = f"SO-K{number}", f"SHP-K{number}"
+        events.append(
+            {
+                "spec_version": "1.0",
+                "event_id": f"o-{number}",
+                "event_type": "order.released",
+                "source": "erp",
+                "occurred_at": "2026-11-01T08:00:00Z",
+                "data": {
+                    "order_number": order,
+                    "customer_account": "C-1001",
+                    "lines": [{"line_number": 1, "sku": "A", "quantity": 1}],
+                },
+            }
+        )
+        events.append(
+            {
+                "spec_version": "1.0",
+                "event_id": f"s-{number}",
+                "event_type": "shipment.created",
+                "source": "tms",
+                "occurred_at": "2026-11-01T09:00:00Z",
+                "data": {"shipment_id": shipment, "orders": [{"order_number": order}]},
+            }
+        )
+        for step in range(milestones_per_shipment):
+            events.append(
+                {
+                    "spec_version": "1.0",
+                    "event_id": f"m-{number}-{step}",
+                    "event_type": "shipment.milestone",
+                    "source": "tms",
+                    "occurred_at": f"2026-11-02T{step // 60:02d}:{step % 60:02d}:00Z",
+                    "data": {"shipment_id": shipment, "milestone": "in_transit"},
+                }
+            )
+    return events
+
+
 def reset_read_models() -> None:
     """Forget every read model and inbox row (search references go with their owners)."""
     for model in (Document, FreightCharge, Invoice, Shipment, Order, InboxEvent):
@@ -139,6 +183,23 @@ def read_model_state() -> dict:
         "charges": charges,
         "references": references,
     }
+
+
+def read_model_json() -> str:
+    """`read_model_state()` as canonical JSON: lists sorted, so that two databases that
+    stored the same rows in another physical order compare equal (a fault test compares a
+    database it reads through another process, tests/read_model_dump.py)."""
+
+    def canonical(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {str(key): canonical(item) for key, item in value.items()}
+        if isinstance(value, list | tuple):
+            return sorted((canonical(item) for item in value), key=json.dumps)
+        if value is None or isinstance(value, bool | int | float | str):
+            return value
+        return str(value)  # dates, decimals
+
+    return json.dumps(canonical(read_model_state()), sort_keys=True)
 
 
 def graphql_post(

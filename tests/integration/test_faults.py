@@ -12,6 +12,7 @@ import pytest
 
 from integration.models import InboxEvent, InboxState
 from integration.services.intake import receive_events
+from tests.helpers import milestone_flood
 from tests.processes import (
     database_url_for_tests,
     free_port,
@@ -92,48 +93,6 @@ def test_intake_answers_503_with_retry_after_when_postgresql_is_down(source_toke
     assert status == 503
     assert headers["Retry-After"] == "5"
     assert "temporarily unavailable" in body["detail"]
-
-
-def milestone_flood(shipments: int, milestones_per_shipment: int) -> list[dict]:
-    events = []
-    for number in range(shipments):
-        order, shipment = f"SO-K{number}", f"SHP-K{number}"
-        events.append(
-            {
-                "spec_version": "1.0",
-                "event_id": f"o-{number}",
-                "event_type": "order.released",
-                "source": "erp",
-                "occurred_at": "2026-11-01T08:00:00Z",
-                "data": {
-                    "order_number": order,
-                    "customer_account": "C-1001",
-                    "lines": [{"line_number": 1, "sku": "A", "quantity": 1}],
-                },
-            }
-        )
-        events.append(
-            {
-                "spec_version": "1.0",
-                "event_id": f"s-{number}",
-                "event_type": "shipment.created",
-                "source": "tms",
-                "occurred_at": "2026-11-01T09:00:00Z",
-                "data": {"shipment_id": shipment, "orders": [{"order_number": order}]},
-            }
-        )
-        for step in range(milestones_per_shipment):
-            events.append(
-                {
-                    "spec_version": "1.0",
-                    "event_id": f"m-{number}-{step}",
-                    "event_type": "shipment.milestone",
-                    "source": "tms",
-                    "occurred_at": f"2026-11-02T{step // 60:02d}:{step % 60:02d}:00Z",
-                    "data": {"shipment_id": shipment, "milestone": "in_transit"},
-                }
-            )
-    return events
 
 
 def test_worker_killed_mid_batch_loses_nothing_and_projects_once(brenner, source_tokens, tmp_path):
