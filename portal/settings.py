@@ -374,7 +374,15 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Publishing is a wake-up only (the inbox row is the data): never block intake on Redis.
 CELERY_TASK_PUBLISH_RETRY = False
-CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 1, "socket_timeout": 2}
+# `max_retries: 0`: one attempt to (re)connect before a publish, not kombu's retries for
+# up to the connection timeout (4 s) with 2 s pauses: with Redis down every intake
+# request took 6 s (tests/integration/test_fault_restarts.py). The worker's consumer
+# reconnects with its own retry policy (broker_connection_max_retries), untouched.
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "socket_connect_timeout": 1,
+    "socket_timeout": 2,
+    "max_retries": 0,
+}
 CELERY_BEAT_SCHEDULE_FILENAME = str(embedded.LOCAL_DIR / "celerybeat-schedule")
 INBOX_SWEEP_SECONDS = float(os.environ.get("INBOX_SWEEP_SECONDS", "5"))
 # How often beat numbers committed change-feed rows (readers also do it as they read).
