@@ -397,7 +397,7 @@ def test_redis_restarted_mid_run_loses_nothing_and_intake_keeps_answering(
     assert set(client.answers) == {"202"}  # intake does not need Redis to accept
     # ... nor waits for it: one attempt to reach the broker, not kombu's retries (6 s).
     assert client.slowest_answer_seconds < 4
-    assert sum(answers_during_outage.values()) - answers_before >= len(stream) // 2
+    assert sum(answers_during_outage.values()) - answers_before >= len(stream) // 3
     assert healthz_while_down
     assert not InboxEvent.objects.exclude(state=InboxState.PROCESSED).exists()
     processed_at_end = processed.count()
