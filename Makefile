@@ -17,7 +17,7 @@ DEMO_ENV := SECRET_KEY="$${SECRET_KEY:-$$(cat $(DEMO_SECRET_KEY_FILE))}" DEBUG=0
 
 .PHONY: demo test test-steps install browser lint openapi graphql-schema bench bench-load \
 	bench-pipeline bench-data bench-reads bench-time bench-api bench-scaling \
-	bench-partitioning clean
+	bench-partitioning bench-wal clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -75,6 +75,11 @@ bench-scaling: install
 # `make bench`: it needs ~10 GB of disk for a while and about half an hour.
 bench-partitioning: install
 	$(PY) -m bench.partitioning
+
+# WAL, table, index and archive bytes per event on a PostgreSQL cluster of its own
+# (bench/wal.py, port BENCH_WAL_PORT; docs/SCALING.md).
+bench-wal: install
+	$(TOOL_KEY) $(PY) -m bench.wal
 
 # The API against docs/openapi.yaml with many more examples per operation than `make test`
 # (tests/api/test_schemathesis.py; API_FUZZ_EXAMPLES=N to choose).
