@@ -279,12 +279,6 @@ def _insert(events: list[InboxEvent]) -> int:
     return bulk_insert_rows(events, ignore_conflicts=True)
 
 
-def archived_rejected(*, source: str | None = None) -> Iterator[dict[str, Any]]:
-    """The archived rejected events (verified), oldest day first."""
-    for archived in archived_files(ArchiveKind.REJECTED, source=source):
-        yield from archive_read(archived.name, archived.sha256)
-
-
 def archived_inbox_count(*, source: str | None = None) -> int:
     return sum(
         archived.rows
