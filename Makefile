@@ -72,7 +72,7 @@ bench-scaling: install
 
 # Monthly partitions of the shipment history against one table at BENCH_HISTORY_ROWS
 # (10,000,000) in a scratch database (bench/partitioning.py; docs/SCALING.md). Not part of
-# `make bench`: it needs ~10 GB of disk for a while and about half an hour.
+# `make bench`: it needs ~6 GB of disk for a while and about ten minutes.
 bench-partitioning: install
 	$(PY) -m bench.partitioning
 

@@ -9,13 +9,16 @@ import json
 from datetime import timedelta
 from pathlib import Path
 
+import psycopg
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.db import connection
 from django.db.models import F
 from django.utils import timezone
 
 from core.archive_files import archive_read
+from integration import tasks
 from integration.models import ArchiveFile, ArchiveKind, InboxEvent, InboxState, RejectedEvent
 from integration.services import archive
 from integration.services.intake import receive_events
@@ -202,3 +205,28 @@ def test_recent_and_unfinished_events_stay(archive_root, brenner, story):
 
     assert archive.archive_run(timezone.now()).rows == 0
     assert InboxEvent.objects.count() == 3
+
+
+def test_one_run_at_a_time(archive_root, projected_story, settings):
+    """Beat and an operator never interleave: while another session holds the run's
+    lock, the command refuses and the beat task skips."""
+    stored = InboxEvent.objects.count() + RejectedEvent.objects.count()
+    database = settings.DATABASES["default"]
+    other = psycopg.connect(
+        host=database["HOST"],
+        port=database["PORT"],
+        user=database["USER"],
+        password=database["PASSWORD"],
+        dbname=connection.settings_dict["NAME"],
+        autocommit=True,
+    )
+    with other:
+        other.execute("SELECT pg_advisory_lock(%s)", [archive.ARCHIVE_LOCK_KEY])
+
+        with pytest.raises(CommandError, match="another archive run is in progress"):
+            archive_events()
+        assert tasks.archive_events() == 0
+
+        assert InboxEvent.objects.count() + RejectedEvent.objects.count() == stored
+
+    assert tasks.archive_events() == stored, "the lock went with the other session"
