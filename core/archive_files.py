@@ -58,10 +58,28 @@ def _json_default(value: object) -> str:
     raise TypeError(f"not JSON serialisable: {type(value).__name__}")
 
 
-def _line(row: dict[str, Any]) -> bytes:
-    return (
-        json.dumps(row, sort_keys=True, separators=(",", ":"), default=_json_default) + "\n"
-    ).encode()
+def archive_line(row: dict[str, Any], *, raw: tuple[str, str | None] | None = None) -> bytes:
+    """One line: `row` as JSON with sorted keys; `raw=(field, json_text)` puts that field
+    first with its JSON text verbatim (as PostgreSQL printed it: numbers keep every digit,
+    which a round trip through Python floats would not)."""
+    rest = json.dumps(row, sort_keys=True, separators=(",", ":"), default=_json_default)
+    if raw is None:
+        return (rest + "\n").encode()
+    field, text = raw
+    if "\n" in (text or ""):
+        raise ValueError("raw JSON text must be on one line")
+    head = f"{{{json.dumps(field)}:{'null' if text is None else text}"
+    return (head + ("}" if rest == "{}" else "," + rest[1:]) + "\n").encode()
+
+
+def raw_field(line: bytes, field: str) -> str:
+    """The verbatim JSON text of `field` in a line written by `archive_line(raw=...)`."""
+    text = line.decode()
+    head = f"{{{json.dumps(field)}:"
+    if not text.startswith(head):
+        raise ValueError(f"the line does not start with {field!r}")
+    _, end = json.JSONDecoder().raw_decode(text, len(head))
+    return text[len(head) : end]
 
 
 def _sha256_of(stream: IO[bytes]) -> str:
@@ -71,16 +89,16 @@ def _sha256_of(stream: IO[bytes]) -> str:
     return digest.hexdigest()
 
 
-def archive_write(prefix: str, rows: Iterable[dict[str, Any]]) -> WrittenArchive:
-    """Write `rows` as `<prefix>.<sha16>.jsonl.gz` (and its `.sha256` beside it, in
-    `sha256sum -c` form), read it back, and answer its name and checksum. Writing rows
-    that are already archived under that name is a no-op."""
+def archive_write(prefix: str, lines: Iterable[bytes]) -> WrittenArchive:
+    """Write `lines` (from `archive_line`) as `<prefix>.<sha16>.jsonl.gz` (and its
+    `.sha256` beside it, in `sha256sum -c` form), read it back, and answer its name and
+    checksum. Writing lines that are already archived under that name is a no-op."""
     storage = archive_storage()
     with tempfile.TemporaryFile() as spool:
         count = 0
         with gzip.GzipFile(fileobj=spool, mode="wb", mtime=0, filename="") as compressed:
-            for row in rows:
-                compressed.write(_line(row))
+            for line in lines:
+                compressed.write(line)
                 count += 1
         spool.seek(0)
         sha256 = _sha256_of(spool)
@@ -120,12 +138,17 @@ def archive_verify(name: str, sha256: str) -> None:
         )
 
 
-def archive_read(name: str, sha256: str) -> Iterator[dict[str, Any]]:
-    """The rows of a verified archive file, in the order written."""
+def archive_read_lines(name: str, sha256: str) -> Iterator[bytes]:
+    """The lines of a verified archive file, as written."""
     archive_verify(name, sha256)
     with archive_storage().open(name, "rb") as stored, gzip.GzipFile(fileobj=stored) as lines:
-        for line in lines:
-            yield json.loads(line)
+        yield from lines
+
+
+def archive_read(name: str, sha256: str) -> Iterator[dict[str, Any]]:
+    """The rows of a verified archive file, in the order written."""
+    for line in archive_read_lines(name, sha256):
+        yield json.loads(line)
 
 
 def archive_delete(name: str) -> None:

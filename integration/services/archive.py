@@ -36,12 +36,13 @@ from django.utils.dateparse import parse_datetime
 
 from core.archive_files import (
     archive_delete,
-    archive_read,
+    archive_line,
+    archive_read_lines,
     archive_siblings,
     archive_verify,
     archive_write,
+    raw_field,
 )
-from core.db.bulk import bulk_insert_rows
 from core.db.readable import as_stored_text
 from integration.models import ArchiveFile, ArchiveKind, InboxEvent, InboxState, RejectedEvent
 
@@ -64,7 +65,6 @@ INBOX_FIELDS = (
     "received_at",
     "processed_at",
 )
-INBOX_TIMES = ("occurred_at", "received_at", "processed_at")
 REJECTED_FIELDS = ("id", "source", "event_id", "event_type", "errors", "received_at", "replayed_at")
 
 
@@ -120,19 +120,17 @@ def _key(kind: str, row: dict[str, Any]) -> tuple[str, str] | int:
     return (row["source"], row["event_id"]) if kind == ArchiveKind.INBOX else row["id"]
 
 
-def _database_rows(kind: str, selection: Any) -> Iterator[tuple[int, dict[str, Any]]]:
-    """(id, archived form) of the selected rows, oldest first. Bodies are read as stored
-    text and parsed here, like every other reader of sender-controlled JSON."""
-    if kind == ArchiveKind.INBOX:
-        values = selection.order_by("id").values("id", *INBOX_FIELDS, text=as_stored_text("data"))
-        body_field = "data"
-    else:
-        values = selection.order_by("id").values(*REJECTED_FIELDS, text=as_stored_text("body"))
-        body_field = "body"
+def _database_lines(kind: str, selection: Any) -> Iterator[tuple[int, Any, bytes]]:
+    """(id, key, archived line) of the selected rows, oldest first. The body is written
+    as PostgreSQL prints it (`archive_line(raw=...)`): never through Python's floats,
+    and a body Python could not even parse (too deep) is archived all the same."""
+    body_field = "data" if kind == ArchiveKind.INBOX else "body"
+    fields = ("id", *INBOX_FIELDS) if kind == ArchiveKind.INBOX else REJECTED_FIELDS
+    values = selection.order_by("id").values(*fields, text=as_stored_text(body_field))
     for row in values.iterator(chunk_size=2000):
         text = row.pop("text")
-        row[body_field] = json.loads(text) if text is not None else None
-        yield (row.pop("id") if kind == ArchiveKind.INBOX else row["id"]), row
+        id = row.pop("id") if kind == ArchiveKind.INBOX else row["id"]
+        yield id, _key(kind, row), archive_line(row, raw=(body_field, text))
 
 
 def _archive_group(kind: str, day: date, source: str, now: datetime) -> int:
@@ -145,19 +143,20 @@ def _archive_group(kind: str, day: date, source: str, now: datetime) -> int:
     archived_keys: set[Any] = set()
     deleted_ids: list[int] = []
 
-    def rows() -> Iterator[dict[str, Any]]:
+    def lines() -> Iterator[bytes]:
         if current is not None:
-            for row in archive_read(current.name, current.sha256):
-                archived_keys.add(_key(kind, row))
-                yield row
-        for id, row in _database_rows(kind, selection):
+            # Copied as they are: what was archived stays byte for byte.
+            for line in archive_read_lines(current.name, current.sha256):
+                archived_keys.add(_key(kind, json.loads(line)))
+                yield line
+        for id, key, line in _database_lines(kind, selection):
             deleted_ids.append(id)
-            if _key(kind, row) not in archived_keys:
-                archived_keys.add(_key(kind, row))
-                yield row
+            if key not in archived_keys:
+                archived_keys.add(key)
+                yield line
 
     prefix = _prefix(kind, day, source)
-    written = archive_write(prefix, rows())
+    written = archive_write(prefix, lines())
     with transaction.atomic():
         ArchiveFile.objects.update_or_create(
             kind=kind,
@@ -221,18 +220,21 @@ def archived_files(kind: str, *, source: str | None = None) -> list[ArchiveFile]
     return list(files)
 
 
-def _inbox_row(row: dict[str, Any]) -> InboxEvent:
-    times = {name: parse_datetime(row[name]) if row[name] else None for name in INBOX_TIMES}
-    return InboxEvent(
-        source=row["source"],
-        event_id=row["event_id"],
-        event_type=row["event_type"],
-        spec_version=row["spec_version"],
-        sequence=row["sequence"],
-        data=row["data"],
-        state=InboxState.PENDING,
-        **times,
-    )
+# Restored rows are inserted with their body as archived text cast to jsonb, so every
+# number keeps its digits; `(source, event_id)` already in the inbox is left alone.
+RESTORE_SQL = """
+INSERT INTO integration_inboxevent (
+    source, event_id, event_type, spec_version, occurred_at, sequence, data, received_at,
+    processed_at, state, waiting_for, attempts, last_error, next_attempt_at
+)
+SELECT source, event_id, event_type, spec_version, occurred_at::timestamptz, sequence,
+    data::jsonb, received_at::timestamptz, processed_at::timestamptz, %s, '', 0, '', NULL
+FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[], %s::text[], %s::bigint[],
+            %s::text[], %s::text[], %s::text[])
+    AS restored(source, event_id, event_type, spec_version, occurred_at, sequence, data,
+                received_at, processed_at)
+ON CONFLICT (source, event_id) DO NOTHING
+"""
 
 
 def archived_inbox_restore(
@@ -252,20 +254,21 @@ def archived_inbox_restore(
     for archived in files:
         archive_verify(archived.name, archived.sha256)
 
-    def wanted(event: InboxEvent) -> bool:
+    def wanted(row: dict[str, Any]) -> bool:
+        occurred_at = parse_datetime(row["occurred_at"])
         return (
-            (not event_type or event.event_type == event_type)
-            and (since is None or (event.occurred_at is not None and event.occurred_at >= since))
-            and (until is None or (event.occurred_at is not None and event.occurred_at < until))
+            (not event_type or row["event_type"] == event_type)
+            and (since is None or (occurred_at is not None and occurred_at >= since))
+            and (until is None or (occurred_at is not None and occurred_at < until))
         )
 
     restored = 0
     for archived in files:
-        batch: list[InboxEvent] = []
-        for row in archive_read(archived.name, archived.sha256):
-            event = _inbox_row(row)
-            if wanted(event):
-                batch.append(event)
+        batch: list[tuple[dict[str, Any], str]] = []
+        for line in archive_read_lines(archived.name, archived.sha256):
+            row = json.loads(line)
+            if wanted(row):
+                batch.append((row, raw_field(line, "data")))
             if len(batch) >= RESTORE_CHUNK:
                 restored += _insert(batch)
                 batch = []
@@ -275,8 +278,28 @@ def archived_inbox_restore(
     return restored
 
 
-def _insert(events: list[InboxEvent]) -> int:
-    return bulk_insert_rows(events, ignore_conflicts=True)
+def _insert(batch: list[tuple[dict[str, Any], str]]) -> int:
+    if not batch:
+        return 0
+    columns = [[row[name] for row, _ in batch] for name in INBOX_FIELDS]
+    by_name = dict(zip(INBOX_FIELDS, columns, strict=True))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            RESTORE_SQL,
+            [
+                InboxState.PENDING,
+                by_name["source"],
+                by_name["event_id"],
+                by_name["event_type"],
+                by_name["spec_version"],
+                by_name["occurred_at"],
+                by_name["sequence"],
+                [data for _, data in batch],
+                by_name["received_at"],
+                by_name["processed_at"],
+            ],
+        )
+        return cursor.rowcount
 
 
 def archived_inbox_count(*, source: str | None = None) -> int:

@@ -230,3 +230,38 @@ def test_one_run_at_a_time(archive_root, projected_story, settings):
         assert InboxEvent.objects.count() + RejectedEvent.objects.count() == stored
 
     assert tasks.archive_events() == stored, "the lock went with the other session"
+
+
+def test_an_archived_event_comes_back_exactly_as_stored(archive_root, projected_story):
+    """Numbers keep every digit and bodies every byte PostgreSQL printed: the archive
+    never passes them through Python's floats."""
+    exact = '{"amount": 123456789012345678.123456, "ratio": 1.50, "note": "a\\nb \\u00e9"}'
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE integration_inboxevent SET data = data || %s::jsonb WHERE event_id = %s",
+            [exact, "tms-demo-0002"],
+        )
+    stored = stored_data("tms-demo-0002")
+    assert "123456789012345678.123456" in stored and "1.50" in stored
+
+    archive_events()
+    assert not InboxEvent.objects.filter(event_id="tms-demo-0002").exists()
+    call_command(
+        "replay_events",
+        "--from-archive",
+        "--no-process",
+        stdout=io.StringIO(),
+        stderr=io.StringIO(),
+    )
+
+    assert stored_data("tms-demo-0002") == stored
+    restored = InboxEvent.objects.get(event_id="tms-demo-0002")
+    assert restored.state == InboxState.PENDING and restored.attempts == 0
+
+
+def stored_data(event_id: str) -> str:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT data::text FROM integration_inboxevent WHERE event_id = %s", [event_id]
+        )
+        return cursor.fetchone()[0]
