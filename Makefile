@@ -16,7 +16,8 @@ DEMO_ENV := SECRET_KEY="$${SECRET_KEY:-$$(cat $(DEMO_SECRET_KEY_FILE))}" DEBUG=0
 	ALLOWED_HOSTS="$${ALLOWED_HOSTS:-localhost,127.0.0.1}"
 
 .PHONY: demo test test-steps install browser lint openapi graphql-schema bench bench-load \
-	bench-pipeline bench-data bench-reads bench-time bench-api clean
+	bench-pipeline bench-data bench-reads bench-time bench-api bench-scaling \
+	bench-partitioning bench-wal clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -62,7 +63,23 @@ graphql-schema: install
 	$(TOOL_KEY) $(PY) manage.py export_graphql_schema
 
 # Benchmarks; results in docs/BENCHMARKS.md. Use DATABASE_URL/REDIS_URL when set, else embedded.
-bench: bench-pipeline bench-reads bench-time bench-api bench-load
+bench: bench-pipeline bench-reads bench-time bench-api bench-load bench-scaling
+
+# The projection's lag at given rates and lane counts from the measured per-batch costs
+# (bench/queueing.py, a simulation; docs/SCALING.md). Seconds, stdlib only.
+bench-scaling: install
+	$(PY) -m bench.queueing
+
+# Monthly partitions of the shipment history against one table at BENCH_HISTORY_ROWS
+# (10,000,000) in a scratch database (bench/partitioning.py; docs/SCALING.md). Not part of
+# `make bench`: it needs ~6 GB of disk for a while and about ten minutes.
+bench-partitioning: install
+	$(PY) -m bench.partitioning
+
+# WAL, table, index and archive bytes per event on a PostgreSQL cluster of its own
+# (bench/wal.py, port BENCH_WAL_PORT; docs/SCALING.md).
+bench-wal: install
+	$(TOOL_KEY) $(PY) -m bench.wal
 
 # The API against docs/openapi.yaml with many more examples per operation than `make test`
 # (tests/api/test_schemathesis.py; API_FUZZ_EXAMPLES=N to choose).

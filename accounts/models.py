@@ -23,6 +23,13 @@ class Tenant(models.Model):
     require_second_factor = models.BooleanField(
         default=False, help_text="Members must verify a one-time code after their password"
     )
+    # How long closed shipments are kept after their last event (visibility/services/
+    # retention.py); empty: CLOSED_SHIPMENT_RETENTION_DAYS (two years).
+    closed_shipment_retention_days = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="Days a delivered or cancelled shipment is kept after its last event",
+    )
 
     def __str__(self) -> str:
         return self.name
@@ -231,6 +238,7 @@ class AuditAction(models.TextChoices):
     PASSWORD_RESET_REQUESTED = "password_reset_asked", "Password reset requested"
     SECOND_FACTOR_ENROLLED = "second_factor_enrolled", "Second factor enrolled"
     SECOND_FACTOR_FAILED = "second_factor_failed", "Second factor failed"
+    RETENTION_APPLIED = "retention_applied", "Closed shipments deleted by retention"
 
 
 class AuditEntry(models.Model):

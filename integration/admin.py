@@ -3,7 +3,7 @@ from typing import TYPE_CHECKING, TypeAlias, TypedDict
 from django.contrib import admin
 
 from core.db.readable import as_stored_text
-from integration.models import InboxEvent, RejectedEvent
+from integration.models import ArchiveFile, InboxEvent, RejectedEvent
 
 if TYPE_CHECKING:
     from django_stubs_ext import WithAnnotations
@@ -122,3 +122,16 @@ class RejectedEventAdmin(StoredAsTextAdmin):
     @admin.display(description="errors (as stored)")
     def errors_as_stored(self, event: RejectedEventRow) -> str:
         return event.errors_as_stored
+
+
+@admin.register(ArchiveFile)
+class ArchiveFileAdmin(ReadOnlyAdmin):
+    """The archive's manifest. Read-only like the events; an operator who accepts the
+    loss of a damaged file deletes its row (docs/OPERATIONS.md, "Archive and retention")."""
+
+    list_display = ["name", "kind", "day", "source", "rows", "sha256", "written_at"]
+    list_filter = ["kind", "source"]
+    date_hierarchy = "day"
+
+    def has_delete_permission(self, request, obj=None):
+        return bool(request.user.is_superuser)

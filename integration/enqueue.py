@@ -10,6 +10,8 @@ from celery import current_app
 
 PROCESS_INBOX = "integration.tasks.process_inbox"
 SWEEP_INBOX = "integration.tasks.sweep_inbox"
+ARCHIVE_EVENTS = "integration.tasks.archive_events"
+APPLY_RETENTION = "integration.tasks.apply_retention"
 
 
 def enqueue_process_inbox() -> None:

@@ -90,3 +90,31 @@ class RejectedEvent(models.Model):
 
     def __str__(self) -> str:
         return f"rejected {event_key(self.source, self.event_id)}"
+
+
+class ArchiveKind(models.TextChoices):
+    INBOX = "inbox", "Processed inbox events"
+    REJECTED = "rejected", "Rejected events"
+
+
+class ArchiveFile(models.Model):
+    """The manifest of archived events: one file per kind, day of receipt and source,
+    with the SHA-256 it was written with. A file is read back only if it still hashes
+    to this; the row changes in the transaction that deletes the rows the file now holds
+    (integration/services/archive.py)."""
+
+    kind = models.CharField(max_length=12, choices=ArchiveKind.choices)
+    day = models.DateField()
+    source = models.CharField(max_length=64)
+    name = models.CharField(max_length=300)
+    sha256 = models.CharField(max_length=64)
+    rows = models.PositiveIntegerField()
+    written_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "day", "source"], name="archive_file_once")
+        ]
+
+    def __str__(self) -> str:
+        return self.name

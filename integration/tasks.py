@@ -5,8 +5,16 @@ from __future__ import annotations
 import logging
 
 from celery import shared_task
+from django.utils import timezone
 
-from integration.enqueue import PROCESS_INBOX, SWEEP_INBOX, enqueue_process_inbox
+from integration.enqueue import (
+    APPLY_RETENTION,
+    ARCHIVE_EVENTS,
+    PROCESS_INBOX,
+    SWEEP_INBOX,
+    enqueue_process_inbox,
+)
+from integration.services.archive import ArchiveBusyError, archive_run
 from integration.services.processing import (
     pending_inbox_exists,
     process_inbox_until_empty,
@@ -14,6 +22,7 @@ from integration.services.processing import (
 )
 from visibility.enqueue import enqueue_deliver_notifications
 from visibility.services.notifications import pending_notifications_exist
+from visibility.services.retention import shipment_retention_apply
 
 logger = logging.getLogger(__name__)
 
@@ -38,3 +47,20 @@ def sweep_inbox() -> bool:
         enqueue_process_inbox()
         return True
     return False
+
+
+@shared_task(name=ARCHIVE_EVENTS)
+def archive_events() -> int:
+    """Archive and delete processed inbox and rejected events past their age
+    (integration/services/archive.py). A run already in progress makes this one a no-op."""
+    try:
+        return archive_run(timezone.now()).rows
+    except ArchiveBusyError:
+        logger.info("an archive run is already in progress")
+        return 0
+
+
+@shared_task(name=APPLY_RETENTION)
+def apply_retention() -> int:
+    """Delete closed shipments past their tenant's retention (visibility/services/retention.py)."""
+    return sum(shipment_retention_apply(timezone.now()).shipments.values())

@@ -99,3 +99,21 @@ def schedule_invoices_overdue(sender: Celery, **kwargs: object) -> None:
         sender.signature(RECORD_INVOICES_OVERDUE),
         name="record the invoices that turned overdue in the change feed",
     )
+
+
+@app.on_after_finalize.connect
+def schedule_archive_and_retention(sender: Celery, **kwargs: object) -> None:
+    from django.conf import settings
+
+    from integration.enqueue import APPLY_RETENTION, ARCHIVE_EVENTS
+
+    sender.add_periodic_task(
+        settings.ARCHIVE_SWEEP_SECONDS,
+        sender.signature(ARCHIVE_EVENTS),
+        name="archive and delete old processed and rejected events",
+    )
+    sender.add_periodic_task(
+        settings.RETENTION_SWEEP_SECONDS,
+        sender.signature(APPLY_RETENTION),
+        name="delete closed shipments past their tenant's retention",
+    )

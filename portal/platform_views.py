@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
@@ -180,6 +181,10 @@ class TenantForm(forms.Form):
     accounts = forms.CharField(
         max_length=4000, required=False, help_text="Comma-separated account numbers"
     )
+    # Empty: unchanged (a new tenant keeps CLOSED_SHIPMENT_RETENTION_DAYS).
+    closed_shipment_retention_days = forms.IntegerField(
+        required=False, min_value=30, max_value=36500
+    )
 
     def clean_accounts(self) -> list[str]:
         numbers = [number.strip() for number in self.cleaned_data["accounts"].split(",")]
@@ -200,6 +205,7 @@ def tenant_list(request: HttpRequest) -> HttpResponse:
                 slug=form.cleaned_data["slug"],
                 name=form.cleaned_data["name"],
                 account_numbers=form.cleaned_data["accounts"],
+                closed_shipment_retention_days=form.cleaned_data["closed_shipment_retention_days"],
                 request=request,
             )
         except ValueError as failure:
@@ -215,6 +221,7 @@ def tenant_list(request: HttpRequest) -> HttpResponse:
             "tenants": account_selectors.tenants_with_accounts(),
             "unassigned": account_selectors.unassigned_accounts(),
             "staff": account_selectors.staff_profiles(),
+            "default_retention_days": settings.CLOSED_SHIPMENT_RETENTION_DAYS,
             "section": "tenants",
         },
     )

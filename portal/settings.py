@@ -266,8 +266,15 @@ MEDIA_URL = "media/"
 # `make demo`) under names that carry a hash of their content, so they are cached for a
 # year. STATIC_MANIFEST=0 keeps plain names, for runs without collectstatic (the tests).
 STATIC_MANIFEST = env_bool("STATIC_MANIFEST", True)
+# Archived inbox and rejected events (integration/services/archive.py, core/archive_files.py):
+# local disk by default; any Django storage backend (S3-compatible) by changing "archive".
+ARCHIVE_ROOT = Path(os.environ.get("ARCHIVE_ROOT") or MEDIA_ROOT / "archive")
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "archive": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": ARCHIVE_ROOT},
+    },
     "staticfiles": {
         "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
         if STATIC_MANIFEST
@@ -392,6 +399,19 @@ CHANGE_STAMP_SECONDS = float(os.environ.get("CHANGE_STAMP_SECONDS", "5"))
 # the pruned positions is answered 410 Gone (resync).
 CHANGE_RETENTION_DAYS = float(os.environ.get("CHANGE_RETENTION_DAYS", "30"))
 CHANGE_PRUNE_SECONDS = float(os.environ.get("CHANGE_PRUNE_SECONDS", "3600"))
+# Tables that stay small (docs/OPERATIONS.md, "Archive and retention"): processed inbox rows
+# and rejected events received more than this many days ago are archived to files and
+# deleted, every ARCHIVE_SWEEP_SECONDS. The inbox's duplicate detection reaches back as far.
+INBOX_ARCHIVE_AFTER_DAYS = float(os.environ.get("INBOX_ARCHIVE_AFTER_DAYS", "30"))
+REJECTED_ARCHIVE_AFTER_DAYS = float(
+    os.environ.get("REJECTED_ARCHIVE_AFTER_DAYS", str(INBOX_ARCHIVE_AFTER_DAYS))
+)
+ARCHIVE_SWEEP_SECONDS = float(os.environ.get("ARCHIVE_SWEEP_SECONDS", "3600"))
+# Closed (delivered or cancelled) shipments quiet for longer than this are deleted with their
+# history, unless the tenant sets its own (Tenant.closed_shipment_retention_days); checked
+# every RETENTION_SWEEP_SECONDS.
+CLOSED_SHIPMENT_RETENTION_DAYS = int(os.environ.get("CLOSED_SHIPMENT_RETENTION_DAYS", "730"))
+RETENTION_SWEEP_SECONDS = float(os.environ.get("RETENTION_SWEEP_SECONDS", "86400"))
 INBOX_BATCH_SIZE = int(os.environ.get("INBOX_BATCH_SIZE", "4000"))
 INBOX_MAX_ATTEMPTS = int(os.environ.get("INBOX_MAX_ATTEMPTS", "5"))
 # Contract 1.1: an event's occurred_at may be at most this far after its receipt (clock skew).

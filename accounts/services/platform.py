@@ -20,20 +20,31 @@ def platform_tenant_save(
     slug: str,
     name: str,
     account_numbers: Iterable[str],
+    closed_shipment_retention_days: int | None = None,
     request: HttpRequest | None = None,
 ) -> Tenant:
     """Create a tenant (or rename one) and assign it accounts; events held for those
-    accounts are released. Raises ValueError when an account belongs to another tenant."""
+    accounts are released. `closed_shipment_retention_days`, when given, is how long its
+    closed shipments are kept (visibility/services/retention.py); None leaves it as it is.
+    Raises ValueError when an account belongs to another tenant."""
     numbers = sorted({number.strip() for number in account_numbers if number.strip()})
     with transaction.atomic():
         tenant = tenant_create_or_update(slug=slug, name=name, account_numbers=numbers)
+        details: dict[str, object] = {"name": name, "accounts_assigned": numbers}
+        if closed_shipment_retention_days is not None:
+            details["closed_shipment_retention_days"] = {
+                "from": tenant.closed_shipment_retention_days,
+                "to": closed_shipment_retention_days,
+            }
+            tenant.closed_shipment_retention_days = closed_shipment_retention_days
+            tenant.save(update_fields=["closed_shipment_retention_days"])
         audit_record(
             action=AuditAction.TENANT_SAVED,
             actor=actor,
             tenant=tenant,
             target=f"tenant:{tenant.slug}",
             request=request,
-            details={"name": name, "accounts_assigned": numbers},
+            details=details,
         )
     return tenant
 

@@ -22,6 +22,7 @@ from accounts.audit import audit_record
 from accounts.models import AuditAction
 from core.db.readable import as_stored_text
 from integration.models import InboxEvent, InboxState, RejectedEvent, event_key
+from integration.services.archive import archived_inbox_restore
 from integration.services.intake import receive_events
 from integration.services.processing import process_inbox_batch, wake_inbox_worker
 from visibility.models import Document, FreightCharge, Invoice, Order, Shipment
@@ -108,10 +109,18 @@ def read_models_clear() -> None:
         Order.objects.all().delete()
 
 
-def read_models_rebuild(progress: Progress, *, batch_size: int = 1000) -> int:
-    """Rebuild every read model from the stored events. Dead letters stay dead. What
-    people did on exception records (notes, owner, acknowledgement, resolution by hand)
-    is in no event: it is kept and put back on the rebuilt records."""
+def read_models_rebuild(
+    progress: Progress, *, batch_size: int = 1000, from_archive: bool = True
+) -> int:
+    """Rebuild every read model from the stored events, archived ones included (put back
+    in the inbox first; the next archive run takes them out again, once). Dead letters
+    stay dead. What people did on exception records (notes, owner, acknowledgement,
+    resolution by hand) is in no event: it is kept and put back on the rebuilt records.
+
+    Raises `ArchiveTamperedError` before anything changes if an archive file is not what
+    was written."""
+    if from_archive:
+        archived_inbox_restore()
     with transaction.atomic():
         worked = exception_work_keep()
         read_models_clear()

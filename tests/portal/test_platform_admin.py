@@ -179,6 +179,32 @@ def test_an_account_of_another_tenant_is_refused_in_words(
     assert bad.status_code == 200 and 'aria-invalid="true"' in bad.content.decode()
 
 
+def test_a_tenants_retention_of_closed_shipments_is_set_here_and_audited(
+    client, brenner, platform_admin
+):
+    sign_in_verified(client, platform_admin)
+    assert "730 days (default)" in client.get("/platform/tenants/").content.decode()
+
+    client.post(
+        "/platform/tenants/",
+        {"slug": "brenner", "name": "Brenner Tools", "closed_shipment_retention_days": "3650"},
+    )
+    client.post("/platform/tenants/", {"slug": "brenner", "name": "Brenner Tools"})
+
+    brenner.refresh_from_db()
+    assert brenner.closed_shipment_retention_days == 3650, "left empty: unchanged"
+    assert "3650 days" in client.get("/platform/tenants/").content.decode()
+    changed = AuditEntry.objects.filter(tenant=brenner, action="tenant_saved").order_by("id")
+    assert changed[0].details["closed_shipment_retention_days"] == {"from": None, "to": 3650}
+    too_short = client.post(
+        "/platform/tenants/",
+        {"slug": "brenner", "name": "Brenner Tools", "closed_shipment_retention_days": "7"},
+    )
+    assert 'id="t-retention-error"' in too_short.content.decode()
+    brenner.refresh_from_db()
+    assert brenner.closed_shipment_retention_days == 3650
+
+
 def test_registering_a_source_shows_its_token_once_and_is_audited(client, platform_admin):
     sign_in_verified(client, platform_admin)
 

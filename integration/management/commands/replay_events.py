@@ -3,8 +3,10 @@ from datetime import datetime
 
 from django.core.management.base import BaseCommand, CommandError
 
+from core.archive_files import ArchiveTamperedError
 from integration.models import InboxEvent, InboxState
 from integration.progress import ProgressBar
+from integration.services.archive import archived_inbox_restore
 from integration.services.replay import (
     inbox_events_requeue,
     inbox_selection,
@@ -40,27 +42,57 @@ class Command(BaseCommand):
         parser.add_argument("--since", type=timestamp, help="occurred_at >= this")
         parser.add_argument("--until", type=timestamp, help="occurred_at < this")
         parser.add_argument(
+            "--from-archive",
+            action="store_true",
+            help="also put the matching archived events back in the inbox (verified first)",
+        )
+        parser.add_argument(
             "--no-process", action="store_true", help="only queue them; workers project them"
         )
 
     def handle(
-        self, *args, dead, rejected, source, event_type, since, until, no_process, **options
+        self,
+        *args,
+        dead,
+        rejected,
+        source,
+        event_type,
+        since,
+        until,
+        from_archive,
+        no_process,
+        **options,
     ):
+        if from_archive and (dead or rejected):
+            raise CommandError("--from-archive replays archived processed events only")
         if rejected:
             outcome = rejected_events_replay(source=source)
             self.stdout.write(", ".join(f"{count} {status}" for status, count in outcome.items()))
-        elif not (dead or source or event_type or since or until):
+        elif not (dead or source or event_type or since or until or from_archive):
             raise CommandError(
                 "say what to replay: --dead, --rejected, or a filter "
                 "(--source, --type, --since, --until)"
             )
         else:
-            queued = inbox_events_requeue(
-                inbox_selection(
-                    dead_only=dead, source=source, event_type=event_type, since=since, until=until
+            if from_archive:
+                try:
+                    restored = archived_inbox_restore(
+                        source=source, event_type=event_type, since=since, until=until
+                    )
+                except ArchiveTamperedError as error:
+                    raise CommandError(f"nothing was changed: {error}") from error
+                self.stdout.write(f"{restored} archived events put back in the inbox")
+            if dead or source or event_type or since or until:
+                queued = inbox_events_requeue(
+                    inbox_selection(
+                        dead_only=dead,
+                        source=source,
+                        event_type=event_type,
+                        since=since,
+                        until=until,
+                    )
                 )
-            )
-            self.stdout.write(f"{queued} events queued for projection")
+                self.stdout.write(f"{queued} events queued for projection")
         if no_process:
             return
         pending = InboxEvent.objects.filter(state=InboxState.PENDING).count()
