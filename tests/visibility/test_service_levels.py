@@ -122,7 +122,10 @@ def test_the_operations_page_raises_a_visible_alert_for_a_breach(client, cs_staf
     alert = page[page.index('data-testid="sla-alerts"') :]
     alert = alert[: alert.index("</div>")]
     assert 'role="alert"' in page
-    assert "Order to shipment</strong>: 1 of 2 orders waiting for a shipment older than 2 days" in alert
+    assert (
+        "Order to shipment</strong>: 1 of 2 orders waiting for a shipment older than 2 days"
+        in alert
+    )
     assert "Brenner Tools" in alert
     assert "Delivered, not invoiced</strong>: 1 of 2" in alert
     assert "Nordwind Retail" in alert

@@ -360,6 +360,7 @@ def _record_attempt(notification: Notification, *, channel: str) -> None:
             "channel": channel,
             "shipment": notification.shipment_ref,
             "webhook_event_id": notification.event_id,
+            "batch_id": notification.batch_id,
             "trigger": notification.trigger,
             "state": notification.state,
             "attempts": notification.attempts,
