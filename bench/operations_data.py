@@ -39,18 +39,20 @@ _STEPS: list[tuple[str, str]] = [
         "open exceptions",
         """INSERT INTO visibility_shipmentexception
                (reason, opened_by, occurrence_key, source_code, detail, status, opened_at,
-                resolved_automatically, shipment_id)
+                resolved_automatically, shipment_id, customer_account_id, source)
            SELECT 'other', 'milestone', 'bench', '', '', 'open',
-                  now() - (id % 240) * interval '1 hour', false, id
+                  now() - (id % 240) * interval '1 hour', false, id, customer_account_id,
+                  last_heard_source
            FROM visibility_shipment WHERE status = 'exception'""",
     ),
     (
         "resolved exceptions",
         """INSERT INTO visibility_shipmentexception
                (reason, opened_by, occurrence_key, source_code, detail, status, opened_at,
-                resolved_at, resolved_automatically, shipment_id)
+                resolved_at, resolved_automatically, shipment_id, customer_account_id, source)
            SELECT 'weather', 'delay', 'bench', '', '', 'resolved',
-                  now() - interval '30 days', now() - interval '29 days', true, id
+                  now() - interval '30 days', now() - interval '29 days', true, id,
+                  customer_account_id, last_heard_source
            FROM visibility_shipment WHERE status = 'delivered' AND id % 48 = 1""",
     ),
     (

@@ -753,6 +753,13 @@ class ShipmentException(models.Model):
         on_delete=models.SET_NULL,
         related_name="owned_exceptions",
     )
+    # The shipment's account and the source last heard from about it when the exception
+    # opened (no foreign key, like VisibilityChange's): the business SLA "exception aging"
+    # groups unresolved exceptions by them without joining a million shipments
+    # (visibility/service_levels.py). A shipment that later moves to another account
+    # keeps its open exceptions counted where they opened until they resolve.
+    customer_account_id = models.BigIntegerField(null=True, blank=True)
+    source = models.CharField(max_length=64, blank=True, default="", db_default="")
 
     class Meta:
         constraints = [
@@ -767,7 +774,13 @@ class ShipmentException(models.Model):
                 fields=["opened_at", "id"],
                 name="exception_unresolved_oldest",
                 condition=~models.Q(status="resolved"),
-            )
+            ),
+            models.Index(
+                fields=["opened_at"],
+                include=["customer_account_id", "source"],
+                name="exception_open_by_account",
+                condition=~models.Q(status="resolved"),
+            ),
         ]
 
     def __str__(self) -> str:

@@ -7,13 +7,14 @@ Selectors (read only). Each SLA is a set of open items with an age, and a thresh
   aged from their release; source: the system that released the order;
 - milestone freshness: moving shipments (in transit, out for delivery) aged from their
   last event; source: the system last heard from about the shipment;
-- exception aging: unresolved exceptions aged from their opening; source: as above;
+- exception aging: unresolved exceptions aged from their opening; tenant and source: the
+  shipment's account and last source when it opened (stored on the exception);
 - delivered not invoiced: shipments the clock flagged delivered and not invoiced, aged
   from their delivery; source: as above.
 
 Each figure is one GROUP BY over a partial index that holds only the open items and
 covers the account and source (`order_awaiting_shipment`, `shipment_moving_last_event`,
-`shipment_not_invoiced`, `exception_unresolved_oldest`): its cost grows with the open
+`shipment_not_invoiced`, `exception_open_by_account`): its cost grows with the open
 items, never with the history (measured at 1,000,000 shipments: docs/BENCHMARKS.md,
 "Operations figures"). Accounts are mapped to tenants in Python from one small query.
 """
@@ -76,11 +77,10 @@ SERVICE_LEVELS: tuple[ServiceLevel, ...] = (
         items="unresolved exceptions",
         threshold=lambda: timedelta(hours=settings.SLA_EXCEPTION_AGE_HOURS),
         sql=f"""
-            SELECT shipment.customer_account_id, shipment.last_heard_source, count(*),
-                   count(*) FILTER (WHERE exception.opened_at < %s), min(exception.opened_at)
-            FROM visibility_shipmentexception AS exception
-            JOIN visibility_shipment AS shipment ON shipment.id = exception.shipment_id
-            WHERE exception.status <> '{ShipmentException.Status.RESOLVED.value}'
+            SELECT customer_account_id, source, count(*),
+                   count(*) FILTER (WHERE opened_at < %s), min(opened_at)
+            FROM visibility_shipmentexception
+            WHERE status <> '{ShipmentException.Status.RESOLVED.value}'
             GROUP BY 1, 2""",
     ),
     ServiceLevel(

@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from tests.factories import OrderFactory, ShipmentFactory, account
+from tests.factories import OrderFactory, ShipmentFactory, account, derive
 from tests.helpers import sign_in_verified
 from visibility.models import Order, Shipment, ShipmentException, ShipmentStatus
 from visibility.service_levels import service_levels
@@ -61,6 +61,8 @@ def operations(brenner, nordwind):
     ]:
         ShipmentException.objects.create(
             shipment=made,
+            customer_account_id=made.customer_account_id,
+            source="carrier",
             reason="weather",
             opened_by="milestone",
             status=status,
@@ -99,6 +101,22 @@ def test_each_sla_counts_open_and_breaching_items_per_tenant_and_source(operatio
     assert {row["name"]: row["alert"] for row in not_invoiced["by_tenant"]} == {
         "nordwind": True,
         "brenner": False,
+    }
+
+
+def test_an_exception_opened_by_derivation_carries_its_shipments_account_and_source(brenner):
+    made = ShipmentFactory(customer_account=account("C-1002"))
+    Shipment.objects.filter(id=made.id).update(last_heard_source="tms")
+    ShipmentException.objects.filter(shipment=made).delete()
+    Shipment.objects.filter(id=made.id).update(status=ShipmentStatus.IN_TRANSIT)
+    made.refresh_from_db()
+
+    derive(shipments=[made])  # planned in the past: the clock opens exceptions
+
+    opened = ShipmentException.objects.filter(shipment=made)
+    assert opened.exists()
+    assert set(opened.values_list("customer_account_id", "source")) == {
+        (account("C-1002").id, "tms")
     }
 
 
