@@ -66,7 +66,7 @@ def _inbox_rows(query: str) -> list[dict[str, Any]]:
     matches = Q(event_id=query) | Q(request_id=query)
     if separator and source and event_id:
         matches |= Q(source=source, event_id=event_id)
-    return list(
+    rows = (
         InboxEvent.objects.filter(matches)
         .order_by("received_at", "id")
         .values(
@@ -86,6 +86,7 @@ def _inbox_rows(query: str) -> list[dict[str, Any]]:
             occurred_at_text=as_stored_text("occurred_at"),
         )[:MAX_TRACED_EVENTS]
     )
+    return [dict(row) for row in rows]
 
 
 def _named(data: Any, name: str) -> str | None:
@@ -191,8 +192,9 @@ def _notifications(batch_id: str, refs: list[str]) -> list[dict[str, Any]]:
     """What the batch recorded for the objects the event changed, with delivery attempts."""
     if not batch_id or not refs:
         return []
-    notifications = list(
-        Notification.objects.filter(shipment_ref__in=refs, batch_id=batch_id)
+    notifications: list[dict[str, Any]] = [
+        dict(row)
+        for row in Notification.objects.filter(shipment_ref__in=refs, batch_id=batch_id)
         .order_by("id")
         .values(
             "id",
@@ -206,14 +208,14 @@ def _notifications(batch_id: str, refs: list[str]) -> list[dict[str, Any]]:
             "event_id",
             "last_error",
         )
-    )
+    ]
     attempts: dict[int, list[dict[str, Any]]] = {}
     for attempt in (
         WebhookDelivery.objects.filter(notification_id__in=[row["id"] for row in notifications])
         .order_by("attempted_at", "id")
         .values("notification_id", "attempt", "attempted_at", "status_code", "error", "duration_ms")
     ):
-        attempts.setdefault(attempt["notification_id"], []).append(attempt)
+        attempts.setdefault(attempt["notification_id"], []).append(dict(attempt))
     for row in notifications:
         row["deliveries"] = attempts.get(row["id"], [])
     return notifications
