@@ -951,6 +951,16 @@ def generated_shipments(name: str = DATABASE) -> int:
         return 0
 
 
+def fill_operations(name: str = DATABASE) -> None:
+    """The inbox and open work the operations figures read (bench/operations_data.py)."""
+    import psycopg
+
+    from bench import operations_data
+
+    with psycopg.connect(database_url(name), autocommit=True) as conn:
+        operations_data.fill(conn, log=lambda line: print(line, flush=True))
+
+
 def main() -> None:
     shipments = int(os.environ.get("BENCH_SHIPMENTS", "1000000"))
     seed = int(os.environ.get("BENCH_SEED", "1"))
@@ -959,6 +969,7 @@ def main() -> None:
     ensure_database(fresh=True)
     setup_django()
     result = generate(shipments, seed=seed)
+    fill_operations()
     print(
         f"Done in {time.monotonic() - started:.0f}s: {result['shipments']:,} shipments, "
         f"{result['orders']:,} orders; rows {result['rows']}; timings {result['timings']}",

@@ -11,7 +11,9 @@ one account of it, staff seeing all tenants), measures:
   /api/v1/shipments/<id> with a partner token (staff: a signed-in session);
 - a filtered, paginated shipment list (status, last-event date), page 1 and page 10,
   25 and 100 a page: `selectors.shipment_list` with OFFSET, and /api/v1/shipments with
-  its cursor pagination (page 10 = the tenth page following `next`).
+  its cursor pagination (page 10 = the tenth page following `next`);
+- every operations figure (health page, business SLAs, `/metrics`): bench/operations.py,
+  first; `BENCH_READS_ONLY=operations` stops after it.
 
 Selector timings and query counts (CaptureQueriesContext) run in this process; HTTP
 timings go to a real server process on loopback. Per-request query counts for HTTP are
@@ -39,7 +41,7 @@ from statistics import median
 from typing import Any
 from urllib.parse import urlencode
 
-from bench import read_data
+from bench import operations, read_data
 
 ROOT = read_data.ROOT
 DOC = ROOT / "docs" / "BENCHMARKS.md"
@@ -454,7 +456,13 @@ def environment() -> dict[str, Any]:
         cursor.execute("SHOW server_version")
         version = cursor.fetchone()[0]
         sizes = {}
-        for table in [*read_data.BIG_TABLES, "accounts_customeraccount", "accounts_tenant"]:
+        for table in [
+            *read_data.BIG_TABLES,
+            "visibility_shipmentexception",
+            "integration_inboxevent",
+            "accounts_customeraccount",
+            "accounts_tenant",
+        ]:
             cursor.execute(
                 f"SELECT count(*), pg_size_pretty(pg_table_size('{table}')), "
                 f"pg_size_pretty(pg_indexes_size('{table}')) FROM {table}"
@@ -616,9 +624,20 @@ def main() -> None:
         started = time.monotonic()
         subprocess.run([sys.executable, "-m", "bench.read_data"], cwd=ROOT, check=True)
         generation = f"{time.monotonic() - started:.0f} s"
+    read_data.fill_operations()
     read_data.setup_django()
     env = environment()
     log(f"environment: {json.dumps(env)}")
+    log("operations figures")
+    measured = operations.measure(stats, log)
+    operations_text = operations.markdown(
+        measured, env, operations.explain(measured["slowest_sql"], EXPLAIN_DIR, ROOT)
+    )
+    print(operations_text)
+    operations.write_doc(DOC, operations_text)
+    if os.environ.get("BENCH_READS_ONLY") == "operations":
+        log(f"operations figures written into {DOC.relative_to(ROOT)}")
+        return
     rng = random.Random(7)
     people = personas()
     samples = {}

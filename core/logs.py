@@ -12,6 +12,9 @@ import json
 import logging
 import re
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
 
@@ -36,6 +39,31 @@ def request_id(request: HttpRequest) -> str:
         known = sent if _SANE_REQUEST_ID.fullmatch(sent) else uuid.uuid4().hex
         setattr(request, _REQUEST_ID_ATTRIBUTE, known)
     return known
+
+
+# The projection batch running in this thread (integration/services/processing.py), so
+# that what it records (notifications) carries its id without threading it through
+# every call between the batch and the outbox.
+_PROJECTION_BATCH_ID: ContextVar[str] = ContextVar("projection_batch_id", default="")
+
+
+def new_batch_id() -> str:
+    return uuid.uuid4().hex[:16]
+
+
+def current_batch_id() -> str:
+    """The id of the projection batch running now, or "" outside one."""
+    return _PROJECTION_BATCH_ID.get()
+
+
+@contextmanager
+def projection_batch(batch_id: str) -> Iterator[None]:
+    """Run the block as projection batch `batch_id` (`current_batch_id()` inside it)."""
+    token = _PROJECTION_BATCH_ID.set(batch_id)
+    try:
+        yield
+    finally:
+        _PROJECTION_BATCH_ID.reset(token)
 
 
 def _extra(record: logging.LogRecord) -> dict[str, Any]:

@@ -75,3 +75,22 @@ clock_sweep_duration = Histogram(
     namespace=NAMESPACE,
     buckets=LATENCY_BUCKETS,
 )
+webhook_request_duration = Histogram(
+    "webhook_request_duration_seconds",
+    "Time of one webhook delivery attempt's HTTP request (connect, send, answer), by "
+    "outcome (delivered: a 2xx; failed: anything else, a refused connection included).",
+    ["outcome"],
+    namespace=NAMESPACE,
+    buckets=LATENCY_BUCKETS,
+)
+# From seconds (a worker that was idle) to hours (retries with backoff).
+DELIVERY_LAG_BUCKETS = (0.1, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0, 900.0, 3600.0, 21600.0)
+webhook_delivery_lag = Histogram(
+    "webhook_delivery_lag_seconds",
+    "From a webhook notification being recorded (by the projection batch of the events "
+    "that caused it) to its delivery (a 2xx answer), retries included. Event accepted to "
+    "webhook delivered is this plus the projection lag (the inbox lag and the health "
+    "page's lag chart).",
+    namespace=NAMESPACE,
+    buckets=DELIVERY_LAG_BUCKETS,
+)

@@ -42,6 +42,11 @@ class InboxEvent(models.Model):
     next_attempt_at = models.DateTimeField(null=True, blank=True)
     # When the batch that projected the event claimed it (it commits a little later).
     processed_at = models.DateTimeField(null=True, blank=True)
+    # The correlation id of the intake request that stored it (`X-Request-ID`, core/logs.py)
+    # and the id of the batch that last claimed it (the `batch projected` log line's
+    # `batch_id`): what "what happened to event X" follows (integration/event_trace.py).
+    request_id = models.CharField(max_length=64, blank=True, default="", db_default="")
+    batch_id = models.CharField(max_length=16, blank=True, default="", db_default="")
 
     class Meta:
         constraints = [
@@ -62,6 +67,18 @@ class InboxEvent(models.Model):
             # Dead letters are few: `/metrics` counts them at every scrape.
             models.Index(
                 fields=["id"], name="inbox_dead", condition=models.Q(state=InboxState.DEAD)
+            ),
+            # "What happened to event X": by the event's id (from any source) or by the
+            # intake request's correlation id.
+            models.Index(fields=["event_id"], name="inbox_event_id"),
+            models.Index(
+                fields=["request_id"], name="inbox_request_id", condition=~models.Q(request_id="")
+            ),
+            # The throughput chart's "projected per minute" reads the last hour by it.
+            models.Index(
+                fields=["processed_at"],
+                name="inbox_processed_at",
+                condition=models.Q(processed_at__isnull=False),
             ),
         ]
 

@@ -7,6 +7,7 @@ page stays cheap however large the inbox grows.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -61,76 +62,105 @@ def inbox_gauges(*, now: datetime | None = None) -> dict[str, float]:
     }
 
 
-def integration_health(*, now: datetime | None = None) -> dict[str, Any]:
-    now = now or timezone.now()
-    window_start = now - timedelta(minutes=RATE_WINDOW_MINUTES)
-    day_start = now - timedelta(days=1)
-
-    pending, oldest_pending = _pending_and_oldest()
+def _events_per_minute(now: datetime) -> list[dict[str, Any]]:
     rates = _rows(
         """SELECT source, event_type, count(*) FROM integration_inboxevent
            WHERE received_at >= %s GROUP BY source, event_type ORDER BY source, event_type""",
-        [window_start],
+        [now - timedelta(minutes=RATE_WINDOW_MINUTES)],
     )
+    return [
+        {
+            "source": source,
+            "event_type": event_type,
+            "per_minute": round(count / RATE_WINDOW_MINUTES, 2),
+        }
+        for source, event_type, count in rates
+    ]
+
+
+def _held(now: datetime) -> list[dict[str, Any]]:
     held = _rows(
         """SELECT split_part(waiting_for, %s, 1), count(*), min(received_at)
            FROM integration_inboxevent WHERE state = %s GROUP BY 1 ORDER BY 1""",
         [HoldKey.SEPARATOR, InboxState.HELD.value],
     )
+    return [
+        {"waiting_for": kind, "count": count, "oldest_age_seconds": _age_seconds(oldest, now)}
+        for kind, count, oldest in held
+    ]
+
+
+def _dead_letters(now: datetime) -> list[dict[str, Any]]:
     dead = _rows(
         """SELECT split_part(last_error, ':', 1), count(*) FROM integration_inboxevent
            WHERE state = %s GROUP BY 1 ORDER BY 2 DESC LIMIT 20""",
         [InboxState.DEAD.value],
     )
+    return [{"error": error, "count": count} for error, count in dead]
+
+
+def _rejected(now: datetime) -> list[dict[str, Any]]:
     rejected = _rows(
         """SELECT coalesce(errors -> 0 ->> 'field', ''), coalesce(errors -> 0 ->> 'message', ''),
                   count(*)
            FROM integration_rejectedevent WHERE received_at >= %s
            GROUP BY 1, 2 ORDER BY 3 DESC LIMIT 20""",
-        [day_start],
+        [now - timedelta(days=1)],
     )
+    return [
+        {"field": field, "message": message, "count": count} for field, message, count in rejected
+    ]
+
+
+def _sources(now: datetime) -> list[dict[str, Any]]:
     # occurred_at is what senders wrote: one Python cannot read must not fail the page.
     freshness = _rows(
         f"""SELECT source, max(received_at), {readable_timestamp_sql("max(occurred_at)")}
             FROM integration_inboxevent
             WHERE received_at >= %s GROUP BY source ORDER BY source""",
-        [day_start],
+        [now - timedelta(days=1)],
     )
+    return [
+        {
+            "source": source,
+            "last_received_at": received.isoformat(),
+            "last_occurred_at": occurred.isoformat() if occurred else None,
+            "age_seconds": _age_seconds(received, now),
+        }
+        for source, received, occurred in freshness
+    ]
+
+
+def _unmapped_status_codes(now: datetime) -> list[dict[str, Any]]:
+    # The partial index `history_unmapped_code` holds only these facts: the count never
+    # reads the rest of the history (2 s at 10,000,000 facts before it).
     unmapped = _rows(
         """SELECT carrier_status_code, count(*) FROM visibility_shipmentevent
            WHERE kind = %s GROUP BY 1 ORDER BY 2 DESC LIMIT 20""",
         [ShipmentEvent.Kind.UNMAPPED_CODE.value],
     )
+    return [{"code": code, "count": count} for code, count in unmapped]
+
+
+# Each figure of the health page but the inbox's, by its key in `integration_health`'s
+# answer: one query each (`make bench-reads` times them one by one).
+HEALTH_FIGURES: dict[str, Callable[[datetime], list[dict[str, Any]]]] = {
+    "events_per_minute": _events_per_minute,
+    "held": _held,
+    "dead_letters": _dead_letters,
+    "rejected_last_24h": _rejected,
+    "sources": _sources,
+    "unmapped_status_codes": _unmapped_status_codes,
+}
+
+
+def integration_health(*, now: datetime | None = None) -> dict[str, Any]:
+    now = now or timezone.now()
+    pending, oldest_pending = _pending_and_oldest()
     return {
         "generated_at": now.isoformat(),
         "inbox": {"pending": pending, "lag_seconds": _age_seconds(oldest_pending, now)},
-        "events_per_minute": [
-            {
-                "source": source,
-                "event_type": event_type,
-                "per_minute": round(count / RATE_WINDOW_MINUTES, 2),
-            }
-            for source, event_type, count in rates
-        ],
-        "held": [
-            {"waiting_for": kind, "count": count, "oldest_age_seconds": _age_seconds(oldest, now)}
-            for kind, count, oldest in held
-        ],
-        "dead_letters": [{"error": error, "count": count} for error, count in dead],
-        "rejected_last_24h": [
-            {"field": field, "message": message, "count": count}
-            for field, message, count in rejected
-        ],
-        "sources": [
-            {
-                "source": source,
-                "last_received_at": received.isoformat(),
-                "last_occurred_at": occurred.isoformat() if occurred else None,
-                "age_seconds": _age_seconds(received, now),
-            }
-            for source, received, occurred in freshness
-        ],
-        "unmapped_status_codes": [{"code": code, "count": count} for code, count in unmapped],
+        **{key: figure(now) for key, figure in HEALTH_FIGURES.items()},
     }
 
 

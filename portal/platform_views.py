@@ -24,11 +24,16 @@ from accounts.models import SourceRole
 from accounts.scoping import is_operator
 from accounts.services.platform import platform_source_register, platform_tenant_save
 from integration import selectors as integration_selectors
+from integration.event_trace import MAX_QUERY_LENGTH, event_traces
 from integration.services.replay import dead_letters_discard, dead_letters_replay
 from portal.access import platform_admin_or_404
 from portal.forms import LARGEST_ID
 from portal.operations_charts import bar_chart, duration_in_words
 from visibility.flags import age_in_words
+from visibility.service_levels import service_levels
+
+# How many tenants an SLA's row names (the worst first); /metrics has them all.
+SLA_TENANTS_SHOWN = 5
 
 # How many dead letters one submit may act on (a page shows 100).
 MAX_SELECTED = 500
@@ -38,6 +43,21 @@ def _ago(iso: str | None, now: datetime) -> str:
     return age_in_words(datetime.fromisoformat(iso), now) if iso else ""
 
 
+def _service_levels_in_words(now: datetime) -> list[dict]:
+    return [
+        {
+            **level,
+            "threshold": duration_in_words(level["threshold_seconds"]),
+            "oldest": duration_in_words(level["oldest_age_seconds"]),
+            "top_tenants": level["by_tenant"][:SLA_TENANTS_SHOWN],
+            "tenants": [row["title"] for row in level["by_tenant"] if row["alert"]][
+                :SLA_TENANTS_SHOWN
+            ],
+        }
+        for level in service_levels(now=now)
+    ]
+
+
 @login_required
 def integration_health_page(request: HttpRequest) -> HttpResponse:
     if not is_operator(request.user):
@@ -45,6 +65,7 @@ def integration_health_page(request: HttpRequest) -> HttpResponse:
     now = timezone.now()
     health = integration_selectors.integration_health(now=now)
     series = integration_selectors.throughput_by_minute(now=now)
+    levels = _service_levels_in_words(now)
     return render(
         request,
         "operations/integration_health.html",
@@ -78,7 +99,21 @@ def integration_health_page(request: HttpRequest) -> HttpResponse:
             "held_total": sum(row["count"] for row in health["held"]),
             "dead_total": sum(row["count"] for row in health["dead_letters"]),
             "is_platform_admin": request.user.is_superuser,
+            "service_levels": levels,
+            "sla_alerts": [level for level in levels if level["alert"]],
         },
+    )
+
+
+@login_required
+def event_trace_page(request: HttpRequest) -> HttpResponse:
+    """ "What happened to event X" (integration/event_trace.py), platform admins only."""
+    platform_admin_or_404(request)
+    query = request.GET.get("q", "").strip()[:MAX_QUERY_LENGTH]
+    return render(
+        request,
+        "platform/event_trace.html",
+        {"query": query, "traces": event_traces(query) if query else None, "section": "trace"},
     )
 
 

@@ -429,6 +429,16 @@ TRACKING_STALE_HOURS = {
 TRACKING_STALE_HOURS_DEFAULT = float(os.environ.get("TRACKING_STALE_HOURS_DEFAULT", "24"))
 POD_MISSING_HOURS = float(os.environ.get("POD_MISSING_HOURS", "24"))
 NOT_INVOICED_DAYS = float(os.environ.get("NOT_INVOICED_DAYS", "3"))
+# Business service levels (visibility/service_levels.py, docs/OPERATIONS.md "Business
+# SLAs"): past these ages an item breaches its SLA, which raises an alert on the
+# operations page and `portal_sla_alert` in /metrics.
+SLA_ORDER_TO_SHIPMENT_HOURS = float(os.environ.get("SLA_ORDER_TO_SHIPMENT_HOURS", "48"))
+SLA_MILESTONE_FRESHNESS_HOURS = float(os.environ.get("SLA_MILESTONE_FRESHNESS_HOURS", "24"))
+SLA_EXCEPTION_AGE_HOURS = float(os.environ.get("SLA_EXCEPTION_AGE_HOURS", "48"))
+SLA_DELIVERED_NOT_INVOICED_DAYS = float(os.environ.get("SLA_DELIVERED_NOT_INVOICED_DAYS", "7"))
+# At most this many tenants get series of their own in /metrics (those with the most
+# breaches); the rest are added up under tenant="other", so the label set stays bounded.
+SLA_METRICS_MAX_TENANTS = int(os.environ.get("SLA_METRICS_MAX_TENANTS", "50"))
 # How often beat records, for the change feed, the unpaid invoices whose due date passed
 # (an invoice's overdue status is derived when read; nothing else writes it).
 INVOICE_OVERDUE_SWEEP_SECONDS = float(os.environ.get("INVOICE_OVERDUE_SWEEP_SECONDS", "600"))

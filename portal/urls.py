@@ -187,6 +187,7 @@ urlpatterns = [
         name="platform-dead-letter",
     ),
     path("platform/held/", platform_views.held_event_list, name="platform-held"),
+    path("platform/events/", platform_views.event_trace_page, name="platform-event-trace"),
     path("platform/tenants/", platform_views.tenant_list, name="platform-tenants"),
     path("platform/sources/", platform_views.source_list, name="platform-sources"),
     path("exceptions/", exception_queue_page, name="exception-queue"),

@@ -128,6 +128,14 @@ class Order(SnapshotVersion):
         indexes = [
             models.Index(fields=["customer_account", "-last_event_at"]),
             models.Index(fields=["customer_account", "updated_at", "id"], name="order_updated"),
+            # Business SLA "order to shipment" (visibility/service_levels.py): orders still
+            # waiting for a shipment, oldest first, covering what the figure groups by.
+            models.Index(
+                fields=["snapshot_occurred_at"],
+                include=["customer_account", "released_by"],
+                name="order_awaiting_shipment",
+                condition=models.Q(status="booked"),
+            ),
         ]
 
     def __str__(self) -> str:
@@ -222,6 +230,21 @@ class Shipment(SnapshotVersion):
             models.Index(
                 fields=["customer_account", "status", "-last_event_at", "-id"],
                 name="shipment_account_status_newest",
+            ),
+            # Business SLAs (visibility/service_levels.py): moving shipments by their last
+            # milestone, and delivered ones not invoiced by delivery, each covering what
+            # the figure groups by (account, source), so a figure reads only this index.
+            models.Index(
+                fields=["last_event_at"],
+                include=["customer_account", "last_heard_source"],
+                name="shipment_moving_last_event",
+                condition=models.Q(status__in=["in_transit", "out_for_delivery"]),
+            ),
+            models.Index(
+                fields=["delivered_at"],
+                include=["customer_account", "last_heard_source"],
+                name="shipment_not_invoiced",
+                condition=models.Q(not_invoiced=True),
             ),
         ]
 
@@ -335,7 +358,16 @@ class ShipmentEvent(models.Model):
                 fields=["shipment", "event_key", "kind"], name="shipment_event_unique"
             )
         ]
-        indexes = [models.Index(fields=["shipment", "occurred_at"])]
+        indexes = [
+            models.Index(fields=["shipment", "occurred_at"]),
+            # Unknown carrier codes are rare: the health page counts them from this small
+            # index instead of reading the whole history (docs/BENCHMARKS.md, "Operations").
+            models.Index(
+                fields=["carrier_status_code"],
+                name="history_unmapped_code",
+                condition=models.Q(kind="unmapped_code"),
+            ),
+        ]
 
 
 class Invoice(SnapshotVersion):
@@ -621,6 +653,9 @@ class Notification(models.Model):
     sent_at = models.DateTimeField(null=True, blank=True)
     # Webhooks: the event's id (`evt_…`, the same for every webhook of the tenant).
     event_id = models.CharField(max_length=40, blank=True, default="", db_default="")
+    # The projection batch that recorded it (`InboxEvent.batch_id`; empty when recorded
+    # outside a batch, e.g. by the clock sweep).
+    batch_id = models.CharField(max_length=16, blank=True, default="", db_default="")
 
     class Meta:
         constraints = [
@@ -718,6 +753,13 @@ class ShipmentException(models.Model):
         on_delete=models.SET_NULL,
         related_name="owned_exceptions",
     )
+    # The shipment's account and the source last heard from about it when the exception
+    # opened (no foreign key, like VisibilityChange's): the business SLA "exception aging"
+    # groups unresolved exceptions by them without joining a million shipments
+    # (visibility/service_levels.py). A shipment that later moves to another account
+    # keeps its open exceptions counted where they opened until they resolve.
+    customer_account_id = models.BigIntegerField(null=True, blank=True)
+    source = models.CharField(max_length=64, blank=True, default="", db_default="")
 
     class Meta:
         constraints = [
@@ -732,7 +774,13 @@ class ShipmentException(models.Model):
                 fields=["opened_at", "id"],
                 name="exception_unresolved_oldest",
                 condition=~models.Q(status="resolved"),
-            )
+            ),
+            models.Index(
+                fields=["opened_at"],
+                include=["customer_account_id", "source"],
+                name="exception_open_by_account",
+                condition=~models.Q(status="resolved"),
+            ),
         ]
 
     def __str__(self) -> str:

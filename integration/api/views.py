@@ -150,7 +150,9 @@ class ReceiveEventsApi(APIView):
             return problem_response(413, slug="payload-too-large", detail=str(error))
         except ValueError as error:
             return problem_response(400, slug="invalid-request", detail=str(error))
-        results = receive_events(source=source.key, events=events)
+        results = receive_events(
+            source=source.key, events=events, request_id=request_id(request._request)
+        )
         _record(request._request, source.key, events, results)
         return Response({"results": [result.as_json() for result in results]}, status=202)
 

@@ -27,9 +27,9 @@ MAX_BATCH_EVENTS = 1000
 _INSERT_INBOX = """
 INSERT INTO integration_inboxevent
     (source, event_id, event_type, spec_version, occurred_at, sequence, data, received_at,
-     state, waiting_for, attempts, last_error)
+     state, waiting_for, attempts, last_error, request_id, batch_id)
 SELECT %b::text, rows.event_id, rows.event_type, rows.spec_version, rows.occurred_at,
-       rows.sequence, rows.data::jsonb, %b::timestamptz, %b::text, '', 0, ''
+       rows.sequence, rows.data::jsonb, %b::timestamptz, %b::text, '', 0, '', %b::text, ''
 FROM unnest(%b::text[], %b::text[], %b::text[], %b::timestamptz[], %b::bigint[], %b::text[])
     AS rows(event_id, event_type, spec_version, occurred_at, sequence, data)
 ON CONFLICT (source, event_id) DO NOTHING
@@ -72,8 +72,9 @@ def events_from_body(body: Any) -> list[Any]:
     raise ValueError('the body must be an event object or {"events": [...]}')
 
 
-def receive_events(*, source: str, events: list[Any]) -> list[EventResult]:
-    """Validate, store and answer a batch of events from an authenticated source."""
+def receive_events(*, source: str, events: list[Any], request_id: str = "") -> list[EventResult]:
+    """Validate, store and answer a batch of events from an authenticated source;
+    `request_id` is the intake request's correlation id, kept on each stored event."""
     received_at = timezone.now()
     max_clock_skew = timedelta(hours=settings.EVENTS_MAX_CLOCK_SKEW_HOURS)
     results: list[EventResult | None] = [None] * len(events)
@@ -103,7 +104,7 @@ def receive_events(*, source: str, events: list[Any]) -> list[EventResult]:
 
     with transaction.atomic():
         inserted = _insert_inbox_rows(
-            source, [event for _, event in accepted.values()], received_at
+            source, [event for _, event in accepted.values()], received_at, request_id
         )
         if rejected_rows:
             RejectedEvent.objects.bulk_create(rejected_rows)
@@ -116,7 +117,9 @@ def receive_events(*, source: str, events: list[Any]) -> list[EventResult]:
     return [result for result in results if result is not None]
 
 
-def _insert_inbox_rows(source: str, events: list[dict[str, Any]], received_at) -> set[str]:
+def _insert_inbox_rows(
+    source: str, events: list[dict[str, Any]], received_at, request_id: str
+) -> set[str]:
     if not events:
         return set()
     with server_bound_cursor() as cursor:
@@ -126,6 +129,7 @@ def _insert_inbox_rows(source: str, events: list[dict[str, Any]], received_at) -
                 source,
                 received_at,
                 InboxState.PENDING.value,
+                request_id,
                 [event["event_id"] for event in events],
                 [event["event_type"] for event in events],
                 [event["spec_version"] for event in events],

@@ -17,7 +17,6 @@ from __future__ import annotations
 import json
 import logging
 import time
-import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -34,6 +33,7 @@ from core import metrics
 from core.db.bulk import server_bound_cursor, update_rows
 from core.db.failures import is_infrastructure_failure
 from core.db.readable import READABLE_TIMESTAMP_MAX, READABLE_TIMESTAMP_MIN
+from core.logs import new_batch_id, projection_batch
 from integration.enqueue import enqueue_process_inbox
 from integration.models import WAITING_FOR_MAX_LENGTH, InboxEvent, InboxState, event_key
 from visibility.holds import HoldKey, HoldKind
@@ -59,6 +59,9 @@ class BatchOutcome:
     held: int = 0
     failed: int = 0
     released: int = 0
+    # Stored on the rows it claimed (`InboxEvent.batch_id`) and the notifications it
+    # recorded, and logged: "what happened to event X" follows it.
+    batch_id: str = ""
 
 
 @dataclass(slots=True)
@@ -130,7 +133,7 @@ WITH claimed AS (
 )
 UPDATE integration_inboxevent AS inbox
 SET state = %b, waiting_for = '', last_error = '', next_attempt_at = NULL,
-    processed_at = %b
+    processed_at = %b, batch_id = %b
 FROM claimed WHERE inbox.id = claimed.id
 RETURNING inbox.id, inbox.source, inbox.event_id, inbox.event_type,
     CASE WHEN inbox.occurred_at BETWEEN %b AND %b THEN inbox.occurred_at END,
@@ -138,7 +141,7 @@ RETURNING inbox.id, inbox.source, inbox.event_id, inbox.event_type,
 """
 
 
-def _claim(batch_size: int, now: datetime) -> list[ClaimedRow]:
+def _claim(batch_size: int, now: datetime, batch_id: str) -> list[ClaimedRow]:
     with server_bound_cursor() as cursor:
         cursor.execute(
             _CLAIM,
@@ -148,6 +151,7 @@ def _claim(batch_size: int, now: datetime) -> list[ClaimedRow]:
                 batch_size,
                 InboxState.PROCESSED.value,
                 now,
+                batch_id,
                 READABLE_TIMESTAMP_MIN,
                 READABLE_TIMESTAMP_MAX,
             ],
@@ -196,7 +200,7 @@ def _log_batch(rows: list[ClaimedRow], outcome: BatchOutcome, elapsed: float) ->
     logger.info(
         "batch projected",
         extra={
-            "batch_id": uuid.uuid4().hex[:16],
+            "batch_id": outcome.batch_id,
             "claimed": outcome.claimed,
             "duration_seconds": round(elapsed, 3),
             "processed": keys_by_state[InboxState.PROCESSED],
@@ -209,10 +213,10 @@ def _log_batch(rows: list[ClaimedRow], outcome: BatchOutcome, elapsed: float) ->
 
 
 def _process_batch(batch_size: int) -> tuple[BatchOutcome, list[ClaimedRow]]:
-    outcome = BatchOutcome()
+    outcome = BatchOutcome(batch_id=new_batch_id())
     now = timezone.now()
-    with transaction.atomic():
-        rows = _claim(batch_size, now)
+    with transaction.atomic(), projection_batch(outcome.batch_id):
+        rows = _claim(batch_size, now, outcome.batch_id)
         if not rows:
             return outcome, rows
         outcome.claimed = len(rows)

@@ -132,6 +132,7 @@ ENDPOINTS = {
     "platform-dead-letters": ("platform_admin", "/platform/dead-letters/"),
     "platform-dead-letter": ("platform_admin", "/platform/dead-letters/1/"),
     "platform-held": ("platform_admin", "/platform/held/"),
+    "platform-event-trace": ("platform_admin", "/platform/events/?q=tms-demo-0001"),
     "platform-tenants": ("platform_admin", "/platform/tenants/"),
     "platform-sources": ("platform_admin", "/platform/sources/"),
 }

@@ -17,6 +17,7 @@ from typing import Any
 
 from django.contrib.auth.models import User
 from django.db import transaction
+from django.db.models import OuterRef, Subquery
 
 from accounts.audit import audit_record
 from accounts.models import AuditAction
@@ -204,6 +205,7 @@ def exceptions_sync(shipments: list[Shipment], now: datetime) -> list[Occurrence
         )
     if to_open:
         ShipmentException.objects.bulk_create(to_open)
+        _stamp_account_and_source([record.id for record in to_open])
     if announced:
         bulk_update_rows(announced, ["delay_notified_eta"])
     occurrences += [
@@ -212,6 +214,16 @@ def exceptions_sync(shipments: list[Shipment], now: datetime) -> list[Occurrence
         if _is_customer_news(record)
     ]
     return occurrences + resolved
+
+
+def _stamp_account_and_source(exception_ids: list[int]) -> None:
+    """Copy each new exception's shipment account and last source onto it, in one
+    statement (what the SLA "exception aging" groups by: visibility/service_levels.py)."""
+    shipment = Shipment.objects.filter(id=OuterRef("shipment_id"))
+    ShipmentException.objects.filter(id__in=exception_ids).update(
+        customer_account_id=Subquery(shipment.values("customer_account_id")[:1]),
+        source=Subquery(shipment.values("last_heard_source")[:1]),
+    )
 
 
 def _is_customer_news(record: ShipmentException) -> bool:

@@ -33,6 +33,7 @@ from accounts.models import CustomerAccount
 from accounts.scoping import visible_account_ids
 from core import metrics
 from core.db.failures import is_infrastructure_failure
+from core.logs import current_batch_id
 from visibility.enqueue import enqueue_deliver_notifications
 from visibility.models import (
     EMAIL_TRIGGERS,
@@ -179,6 +180,7 @@ def notifications_record(transitions: Sequence[tuple[Subject, str] | Occurrence]
         for user_id, user in users.items()
     }
     now = timezone.now()
+    batch_id = current_batch_id()
     rows = []
     for subject, trigger, occurrence in occurrences:
         accounts = tenants_of.get((type(subject).__name__.lower(), subject.id), {})
@@ -195,6 +197,7 @@ def notifications_record(transitions: Sequence[tuple[Subject, str] | Occurrence]
                 "trigger": trigger,
                 "occurrence": occurrence[:64],
                 "tenant_id": tenant_id,
+                "batch_id": batch_id,
             }
             if email_payload is not None:
                 for subscription in subscriptions:
@@ -357,6 +360,7 @@ def _record_attempt(notification: Notification, *, channel: str) -> None:
             "channel": channel,
             "shipment": notification.shipment_ref,
             "webhook_event_id": notification.event_id,
+            "batch_id": notification.batch_id,
             "trigger": notification.trigger,
             "state": notification.state,
             "attempts": notification.attempts,

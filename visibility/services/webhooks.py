@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
+from core import metrics
 from visibility.models import (
     WEBHOOK_EVENT_OF_TRIGGER,
     ExceptionReason,
@@ -218,6 +219,8 @@ def send_webhook(notification: Notification, now: datetime) -> WebhookDelivery:
         error = str(failure) or type(failure).__name__
     finally:
         connection.close()
+    elapsed = time.monotonic() - started
+    metrics.webhook_request_duration.labels("failed" if error else "delivered").observe(elapsed)
     attempt = WebhookDelivery.objects.create(
         webhook=webhook,
         notification=notification,
@@ -225,10 +228,14 @@ def send_webhook(notification: Notification, now: datetime) -> WebhookDelivery:
         attempted_at=now,
         status_code=status,
         error=error[:500],
-        duration_ms=int((time.monotonic() - started) * 1000),
+        duration_ms=int(elapsed * 1000),
     )
     if error:
         raise WebhookAttemptFailed(error, attempt)
+    if notification.created_at is not None:
+        metrics.webhook_delivery_lag.observe(
+            max((now - notification.created_at).total_seconds(), 0)
+        )
     if webhook.failing_since is not None:
         Webhook.objects.filter(id=webhook.id).update(failing_since=None)
     return attempt
