@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('integration', '0005_inbox_dead_index'),
+        ('integration', '0006_archive_file_manifest'),
     ]
 
     operations = [
