@@ -44,6 +44,9 @@ CLOCK_FIELDS = [
     "not_invoiced",
 ]
 FRESHNESS_FIELDS = ["last_heard_at", "last_heard_source"]
+# What a notification's payload reads besides CLOCK_INPUTS (notifications._payload):
+# loaded with the flipped rows, else each was one deferred-field query.
+NOTIFICATION_INPUTS = ["received_by"]
 
 # What the rules read of a shipment, besides the fields they set.
 CLOCK_INPUTS = [
@@ -306,7 +309,9 @@ def clock_sweep(now: datetime, *, limit: int | None = None) -> int:
         flipped = [shipment_id for shipment_id, flags_changed, _ in rows if flags_changed]
         if flipped:
             shipments = list(
-                Shipment.objects.filter(id__in=flipped).only(*CLOCK_INPUTS, *CLOCK_FIELDS)
+                Shipment.objects.filter(id__in=flipped).only(
+                    *CLOCK_INPUTS, *CLOCK_FIELDS, *NOTIFICATION_INPUTS
+                )
             )
             notifications_record(exceptions_sync(shipments, now))
     return len(rows)
