@@ -7,7 +7,9 @@ measures p50/p95 over BENCH_TIME_RUNS (30) runs of:
   rows) with due sets of BENCH_TIME_DUE (default `0,minute,100,500,2000,1%`: `minute` is
   a minute's due set when every open shipment is checked once in 48 hours, `1%` of the
   shipments): the due rows are set in a transaction rolled back after each run; the
-  selection alone (`clock.due_shipments`) is timed too;
+  selection alone (`clock.due_shipments`) is timed too; and the sweep of a window's real
+  due set (BENCH_TIME_WINDOWS, minutes, default `1,10`: the rows whose own next check,
+  as the clock set it, falls in the window; best with BENCH_TIME_EVALUATE_ALL=1);
 - (b) the exception queue's first page as the page reads it (`selectors.exception_queue(staff)`,
   a page of 100 and one row more, in a request's remembered standing), the count the page
   no longer makes, and a customer's `open_exceptions(member)[:50]`, each evaluated;
@@ -217,6 +219,36 @@ def measure_sweep(open_ids: list[int], due: int, rng: random.Random) -> dict[str
     }
 
 
+def measure_minutes(minutes: int) -> dict[str, Any]:
+    """The sweep of one window's real due set: the rows whose own next check (as the clock
+    put it when it evaluated them, not made due by the bench) falls in `minutes` minutes.
+    Each run takes the next window after SWEEP_NOW; what came before the window is swept
+    first, untimed (as the previous beat runs did); rolled back after each run."""
+    from django.db import transaction
+
+    from visibility.services import clock
+
+    sweep: list[float] = []
+    swept: list[int] = []
+    for index in range(RUNS):
+        start = SWEEP_NOW + timedelta(minutes=minutes * index)
+        try:
+            with transaction.atomic():
+                while clock.clock_sweep(start):
+                    pass
+                started = time.perf_counter()
+                swept.append(clock.clock_sweep(start + timedelta(minutes=minutes)))
+                sweep.append((time.perf_counter() - started) * 1000)
+                raise _Rollback
+        except _Rollback:
+            pass
+    return {
+        "minutes": minutes,
+        "due": {"min": min(swept), "mean": round(sum(swept) / len(swept), 1), "max": max(swept)},
+        "sweep": stats(sweep),
+    }
+
+
 def explain_due(open_ids: list[int], due: int, rng: random.Random) -> str:
     from django.conf import settings
     from django.db import connection, transaction
@@ -287,6 +319,11 @@ def main() -> None:
     parts = os.environ.get("BENCH_TIME_PARTS", "sweep,queue,feed").split(",")
     if "sweep" in parts:
         results["sweep"] = [measure_sweep(open_ids, due, rng) for due in due_sets]
+        results["windows"] = [
+            measure_minutes(int(minutes))
+            for minutes in os.environ.get("BENCH_TIME_WINDOWS", "1,10").split(",")
+            if minutes
+        ]
         log("EXPLAIN of the due set")
         results["explain_due"] = {
             str(due): explain_due(open_ids, due, rng) for due in (0, 2000, one_percent)
