@@ -36,7 +36,7 @@ ALTER TABLE visibility_shipmentclock RESET (
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("visibility", "0016_saved_views"),
+        ("visibility", "0018_exception_account_and_source"),
     ]
 
     operations = [
