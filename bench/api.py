@@ -1,0 +1,221 @@
+"""`make bench-api` (`python -m bench.api`): the partner API at 1,000,000 shipments, the
+three figures of issue #17 and nothing else:
+
+1. **REST mirror page**: `GET /api/v1/shipments?page_size=100&expand=milestones,charges`,
+   p95 over HTTP (target ≤ 60 ms), page 1 and page 10 (nine `next`s followed), for the
+   two token personas of bench/reads.py (every account of the largest tenant; one
+   account of it), and its SQL queries (in-process, Django's test client).
+2. **GraphQL page**: `shipments(first: 100)` with `milestones`, `orders`, `stops` and
+   `freightCharges` per node, POSTed to /graphql: SQL queries per request (target ≤ 8)
+   and p95 over HTTP (target ≤ 60 ms), pages 1 and 10 (`after` = the previous
+   `endCursor`), same personas.
+3. **Change-feed mirror**: the largest tenant (a token seeing all its accounts) follows
+   `GET /api/v1/changes?after=0&limit=1000` over HTTP until a page comes back empty:
+   shipments per second (goal ≥ 5,000/s), with every object mirrored counted too.
+
+Against BENCH_READS_DATABASE (bench/read_data.py; a copy is best: the mirror stamps the
+generator's change rows with positions first and vacuums, as bench/time_and_change.py
+does, and tokens are created). The server is one WSGI process on loopback
+(bench/read_server.py) on BENCH_PORT (any free port when unset). Results: printed and
+saved under .local/bench/api.json; docs/BENCHMARKS.md holds the figures by hand.
+"""
+
+from __future__ import annotations
+
+import gc
+import http.client
+import json
+import os
+import random
+import time
+from typing import Any
+from urllib.parse import urlencode
+
+from bench import read_data, reads
+
+REPEATS = int(os.environ.get("BENCH_API_REPEATS", "20"))
+PARTS = os.environ.get("BENCH_API_PARTS", "rest,graphql,mirror").split(",")
+RESULTS = reads.ROOT / ".local" / "bench" / "api.json"
+PAGE_SIZE = 100
+REST_FILTERS = {"expand": "milestones,charges"}
+GRAPHQL_PAGE = """
+query ($after: String) {
+  shipments(first: 100, after: $after) {
+    edges { node {
+      shipmentId status eta customerAccount
+      milestones { milestone occurredAt }
+      orders { orderNumber customerPo lineNumbers }
+      stops { sequence stopType plannedArrival }
+      freightCharges { chargeId amount currency }
+    } }
+    pageInfo { endCursor hasNextPage }
+  }
+}"""
+MIRROR_LIMIT = 1000
+
+
+def log(message: str) -> None:
+    print(f"[api {time.strftime('%H:%M:%S')}] {message}", flush=True)
+
+
+def post(port: int, path: str, body: dict, headers: dict[str, str]) -> tuple[int, bytes, float]:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    payload = json.dumps(body).encode()
+    gc.disable()  # the server's time is measured, not this process's collections
+    try:
+        started = time.perf_counter()
+        connection.request(
+            "POST", path, body=payload, headers={**headers, "Content-Type": "application/json"}
+        )
+        response = connection.getresponse()
+        answer = response.read()
+        elapsed = (time.perf_counter() - started) * 1000
+    finally:
+        gc.enable()
+    connection.close()
+    return response.status, answer, elapsed
+
+
+def graphql_page(port: int, headers: dict[str, str], page: int) -> float:
+    """The time of the `page`th page (each earlier one fetched for its cursor)."""
+    after, elapsed = None, 0.0
+    for _ in range(page):
+        status, body, elapsed = post(
+            port, "/graphql", {"query": GRAPHQL_PAGE, "variables": {"after": after}}, headers
+        )
+        answer = json.loads(body)
+        assert status == 200 and "errors" not in answer, (status, body[:300])
+        connection = answer["data"]["shipments"]
+        assert len(connection["edges"]) == PAGE_SIZE or not connection["pageInfo"]["hasNextPage"]
+        after = connection["pageInfo"]["endCursor"]
+    return elapsed
+
+
+def query_counts(auth: dict) -> dict[str, int]:
+    """SQL queries of one REST page and one GraphQL page, per persona (in-process)."""
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    counts = {}
+    for persona, headers in auth.items():
+        extra = {f"HTTP_{key.upper()}": value for key, value in headers.items()}
+        Client().get(reads.list_path({}, 25), **extra)  # the token's first use is recorded
+        with CaptureQueriesContext(connection) as captured:
+            response = Client().get(reads.list_path(REST_FILTERS, PAGE_SIZE), **extra)
+        assert response.status_code == 200, response.content[:300]
+        counts[f"{persona} REST"] = len(captured.captured_queries)
+        with CaptureQueriesContext(connection) as captured:
+            response = Client().post(
+                "/graphql",
+                {"query": GRAPHQL_PAGE, "variables": {"after": None}},
+                content_type="application/json",
+                **extra,
+            )
+        answer = response.json()
+        assert response.status_code == 200 and "errors" not in answer, answer
+        counts[f"{persona} GraphQL"] = len(captured.captured_queries)
+    return counts
+
+
+def timed(function: Any, *args: Any) -> dict[str, float]:
+    rng = random.Random(7)
+    function(*args)  # warm up
+    samples = []
+    for _ in range(REPEATS):
+        samples.append(function(*args))
+        time.sleep(rng.random() / 100)
+    return reads.stats(samples)
+
+
+def prepare_feed() -> dict[str, Any]:
+    """Positions for the change rows the generator's COPY left unstamped, then a vacuum
+    (bench/time_and_change.py's set-up, the part the feed needs)."""
+    from django.db import connection
+
+    from visibility.services.changes import stamp_positions
+
+    started, stamped = time.monotonic(), 0
+    while count := stamp_positions(wait=True):
+        stamped += count
+    if stamped:
+        with connection.cursor() as cursor:
+            cursor.execute("VACUUM ANALYZE visibility_change")
+    return {"stamped": stamped, "stamp_seconds": round(time.monotonic() - started, 1)}
+
+
+def mirror(port: int, headers: dict[str, str]) -> dict[str, Any]:
+    """Follow the change feed from the start to its end: what a new mirror does."""
+    after, pages, kinds = "0", 0, {}
+    shipments: set[str] = set()
+    slowest = 0.0
+    started = time.perf_counter()
+    while True:
+        path = "/api/v1/changes?" + urlencode({"after": after, "limit": MIRROR_LIMIT})
+        status, body, elapsed = reads.get(port, path, headers)
+        assert status == 200, (status, body[:300])
+        page = json.loads(body)
+        pages += 1
+        slowest = max(slowest, elapsed)
+        for change in page["changes"]:
+            kinds[change["kind"]] = kinds.get(change["kind"], 0) + 1
+            if change["kind"] == "shipment":
+                shipments.add(change["id"])
+        if not page["changes"]:
+            break
+        after = str(page["next"])
+    seconds = time.perf_counter() - started
+    objects = sum(kinds.values())
+    return {
+        "seconds": round(seconds, 1),
+        "pages": pages,
+        "changes_by_kind": kinds,
+        "shipments": len(shipments),
+        "shipments_per_second": round(len(shipments) / seconds),
+        "objects_per_second": round(objects / seconds),
+        "slowest_page_ms": round(slowest, 1),
+    }
+
+
+def main() -> None:
+    os.environ["API_TOKEN_RATE"] = "1000000/min"
+    if read_data.generated_shipments() == 0:
+        raise SystemExit("no bench data: run `python -m bench.read_data` first")
+    read_data.setup_django()
+    people = {name: user for name, user in reads.personas().items() if name != "staff"}
+    auth = {persona: headers["token"] for persona, headers in reads.credentials(people).items()}
+    output: dict[str, Any] = {"shipments": read_data.generated_shipments(), "parts": PARTS}
+    if "mirror" in PARTS:
+        log("stamping change positions")
+        output["feed_setup"] = prepare_feed()
+    log("counting queries")
+    output["queries"] = query_counts(auth)
+    port = int(os.environ.get("BENCH_PORT") or reads.free_port())
+    server = reads.start_server(port)
+    try:
+        for persona, headers in auth.items():
+            for page in (1, 10):
+                if "rest" in PARTS:
+                    log(f"REST {persona} page {page}")
+                    output.setdefault("rest_ms", {})[f"{persona} page {page}"] = timed(
+                        reads.http_list, port, headers, REST_FILTERS, page, PAGE_SIZE
+                    )
+                if "graphql" in PARTS:
+                    log(f"GraphQL {persona} page {page}")
+                    output.setdefault("graphql_ms", {})[f"{persona} page {page}"] = timed(
+                        graphql_page, port, headers, page
+                    )
+        if "mirror" in PARTS:
+            log("mirroring the largest tenant through the change feed")
+            output["mirror"] = mirror(port, auth["tenant-all"])
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+    output["environment"] = reads.environment()
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(output, indent=2))
+    print(json.dumps(output, indent=2))
+
+
+if __name__ == "__main__":
+    main()
