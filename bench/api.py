@@ -28,6 +28,7 @@ import json
 import os
 import random
 import time
+from functools import partial
 from typing import Any
 from urllib.parse import urlencode
 
@@ -91,31 +92,42 @@ def graphql_page(port: int, headers: dict[str, str], page: int) -> float:
     return elapsed
 
 
-def query_counts(auth: dict) -> dict[str, int]:
-    """SQL queries of one REST page and one GraphQL page, per persona (in-process)."""
+def in_process(auth: dict) -> tuple[dict[str, int], dict[str, dict[str, float]]]:
+    """Per persona, in-process (Django's test client: the same middleware and views):
+    the SQL queries of one REST page and one GraphQL page, and the CPU time this process
+    spends on each (`time.process_time`: the application's own work, not waiting for
+    PostgreSQL nor for a core on a busy machine, where wall-clock times stretch)."""
     from django.db import connection
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
 
-    counts = {}
+    counts, cpu = {}, {}
     for persona, headers in auth.items():
         extra = {f"HTTP_{key.upper()}": value for key, value in headers.items()}
-        Client().get(reads.list_path({}, 25), **extra)  # the token's first use is recorded
-        with CaptureQueriesContext(connection) as captured:
-            response = Client().get(reads.list_path(REST_FILTERS, PAGE_SIZE), **extra)
-        assert response.status_code == 200, response.content[:300]
-        counts[f"{persona} REST"] = len(captured.captured_queries)
-        with CaptureQueriesContext(connection) as captured:
-            response = Client().post(
-                "/graphql",
-                {"query": GRAPHQL_PAGE, "variables": {"after": None}},
-                content_type="application/json",
-                **extra,
-            )
-        answer = response.json()
-        assert response.status_code == 200 and "errors" not in answer, answer
-        counts[f"{persona} GraphQL"] = len(captured.captured_queries)
-    return counts
+        client = Client()
+        client.get(reads.list_path({}, 25), **extra)  # the token's first use is recorded
+
+        rest = partial(client.get, reads.list_path(REST_FILTERS, PAGE_SIZE), **extra)
+        graphql = partial(
+            client.post,
+            "/graphql",
+            {"query": GRAPHQL_PAGE, "variables": {"after": None}},
+            content_type="application/json",
+            **extra,
+        )
+        for label, call in (("REST", rest), ("GraphQL", graphql)):
+            with CaptureQueriesContext(connection) as captured:
+                response = call()
+            assert response.status_code == 200, response.content[:300]
+            assert "errors" not in response.json(), response.content[:300]
+            counts[f"{persona} {label}"] = len(captured.captured_queries)
+            samples = []
+            for _ in range(REPEATS):
+                started = time.process_time()
+                call()
+                samples.append((time.process_time() - started) * 1000)
+            cpu[f"{persona} {label}"] = reads.stats(samples)
+    return counts, cpu
 
 
 def timed(function: Any, *args: Any) -> dict[str, float]:
@@ -188,8 +200,8 @@ def main() -> None:
     if "mirror" in PARTS:
         log("stamping change positions")
         output["feed_setup"] = prepare_feed()
-    log("counting queries")
-    output["queries"] = query_counts(auth)
+    log("counting queries, CPU time in-process")
+    output["queries"], output["cpu_ms_in_process"] = in_process(auth)
     port = int(os.environ.get("BENCH_PORT") or reads.free_port())
     server = reads.start_server(port)
     try:
