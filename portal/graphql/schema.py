@@ -249,9 +249,7 @@ class ShipmentType:
 
     @strawberry.field
     def milestones(self, root: models.Shipment) -> list[MilestoneType]:
-        facts = root.history.all()
-        milestones = [fact for fact in facts if fact.kind == models.ShipmentEvent.Kind.MILESTONE]
-        return cast(list[MilestoneType], milestones)
+        return cast(list[MilestoneType], selectors.milestones_of_shipment(root))
 
     @strawberry.field
     def eta_history(self, root: models.Shipment) -> list[EtaUpdateType]:
