@@ -53,6 +53,8 @@ query ($after: String) {
   }
 }"""
 MIRROR_LIMIT = 1000
+# Enough for page 10 of 100 of any account's list (see prepare_charges).
+CHARGED_PER_ACCOUNT = int(os.environ.get("BENCH_API_CHARGED_PER_ACCOUNT", "1500"))
 
 
 def log(message: str) -> None:
@@ -140,6 +142,53 @@ def timed(function: Any, *args: Any) -> dict[str, float]:
     return reads.stats(samples)
 
 
+def prepare_charges() -> dict[str, Any]:
+    """Freight charges for the pages measured: bench/read_data.py generates none, and an
+    empty `charges` expansion (or `freightCharges`) would measure nothing. Two charges
+    (linehaul, fuel) on each of the newest CHARGED_PER_ACCOUNT shipments of every account
+    of the largest tenant, tagged with the account; skipped when charges exist. (The
+    table's triggers touch those shipments: they enter the change feed, as a posted
+    charge would.)"""
+    from django.db import connection, transaction
+
+    from visibility.models import FreightCharge
+
+    if FreightCharge.objects.exists():
+        return {"charges_added": 0}
+    started = time.monotonic()
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            """
+            WITH chosen AS (
+                SELECT link.shipment_id, link.customer_account_id
+                FROM accounts_customeraccount account
+                CROSS JOIN LATERAL (
+                    SELECT shipment_id, customer_account_id FROM visibility_shipmentaccount
+                    WHERE customer_account_id = account.id
+                    ORDER BY shipment_id DESC LIMIT %(per_account)s
+                ) link
+                WHERE account.tenant_id = (
+                    SELECT tenant_id FROM accounts_customeraccount account
+                    JOIN visibility_shipmentaccount link ON link.customer_account_id = account.id
+                    GROUP BY tenant_id ORDER BY count(*) DESC LIMIT 1
+                )
+            )
+            INSERT INTO visibility_freightcharge
+                (charge_id, shipment_id, charge_type, amount, currency, occurred_at,
+                 event_key, customer_account_id)
+            SELECT 'BENCH-' || kind || '-' || shipment_id, shipment_id, kind,
+                   CASE kind WHEN 'linehaul' THEN 412.50 ELSE 38.20 END, 'EUR', %(now)s,
+                   'bench:charge:' || kind || ':' || shipment_id, customer_account_id
+            FROM chosen CROSS JOIN (VALUES ('linehaul'), ('fuel')) AS kinds(kind)
+            """,
+            {"per_account": CHARGED_PER_ACCOUNT, "now": read_data.NOW},
+        )
+        added = cursor.rowcount
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE visibility_freightcharge")
+    return {"charges_added": added, "charges_seconds": round(time.monotonic() - started, 1)}
+
+
 def prepare_feed() -> dict[str, Any]:
     """Positions for the change rows the generator's COPY left unstamped, then a vacuum
     (bench/time_and_change.py's set-up, the part the feed needs)."""
@@ -176,6 +225,9 @@ def mirror(port: int, headers: dict[str, str]) -> dict[str, Any]:
         if not page["changes"]:
             break
         after = str(page["next"])
+        if pages % 50 == 0:
+            rate = len(shipments) / (time.perf_counter() - started)
+            log(f"mirror: {pages} pages, {len(shipments):,} shipments, {rate:,.0f}/s")
     seconds = time.perf_counter() - started
     objects = sum(kinds.values())
     return {
@@ -197,6 +249,8 @@ def main() -> None:
     people = {name: user for name, user in reads.personas().items() if name != "staff"}
     auth = {persona: headers["token"] for persona, headers in reads.credentials(people).items()}
     output: dict[str, Any] = {"shipments": read_data.generated_shipments(), "parts": PARTS}
+    log("freight charges for the measured pages")
+    output["charges_setup"] = prepare_charges()
     if "mirror" in PARTS:
         log("stamping change positions")
         output["feed_setup"] = prepare_feed()
