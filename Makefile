@@ -16,7 +16,7 @@ DEMO_ENV := SECRET_KEY="$${SECRET_KEY:-$$(cat $(DEMO_SECRET_KEY_FILE))}" DEBUG=0
 	ALLOWED_HOSTS="$${ALLOWED_HOSTS:-localhost,127.0.0.1}"
 
 .PHONY: demo test test-steps install browser lint openapi graphql-schema bench bench-load \
-	bench-pipeline bench-data bench-reads bench-time bench-api bench-scaling \
+	bench-pipeline bench-data bench-reads bench-time bench-api bench-api-fuzz bench-scaling \
 	bench-partitioning bench-wal clean
 
 $(VENV)/.installed: pyproject.toml
@@ -63,7 +63,7 @@ graphql-schema: install
 	$(TOOL_KEY) $(PY) manage.py export_graphql_schema
 
 # Benchmarks; results in docs/BENCHMARKS.md. Use DATABASE_URL/REDIS_URL when set, else embedded.
-bench: bench-pipeline bench-reads bench-time bench-api bench-load bench-scaling
+bench: bench-pipeline bench-reads bench-time bench-api bench-api-fuzz bench-load bench-scaling
 
 # The projection's lag at given rates and lane counts from the measured per-batch costs
 # (bench/queueing.py, a simulation; docs/SCALING.md). Seconds, stdlib only.
@@ -81,9 +81,15 @@ bench-partitioning: install
 bench-wal: install
 	$(TOOL_KEY) $(PY) -m bench.wal
 
+# The partner API at 1,000,000 shipments (bench/api.py, needs bench-data; best on a copy:
+# BENCH_READS_DATABASE=...): the REST mirror page with expand, the GraphQL page of 100
+# with nested lists (queries and p95), a full change-feed mirror of the largest tenant.
+bench-api: install
+	$(TOOL_KEY) $(PY) -m bench.api
+
 # The API against docs/openapi.yaml with many more examples per operation than `make test`
 # (tests/api/test_schemathesis.py; API_FUZZ_EXAMPLES=N to choose).
-bench-api: install
+bench-api-fuzz: install
 	API_FUZZ_EXAMPLES=$${API_FUZZ_EXAMPLES:-200} $(PY) -m pytest tests/api/test_schemathesis.py \
 		-q -n0 -p no:cacheprovider --durations=0
 
