@@ -140,3 +140,24 @@ def test_exception_queue_names_and_filters_by_account(client, two_tenants_shipme
     assert '<th scope="col">Account</th>' in everything
     assert "SHP-2001001" in only_nordwind and "SHP-1002003" not in only_nordwind
     assert client.get("/exceptions/", {"account": "x" * 500}).status_code == 200
+
+
+def test_operations_pages_show_times_in_the_agents_zone_and_name_it(
+    client, two_tenants_shipments, cs_staff
+):
+    brenner_shipments, _ = two_tenants_shipments
+    record = ShipmentException.objects.create(
+        shipment=brenner_shipments[0],
+        reason="damaged",
+        opened_by="milestone",
+        opened_at=timezone.now().replace(hour=0, minute=0, second=0, microsecond=0),
+    )
+    sign_in_verified(client, cs_staff)
+    client.post("/profile/", {"time_zone": "Asia/Tokyo"})
+
+    queue = client.get("/exceptions/").content.decode()
+    detail = client.get(f"/exceptions/{record.id}/").content.decode()
+
+    assert "Opened (Asia/Tokyo)" in queue and "(UTC)" not in queue
+    assert " 09:00" in queue  # midnight UTC is 9 in the morning in Tokyo
+    assert " 09:00 JST" in detail
