@@ -16,7 +16,7 @@ DEMO_ENV := SECRET_KEY="$${SECRET_KEY:-$$(cat $(DEMO_SECRET_KEY_FILE))}" DEBUG=0
 	ALLOWED_HOSTS="$${ALLOWED_HOSTS:-localhost,127.0.0.1}"
 
 .PHONY: demo test test-steps install browser lint openapi graphql-schema bench bench-load \
-	bench-pipeline bench-data bench-reads bench-time bench-api clean
+	bench-pipeline bench-data bench-reads bench-time bench-api bench-pages clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -91,6 +91,12 @@ bench-time: install
 # on loopback (bench/load.py); fails on any 5xx. Results in docs/BENCHMARKS.md.
 bench-load: install
 	$(TOOL_KEY) $(PY) -m bench.load
+
+# Every portal page per demo persona: weight (HTML+CSS+JS), p50/p95 server time over
+# PAGES_ROUNDS (20) loads, axe serious/critical, 390 px overflow (bench/pages.py; needs
+# Chromium, `make browser`). Results in docs/BENCHMARKS.md.
+bench-pages: install browser
+	$(TOOL_KEY) $(PY) -m bench.pages
 
 # The committed OpenAPI document (docs/openapi.yaml), regenerated from the code; zero
 # warnings allowed. tests/api/test_openapi_document.py fails when the two differ.
