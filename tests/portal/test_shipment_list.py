@@ -189,3 +189,23 @@ def test_a_view_without_a_name_is_refused_with_a_message(client, customer_user, 
     assert response.status_code == 200
     assert "was not saved" in response.content.decode()
     assert not SavedView.objects.exists()
+
+
+def test_the_carrier_filter_offers_the_carriers_of_the_users_accounts_only(
+    client, customer_user, limited_member, fleet
+):
+    from tests.factories import derive
+    from visibility.models import Shipment
+
+    client.force_login(customer_user)
+    offered = client.get("/shipments/").context["choices"].carriers
+    # One option per carrier; Nordwind's carrier is not Brenner's to see.
+    assert offered == [("DHLF", "DHL Freight"), ("UPSN", "UPS")]
+
+    client.force_login(limited_member)  # C-1002 only
+    assert client.get("/shipments/").context["choices"].carriers == [("UPSN", "UPS")]
+
+    # A carrier change reaches the choices through derivation, like every list key.
+    Shipment.objects.filter(shipment_id="SHP-B2").update(carrier_scac="GLSD", carrier_name="GLS")
+    derive(shipments=list(Shipment.objects.filter(shipment_id="SHP-B2")))
+    assert client.get("/shipments/").context["choices"].carriers == [("GLSD", "GLS")]

@@ -145,9 +145,7 @@ def test_a_record_is_open_since_the_problem_began_not_since_it_was_projected(
 
     much_later = shipment.last_event_at + timedelta(days=30)
     shipments_clock_refresh([shipment], much_later)
-    stale = ShipmentException.objects.get(
-        shipment=shipment, reason=ExceptionReason.TRACKING_STALE
-    )
+    stale = ShipmentException.objects.get(shipment=shipment, reason=ExceptionReason.TRACKING_STALE)
     stale_hours = settings.TRACKING_STALE_HOURS.get(
         shipment.mode, settings.TRACKING_STALE_HOURS_DEFAULT
     )
