@@ -231,6 +231,7 @@ class AuditAction(models.TextChoices):
     PASSWORD_RESET_REQUESTED = "password_reset_asked", "Password reset requested"
     SECOND_FACTOR_ENROLLED = "second_factor_enrolled", "Second factor enrolled"
     SECOND_FACTOR_FAILED = "second_factor_failed", "Second factor failed"
+    SECOND_FACTOR_POLICY_CHANGED = "second_factor_policy", "Second factor requirement changed"
 
 
 class AuditEntry(models.Model):
