@@ -16,8 +16,8 @@ DEMO_ENV := SECRET_KEY="$${SECRET_KEY:-$$(cat $(DEMO_SECRET_KEY_FILE))}" DEBUG=0
 	ALLOWED_HOSTS="$${ALLOWED_HOSTS:-localhost,127.0.0.1}"
 
 .PHONY: demo test test-steps install browser lint openapi graphql-schema bench bench-load \
-	bench-pipeline bench-data bench-reads bench-time bench-api bench-api-fuzz bench-scaling \
-	bench-partitioning bench-wal clean
+	bench-pipeline bench-data bench-reads bench-time bench-api bench-api-fuzz bench-pages \
+	bench-scaling bench-partitioning bench-wal clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -63,7 +63,7 @@ graphql-schema: install
 	$(TOOL_KEY) $(PY) manage.py export_graphql_schema
 
 # Benchmarks; results in docs/BENCHMARKS.md. Use DATABASE_URL/REDIS_URL when set, else embedded.
-bench: bench-pipeline bench-reads bench-time bench-api bench-api-fuzz bench-load bench-scaling
+bench: bench-pipeline bench-reads bench-time bench-api bench-api-fuzz bench-pages bench-load bench-scaling
 
 # The projection's lag at given rates and lane counts from the measured per-batch costs
 # (bench/queueing.py, a simulation; docs/SCALING.md). Seconds, stdlib only.
@@ -114,6 +114,12 @@ bench-time: install
 # on loopback (bench/load.py); fails on any 5xx. Results in docs/BENCHMARKS.md.
 bench-load: install
 	$(TOOL_KEY) $(PY) -m bench.load
+
+# Every portal page per demo persona: weight (HTML+CSS+JS), p50/p95 server time over
+# PAGES_ROUNDS (20) loads, axe serious/critical, 390 px overflow (bench/pages.py; needs
+# Chromium, `make browser`). Results in docs/BENCHMARKS.md.
+bench-pages: install browser
+	$(TOOL_KEY) $(PY) -m bench.pages
 
 # The committed OpenAPI document (docs/openapi.yaml), regenerated from the code; zero
 # warnings allowed. tests/api/test_openapi_document.py fails when the two differ.

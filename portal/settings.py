@@ -47,6 +47,8 @@ if not SECRET_KEY:
     SECRET_KEY = "insecure-development-key-change-me-" + "x" * 20
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],testserver")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
+# A failed CSRF check is the branded 403 (navigation, a way back), not Django's bare page.
+CSRF_FAILURE_VIEW = "portal.error_views.csrf_failure"
 # Reverse proxies (CIDRs) whose X-Forwarded-For names the client (accounts/addresses.py);
 # empty: the header is ignored and the peer's address is the client's.
 TRUSTED_PROXY_IPS = env_list("TRUSTED_PROXY_IPS", "")

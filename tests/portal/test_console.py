@@ -172,3 +172,24 @@ def test_exception_queue_pages_oldest_first_without_counting_the_queue(
     assert "SHP-1002002" in second and "SHP-1002000" not in second
     assert "page=1" in second and "Next" not in second
     assert client.get("/exceptions/", {"page": "x"}).status_code == 200
+
+
+def test_operations_pages_show_times_in_the_agents_zone_and_name_it(
+    client, two_tenants_shipments, cs_staff
+):
+    brenner_shipments, _ = two_tenants_shipments
+    record = ShipmentException.objects.create(
+        shipment=brenner_shipments[0],
+        reason="damaged",
+        opened_by="milestone",
+        opened_at=timezone.now().replace(hour=0, minute=0, second=0, microsecond=0),
+    )
+    sign_in_verified(client, cs_staff)
+    client.post("/profile/", {"time_zone": "Asia/Tokyo"})
+
+    queue = client.get("/exceptions/").content.decode()
+    detail = client.get(f"/exceptions/{record.id}/").content.decode()
+
+    assert "Opened (Asia/Tokyo)" in queue and "(UTC)" not in queue
+    assert " 09:00" in queue  # midnight UTC is 9 in the morning in Tokyo
+    assert " 09:00 JST" in detail

@@ -254,3 +254,23 @@ def test_a_view_saved_with_the_pages_keys_filters_like_the_api(
     ).json()["results"]
 
     assert sorted(page) == sorted(row["shipment_id"] for row in api) == ["SHP-A1", "SHP-C3"]
+
+
+def test_the_carrier_filter_offers_the_carriers_of_the_users_accounts_only(
+    client, customer_user, limited_member, fleet
+):
+    from tests.factories import derive
+    from visibility.models import Shipment
+
+    client.force_login(customer_user)
+    offered = client.get("/shipments/").context["choices"].carriers
+    # One option per carrier; Nordwind's carrier is not Brenner's to see.
+    assert offered == [("DHLF", "DHL Freight"), ("UPSN", "UPS")]
+
+    client.force_login(limited_member)  # C-1002 only
+    assert client.get("/shipments/").context["choices"].carriers == [("UPSN", "UPS")]
+
+    # A carrier change reaches the choices through derivation, like every list key.
+    Shipment.objects.filter(shipment_id="SHP-B2").update(carrier_scac="GLSD", carrier_name="GLS")
+    derive(shipments=list(Shipment.objects.filter(shipment_id="SHP-B2")))
+    assert client.get("/shipments/").context["choices"].carriers == [("GLSD", "GLS")]
