@@ -97,7 +97,9 @@ def replica_is_healthy(alias: str) -> bool:
         reading = LagReading(replica_lag(alias), now)
         with _lag_lock:
             _lag_readings[alias] = reading
-    return reading.lag_seconds is not None and reading.lag_seconds <= settings.REPLICA_MAX_LAG_SECONDS
+    return (
+        reading.lag_seconds is not None and reading.lag_seconds <= settings.REPLICA_MAX_LAG_SECONDS
+    )
 
 
 def forget_lag_readings() -> None:

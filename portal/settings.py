@@ -91,9 +91,7 @@ for _number, _replica_url in enumerate(env_list("DATABASE_REPLICA_URLS", ""), st
     )
     if "host" in _replica.get("OPTIONS", {}):
         _replica["HOST"] = _replica["OPTIONS"].pop("host")
-    _replica.setdefault("OPTIONS", {})["connect_timeout"] = _database["OPTIONS"][
-        "connect_timeout"
-    ]
+    _replica.setdefault("OPTIONS", {})["connect_timeout"] = _database["OPTIONS"]["connect_timeout"]
     _replica["DISABLE_SERVER_SIDE_CURSORS"] = _database["DISABLE_SERVER_SIDE_CURSORS"]
     # A test run with replicas configured reads its test database through them as well.
     _replica["TEST"] = {"MIRROR": "default"}

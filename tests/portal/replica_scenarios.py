@@ -123,7 +123,9 @@ def test_pages_and_api_read_from_the_replica(tenant_with_members):
     assert any("visibility_" in query["sql"] for query in on_replica.captured_queries)
 
     pause_replay()
-    newer = ShipmentFactory(shipment_id=f"SHP-R{data['suffix']}-2", customer_account=data["account"])
+    newer = ShipmentFactory(
+        shipment_id=f"SHP-R{data['suffix']}-2", customer_account=data["account"]
+    )
     wait_until_received_but_not_replayed()
 
     # Committed on the primary, not yet replayed: the API (session and token) does not
@@ -174,7 +176,9 @@ def test_a_replica_further_behind_than_the_bound_is_skipped(tenant_with_members,
     settings.REPLICA_MAX_LAG_SECONDS = 1
     client = signed_in(data["colleague"])
     pause_replay()
-    newer = ShipmentFactory(shipment_id=f"SHP-R{data['suffix']}-3", customer_account=data["account"])
+    newer = ShipmentFactory(
+        shipment_id=f"SHP-R{data['suffix']}-3", customer_account=data["account"]
+    )
     wait_until_received_but_not_replayed()
     time.sleep(1.2)  # the last replayed commit is now more than a second old
 
