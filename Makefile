@@ -16,7 +16,7 @@ DEMO_ENV := SECRET_KEY="$${SECRET_KEY:-$$(cat $(DEMO_SECRET_KEY_FILE))}" DEBUG=0
 	ALLOWED_HOSTS="$${ALLOWED_HOSTS:-localhost,127.0.0.1}"
 
 .PHONY: demo test test-steps install browser lint openapi graphql-schema bench bench-load \
-	bench-pipeline bench-data bench-reads bench-time bench-api clean
+	bench-pipeline bench-data bench-reads bench-time bench-api bench-replica clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -62,7 +62,7 @@ graphql-schema: install
 	$(TOOL_KEY) $(PY) manage.py export_graphql_schema
 
 # Benchmarks; results in docs/BENCHMARKS.md. Use DATABASE_URL/REDIS_URL when set, else embedded.
-bench: bench-pipeline bench-reads bench-time bench-api bench-load
+bench: bench-pipeline bench-reads bench-time bench-api bench-load bench-replica
 
 # The API against docs/openapi.yaml with many more examples per operation than `make test`
 # (tests/api/test_schemathesis.py; API_FUZZ_EXAMPLES=N to choose).
@@ -86,6 +86,11 @@ bench-reads: install
 # needs bench-data).
 bench-time: install
 	$(TOOL_KEY) $(PY) -m bench.time_and_change
+
+# List and search through the replica router vs the primary, on a streaming replica this
+# starts itself (bench/replica_reads.py; BENCH_REPLICA_SHIPMENTS=20000).
+bench-replica: install
+	$(TOOL_KEY) $(PY) -m bench.replica_reads
 
 # LOAD_CLIENTS (64) partner API clients for LOAD_SECONDS (60) against gunicorn and PostgreSQL
 # on loopback (bench/load.py); fails on any 5xx. Results in docs/BENCHMARKS.md.

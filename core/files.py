@@ -47,4 +47,4 @@ def open_verified(storage: Storage, name: str, sha256: str) -> IO[bytes]:
         logger.error("refused a stored file: %s", error)
         raise error
     copy.seek(0)
-    return copy  # type: ignore[return-value]
+    return copy

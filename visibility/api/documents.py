@@ -30,7 +30,7 @@ def document_response(request: HttpRequest, actor: Actor, document_id: str) -> F
     The stored bytes are checked against that SHA-256 before any is sent (core/files.py):
     a file changed in storage is refused (500, logged), never served."""
     document = visible_object_or_404(actor, "document", document_id, request=request)
-    content = open_verified(document.file.storage, document.file.name, document.sha256)
+    content = open_verified(document.file.storage, document.file.name or "", document.sha256)
     audit_document_download(actor=actor, document=document, request=request)
     response = FileResponse(
         content,
