@@ -103,7 +103,7 @@ class StreamingPair:
 
     def wait_for_replay(self, timeout: float = 30) -> None:
         """Until the replica has replayed everything the primary has written so far."""
-        target = self.sql(self.primary_port, "SELECT pg_current_wal_lsn()::text")
+        target = self.sql(self.primary_port, "SELECT pg_current_wal_insert_lsn()::text")
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.sql(
@@ -178,7 +178,7 @@ def streaming_pair(
             # Throw-away data: no fsync. A few WAL senders for pg_basebackup and the replica.
             conf.write(
                 "wal_level = replica\nmax_wal_senders = 5\nhot_standby = on\n"
-                "fsync = off\nsynchronous_commit = off\nfull_page_writes = on\n"
+                "fsync = off\nfull_page_writes = on\n"
                 "max_connections = 60\nshared_buffers = 32MB\n"
             )
         _start(pair, primary, primary_port)

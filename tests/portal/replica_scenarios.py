@@ -61,7 +61,7 @@ def pause_replay() -> None:
 
 def resume_replay_and_catch_up() -> None:
     with connections[PRIMARY].cursor() as cursor:
-        cursor.execute("SELECT pg_current_wal_lsn()::text")
+        cursor.execute("SELECT pg_current_wal_insert_lsn()::text")
         target = cursor.fetchone()[0]
     _replica_sql("SELECT pg_wal_replay_resume()")
     deadline = time.monotonic() + 20
@@ -169,6 +169,33 @@ def test_a_users_own_write_is_read_back_at_once_then_from_the_replica(
     resume_replay_and_catch_up()
     assert shows_view(author) and shows_view(colleague)
     assert SavedView.objects.filter(name="Late to Munich", owner=data["author"]).exists()
+
+
+def test_a_partner_tokens_own_write_is_read_back_by_that_token(tenant_with_members):
+    data = tenant_with_members
+    tenant = data["account"].tenant
+    _, writer = api_token_create(tenant=tenant, name="writer", scopes=["webhooks"])
+    _, reader = api_token_create(tenant=tenant, name="reader", scopes=["webhooks"])
+    resume_replay_and_catch_up()
+    pause_replay()
+
+    created = Client().post(
+        "/api/v1/webhooks",
+        {"url": "https://hooks.example.com/in", "event_types": ["shipment.delivered"]},
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {writer}",
+    )
+    assert created.status_code == 201, created.content
+    wait_until_received_but_not_replayed()
+
+    def webhook_ids(secret: str) -> list[int]:
+        response = Client().get("/api/v1/webhooks", HTTP_AUTHORIZATION=f"Bearer {secret}")
+        return [row["id"] for row in response.json()["results"]]
+
+    assert webhook_ids(writer) == [created.json()["id"]]  # pinned: the primary
+    assert webhook_ids(reader) == []  # the paused replica
+    resume_replay_and_catch_up()
+    assert webhook_ids(reader) == [created.json()["id"]]
 
 
 def test_a_replica_further_behind_than_the_bound_is_skipped(tenant_with_members, settings):

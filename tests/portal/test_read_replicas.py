@@ -13,7 +13,7 @@ import sys
 import pytest
 
 from bench.streaming_replica import TOOLS, binaries, streaming_pair
-from tests.processes import ROOT, database_url_for_tests
+from tests.processes import ROOT, database_url_for_tests, free_port
 
 pytestmark = [
     pytest.mark.fault,
@@ -23,12 +23,18 @@ pytestmark = [
     ),
 ]
 
-BASE_PORT = int(os.environ.get("REPLICA_TEST_BASE_PORT", "9710"))
+
+def ports() -> tuple[int, int]:
+    """Two free loopback ports (REPLICA_TEST_BASE_PORT and the next, when set)."""
+    if os.environ.get("REPLICA_TEST_BASE_PORT"):
+        base = int(os.environ["REPLICA_TEST_BASE_PORT"])
+        return base, base + 1
+    return free_port(), free_port()
 
 
 @pytest.mark.django_db  # the migrated test database, whose schema the primary copies
 def test_reads_through_a_streaming_replica():
-    with streaming_pair(BASE_PORT, BASE_PORT + 1, schema_from=database_url_for_tests()) as pair:
+    with streaming_pair(*ports(), schema_from=database_url_for_tests()) as pair:
         run = subprocess.run(
             [
                 sys.executable,
@@ -52,4 +58,4 @@ def test_reads_through_a_streaming_replica():
             timeout=180,
         )
     assert run.returncode == 0, run.stdout[-6000:] + run.stderr[-3000:]
-    assert "4 passed" in run.stdout
+    assert "5 passed" in run.stdout

@@ -14,11 +14,11 @@ from django.test import Client
 from moto.server import ThreadedMotoServer
 
 from tests.helpers import send_story
+from tests.processes import free_port
 from visibility.models import Document
 
 pytestmark = pytest.mark.django_db
 
-S3_PORT = int(os.environ.get("S3_TEST_PORT", "9730"))
 BUCKET = "portal-documents"
 CREDENTIALS = {"aws_access_key_id": "portal-test", "aws_secret_access_key": "portal-test-secret"}
 
@@ -29,9 +29,10 @@ def body_of(response) -> bytes:
 
 @pytest.fixture(scope="module")
 def s3_endpoint():
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=S3_PORT, verbose=False)
+    port = int(os.environ.get("S3_TEST_PORT") or free_port())
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
-    endpoint = f"http://127.0.0.1:{S3_PORT}"
+    endpoint = f"http://127.0.0.1:{port}"
     yield endpoint
     server.stop()
 
