@@ -39,6 +39,8 @@ from django.core.cache import cache
 from django.db import DatabaseError, connections
 from django.db.models import Model
 
+from core.metrics import replica_reads
+
 logger = logging.getLogger(__name__)
 
 PRIMARY = "default"
@@ -159,8 +161,12 @@ class RequestReads:
             return PRIMARY
         if self.chosen is None:
             actor_key = self.actor_key()
-            pinned = actor_key is not None and is_pinned_to_primary(actor_key)
-            self.chosen = PRIMARY if pinned else (healthy_replica() or PRIMARY)
+            if actor_key is not None and is_pinned_to_primary(actor_key):
+                self.chosen, reason = PRIMARY, "pinned"
+            else:
+                replica = healthy_replica()
+                self.chosen, reason = (replica, "replica") if replica else (PRIMARY, "lagging")
+            replica_reads.labels(database=self.chosen, reason=reason).inc()
         return self.chosen
 
 

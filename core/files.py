@@ -16,6 +16,7 @@ import logging
 import tempfile
 from typing import IO
 
+from django.core.files.base import ContentFile
 from django.core.files.storage import Storage
 
 logger = logging.getLogger(__name__)
@@ -30,6 +31,17 @@ class StoredFileCorrupt(Exception):
     def __init__(self, name: str, expected: str, actual: str) -> None:
         super().__init__(f"{name}: stored SHA-256 {actual} is not the recorded {expected}")
         self.name, self.expected, self.actual = name, expected, actual
+
+
+def save_content_addressed(storage: Storage, folder: str, content: bytes) -> tuple[str, str]:
+    """Store `content` as `<folder>/sha256/<first two hex digits>/<sha256>` unless it is
+    there already (replays and rebuilds reuse the stored file); its (name, sha256), the
+    digest to record next to the name and to give `open_verified`."""
+    sha256 = hashlib.sha256(content).hexdigest()
+    name = f"{folder}/sha256/{sha256[:2]}/{sha256}"
+    if not storage.exists(name):
+        storage.save(name, ContentFile(content))
+    return name, sha256
 
 
 def open_verified(storage: Storage, name: str, sha256: str) -> IO[bytes]:

@@ -75,3 +75,11 @@ clock_sweep_duration = Histogram(
     namespace=NAMESPACE,
     buckets=LATENCY_BUCKETS,
 )
+replica_reads = Counter(
+    "replica_reads",
+    "Requests that read the read models, by the database that served them (a replica "
+    "alias, or primary) and why (replica; pinned: after the actor's own write; lagging: "
+    "no replica within REPLICA_MAX_LAG_SECONDS or answering).",
+    ["database", "reason"],
+    namespace=NAMESPACE,
+)

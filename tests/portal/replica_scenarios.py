@@ -18,6 +18,7 @@ import pytest
 from django.db import connections, transaction
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
+from prometheus_client import REGISTRY
 
 from accounts.models import Role
 from accounts.services import api_token_create
@@ -209,9 +210,15 @@ def test_a_replica_further_behind_than_the_bound_is_skipped(tenant_with_members,
     wait_until_received_but_not_replayed()
     time.sleep(1.2)  # the last replayed commit is now more than a second old
 
+    def lagging_reads() -> float:
+        labels = {"database": PRIMARY, "reason": "lagging"}
+        return REGISTRY.get_sample_value("portal_replica_reads_total", labels) or 0.0
+
+    before = lagging_reads()
     with CaptureQueriesContext(connections[REPLICA]) as on_replica:
         assert newer.shipment_id in listed_ids(client)  # the primary answered
     assert not any("visibility_" in query["sql"] for query in on_replica.captured_queries)
+    assert lagging_reads() == before + 1  # operators see it (docs/OPERATIONS.md, Metrics)
 
     resume_replay_and_catch_up()
     with CaptureQueriesContext(connections[REPLICA]) as on_replica:
