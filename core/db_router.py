@@ -66,10 +66,20 @@ def replica_aliases() -> list[str]:
 # --- the lag guard -----------------------------------------------------------------------
 
 
+# A replica that did not answer is asked again after this long, not at every check: each
+# attempt can hold a request for DATABASE_CONNECT_TIMEOUT.
+UNREACHABLE_RECHECK_SECONDS = 30.0
+
+
+class ReplicaUnreachable(Exception):
+    pass
+
+
 @dataclass(frozen=True)
 class LagReading:
     lag_seconds: float | None  # None: unreachable, or not a standby
     checked_at: float  # time.monotonic()
+    reachable: bool = True
 
 
 _lag_readings: dict[str, LagReading] = {}
@@ -77,26 +87,38 @@ _lag_lock = threading.Lock()
 
 
 def replica_lag(alias: str) -> float | None:
-    """The replica's replay lag in seconds, read now; None when it cannot answer."""
+    """The replica's replay lag in seconds, read now (None: not a standby). Raises
+    ReplicaUnreachable when it does not answer."""
     try:
         with connections[alias].cursor() as cursor:
             cursor.execute(LAG_SQL)
             row = cursor.fetchone()
-    except DatabaseError:
-        logger.warning("replica %s did not answer its lag check", alias, exc_info=True)
+    except DatabaseError as error:
+        logger.warning("replica %s did not answer its lag check: %s", alias, error)
         connections[alias].close()
-        return None
+        raise ReplicaUnreachable(alias) from error
     return None if row is None or row[0] is None else float(row[0])
+
+
+def _read_lag(alias: str, now: float) -> LagReading:
+    try:
+        return LagReading(replica_lag(alias), now)
+    except ReplicaUnreachable:
+        return LagReading(None, now, reachable=False)
 
 
 def replica_is_healthy(alias: str) -> bool:
     """Whether the replica may serve reads: its lag, checked at most once every
     REPLICA_LAG_CHECK_SECONDS in this process (one query per replica and interval, not
-    per request), is within REPLICA_MAX_LAG_SECONDS."""
+    per request; UNREACHABLE_RECHECK_SECONDS after it did not answer), is within
+    REPLICA_MAX_LAG_SECONDS."""
     now = time.monotonic()
     reading = _lag_readings.get(alias)
-    if reading is None or now - reading.checked_at >= settings.REPLICA_LAG_CHECK_SECONDS:
-        reading = LagReading(replica_lag(alias), now)
+    interval = settings.REPLICA_LAG_CHECK_SECONDS
+    if reading is not None and not reading.reachable:
+        interval = max(interval, UNREACHABLE_RECHECK_SECONDS)
+    if reading is None or now - reading.checked_at >= interval:
+        reading = _read_lag(alias, now)
         with _lag_lock:
             _lag_readings[alias] = reading
     return (

@@ -22,11 +22,19 @@ from prometheus_client import REGISTRY
 
 from accounts.models import Role
 from accounts.services import api_token_create
-from core.db_router import PRIMARY, ReplicaRouter, forget_lag_readings, replica_reads_for_request
+from core.db_router import (
+    PRIMARY,
+    ReplicaRouter,
+    forget_lag_readings,
+    replica_is_healthy,
+    replica_reads_for_request,
+)
 from tests.factories import CustomerAccountFactory, MemberFactory, ShipmentFactory, TenantFactory
 from visibility.models import SavedView, Shipment
 
 REPLICA = "replica_1"
+# The outer test lists a second replica on a port where nothing listens.
+DEAD_REPLICA = "replica_2"
 
 
 @pytest.fixture(scope="session")
@@ -156,7 +164,9 @@ def test_a_users_own_write_is_read_back_at_once_then_from_the_replica(
     wait_until_received_but_not_replayed()
 
     def shows_view(client: Client) -> bool:
-        return "Late to Munich" in client.get("/shipments/?view=all").content.decode()
+        """The view in the page's list of saved views (not in the "Saved the view"
+        message the first page after the POST shows from the session)."""
+        return ">Late to Munich</a>" in client.get("/shipments/?view=all").content.decode()
 
     # The author reads their own write (the primary); their colleague, reading the
     # replica that has not replayed it, does not see the shared view yet.
@@ -224,6 +234,16 @@ def test_a_replica_further_behind_than_the_bound_is_skipped(tenant_with_members,
     with CaptureQueriesContext(connections[REPLICA]) as on_replica:
         assert newer.shipment_id in listed_ids(client)
     assert any("visibility_" in query["sql"] for query in on_replica.captured_queries)
+
+
+def test_a_replica_that_does_not_answer_is_skipped(tenant_with_members):
+    client = signed_in(tenant_with_members["colleague"])
+
+    for _ in range(6):  # a random pick among both would have hit the dead one
+        with CaptureQueriesContext(connections[REPLICA]) as on_replica:
+            assert f"SHP-R{tenant_with_members['suffix']}-1" in listed_ids(client)
+        assert any("visibility_" in query["sql"] for query in on_replica.captured_queries)
+    assert replica_is_healthy(DEAD_REPLICA) is False
 
 
 def test_workers_commands_and_transactions_read_the_primary(tenant_with_members):

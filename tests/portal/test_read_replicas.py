@@ -24,17 +24,19 @@ pytestmark = [
 ]
 
 
-def ports() -> tuple[int, int]:
-    """Two free loopback ports (REPLICA_TEST_BASE_PORT and the next, when set)."""
+def ports() -> tuple[int, int, int]:
+    """Free loopback ports for the primary, its replica and a replica that is not there
+    (REPLICA_TEST_BASE_PORT and the next two, when set)."""
     if os.environ.get("REPLICA_TEST_BASE_PORT"):
         base = int(os.environ["REPLICA_TEST_BASE_PORT"])
-        return base, base + 1
-    return free_port(), free_port()
+        return base, base + 1, base + 2
+    return free_port(), free_port(), free_port()
 
 
 @pytest.mark.django_db  # the migrated test database, whose schema the primary copies
 def test_reads_through_a_streaming_replica():
-    with streaming_pair(*ports(), schema_from=database_url_for_tests()) as pair:
+    primary_port, replica_port, dead_port = ports()
+    with streaming_pair(primary_port, replica_port, schema_from=database_url_for_tests()) as pair:
         run = subprocess.run(
             [
                 sys.executable,
@@ -51,11 +53,12 @@ def test_reads_through_a_streaming_replica():
             env={
                 **os.environ,
                 "DATABASE_URL": pair.primary_url,
-                "DATABASE_REPLICA_URLS": pair.replica_url,
+                # A second replica that never answers: it must be skipped.
+                "DATABASE_REPLICA_URLS": f"{pair.replica_url},{pair.url(dead_port)}",
             },
             capture_output=True,
             text=True,
             timeout=180,
         )
     assert run.returncode == 0, run.stdout[-6000:] + run.stderr[-3000:]
-    assert "5 passed" in run.stdout
+    assert "6 passed" in run.stdout
