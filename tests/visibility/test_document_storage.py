@@ -13,6 +13,7 @@ from django.core.files.storage import default_storage
 from django.test import Client
 from moto.server import ThreadedMotoServer
 
+from accounts.services import api_token_create
 from tests.helpers import send_story
 from tests.processes import free_port
 from visibility.models import Document
@@ -95,10 +96,15 @@ def test_a_document_changed_in_the_bucket_is_refused(
     browser = Client(raise_request_exception=False)
     browser.force_login(customer_user)
 
+    _, secret = api_token_create(tenant=brenner, name="docs", scopes=["documents"])
+
     response = browser.get("/documents/DOC-POD-778120/download")
+    api = browser.get("/api/v1/documents/DOC-POD-778120", HTTP_AUTHORIZATION=f"Bearer {secret}")
 
     assert response.status_code == 500
     assert b"forged" not in response.content
+    assert api.status_code == 500 and api["Content-Type"] == "application/problem+json"
+    assert api.json()["type"].endswith("/server-error") and b"forged" not in api.content
 
 
 def test_a_document_changed_on_local_disk_is_refused(
