@@ -17,7 +17,7 @@ DEMO_ENV := SECRET_KEY="$${SECRET_KEY:-$$(cat $(DEMO_SECRET_KEY_FILE))}" DEBUG=0
 
 .PHONY: demo test test-steps install browser lint openapi graphql-schema bench bench-load \
 	bench-pipeline bench-data bench-reads bench-time bench-api bench-api-fuzz bench-pages \
-	bench-scaling bench-partitioning bench-wal clean
+	bench-scaling bench-partitioning bench-wal bench-replica clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -63,7 +63,7 @@ graphql-schema: install
 	$(TOOL_KEY) $(PY) manage.py export_graphql_schema
 
 # Benchmarks; results in docs/BENCHMARKS.md. Use DATABASE_URL/REDIS_URL when set, else embedded.
-bench: bench-pipeline bench-reads bench-time bench-api bench-api-fuzz bench-pages bench-load bench-scaling
+bench: bench-pipeline bench-reads bench-time bench-api bench-api-fuzz bench-pages bench-load bench-scaling bench-replica
 
 # The projection's lag at given rates and lane counts from the measured per-batch costs
 # (bench/queueing.py, a simulation; docs/SCALING.md). Seconds, stdlib only.
@@ -109,6 +109,11 @@ bench-reads: install
 # needs bench-data).
 bench-time: install
 	$(TOOL_KEY) $(PY) -m bench.time_and_change
+
+# List and search through the replica router vs the primary, on a streaming replica this
+# starts itself (bench/replica_reads.py; BENCH_REPLICA_SHIPMENTS=20000).
+bench-replica: install
+	$(TOOL_KEY) $(PY) -m bench.replica_reads
 
 # LOAD_CLIENTS (64) partner API clients for LOAD_SECONDS (60) against gunicorn and PostgreSQL
 # on loopback (bench/load.py); fails on any 5xx. Results in docs/BENCHMARKS.md.

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple, TypeAlias, TypedDict, TypeVar
 from django.contrib.auth.models import User
 from django.contrib.postgres.expressions import ArraySubquery
 from django.contrib.postgres.search import TrigramSimilarity
-from django.db import connection
+from django.db import connections, router
 from django.db.models import (
     Case,
     CharField,
@@ -649,7 +649,7 @@ def carriers_of_accounts(account_ids: list[int]) -> list[tuple[str, str]]:
     per SCAC (the first by name when shipments spell it differently)."""
     if not account_ids:
         return []
-    with connection.cursor() as cursor:
+    with connections[router.db_for_read(ShipmentAccount)].cursor() as cursor:
         cursor.execute(_CARRIERS_SQL, [account_ids])
         rows = [(scac, name) for scac, name in cursor.fetchall()]
     return sorted(rows, key=lambda row: (row[1] or row[0], row[0]))
@@ -1570,7 +1570,8 @@ def invoices_of_orders(actor: Actor, order_numbers: Collection[str]) -> QuerySet
     page's 1,000 orders: 5 ms; `order_numbers && ARRAY[1,000 numbers]` was a sequential
     scan comparing every invoice with the whole array (7 s), and combined with the
     scope PostgreSQL probed the index once per account of the actor."""
-    with connection.cursor() as cursor:
+    # Raw SQL bypasses the router: ask it, so a page served by a replica reads one copy.
+    with connections[router.db_for_read(Invoice)].cursor() as cursor:
         cursor.execute(
             "SELECT DISTINCT invoice.id FROM unnest(%s::varchar[]) AS wanted(number)"
             " JOIN visibility_invoice invoice"
