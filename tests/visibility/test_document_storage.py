@@ -5,16 +5,23 @@ file changed in storage is refused, never served."""
 from __future__ import annotations
 
 import hashlib
+import io
 import os
+from datetime import timedelta
 
 import boto3
 import pytest
 from django.core.files.storage import default_storage
+from django.core.management import call_command
+from django.db.models import F
 from django.test import Client
 from moto.server import ThreadedMotoServer
 
 from accounts.services import api_token_create
-from tests.helpers import send_story
+from integration.models import InboxEvent
+from integration.services.intake import receive_events
+from integration.services.processing import process_inbox_until_empty
+from tests.helpers import read_model_state, send_story
 from tests.processes import free_port
 from visibility.models import Document
 
@@ -122,3 +129,32 @@ def test_a_document_changed_on_local_disk_is_refused(
 
     assert response.status_code == 500
     assert b"forged" not in response.content
+
+
+def test_archives_round_trip_through_the_bucket(bucket, brenner, story, settings, tmp_path):
+    """With S3_BUCKET set the archive lives under `archive/` in the bucket (the settings'
+    "archive" storage): archive → delete → rebuild from the bucket gives the same read
+    models, and nothing is written to local disk."""
+    settings.MEDIA_ROOT = tmp_path
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "archive": {
+            "BACKEND": "storages.backends.s3.S3Storage",
+            "OPTIONS": {**settings.STORAGES["default"]["OPTIONS"], "location": "archive"},
+        },
+    }
+    settings.INBOX_ARCHIVE_AFTER_DAYS = 30
+    for event in story:
+        receive_events(source=event["source"], events=[event])
+    process_inbox_until_empty()
+    InboxEvent.objects.update(received_at=F("received_at") - timedelta(days=40))
+    projected = read_model_state()
+
+    call_command("archive_events", stdout=io.StringIO(), stderr=io.StringIO())
+
+    keys = [stored["Key"] for stored in bucket.list_objects_v2(Bucket=BUCKET)["Contents"]]
+    assert InboxEvent.objects.count() == 0
+    assert any(key.startswith("archive/inbox/") and key.endswith(".jsonl.gz") for key in keys)
+    assert not any(tmp_path.iterdir())
+    call_command("rebuild_read_models", stdout=io.StringIO(), stderr=io.StringIO())
+    assert read_model_state() == projected
