@@ -386,6 +386,10 @@ CHANGE_RETENTION_DAYS = float(os.environ.get("CHANGE_RETENTION_DAYS", "30"))
 CHANGE_PRUNE_SECONDS = float(os.environ.get("CHANGE_PRUNE_SECONDS", "3600"))
 INBOX_BATCH_SIZE = int(os.environ.get("INBOX_BATCH_SIZE", "4000"))
 INBOX_MAX_ATTEMPTS = int(os.environ.get("INBOX_MAX_ATTEMPTS", "5"))
+# Projection lanes (integration/services/processing.py): a batch projects the events of one
+# lane, so up to this many batches project at once. More lanes than worker processes keeps
+# a worker from waiting for a busy lane.
+INBOX_LANES = max(1, int(os.environ.get("INBOX_LANES", "16")))
 # Contract 1.1: an event's occurred_at may be at most this far after its receipt (clock skew).
 EVENTS_MAX_CLOCK_SKEW_HOURS = float(os.environ.get("EVENTS_MAX_CLOCK_SKEW_HOURS", "24"))
 # Clock-driven states (visibility/services/clock.py, docs/OPERATIONS.md): how often beat
