@@ -28,12 +28,15 @@ def database_url_for_tests() -> str:
     return f"postgresql://{user}{password}@{host}{port}/{database['NAME']}"
 
 
-def start_worker(*extra_args: str, redis_url: str | None = None) -> subprocess.Popen:
+def start_worker(
+    *extra_args: str, redis_url: str | None = None, **extra_environment: str
+) -> subprocess.Popen:
     environment = {
         **os.environ,
         "DATABASE_URL": database_url_for_tests(),
         "REDIS_URL": redis_url or settings.REDIS_URL,
         "INBOX_SWEEP_SECONDS": "1",
+        **extra_environment,
     }
     return subprocess.Popen(
         [

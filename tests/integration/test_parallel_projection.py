@@ -1,8 +1,7 @@
-"""Several workers sharing the inbox build the same read models as one process."""
+"""Several workers sharing the inbox, four processes projecting lanes at once, build the
+same read models as one process (docs/ARCHITECTURE.md, "Projection lanes")."""
 
 from __future__ import annotations
-
-import os
 
 import pytest
 
@@ -19,6 +18,8 @@ TENANTS = {"acme": ["A-1001", "A-1002"], "brightline": ["B-2001"], "delta": ["D-
 @pytest.mark.fault
 @pytest.mark.django_db(transaction=True)
 def test_two_workers_with_two_processes_each_build_what_one_process_builds():
+    """Stories cross lanes (an order's lane is not its shipment's, an invoice names both),
+    so the four processes meet on rows: no deadlock, nothing left behind, the same rows."""
     for slug, accounts in TENANTS.items():
         TenantFactory(slug=slug, account_numbers=accounts)
     events = order_to_cash_stories(
@@ -40,8 +41,10 @@ def test_two_workers_with_two_processes_each_build_what_one_process_builds():
     reset_read_models()
 
     receive()
-    os.environ["INBOX_BATCH_SIZE"] = "100"
-    workers = [start_worker("--concurrency=2") for _ in range(2)]
+    workers = [
+        start_worker("--concurrency=2", INBOX_BATCH_SIZE="100", INBOX_LANES="8")
+        for _ in range(2)
+    ]
     try:
         from portal.celery import app
 
@@ -53,7 +56,6 @@ def test_two_workers_with_two_processes_each_build_what_one_process_builds():
             interval=0.2,
         )
     finally:
-        del os.environ["INBOX_BATCH_SIZE"]
         logs = []
         for worker in workers:
             stop(worker)
