@@ -263,7 +263,8 @@ def _process_batch_retrying(batch_size: int) -> tuple[BatchOutcome, list[Claimed
     only after the batch locked its rows, which another batch holds (`derivation_lock`
     takes it with NOWAIT rather than wait out of order). A deadlock is retried the same
     way but logged as an error: lock ordering should make it impossible, so one is a bug
-    (`make bench-pipeline` counts them). The rows of a batch given up stay pending."""
+    (`make bench-pipeline` counts them). The rows of a batch given up stay pending, and a
+    worker is woken for them."""
     for attempt in range(1, BATCH_ATTEMPTS + 1):
         try:
             return _process_batch(batch_size)
@@ -274,6 +275,7 @@ def _process_batch_retrying(batch_size: int) -> tuple[BatchOutcome, list[Claimed
             log = logger.error if deadlock else logger.info
             log("batch rolled back (%s), attempt %s of %s", error, attempt, BATCH_ATTEMPTS)
             time.sleep(BATCH_RETRY_PAUSE * attempt)
+    wake_inbox_worker()
     return BatchOutcome(), []
 
 

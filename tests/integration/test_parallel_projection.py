@@ -42,8 +42,7 @@ def test_two_workers_with_two_processes_each_build_what_one_process_builds():
 
     receive()
     workers = [
-        start_worker("--concurrency=2", INBOX_BATCH_SIZE="100", INBOX_LANES="8")
-        for _ in range(2)
+        start_worker("--concurrency=2", INBOX_BATCH_SIZE="100", INBOX_LANES="8") for _ in range(2)
     ]
     try:
         from portal.celery import app

@@ -75,9 +75,7 @@ def _receive(events: list[dict]) -> None:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_two_lanes_project_at_the_same_time_and_build_what_one_lane_builds(
-    settings, monkeypatch
-):
+def test_two_lanes_project_at_the_same_time_and_build_what_one_lane_builds(settings, monkeypatch):
     for slug, accounts in TENANTS.items():
         TenantFactory(slug=slug, account_numbers=accounts)
     orders_and_shipments, shipment_events, invoices = _stories()
