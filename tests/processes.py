@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -55,8 +56,17 @@ def start_worker(
         cwd=ROOT,
         env=environment,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        # A file, not a pipe: a worker logs a line per batch, and a pipe nobody reads
+        # until the end fills (64 KiB) and blocks the worker mid-drain.
+        stderr=tempfile.TemporaryFile(),
     )
+
+
+def worker_log(process: subprocess.Popen) -> str:
+    """What a worker started by `start_worker` wrote to stderr so far."""
+    assert process.stderr is not None
+    process.stderr.seek(0)
+    return process.stderr.read().decode(errors="replace")
 
 
 def wait_until(

@@ -506,14 +506,35 @@ def release_satisfied_holds(keys: set[HoldKey] | None = None) -> int:
     return _release(held.filter(satisfied))
 
 
+# How long a worker that finds no free lane keeps looking while due events are pending,
+# and how often it looks (seconds).
+LANE_WAIT_SECONDS = 10.0
+LANE_WAIT_PAUSE = 0.05
+
+
 def process_inbox_until_empty(*, batch_size: int | None = None, max_batches: int = 10_000) -> int:
-    """Drain the inbox (used by the Celery task, demo loading and tests)."""
+    """Drain the inbox (used by the Celery task, demo loading and tests).
+
+    A batch that claims nothing does not end the drain while due events are pending: their
+    lanes are held by other workers' batches. Each holder loops after its commit, but a
+    holder can look for work while another worker's empty probe still holds a lane's lock
+    (`_claim_in_a_lane` keeps the locks it tried until its transaction ends) just as
+    held events are released into that lane; if both then stopped, the events would wait
+    for the sweep. So it keeps looking for up to `LANE_WAIT_SECONDS`."""
     projected = 0
+    idle_since: float | None = None
     for _ in range(max_batches):
         outcome = process_inbox_batch(batch_size=batch_size)
         projected += outcome.processed
-        if outcome.claimed == 0:
+        if outcome.claimed:
+            idle_since = None
+            continue
+        if not pending_inbox_exists():
             break
+        idle_since = idle_since or time.monotonic()
+        if time.monotonic() - idle_since > LANE_WAIT_SECONDS:
+            break
+        time.sleep(LANE_WAIT_PAUSE)
     return projected
 
 

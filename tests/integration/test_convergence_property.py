@@ -16,7 +16,7 @@ from integration.models import InboxEvent, InboxState
 from integration.services.intake import receive_events
 from integration.services.processing import process_inbox_batch, process_inbox_until_empty
 from tests.helpers import read_model_state, reset_read_models
-from tests.processes import start_worker, stop, wait_until
+from tests.processes import start_worker, stop, wait_until, worker_log
 
 pytestmark = pytest.mark.django_db
 
@@ -227,7 +227,7 @@ def four_worker_processes():
     logs = []
     for worker in workers:
         stop(worker)
-        logs.append(worker.stderr.read().decode())
+        logs.append(worker_log(worker))
     assert not any("deadlock detected" in log for log in logs)
     assert not any("Traceback" in log for log in logs), logs
 

@@ -10,7 +10,7 @@ from integration.services.intake import receive_events
 from integration.services.processing import process_inbox_until_empty
 from tests.factories import TenantFactory, order_to_cash_stories
 from tests.helpers import read_model_state, reset_read_models
-from tests.processes import start_worker, stop, wait_until
+from tests.processes import start_worker, stop, wait_until, worker_log
 
 TENANTS = {"acme": ["A-1001", "A-1002"], "brightline": ["B-2001"], "delta": ["D-4001", "D-4002"]}
 
@@ -58,10 +58,15 @@ def test_two_workers_with_two_processes_each_build_what_one_process_builds():
         logs = []
         for worker in workers:
             stop(worker)
-            logs.append(worker.stderr.read().decode())
+            logs.append(worker_log(worker))
 
-    assert drained, InboxEvent.objects.exclude(state=InboxState.PROCESSED).values_list(
-        "event_id", "state", "waiting_for", "last_error"
-    )[:10]
+    assert drained, (
+        list(
+            InboxEvent.objects.exclude(state=InboxState.PROCESSED).values_list(
+                "event_id", "state", "waiting_for", "last_error"
+            )[:10]
+        ),
+        [log[-3000:] for log in logs],
+    )
     assert not any("deadlock detected" in log for log in logs)
     assert read_model_state() == sequential
