@@ -9,6 +9,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import IO
 from urllib.parse import quote
 
 from django.conf import settings
@@ -39,7 +40,8 @@ def start_worker(
         "INBOX_SWEEP_SECONDS": "1",
         **extra_environment,
     }
-    return subprocess.Popen(
+    log = tempfile.TemporaryFile()
+    worker = subprocess.Popen(
         [
             sys.executable,
             "-m",
@@ -58,15 +60,20 @@ def start_worker(
         stdout=subprocess.DEVNULL,
         # A file, not a pipe: a worker logs a line per batch, and a pipe nobody reads
         # until the end fills (64 KiB) and blocks the worker mid-drain.
-        stderr=tempfile.TemporaryFile(),
+        stderr=log,
     )
+    _WORKER_LOGS[worker.pid] = log
+    return worker
+
+
+_WORKER_LOGS: dict[int, IO[bytes]] = {}
 
 
 def worker_log(process: subprocess.Popen) -> str:
     """What a worker started by `start_worker` wrote to stderr so far."""
-    assert process.stderr is not None
-    process.stderr.seek(0)
-    return process.stderr.read().decode(errors="replace")
+    log = _WORKER_LOGS[process.pid]
+    log.seek(0)
+    return log.read().decode(errors="replace")
 
 
 def wait_until(
