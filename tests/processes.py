@@ -40,7 +40,7 @@ def start_worker(
         "INBOX_SWEEP_SECONDS": "1",
         **extra_environment,
     }
-    log = tempfile.TemporaryFile()
+    log = tempfile.TemporaryFile()  # noqa: SIM115 (kept open: the worker writes to it)
     worker = subprocess.Popen(
         [
             sys.executable,
