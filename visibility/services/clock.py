@@ -246,7 +246,10 @@ def orders_at_risk_refresh(shipment_ids: list[int]) -> int:
         .select_for_update(no_key=True)
         .values("id")
     )
-    return Order.objects.filter(id__in=locked).update(at_risk=Exists(risky))
+    # Its own transaction when called in autocommit (Django compiles no FOR UPDATE outside
+    # one); a savepoint inside a batch's or the sweep's.
+    with transaction.atomic():
+        return Order.objects.filter(id__in=locked).update(at_risk=Exists(risky))
 
 
 def _due(now: datetime) -> QuerySet[Shipment]:
