@@ -483,6 +483,10 @@ CLOSED_SHIPMENT_RETENTION_DAYS = int(os.environ.get("CLOSED_SHIPMENT_RETENTION_D
 RETENTION_SWEEP_SECONDS = float(os.environ.get("RETENTION_SWEEP_SECONDS", "86400"))
 INBOX_BATCH_SIZE = int(os.environ.get("INBOX_BATCH_SIZE", "4000"))
 INBOX_MAX_ATTEMPTS = int(os.environ.get("INBOX_MAX_ATTEMPTS", "5"))
+# Projection lanes (integration/services/processing.py): a batch projects the events of one
+# lane, so up to this many batches project at once. More lanes than worker processes keeps
+# a worker from waiting for a busy lane.
+INBOX_LANES = max(1, int(os.environ.get("INBOX_LANES", "16")))
 # Contract 1.1: an event's occurred_at may be at most this far after its receipt (clock skew).
 EVENTS_MAX_CLOCK_SKEW_HOURS = float(os.environ.get("EVENTS_MAX_CLOCK_SKEW_HOURS", "24"))
 # Clock-driven states (visibility/services/clock.py, docs/OPERATIONS.md): how often beat

@@ -249,14 +249,27 @@ def shipments_clock_refresh(
 
 
 def orders_at_risk_refresh(shipment_ids: list[int]) -> int:
-    """An order is at risk when any of its open shipments is late or overdue."""
+    """An order is at risk when any of its open shipments is late or overdue.
+
+    The orders are locked in id order first, as projection locks them
+    (visibility/services/projection/locks.py): the sweep runs beside projection batches
+    and an UPDATE alone locks its rows in whatever order its plan reads them."""
     risky = ShipmentOrder.objects.filter(order_id=OuterRef("id")).filter(
         Q(shipment__overdue=True) | Q(shipment__late_by_hours__isnull=False),
         ~Q(shipment__status__in=CLOSED),
     )
-    return Order.objects.filter(
-        id__in=ShipmentOrder.objects.filter(shipment_id__in=shipment_ids).values("order_id")
-    ).update(at_risk=Exists(risky))
+    locked = (
+        Order.objects.filter(
+            id__in=ShipmentOrder.objects.filter(shipment_id__in=shipment_ids).values("order_id")
+        )
+        .order_by("id")
+        .select_for_update(no_key=True)
+        .values("id")
+    )
+    # Its own transaction when called in autocommit (Django compiles no FOR UPDATE outside
+    # one); a savepoint inside a batch's or the sweep's.
+    with transaction.atomic():
+        return Order.objects.filter(id__in=locked).update(at_risk=Exists(risky))
 
 
 def _due(now: datetime, limit: int) -> QuerySet[Shipment]:
