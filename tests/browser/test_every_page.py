@@ -328,6 +328,8 @@ def test_every_page_of_every_persona_passes_axe_and_fits_390_px(browser, live_se
             "/platform/tenants/",
             "/platform/sources/",
             "/operations/integration/",
+            "/platform/events/",
+            "/platform/events/?q=tms-demo-0001",
         ],
     )
 

@@ -61,8 +61,9 @@ READS = {
 LIST_QUERIES = {
     # session, user, staff profile, membership, accounts, the page's count, the invoices
     # menu, the shipments (their order numbers in an array subquery), the filters'
-    # choices (the actor's account numbers, the carriers of its shipments), the saved views
-    "shipment list page": 11,
+    # choices (the actor's account numbers; its account ids, then the carriers of its
+    # shipments by a loose index scan over them), the saved views
+    "shipment list page": 12,
     # token, accounts, the page (cursor, no count)
     "REST shipment list": 3,
     # + one per expansion for the whole page: history (milestones and ETA history),
