@@ -17,17 +17,16 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import QuerySet
 from django.db.models.functions import Now
 from django.utils import timezone
 
+from core.db.bulk import execute_with_arrays
 from visibility.models import (
     ChangeFeedMarks,
     Document,
     Invoice,
-    Order,
     Shipment,
-    ShipmentOrder,
     ShipmentStatus,
 )
 from visibility.services.exceptions import exceptions_sync
@@ -228,15 +227,34 @@ def shipments_clock_refresh(
     return exceptions_sync(shipments, now)
 
 
+# One statement with the shipment ids as an array: the ORM form (an update over an
+# `Exists` subquery) cost more to compile than to run on every batch, and orders whose
+# flag already holds are not rewritten.
+_ORDERS_AT_RISK = """
+UPDATE visibility_order o SET at_risk = flag.at_risk
+FROM (
+    SELECT touched.order_id, EXISTS (
+        SELECT 1 FROM visibility_shipmentorder link
+        JOIN visibility_shipment s ON s.id = link.shipment_id
+        WHERE link.order_id = touched.order_id
+        AND (s.overdue OR s.late_by_hours IS NOT NULL)
+        AND NOT (s.status = ANY(%s::varchar[]))
+    ) AS at_risk
+    FROM (
+        SELECT DISTINCT order_id FROM visibility_shipmentorder
+        WHERE shipment_id = ANY(%s::bigint[])
+    ) touched
+) flag
+WHERE o.id = flag.order_id AND o.at_risk IS DISTINCT FROM flag.at_risk
+"""
+
+
 def orders_at_risk_refresh(shipment_ids: list[int]) -> int:
-    """An order is at risk when any of its open shipments is late or overdue."""
-    risky = ShipmentOrder.objects.filter(order_id=OuterRef("id")).filter(
-        Q(shipment__overdue=True) | Q(shipment__late_by_hours__isnull=False),
-        ~Q(shipment__status__in=CLOSED),
-    )
-    return Order.objects.filter(
-        id__in=ShipmentOrder.objects.filter(shipment_id__in=shipment_ids).values("order_id")
-    ).update(at_risk=Exists(risky))
+    """An order is at risk when any of its open shipments is late or overdue; returns how
+    many orders' flag changed."""
+    if not shipment_ids:
+        return 0
+    return execute_with_arrays(_ORDERS_AT_RISK, [[str(status) for status in CLOSED], shipment_ids])
 
 
 def _due(now: datetime) -> QuerySet[Shipment]:
