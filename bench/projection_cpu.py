@@ -84,7 +84,7 @@ def main() -> int:
         stats = pstats.Stats(profiler).sort_stats(os.environ["BENCH_PROFILE"])
         stats.print_stats(40)
         if os.environ.get("BENCH_PROFILE_CALLERS"):
-            stats.print_callers(os.environ["BENCH_PROFILE_CALLERS"])
+            stats.print_callees(os.environ["BENCH_PROFILE_CALLERS"])
     return 0
 
 
