@@ -82,7 +82,7 @@ def main() -> int:
     )
     if profiler:
         stats = pstats.Stats(profiler).sort_stats(os.environ["BENCH_PROFILE"])
-        stats.print_stats(40)
+        stats.print_stats(int(os.environ.get("BENCH_PROFILE_LINES", "40")))
         if os.environ.get("BENCH_PROFILE_CALLERS"):
             stats.print_callees(os.environ["BENCH_PROFILE_CALLERS"])
     return 0
