@@ -16,8 +16,8 @@ DEMO_ENV := SECRET_KEY="$${SECRET_KEY:-$$(cat $(DEMO_SECRET_KEY_FILE))}" DEBUG=0
 	ALLOWED_HOSTS="$${ALLOWED_HOSTS:-localhost,127.0.0.1}"
 
 .PHONY: demo test test-steps install browser lint openapi graphql-schema bench bench-load \
-	bench-pipeline bench-projection bench-data bench-reads bench-time bench-api bench-scaling \
-	bench-partitioning bench-wal clean
+	bench-pipeline bench-projection bench-data bench-reads bench-time bench-api bench-api-fuzz \
+	bench-pages bench-scaling bench-partitioning bench-wal bench-replica clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -63,7 +63,7 @@ graphql-schema: install
 	$(TOOL_KEY) $(PY) manage.py export_graphql_schema
 
 # Benchmarks; results in docs/BENCHMARKS.md. Use DATABASE_URL/REDIS_URL when set, else embedded.
-bench: bench-pipeline bench-reads bench-time bench-api bench-load bench-scaling
+bench: bench-pipeline bench-reads bench-time bench-api bench-api-fuzz bench-pages bench-load bench-scaling bench-replica
 
 # The projection's lag at given rates and lane counts from the measured per-batch costs
 # (bench/queueing.py, a simulation; docs/SCALING.md). Seconds, stdlib only.
@@ -81,9 +81,15 @@ bench-partitioning: install
 bench-wal: install
 	$(TOOL_KEY) $(PY) -m bench.wal
 
+# The partner API at 1,000,000 shipments (bench/api.py, needs bench-data; best on a copy:
+# BENCH_READS_DATABASE=...): the REST mirror page with expand, the GraphQL page of 100
+# with nested lists (queries and p95), a full change-feed mirror of the largest tenant.
+bench-api: install
+	$(TOOL_KEY) $(PY) -m bench.api
+
 # The API against docs/openapi.yaml with many more examples per operation than `make test`
 # (tests/api/test_schemathesis.py; API_FUZZ_EXAMPLES=N to choose).
-bench-api: install
+bench-api-fuzz: install
 	API_FUZZ_EXAMPLES=$${API_FUZZ_EXAMPLES:-200} $(PY) -m pytest tests/api/test_schemathesis.py \
 		-q -n0 -p no:cacheprovider --durations=0
 
@@ -109,10 +115,21 @@ bench-reads: install
 bench-time: install
 	$(TOOL_KEY) $(PY) -m bench.time_and_change
 
+# List and search through the replica router vs the primary, on a streaming replica this
+# starts itself (bench/replica_reads.py; BENCH_REPLICA_SHIPMENTS=20000).
+bench-replica: install
+	$(TOOL_KEY) $(PY) -m bench.replica_reads
+
 # LOAD_CLIENTS (64) partner API clients for LOAD_SECONDS (60) against gunicorn and PostgreSQL
 # on loopback (bench/load.py); fails on any 5xx. Results in docs/BENCHMARKS.md.
 bench-load: install
 	$(TOOL_KEY) $(PY) -m bench.load
+
+# Every portal page per demo persona: weight (HTML+CSS+JS), p50/p95 server time over
+# PAGES_ROUNDS (20) loads, axe serious/critical, 390 px overflow (bench/pages.py; needs
+# Chromium, `make browser`). Results in docs/BENCHMARKS.md.
+bench-pages: install browser
+	$(TOOL_KEY) $(PY) -m bench.pages
 
 # The committed OpenAPI document (docs/openapi.yaml), regenerated from the code; zero
 # warnings allowed. tests/api/test_openapi_document.py fails when the two differ.

@@ -239,6 +239,7 @@ class AuditAction(models.TextChoices):
     SECOND_FACTOR_ENROLLED = "second_factor_enrolled", "Second factor enrolled"
     SECOND_FACTOR_FAILED = "second_factor_failed", "Second factor failed"
     RETENTION_APPLIED = "retention_applied", "Closed shipments deleted by retention"
+    SECOND_FACTOR_POLICY_CHANGED = "second_factor_policy", "Second factor requirement changed"
 
 
 class AuditEntry(models.Model):

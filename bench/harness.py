@@ -30,9 +30,17 @@ BENCH_DATABASE = os.environ.get("BENCH_DATABASE", "portal_bench")
 
 
 def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+    """A free local port; the first free one from BENCH_PORT on when that is set (a shared
+    machine that gives each user a range)."""
+    first = int(os.environ.get("BENCH_PORT", "0"))
+    for port in range(first, first + 100) if first else [0]:
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return probe.getsockname()[1]
+    raise RuntimeError(f"no free port from BENCH_PORT={first}")
 
 
 def _with_database(url: str, database: str) -> str:

@@ -46,7 +46,10 @@ def log(message: str) -> None:
     print(f"[{datetime.now(UTC):%H:%M:%S}] {message}", flush=True)
 
 
-def start_gunicorn(servers: harness.Servers, port: int, log_path: Path) -> subprocess.Popen:
+def start_gunicorn(
+    servers: harness.Servers, port: int, log_path: Path, **environment: str
+) -> subprocess.Popen:
+    """gunicorn with gunicorn.conf.py on loopback; `environment` overrides the bench's."""
     process = subprocess.Popen(
         [
             sys.executable,
@@ -60,12 +63,15 @@ def start_gunicorn(servers: harness.Servers, port: int, log_path: Path) -> subpr
         ],
         cwd=harness.ROOT,
         env=servers.environment(
-            WEB_CONCURRENCY=WEB_CONCURRENCY,
-            WEB_THREADS=WEB_THREADS,
-            WEB_ACCESS_LOG="0",
-            API_TOKEN_RATE="100000000/min",
-            EVENTS_MAX_CLOCK_SKEW_HOURS=str(24 * 365 * 20),
-            STATIC_MANIFEST="0",
+            **{
+                "WEB_CONCURRENCY": WEB_CONCURRENCY,
+                "WEB_THREADS": WEB_THREADS,
+                "WEB_ACCESS_LOG": "0",
+                "API_TOKEN_RATE": "100000000/min",
+                "EVENTS_MAX_CLOCK_SKEW_HOURS": str(24 * 365 * 20),
+                "STATIC_MANIFEST": "0",
+                **environment,
+            }
         ),
         stdout=subprocess.DEVNULL,
         stderr=log_path.open("w"),

@@ -8,6 +8,9 @@ Stages, all against the bench's own database (bench/harness.py):
 3. throughput: BENCH_EVENTS events (100,000) posted over HTTP from BENCH_CLIENTS threads;
    events/s from the first POST to the last event projected, intake latency per request,
    the inbox backlog, CPU by process group and peak worker memory.
+3b. worker processes: BENCH_SCALING_EVENTS events (20,000) the same way with a worker of
+   1 and then 2 processes (projection lanes): events/s, CPU ms per event by process group,
+   deadlocks counted in each worker's log (any is a failure).
 4. steady: BENCH_STEADY_RATE events/s (500) for BENCH_STEADY_SECONDS (25), a request
    per source every 100 ms; event-to-visible latency measured two ways.
 5. profile: BENCH_PROFILE_EVENTS more events (20,000) with py-spy sampling the web server
@@ -47,6 +50,8 @@ CONFIG = {
     "profile_events": _int("BENCH_PROFILE_EVENTS", 20_000),
     "naive_events": _int("BENCH_NAIVE_EVENTS", 5_000),
     "worker_concurrency": _int("BENCH_WORKER_CONCURRENCY", 2),
+    # Events of each run with 1 and with 2 worker processes (projection lanes).
+    "scaling_events": _int("BENCH_SCALING_EVENTS", 20_000),
     "drain_timeout": _int("BENCH_DRAIN_TIMEOUT", 900),
 }
 
@@ -246,6 +251,58 @@ def stage_steady(context: dict, events: list[dict]) -> dict:
     return result
 
 
+def start_worker(context: dict, processes: int, log_name: str):
+    """(Re)start the portal's Celery worker with `processes` pool processes."""
+    from portal.celery import app as portal_app
+
+    if context.get("worker") is not None:
+        harness.stop(context["worker"])
+        context["processes"].remove(context["worker"])
+    worker = harness.start_celery(
+        context["servers"],
+        "portal",
+        "worker",
+        f"--concurrency={processes}",
+        "--without-gossip",
+        "--without-mingle",
+        log=context["directory"] / log_name,
+    )
+    context["worker"] = worker
+    context["processes"].insert(1, worker)
+    if "groups" in context:
+        context["groups"]["workers"] = lambda: [p.pid for p in harness.process_tree(worker.pid)]
+    harness.wait_for_workers(portal_app, 1)
+    return worker
+
+
+def stage_worker_processes(context: dict, streams: dict[int, list[dict]]) -> dict:
+    """The same kind of run with 1 and with 2 worker processes: what projection lanes
+    gain, CPU milliseconds per event by process group, and deadlocks (any is a failure)."""
+    runs = {}
+    for processes, events in streams.items():
+        log_name = f"worker-{processes}-processes.log"
+        start_worker(context, processes, log_name)
+        measured = stage_throughput(context, events, label=f"{processes} worker process(es)")
+        errors = report.log_errors(context["directory"] / log_name)
+        machine = measured["machine"]
+        busy = sum(machine.get(name, 0.0) for name in ("user", "system", "softirq", "steal"))
+        runs[processes] = {
+            "events": measured["events"],
+            "events_per_second": measured["events_per_second"],
+            "seconds": measured["seconds"],
+            "states": measured["states"],
+            "cpu_ms_per_event": {
+                group: 1000 * seconds / measured["events"]
+                for group, seconds in measured["cpu_seconds"].items()
+            },
+            "machine_ms_per_event": 1000 * busy / measured["events"],
+            "deadlocks": errors["deadlocks"],
+            "errors": errors["errors"],
+        }
+    start_worker(context, CONFIG["worker_concurrency"], "worker-after-scaling.log")
+    return runs
+
+
 def stage_profile_py_spy(context: dict, events: list[dict], py_spy: str) -> dict:
     directory: Path = context["directory"]
     spies = {
@@ -437,22 +494,11 @@ def setup(context: dict) -> None:
 
 
 def start_portal(context: dict) -> None:
-    from portal.celery import app as portal_app
-
     servers, directory = context["servers"], context["directory"]
     context["port"] = port = harness.free_port()
     context["web"] = web = harness.start_web_server(servers, port, log=directory / "web.log")
     context["processes"].append(web)
-    context["worker"] = worker = harness.start_celery(
-        servers,
-        "portal",
-        "worker",
-        f"--concurrency={CONFIG['worker_concurrency']}",
-        "--without-gossip",
-        "--without-mingle",
-        log=directory / "worker.log",
-    )
-    context["processes"].append(worker)
+    worker = start_worker(context, CONFIG["worker_concurrency"], "worker.log")
     beat = harness.start_celery(
         servers,
         "portal",
@@ -462,7 +508,6 @@ def start_portal(context: dict) -> None:
         log=directory / "beat.log",
     )
     context["processes"].append(beat)
-    harness.wait_for_workers(portal_app, 1)
     context["groups"] = {
         "web": lambda: [web.pid],
         "workers": lambda: [p.pid for p in harness.process_tree(worker.pid)],
@@ -494,11 +539,20 @@ def main() -> int:
             ),
             "profile": workload.generate_events(CONFIG["profile_events"], prefix="p"),
             "naive": workload.generate_events(CONFIG["naive_events"], prefix="n"),
+            **{
+                f"processes-{count}": workload.generate_events(
+                    CONFIG["scaling_events"], prefix=f"l{count}"
+                )
+                for count in (1, 2)
+            },
         }
         results["mix"] = workload.mix(streams["throughput"])
         start_portal(context)
         stage_throughput(context, streams["warmup"], label="warm-up")
         results["throughput"] = stage_throughput(context, streams["throughput"], label="throughput")
+        results["worker_processes"] = stage_worker_processes(
+            context, {count: streams[f"processes-{count}"] for count in (1, 2)}
+        )
         results["steady"] = stage_steady(context, streams["steady"])
         py_spy = profiling.py_spy_path()
         if py_spy and profiling.py_spy_works(py_spy, context["web"].pid):
@@ -509,7 +563,9 @@ def main() -> int:
             results["profile"] = stage_profile_cprofile(context, streams["profile"])
         results["naive"] = stage_naive(context, streams["naive"])
         results["copy"] = stage_copy(context, streams["throughput"])
-        results["worker_errors"] = report.log_errors(directory / "worker.log")
+        results["worker_errors"] = report.log_errors(
+            directory / "worker.log", directory / "worker-after-scaling.log"
+        )
     finally:
         for process in reversed(context["processes"]):
             harness.stop(process)

@@ -14,10 +14,8 @@ END = "<!-- bench:results:end -->"
 TARGETS = {"events_per_second": 5000, "naive_ratio": 10, "visible_p95_ms": 1000}
 
 
-def log_errors(path: Path) -> dict:
-    if not path.exists():
-        return {"errors": 0, "deadlocks": 0, "examples": []}
-    text = path.read_text(errors="replace")
+def log_errors(*paths: Path) -> dict:
+    text = "\n".join(path.read_text(errors="replace") for path in paths if path.exists())
     errors = [line for line in text.splitlines() if " ERROR/" in line or "ERROR" in line[:40]]
     return {
         "errors": len(errors),
@@ -178,7 +176,56 @@ def summary_rows(results: dict) -> list[tuple[str, str, str]]:
             "",
         ),
         ("end to end ÷ COPY", f"{copy_share:.3f} (COPY is {1 / copy_share:.0f} x faster)", ""),
+        *_worker_process_rows(results.get("worker_processes") or {}),
     ]
+
+
+def _worker_process_rows(runs: dict) -> list[tuple[str, str, str]]:
+    """End to end with 1 and 2 worker processes (projection lanes), and their deadlocks."""
+    if not runs:
+        return []
+    one = runs.get(1) or runs.get("1") or {}
+    rows = []
+    for processes, run in runs.items():
+        gain = run["events_per_second"] / one["events_per_second"] if one else 0
+        rows.append(
+            (
+                f"end to end with {processes} worker process(es) ({run['events']:,} events), "
+                "machine CPU per event",
+                f"{run['events_per_second']:,.0f} events/s ({gain:.2f} x one process), "
+                f"{run['machine_ms_per_event']:.3f} ms",
+                "",
+            )
+        )
+    deadlocks = sum(run["deadlocks"] for run in runs.values())
+    rows.append(
+        ("deadlocks in those runs' worker logs", str(deadlocks), f"0: {_met(deadlocks == 0)}")
+    )
+    return rows
+
+
+def _met(ok: bool) -> str:
+    return "met" if ok else "**not met**"
+
+
+def _worker_process_lines(runs: dict) -> list[str]:
+    if not runs:
+        return []
+    groups = sorted({group for run in runs.values() for group in run["cpu_ms_per_event"]})
+    lines = [
+        "CPU milliseconds per event by process group, with 1 and 2 worker processes "
+        "(projection lanes, `INBOX_LANES` 16):",
+        "",
+        "| worker processes | events/s | " + " | ".join(groups) + " | whole machine | deadlocks |",
+        "|---|---|" + "---|" * len(groups) + "---|---|",
+    ]
+    for processes, run in runs.items():
+        per_group = " | ".join(f"{run['cpu_ms_per_event'].get(g, 0):.3f}" for g in groups)
+        lines.append(
+            f"| {processes} | {run['events_per_second']:,.0f} | {per_group} | "
+            f"{run['machine_ms_per_event']:.3f} | {run['deadlocks']} |"
+        )
+    return [*lines, ""]
 
 
 def summary_table(results: dict) -> str:
@@ -244,6 +291,7 @@ def results_markdown(results: dict) -> str:
         f"Naive run: inbox states {naive['states']}; published in "
         f"{naive['publish_seconds']:.1f} s.",
         "",
+        *_worker_process_lines(results.get("worker_processes") or {}),
         "CPU seconds by process group during the throughput run "
         f"({throughput['wall']:.1f} s wall):",
         "",

@@ -94,3 +94,11 @@ webhook_delivery_lag = Histogram(
     namespace=NAMESPACE,
     buckets=DELIVERY_LAG_BUCKETS,
 )
+replica_reads = Counter(
+    "replica_reads",
+    "Requests that read the read models, by the database that served them (a replica "
+    "alias, or primary) and why (replica; pinned: after the actor's own write; lagging: "
+    "no replica within REPLICA_MAX_LAG_SECONDS or answering).",
+    ["database", "reason"],
+    namespace=NAMESPACE,
+)

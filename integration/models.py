@@ -40,6 +40,9 @@ class InboxEvent(models.Model):
     attempts = models.PositiveIntegerField(default=0)
     last_error = models.TextField(blank=True, default="")
     next_attempt_at = models.DateTimeField(null=True, blank=True)
+    # The hash of the event's shipment, order or invoice (`visibility.lanes.lane_slot`): a
+    # batch projects the events of one lane, `lane_slot % INBOX_LANES`.
+    lane_slot = models.PositiveSmallIntegerField(db_default=0)
     # When the batch that projected the event claimed it (it commits a little later).
     processed_at = models.DateTimeField(null=True, blank=True)
     # The correlation id of the intake request that stored it (`X-Request-ID`, core/logs.py)

@@ -23,6 +23,14 @@ def permission_denied(request: HttpRequest, exception: Exception | None = None) 
     return _page(request, 403, "errors/403.html", "You do not have access to this.")
 
 
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    """A form sent without its CSRF token (cookies blocked, a page left open across a
+    sign-out): the branded 403 with a way back, not Django's bare CSRF page."""
+    if request.path_info.startswith(MACHINE_PATHS):
+        return problem_response(403, detail="The request's CSRF check failed.")
+    return render(request, "errors/403.html", {"status": 403, "csrf_failed": True}, status=403)
+
+
 def page_not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     return _page(request, 404, "errors/404.html", "Not found.")
 

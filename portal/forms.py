@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import date, datetime, time
 from typing import Any
 
 from django import forms
-from django.http import Http404, HttpRequest
+from django.http import Http404, HttpRequest, QueryDict
+from django.utils import timezone
 
+from visibility.api.filters import ShipmentFilterSet, filterset_without_errors
 from visibility.models import Invoice, ShipmentStatus, TransportMode
 from visibility.selectors import SHIPMENT_SORTS
 
@@ -78,28 +82,59 @@ class ShipmentListForm(SearchForm):
     )
 
 
-def shipment_list_arguments(values: dict[str, Any]) -> dict[str, Any]:
-    """`shipment_list`'s keyword arguments from the list form's values."""
+def _day_start(day: date) -> datetime:
+    """The first instant of `day` in the active time zone (the page's days are the user's)."""
+    return timezone.make_aware(datetime.combine(day, time.min))
+
+
+def _day_end(day: date) -> datetime:
+    return timezone.make_aware(datetime.combine(day, time.max))
+
+
+def _moment(day: date | None, at: Callable[[date], datetime]) -> str | None:
+    return None if day is None else at(day).isoformat()
+
+
+def shipment_list_parameters(values: dict[str, Any]) -> QueryDict:
+    """The list page's filters (its own keys, days in the user's time zone, one flag) as
+    the parameters of `ShipmentFilterSet`, the one definition of the shipment filters that
+    REST and GraphQL validate too. Saved views and old links keep the page's keys: they
+    are translated here on every load, so nothing stored needs migrating."""
     flag = values["flag"]
-    return {
-        "statuses": values["status"],
-        "text": values["q"],
-        "late": True if flag == "late" else None,
-        "overdue": True if flag == "overdue" else None,
-        "open_exception": True if flag == "exception" else None,
-        "delayed": True if flag == "delayed" else None,
-        "at_risk": True if flag == "at_risk" else None,
+    parameters: dict[str, Any] = {
+        "q": values["q"],
+        "status": values["status"],
+        "late": "true" if flag == "late" else None,
+        "overdue": "true" if flag == "overdue" else None,
+        "open_exception": "true" if flag == "exception" else None,
+        "delayed": "true" if flag == "delayed" else None,
+        "at_risk": "true" if flag == "at_risk" else None,
         "carrier_scac": values["carrier"],
         "mode": values["mode"],
         "origin": values["origin"],
         "destination": values["destination"],
-        "account_number": values["account"],
-        "eta_range": (values["eta_from"], values["eta_to"]),
-        "promised_range": (values["promised_from"], values["promised_to"]),
-        "delivered_range": (values["delivered_from"], values["delivered_to"]),
-        "documents_from": values["documents_from"],
-        "sort": values["sort"],
+        "account": [values["account"]] if values["account"] else [],
+        "eta_after": _moment(values["eta_from"], _day_start),
+        "eta_before": _moment(values["eta_to"], _day_end),
+        "promised_after": values["promised_from"],
+        "promised_before": values["promised_to"],
+        "delivered_after": _moment(values["delivered_from"], _day_start),
+        "delivered_before": _moment(values["delivered_to"], _day_end),
+        "documents_after": _moment(values["documents_from"], _day_start),
     }
+    query = QueryDict(mutable=True)
+    for name, value in parameters.items():
+        for item in value if isinstance(value, list) else [value]:
+            if item not in (None, ""):
+                query.appendlist(name, str(item))
+    return query
+
+
+def shipment_list_arguments(values: dict[str, Any]) -> dict[str, Any]:
+    """`shipment_list`'s keyword arguments from the list form's values, through
+    `ShipmentFilterSet` (a value it refuses is dropped, as the page ignores bad values)."""
+    filterset = filterset_without_errors(ShipmentFilterSet, shipment_list_parameters(values))
+    return {**filterset.selector_arguments(), "sort": values["sort"]}
 
 
 class SavedViewForm(forms.Form):

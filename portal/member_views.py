@@ -19,6 +19,7 @@ from accounts.services import (
     invitation_revoke,
     membership_set_active,
     membership_update,
+    tenant_second_factor_require,
 )
 from portal.access import signed_in_user, tenant_admin_or_404
 from portal.forms import posted_id
@@ -53,6 +54,21 @@ def member_settings(request: HttpRequest) -> HttpResponse:
             invitation=invitation, revoked_by=signed_in_user(request), request=request
         )
         messages.success(request, f"Invitation of {invitation.email} withdrawn.")
+        return redirect("member-settings")
+    if request.method == "POST" and "require_second_factor" in request.POST:
+        required = request.POST["require_second_factor"] == "1"
+        tenant_second_factor_require(
+            tenant=admin.tenant,
+            required=required,
+            changed_by=signed_in_user(request),
+            request=request,
+        )
+        messages.success(
+            request,
+            "Every member now signs in with a second factor."
+            if required
+            else "A second factor is no longer required (members who set one up keep it).",
+        )
         return redirect("member-settings")
     if request.method == "POST":
         try:

@@ -47,6 +47,8 @@ if not SECRET_KEY:
     SECRET_KEY = "insecure-development-key-change-me-" + "x" * 20
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],testserver")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
+# A failed CSRF check is the branded 403 (navigation, a way back), not Django's bare page.
+CSRF_FAILURE_VIEW = "portal.error_views.csrf_failure"
 # Reverse proxies (CIDRs) whose X-Forwarded-For names the client (accounts/addresses.py);
 # empty: the header is ignored and the peer's address is the client's.
 TRUSTED_PROXY_IPS = env_list("TRUSTED_PROXY_IPS", "")
@@ -78,6 +80,34 @@ _database.setdefault("OPTIONS", {})["connect_timeout"] = int(
 )
 _database["DISABLE_SERVER_SIDE_CURSORS"] = env_bool("DATABASE_DISABLE_SERVER_SIDE_CURSORS", False)
 DATABASES = {"default": _database}
+
+# Read replicas (core/db_router.py, docs/OPERATIONS.md "Read replicas"): streaming replicas
+# of the primary, as the aliases replica_1, replica_2, ... Page and API reads of the read
+# models go to a healthy one; writes, transactions, workers and commands use the primary.
+REPLICA_DATABASES: list[str] = []
+for _number, _replica_url in enumerate(env_list("DATABASE_REPLICA_URLS", ""), start=1):
+    _replica = dj_database_url.parse(
+        _replica_url,
+        conn_max_age=_database["CONN_MAX_AGE"],
+        conn_health_checks=True,
+    )
+    if "host" in _replica.get("OPTIONS", {}):
+        _replica["HOST"] = _replica["OPTIONS"].pop("host")
+    _replica.setdefault("OPTIONS", {})["connect_timeout"] = _database["OPTIONS"]["connect_timeout"]
+    _replica["DISABLE_SERVER_SIDE_CURSORS"] = _database["DISABLE_SERVER_SIDE_CURSORS"]
+    # A test run with replicas configured reads its test database through them as well.
+    _replica["TEST"] = {"MIRROR": "default"}
+    DATABASES[f"replica_{_number}"] = _replica
+    REPLICA_DATABASES.append(f"replica_{_number}")
+DATABASE_ROUTERS = ["core.db_router.ReplicaRouter"]
+# A replica further behind than this is skipped; its lag is read at most this often per
+# process. An actor's reads stay on the primary this long after their own write: lag
+# bound + check interval, so the replica they return to has replayed that write.
+REPLICA_MAX_LAG_SECONDS = float(os.environ.get("REPLICA_MAX_LAG_SECONDS", "5"))
+REPLICA_LAG_CHECK_SECONDS = float(os.environ.get("REPLICA_LAG_CHECK_SECONDS", "2"))
+REPLICA_PIN_SECONDS = float(
+    os.environ.get("REPLICA_PIN_SECONDS", str(REPLICA_MAX_LAG_SECONDS + REPLICA_LAG_CHECK_SECONDS))
+)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 
@@ -142,6 +172,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Page and API reads of the read models from a replica, when there are replicas.
+    "portal.replicas.ReplicaReadMiddleware",
     "django_otp.middleware.OTPMiddleware",
     "accounts.middleware.StandingPerRequestMiddleware",
     "portal.middleware.UserTimeZoneMiddleware",
@@ -266,15 +298,52 @@ MEDIA_URL = "media/"
 # `make demo`) under names that carry a hash of their content, so they are cached for a
 # year. STATIC_MANIFEST=0 keeps plain names, for runs without collectstatic (the tests).
 STATIC_MANIFEST = env_bool("STATIC_MANIFEST", True)
+# Stored files (documents; anything written through `default_storage`): local disk under
+# MEDIA_ROOT, or with S3_BUCKET set an S3-compatible bucket (AWS S3, MinIO, ...) that every
+# web and worker host reaches (django-storages; docs/OPERATIONS.md, "Files"). Files are
+# served through the portal, never by a bucket URL: reads are scoped and audited, and
+# their SHA-256 is checked before a byte is sent (core/files.py).
+S3_BUCKET = os.environ.get("S3_BUCKET", "")
+_default_storage: dict[str, Any] = {"BACKEND": "django.core.files.storage.FileSystemStorage"}
+if S3_BUCKET:
+    _default_storage = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": S3_BUCKET,
+            # Empty: AWS S3 itself; MinIO or another S3-compatible server: its URL.
+            "endpoint_url": os.environ.get("S3_ENDPOINT_URL") or None,
+            "region_name": os.environ.get("S3_REGION", "us-east-1"),
+            # Unset: boto3's own chain (instance role, AWS_* variables, ~/.aws).
+            "access_key": os.environ.get("S3_ACCESS_KEY_ID") or None,
+            "secret_key": os.environ.get("S3_SECRET_ACCESS_KEY") or None,
+            # MinIO and most self-hosted servers answer path-style URLs only.
+            "addressing_style": os.environ.get("S3_ADDRESSING_STYLE", "path"),
+            "signature_version": "s3v4",
+            "location": os.environ.get("S3_PREFIX", ""),
+            "default_acl": None,  # the bucket's policy decides; objects stay private
+            "file_overwrite": True,  # names are content addresses: same name, same bytes
+        },
+    }
 # Archived inbox and rejected events (integration/services/archive.py, core/archive_files.py):
-# local disk by default; any Django storage backend (S3-compatible) by changing "archive".
+# local disk under ARCHIVE_ROOT, or under `archive/` in the same bucket when S3_BUCKET is set.
 ARCHIVE_ROOT = Path(os.environ.get("ARCHIVE_ROOT") or MEDIA_ROOT / "archive")
+_archive_storage: dict[str, Any] = {
+    "BACKEND": "django.core.files.storage.FileSystemStorage",
+    "OPTIONS": {"location": ARCHIVE_ROOT},
+}
+if S3_BUCKET:
+    _archive_storage = {
+        "BACKEND": _default_storage["BACKEND"],
+        "OPTIONS": {
+            **_default_storage["OPTIONS"],
+            "location": "/".join(
+                part for part in (os.environ.get("S3_PREFIX", ""), "archive") if part
+            ),
+        },
+    }
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "archive": {
-        "BACKEND": "django.core.files.storage.FileSystemStorage",
-        "OPTIONS": {"location": ARCHIVE_ROOT},
-    },
+    "default": _default_storage,
+    "archive": _archive_storage,
     "staticfiles": {
         "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
         if STATIC_MANIFEST
@@ -414,6 +483,10 @@ CLOSED_SHIPMENT_RETENTION_DAYS = int(os.environ.get("CLOSED_SHIPMENT_RETENTION_D
 RETENTION_SWEEP_SECONDS = float(os.environ.get("RETENTION_SWEEP_SECONDS", "86400"))
 INBOX_BATCH_SIZE = int(os.environ.get("INBOX_BATCH_SIZE", "4000"))
 INBOX_MAX_ATTEMPTS = int(os.environ.get("INBOX_MAX_ATTEMPTS", "5"))
+# Projection lanes (integration/services/processing.py): a batch projects the events of one
+# lane, so up to this many batches project at once. More lanes than worker processes keeps
+# a worker from waiting for a busy lane.
+INBOX_LANES = max(1, int(os.environ.get("INBOX_LANES", "16")))
 # Contract 1.1: an event's occurred_at may be at most this far after its receipt (clock skew).
 EVENTS_MAX_CLOCK_SKEW_HOURS = float(os.environ.get("EVENTS_MAX_CLOCK_SKEW_HOURS", "24"))
 # Clock-driven states (visibility/services/clock.py, docs/OPERATIONS.md): how often beat

@@ -39,14 +39,18 @@ from visibility import selectors
 from visibility.access import visible_object_or_404
 from visibility.api.documents import document_response
 from visibility.flags import age_in_words
-from visibility.models import Invoice, ShipmentEvent, ShipmentStatus, TransportMode
+from visibility.models import Invoice, Shipment, ShipmentEvent, ShipmentStatus, TransportMode
 from visibility.services.saved_views import TRANSIENT_PARAMETERS, saved_view_save
 from visibility.services.saved_views import saved_view_delete as remove_saved_view
 
 
 def _filtered_shipments(request: HttpRequest) -> tuple[QuerySet, dict[str, Any]]:
     values = query_values(ShipmentListForm, request)
-    shipments = selectors.shipment_list(request.user, **shipment_list_arguments(values))
+    try:
+        shipments = selectors.shipment_list(request.user, **shipment_list_arguments(values))
+    except selectors.InvisibleAccounts:
+        # An account the user does not see (another tenant's, a typo): it has no rows here.
+        shipments = selectors.no_rows(Shipment)
     return shipments, values
 
 

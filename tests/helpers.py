@@ -4,6 +4,7 @@ example files, and the read models in a comparable form for convergence checks."
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -251,10 +252,18 @@ def current_totp_code(username: str) -> str:
     return f"{value:0{device.digits}d}"
 
 
-def browser_sign_in(page: Any, base_url: str, username: str, password: str) -> None:
+def browser_sign_in(
+    page: Any,
+    base_url: str,
+    username: str,
+    password: str,
+    *,
+    on_page: Callable[[Any], None] | None = None,
+) -> None:
     """Sign in through the login page as a person would (Playwright `page`), typing the
     authenticator's code when the portal asks for the second factor (a user who must have
-    one is given a device first, as if enrolled earlier)."""
+    one is given a device first, as if enrolled earlier). `on_page(page)`, if given, is
+    called on the sign-in page and on the second-factor page before each is filled in."""
     from django.contrib.auth.models import User
 
     from accounts.second_factor import second_factor_required
@@ -262,11 +271,15 @@ def browser_sign_in(page: Any, base_url: str, username: str, password: str) -> N
     if second_factor_required(User.objects.get(username=username)):
         current_totp_code(username)
     page.goto(f"{base_url}/login/")
+    if on_page is not None:
+        on_page(page)
     page.get_by_label("Username").fill(username)
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_load_state("load")
     if "/account/second-factor/verify/" in page.url:
+        if on_page is not None:
+            on_page(page)
         page.get_by_label("Code").fill(current_totp_code(username))
         page.get_by_role("button", name="Verify").click()
         page.wait_for_load_state("load")

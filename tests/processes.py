@@ -7,10 +7,12 @@ import re
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from contextlib import suppress
 from pathlib import Path
+from typing import IO
 from urllib.parse import quote
 
 from django.conf import settings
@@ -50,31 +52,41 @@ def start_worker(
     }
     if redis_url:  # the cache follows the broker (else the caller's CACHE_REDIS_URL)
         environment["CACHE_REDIS_URL"] = _cache_url_for(redis_url)
-    output = open(log, "ab") if log else None  # noqa: SIM115 (closed once the child has it)
-    try:
-        return subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "portal",
-                "worker",
-                "--loglevel=WARNING",
-                "--concurrency=1",
-                "--without-gossip",
-                "--without-mingle",
-                *extra_args,
-            ],
-            cwd=ROOT,
-            env=environment,
-            stdout=subprocess.DEVNULL,
-            stderr=output or subprocess.PIPE,
-            start_new_session=True,  # its own process group: `stop_group` ends its pool too
-        )
-    finally:
-        if output:
-            output.close()
+    # A file, not a pipe: a worker logs a line per batch, and a pipe nobody reads until the
+    # end fills (64 KiB) and blocks the worker mid-drain. `log` names the file when given.
+    output: IO[bytes] = open(log, "a+b") if log else tempfile.TemporaryFile()  # noqa: SIM115
+    worker = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "portal",
+            "worker",
+            "--loglevel=WARNING",
+            "--concurrency=1",
+            "--without-gossip",
+            "--without-mingle",
+            *extra_args,
+        ],
+        cwd=ROOT,
+        env=environment,
+        stdout=subprocess.DEVNULL,
+        stderr=output,
+        start_new_session=True,  # its own process group: `stop_group` ends its pool too
+    )
+    _WORKER_LOGS[worker.pid] = output
+    return worker
+
+
+_WORKER_LOGS: dict[int, IO[bytes]] = {}
+
+
+def worker_log(process: subprocess.Popen) -> str:
+    """What a worker started by `start_worker` wrote to stderr so far."""
+    log = _WORKER_LOGS[process.pid]
+    log.seek(0)
+    return log.read().decode(errors="replace")
 
 
 def _cache_url_for(redis_url: str) -> str:

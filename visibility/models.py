@@ -196,13 +196,13 @@ class Shipment(SnapshotVersion):
     received_by = models.CharField(max_length=1000, blank=True, default="")
     last_event_at = models.DateTimeField(null=True, blank=True)
     # Clock-driven states (visibility/services/clock.py): true between events too,
-    # kept so by the sweep, which reads only rows whose next_check_at has come.
+    # kept so by the sweep, which reads only the rows of `ShipmentClock` whose next check
+    # has come and writes a shipment only when one of these changes.
     overdue = models.BooleanField(default=False, db_default=False)
     late_by_hours = models.IntegerField(null=True, blank=True)
     tracking_stale = models.BooleanField(default=False, db_default=False)
     pod_missing = models.BooleanField(default=False, db_default=False)
     not_invoiced = models.BooleanField(default=False, db_default=False)
-    next_check_at = models.DateTimeField(null=True, blank=True)
     # The latest ETA a delay notification announced: only a later one notifies again.
     delay_notified_eta = models.DateTimeField(null=True, blank=True)
     # Freshness: server time of the last projected event touching the shipment, and its source.
@@ -216,11 +216,6 @@ class Shipment(SnapshotVersion):
     class Meta:
         indexes = [
             models.Index(fields=["customer_account", "updated_at", "id"], name="shipment_updated"),
-            models.Index(
-                fields=["next_check_at"],
-                name="shipment_next_check",
-                condition=models.Q(next_check_at__isnull=False),
-            ),
             models.Index(fields=["customer_account", "-last_event_at"]),
             models.Index(fields=["load_id"]),
             # Lists are newest first: across many accounts (staff, large tenants) the
@@ -260,6 +255,30 @@ class Shipment(SnapshotVersion):
         return slip_in_words(self.late_by_hours)
 
 
+class ShipmentClock(models.Model):
+    """When a shipment next needs a look by the clock (visibility/services/clock.py).
+
+    Kept apart from the shipment: a sweep rewrites `next_check_at` of every due row, and a
+    row of the wide shipment table (a dozen indexes, a change-feed trigger) costs ten
+    times a row of this one. The shipment is written only when a state the readers see
+    flips (docs/ARCHITECTURE.md, "Time is an input"). No row, or NULL: nothing to check.
+    """
+
+    shipment = models.OneToOneField(
+        Shipment, on_delete=models.CASCADE, primary_key=True, related_name="clock"
+    )
+    next_check_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["next_check_at"],
+                name="shipment_next_check",
+                condition=models.Q(next_check_at__isnull=False),
+            )
+        ]
+
+
 class ShipmentOrder(models.Model):
     """Which order (and which of its lines) a shipment carries."""
 
@@ -286,6 +305,11 @@ class ShipmentAccount(models.Model):
     # shipments newest first from this table's index, rather than walking every tenant's
     # shipments newest first and keeping those of the account (docs/BENCHMARKS.md).
     last_event_at = models.DateTimeField(null=True, blank=True)
+    # The shipment's carrier, copied the same way: the list's carrier filter offers the
+    # carriers of the actor's accounts, read by skipping through an index instead of a
+    # DISTINCT over every shipment they see (visibility.selectors.carriers_of_accounts).
+    carrier_scac = models.CharField(max_length=128, blank=True, default="", db_default="")
+    carrier_name = models.CharField(max_length=1000, blank=True, default="", db_default="")
 
     class Meta:
         constraints = [
@@ -302,6 +326,9 @@ class ShipmentAccount(models.Model):
             models.Index(
                 fields=["customer_account", "-last_event_at", "-shipment"],
                 name="shipment_account_newest",
+            ),
+            models.Index(
+                fields=["customer_account", "carrier_scac"], name="shipment_account_carrier"
             ),
         ]
 

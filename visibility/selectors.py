@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple, TypeAlias, TypedDict, TypeVar
 from django.contrib.auth.models import User
 from django.contrib.postgres.expressions import ArraySubquery
 from django.contrib.postgres.search import TrigramSimilarity
-from django.db import connection
+from django.db import connections, router
 from django.db.models import (
     Case,
     CharField,
@@ -318,12 +318,11 @@ def shipment_expansion_prefetches(actor: Actor, expand: Collection[str]) -> list
 
 
 def stops_of_shipment(shipment: Shipment) -> list[ShipmentStop]:
-    """A visible shipment's stops in sequence (those prefetched by `expand=stops` if any)."""
+    """A visible shipment's stops in sequence (those prefetched by `expand=stops` or
+    GraphQL's `shipment_part_prefetches` if any)."""
     prefetched = getattr(shipment, VISIBLE_STOPS, None)
     if prefetched is not None:
         return prefetched
-    if "stops" in getattr(shipment, "_prefetched_objects_cache", {}):  # GraphQL's parts
-        return list(shipment.stops.all())
     return list(ShipmentStop.objects.filter(shipment_id=shipment.id).order_by("sequence"))
 
 
@@ -350,13 +349,21 @@ def shipment_part_prefetches(
     if unknown:
         raise ValueError(f"unknown shipment parts {sorted(unknown)}")
     prefetches: dict[str, Prefetch | str] = {
+        # Lists (`to_attr`), read by `history_of` and `stops_of_shipment`: a prefetch into
+        # the related manager builds a queryset per row (bench/api.py, profiled).
         "history": Prefetch(
-            f"{path}history", queryset=ShipmentEvent.objects.order_by("occurred_at", "id")
+            f"{path}history",
+            queryset=ShipmentEvent.objects.order_by("occurred_at", "id"),
+            to_attr=LISTED_HISTORY,
         ),
         "orders": visible_order_links_prefetch(actor, f"{path}order_links"),
         "charges": visible_charges_prefetch(actor, f"{path}charges"),
         "documents": visible_documents_prefetch(actor, f"{path}documents"),
-        "stops": Prefetch(f"{path}stops", queryset=ShipmentStop.objects.order_by("sequence", "id")),
+        "stops": Prefetch(
+            f"{path}stops",
+            queryset=ShipmentStop.objects.order_by("sequence", "id"),
+            to_attr=VISIBLE_STOPS,
+        ),
         "exceptions": Prefetch(
             f"{path}exceptions",
             queryset=ShipmentException.objects.exclude(status=ShipmentException.Status.RESOLVED)
@@ -434,57 +441,44 @@ def shipment_list(
     delivered_before: datetime | None = None,
     updated_after: datetime | None = None,
     updated_before: datetime | None = None,
-    expand: Collection[str] = (),
     origin: str = "",
     destination: str = "",
-    eta_range: DateRange = (None, None),
-    promised_range: DateRange = (None, None),
-    delivered_range: DateRange = (None, None),
-    account_number: str = "",
     open_exception: bool | None = None,
-    documents_from: date | None = None,
+    documents_after: datetime | None = None,
+    expand: Collection[str] = (),
     sort: str = "",
     tenant_id: int | None = None,
 ) -> QuerySet[Shipment]:
     """Newest activity first (or by `sort`, a key of SHIPMENT_SORTS, "-" for descending);
     each row carries `order_numbers`, the orders it ships.
 
-    `tenant_id` narrows an operator's list to one of the tenants they serve (the
-    customer-service console's read-only view of a tenant's portal).
-
-    `accounts` are account numbers the actor sees (another raises `InvisibleAccounts`),
-    `reference`
-    any reference of the shipment or of its orders (exact, normalized); countries (ISO
-    codes) and cities match case-insensitively; the date ranges are inclusive.
+    One set of filter arguments for every caller: they are the cleaned data of
+    `ShipmentFilterSet` (visibility/api/filters.py), which REST validates from its query
+    string, GraphQL from its arguments, and the list page from its own keys translated
+    (portal/forms.py), so a filter means the same thing everywhere.
 
     Every argument left at its default does not filter: `statuses` is any of them, `text`
     a part of the shipment id, `carrier_scac` case-insensitive, `carrier` the SCAC or the
     carrier's name (case-insensitive), `accounts` account numbers the actor sees (another
     raises `InvisibleAccounts`), `exception_reasons` an unresolved exception of any of
-    them, `reference` any reference of the shipment or of the actor's orders on it
-    (normalized, exact), `order_number` one of the actor's orders on it, ranges `_after`
-    and `_before` both included, `updated_since` (= `updated_after`) the server time of
-    the last change (`updated_at`, never business time); `expand` prefetches what a page
-    carries along (SHIPMENT_EXPANSIONS). The order numbers come
-    in the same query (an array subquery) rather than prefetched: a prefetch gives each
-    row its own queryset referring back to it, and a page of such reference cycles costs
-    the garbage collector 20-40 ms pauses (docs/BENCHMARKS.md).
-    The portal's list pages also filter by `origin`/`destination` (a part of the city, or
-    the country code), date ranges (first and last day, in the active time zone, either
-    end open), one of the actor's accounts, an open exception, and documents received
-    since a day.
+    them, `open_exception` an unresolved exception of any reason (or none), `reference`
+    any reference of the shipment or of the actor's orders on it (normalized, exact),
+    `order_number` one of the actor's orders on it, countries (ISO codes) and cities
+    exact ignoring case, `origin`/`destination` a part of the city or the country code,
+    ranges `_after` and `_before` both included, `updated_since` (= `updated_after`) the
+    server time of the last change (`updated_at`, never business time),
+    `documents_after` a document of the shipment received since then; `expand`
+    prefetches what a page carries along (SHIPMENT_EXPANSIONS).
+
+    `tenant_id` narrows an operator's list to one of the tenants they serve (the
+    customer-service console's read-only view of a tenant's portal).
+
+    The order numbers come in the same query (an array subquery) rather than prefetched:
+    a prefetch gives each row its own queryset referring back to it, and a page of such
+    reference cycles costs the garbage collector 20-40 ms pauses (docs/BENCHMARKS.md).
     """
     account_ids = visible_accounts_among(actor, accounts)
-    conditions = _portal_list_conditions(
-        origin=origin,
-        destination=destination,
-        eta_range=eta_range,
-        promised_range=promised_range,
-        delivered_range=delivered_range,
-        account_number=account_number,
-        open_exception=open_exception,
-        documents_from=documents_from,
-    )
+    conditions = Q()
     if statuses:
         conditions &= Q(status__in=list(statuses))
     if text:
@@ -532,6 +526,25 @@ def shipment_list(
     conditions &= _in_range("delivered_at", delivered_after, delivered_before)
     conditions &= _in_range("updated_at", updated_since, None)
     conditions &= _in_range("updated_at", updated_after, updated_before)
+    if origin:
+        conditions &= _place("origin", origin)
+    if destination:
+        conditions &= _place("destination", destination)
+    if open_exception is not None:
+        has_open = Exists(
+            ShipmentException.objects.filter(shipment_id=OuterRef("id")).exclude(
+                status=ShipmentException.Status.RESOLVED
+            )
+        )
+        conditions &= Q(has_open) if open_exception else ~Q(has_open)
+    if documents_after is not None:
+        conditions &= Q(
+            Exists(
+                Document.objects.filter(
+                    shipment_id=OuterRef("id"), occurred_at__gte=documents_after
+                )
+            )
+        )
     if tenant_id is not None:
         account_ids = list(
             CustomerAccount.objects.filter(id__in=account_ids, tenant_id=tenant_id).values_list(
@@ -567,7 +580,6 @@ SHIPMENT_SORTS = {
     "delivered": "delivered_at",
     "updated": "listed_at",
 }
-DateRange: TypeAlias = tuple[date | None, date | None]
 
 
 def _shipment_ordering(sort: str) -> list:
@@ -579,64 +591,8 @@ def _shipment_ordering(sort: str) -> list:
     return [F(field).asc(nulls_last=True), "id"]
 
 
-def _date_range(field: str, bounds: DateRange) -> Q:
-    first, last = bounds
-    condition = Q()
-    if first is not None:
-        condition &= Q(**{f"{field}__gte": first})
-    if last is not None:
-        condition &= Q(**{f"{field}__lte": last})
-    return condition
-
-
 def _place(field: str, text: str) -> Q:
     return Q(**{f"{field}__city__icontains": text}) | Q(**{f"{field}__country__iexact": text})
-
-
-def _portal_list_conditions(
-    *,
-    origin: str,
-    destination: str,
-    eta_range: DateRange,
-    promised_range: DateRange,
-    delivered_range: DateRange,
-    account_number: str,
-    open_exception: bool | None,
-    documents_from: date | None,
-) -> Q:
-    conditions = (
-        _date_range("eta__date", eta_range)
-        & _date_range("promised_date", promised_range)
-        & _date_range("delivered_at__date", delivered_range)
-    )
-    if origin:
-        conditions &= _place("origin", origin)
-    if destination:
-        conditions &= _place("destination", destination)
-    if account_number:
-        conditions &= Q(
-            Exists(
-                ShipmentAccount.objects.filter(
-                    shipment_id=OuterRef("id"), customer_account__number=account_number
-                )
-            )
-        )
-    if open_exception is not None:
-        has_open = Exists(
-            ShipmentException.objects.filter(shipment_id=OuterRef("id")).exclude(
-                status=ShipmentException.Status.RESOLVED
-            )
-        )
-        conditions &= Q(has_open) if open_exception else ~Q(has_open)
-    if documents_from is not None:
-        conditions &= Q(
-            Exists(
-                Document.objects.filter(
-                    shipment_id=OuterRef("id"), occurred_at__date__gte=documents_from
-                )
-            )
-        )
-    return conditions
 
 
 @dataclass(frozen=True)
@@ -649,21 +605,54 @@ class ShipmentListChoices:
 
 
 def shipment_list_choices(actor: Actor) -> ShipmentListChoices:
-    accounts = visible_account_ids(actor)
+    accounts = list(visible_account_ids(actor).values_list("id", flat=True))
     return ShipmentListChoices(
         account_numbers=list(
             CustomerAccount.objects.filter(id__in=accounts)
             .order_by("number")
             .values_list("number", flat=True)
         ),
-        carriers=list(
-            Shipment.objects.filter(id__in=_shipment_ids_of(accounts))
-            .exclude(carrier_scac="")
-            .values_list("carrier_scac", "carrier_name")
-            .order_by("carrier_name", "carrier_scac")
-            .distinct()
-        ),
+        carriers=carriers_of_accounts(accounts),
     )
+
+
+# A loose index scan: per account, the first carrier of its `ShipmentAccount` rows in
+# `shipment_account_carrier` order, then the first one after it, and so on, so each
+# step is one index probe and the cost follows the number of (account, carrier) pairs,
+# not of shipments. The DISTINCT it replaces read every shipment the actor sees (12.4 s
+# for the largest tenant of `make bench-data`, docs/BENCHMARKS.md).
+_CARRIERS_SQL = """
+WITH RECURSIVE found AS (
+    SELECT account.id AS account_id, first.carrier_scac, first.carrier_name
+    FROM unnest(%s::bigint[]) AS account(id)
+    CROSS JOIN LATERAL (
+        SELECT link.carrier_scac, link.carrier_name FROM visibility_shipmentaccount link
+        WHERE link.customer_account_id = account.id AND link.carrier_scac > ''
+        ORDER BY link.carrier_scac LIMIT 1
+    ) first
+    UNION ALL
+    SELECT found.account_id, next.carrier_scac, next.carrier_name
+    FROM found CROSS JOIN LATERAL (
+        SELECT link.carrier_scac, link.carrier_name FROM visibility_shipmentaccount link
+        WHERE link.customer_account_id = found.account_id
+        AND link.carrier_scac > found.carrier_scac
+        ORDER BY link.carrier_scac LIMIT 1
+    ) next
+)
+SELECT DISTINCT ON (carrier_scac) carrier_scac, carrier_name FROM found
+ORDER BY carrier_scac, carrier_name
+"""
+
+
+def carriers_of_accounts(account_ids: list[int]) -> list[tuple[str, str]]:
+    """The carriers (SCAC, name) of the shipments these accounts see, by name; one name
+    per SCAC (the first by name when shipments spell it differently)."""
+    if not account_ids:
+        return []
+    with connections[router.db_for_read(ShipmentAccount)].cursor() as cursor:
+        cursor.execute(_CARRIERS_SQL, [account_ids])
+        rows = [(scac, name) for scac, name in cursor.fetchall()]
+    return sorted(rows, key=lambda row: (row[1] or row[0], row[0]))
 
 
 def saved_views_for(user: User, tenant_id: int | None) -> list[SavedView]:
@@ -1581,7 +1570,8 @@ def invoices_of_orders(actor: Actor, order_numbers: Collection[str]) -> QuerySet
     page's 1,000 orders: 5 ms; `order_numbers && ARRAY[1,000 numbers]` was a sequential
     scan comparing every invoice with the whole array (7 s), and combined with the
     scope PostgreSQL probed the index once per account of the actor."""
-    with connection.cursor() as cursor:
+    # Raw SQL bypasses the router: ask it, so a page served by a replica reads one copy.
+    with connections[router.db_for_read(Invoice)].cursor() as cursor:
         cursor.execute(
             "SELECT DISTINCT invoice.id FROM unnest(%s::varchar[]) AS wanted(number)"
             " JOIN visibility_invoice invoice"

@@ -35,6 +35,7 @@ from accounts.services.members import (
     membership_create,
     membership_set_active,
     membership_update,
+    tenant_second_factor_require,
 )
 from accounts.signals import accounts_assigned
 from accounts.tokens import hash_secret, new_secret
@@ -54,6 +55,7 @@ __all__ = [
     "membership_update",
     "source_create",
     "tenant_create_or_update",
+    "tenant_second_factor_require",
     "user_create",
 ]
 

@@ -479,3 +479,29 @@ def membership_set_active(
                 details={"before": before, "after": _entitlement_snapshot(membership)},
             )
     return membership
+
+
+def tenant_second_factor_require(
+    *,
+    tenant: Tenant,
+    required: bool,
+    changed_by: User,
+    request: HttpRequest | None = None,
+) -> Tenant:
+    """Require (or stop requiring) every member of `tenant` to pass a second factor after
+    the password (accounts/second_factor.py): from their next page on, a member without
+    an authenticator is sent to enrol one. Audited when it changes."""
+    with transaction.atomic():
+        tenant = Tenant.objects.select_for_update().get(id=tenant.id)
+        if tenant.require_second_factor != required:
+            tenant.require_second_factor = required
+            tenant.save(update_fields=["require_second_factor"])
+            audit_record(
+                action=AuditAction.SECOND_FACTOR_POLICY_CHANGED,
+                actor=changed_by,
+                tenant=tenant.id,
+                target=f"tenant:{tenant.slug}",
+                request=request,
+                details={"required": required},
+            )
+    return tenant

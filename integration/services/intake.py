@@ -21,17 +21,20 @@ from integration.contract import storable_copy, validate_event
 from integration.models import InboxState, RejectedEvent
 from integration.services.processing import wake_inbox_worker
 from integration.source_policy import SourcePolicy
+from visibility.lanes import lane_slot
 
 MAX_BATCH_EVENTS = 1000
 
 _INSERT_INBOX = """
 INSERT INTO integration_inboxevent
     (source, event_id, event_type, spec_version, occurred_at, sequence, data, received_at,
-     state, waiting_for, attempts, last_error, request_id, batch_id)
+     state, waiting_for, attempts, last_error, request_id, batch_id, lane_slot)
 SELECT %b::text, rows.event_id, rows.event_type, rows.spec_version, rows.occurred_at,
-       rows.sequence, rows.data::jsonb, %b::timestamptz, %b::text, '', 0, '', %b::text, ''
-FROM unnest(%b::text[], %b::text[], %b::text[], %b::timestamptz[], %b::bigint[], %b::text[])
-    AS rows(event_id, event_type, spec_version, occurred_at, sequence, data)
+       rows.sequence, rows.data::jsonb, %b::timestamptz, %b::text, '', 0, '', %b::text, '',
+       rows.lane_slot
+FROM unnest(%b::text[], %b::text[], %b::text[], %b::timestamptz[], %b::bigint[], %b::text[],
+            %b::smallint[])
+    AS rows(event_id, event_type, spec_version, occurred_at, sequence, data, lane_slot)
 ON CONFLICT (source, event_id) DO NOTHING
 RETURNING event_id
 """
@@ -136,6 +139,7 @@ def _insert_inbox_rows(
                 [parse_timestamp(event["occurred_at"]) for event in events],
                 [event.get("sequence") for event in events],
                 [json.dumps(event["data"]) for event in events],
+                [lane_slot(event["event_type"], event["data"]) for event in events],
             ],
         )
         return {event_id for (event_id,) in cursor.fetchall()}

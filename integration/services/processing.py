@@ -1,10 +1,14 @@
 """Processing: claim inbox rows in batches and project them into the read models.
 
-A batch is claimed with `FOR UPDATE SKIP LOCKED` so several workers share the inbox
-without waiting on each other, and claim, projection and the state change commit in
-one transaction: a worker killed mid-batch leaves its rows pending, and the sweep hands
-them to another worker. Nothing is projected twice because nothing half-done commits.
-Projection itself is serialized by an advisory lock (see `_wait_for_the_projection_lock`).
+A batch takes the events of one lane (`visibility.lanes`: events are partitioned by their
+shipment, order or invoice): it holds the lane's transaction-level advisory lock, taken
+without waiting, so each lane is projected by one batch at a time and batches of
+different lanes run at once. It claims with `FOR UPDATE SKIP LOCKED`, and claim,
+projection and the state change commit in one transaction: a worker killed mid-batch
+leaves its rows pending, and the sweep hands them to another worker. Nothing is projected
+twice because nothing half-done commits. Where lanes meet (a shipment linking orders,
+derivation, invoices touching orders), rows are locked in one global order
+(`visibility.services.projection.locks`), so concurrent batches cannot deadlock.
 
 One event's data must never stop the others (docs/ARCHITECTURE.md, "How an event flows"):
 what is bisected is projection *and* the derivation and notifications it causes, so a
@@ -22,8 +26,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+import psycopg
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import OperationalError, connection, transaction
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.db.models.functions import Substr
 from django.utils import timezone
@@ -37,6 +42,7 @@ from core.logs import new_batch_id, projection_batch
 from integration.enqueue import enqueue_process_inbox
 from integration.models import WAITING_FOR_MAX_LENGTH, InboxEvent, InboxState, event_key
 from visibility.holds import HoldKey, HoldKind
+from visibility.lanes import named_aggregates
 from visibility.models import Invoice, Order, Shipment
 from visibility.services.derivation import derive_orders, derive_shipments
 from visibility.services.notifications import notifications_record
@@ -48,6 +54,7 @@ from visibility.services.projection import (
     project_batch,
     project_event,
 )
+from visibility.services.projection.locks import aggregates_lock, derivation_lock
 
 logger = logging.getLogger(__name__)
 
@@ -120,14 +127,15 @@ class ClaimedRow:
 
 
 # Claiming marks the rows processed in the same statement (one write per row instead of a
-# row lock and a later update), before the projection lock: while one batch projects, the
-# next claims. Rows held or failed by projection are written again (`_save_states`); if
-# the transaction rolls back they are pending again. `occurred_at` comes back NULL when
-# Python cannot hold it (core/db/readable.py), so one such row cannot fail the claim.
+# row lock and a later update). Rows held or failed by projection are written again
+# (`_save_states`); if the transaction rolls back they are pending again. `occurred_at`
+# comes back NULL when Python cannot hold it (core/db/readable.py), so one such row cannot
+# fail the claim.
 _CLAIM = """
 WITH claimed AS (
     SELECT id FROM integration_inboxevent
     WHERE state = %b AND (next_attempt_at IS NULL OR next_attempt_at <= %b)
+    AND lane_slot %% %b = %b
     ORDER BY id LIMIT %b
     FOR UPDATE SKIP LOCKED
 )
@@ -141,13 +149,15 @@ RETURNING inbox.id, inbox.source, inbox.event_id, inbox.event_type,
 """
 
 
-def _claim(batch_size: int, now: datetime, batch_id: str) -> list[ClaimedRow]:
+def _claim(batch_size: int, now: datetime, lane: int, batch_id: str) -> list[ClaimedRow]:
     with server_bound_cursor() as cursor:
         cursor.execute(
             _CLAIM,
             [
                 InboxState.PENDING.value,
                 now,
+                settings.INBOX_LANES,
+                lane,
                 batch_size,
                 InboxState.PROCESSED.value,
                 now,
@@ -177,7 +187,7 @@ def process_inbox_batch(*, batch_size: int | None = None) -> BatchOutcome:
     A batch that claimed rows is measured (`portal_projection_batch_*`) and logged once
     committed, with an id of its own and the event keys it left in each state."""
     started = time.perf_counter()
-    outcome, rows = _process_batch(batch_size or settings.INBOX_BATCH_SIZE)
+    outcome, rows = _process_batch_retrying(batch_size or settings.INBOX_BATCH_SIZE)
     if rows:
         elapsed = time.perf_counter() - started
         metrics.projection_batch_size.observe(outcome.claimed)
@@ -212,19 +222,80 @@ def _log_batch(rows: list[ClaimedRow], outcome: BatchOutcome, elapsed: float) ->
     )
 
 
+# The lanes with due events among the oldest this many pending rows are the candidates.
+_CANDIDATE_ROWS = 1000
+_CANDIDATE_LANES = """
+SELECT lane FROM (
+    SELECT lane_slot %% %s AS lane, id FROM integration_inboxevent
+    WHERE state = %s AND (next_attempt_at IS NULL OR next_attempt_at <= %s)
+    ORDER BY id LIMIT %s
+) AS oldest
+GROUP BY lane ORDER BY min(id)
+"""
+
+# The first key of the lanes' transaction-level advisory locks (the second is the lane),
+# guarded only by this module.
+LANE_LOCK_CLASS = 7_214
+
+
+def _claim_in_a_lane(batch_size: int, now: datetime, batch_id: str) -> list[ClaimedRow]:
+    """Take the lane of the oldest due events that no other batch holds, and claim its
+    events. The lane's lock is tried, never waited for: a busy lane is left to the batch
+    projecting it. Held until the transaction ends."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _CANDIDATE_LANES,
+            [settings.INBOX_LANES, InboxState.PENDING.value, now, _CANDIDATE_ROWS],
+        )
+        lanes = [lane for (lane,) in cursor.fetchall()]
+        for lane in lanes:
+            cursor.execute("SELECT pg_try_advisory_xact_lock(%s, %s)", [LANE_LOCK_CLASS, lane])
+            [(locked,)] = cursor.fetchall()
+            if locked and (rows := _claim(batch_size, now, lane, batch_id)):
+                return rows
+    return []
+
+
+# How often a batch that met a row lock it may not wait for is retried, and the pause
+# before each retry (seconds, times the attempt): the holder commits within a batch.
+BATCH_ATTEMPTS = 5
+BATCH_RETRY_PAUSE = 0.05
+
+
+def _process_batch_retrying(batch_size: int) -> tuple[BatchOutcome, list[ClaimedRow]]:
+    """`_process_batch`, retried when it rolled back for a lock: a row derivation found
+    only after the batch locked its rows, which another batch holds (`derivation_lock`
+    takes it with NOWAIT rather than wait out of order). A deadlock is retried the same
+    way but logged as an error: lock ordering should make it impossible, so one is a bug
+    (`make bench-pipeline` counts them). The rows of a batch given up stay pending, and a
+    worker is woken for them."""
+    for attempt in range(1, BATCH_ATTEMPTS + 1):
+        try:
+            return _process_batch(batch_size)
+        except OperationalError as error:
+            deadlock = isinstance(error.__cause__, psycopg.errors.DeadlockDetected)
+            if not (deadlock or isinstance(error.__cause__, psycopg.errors.LockNotAvailable)):
+                raise
+            log = logger.error if deadlock else logger.info
+            log("batch rolled back (%s), attempt %s of %s", error, attempt, BATCH_ATTEMPTS)
+            time.sleep(BATCH_RETRY_PAUSE * attempt)
+    wake_inbox_worker()
+    return BatchOutcome(), []
+
+
 def _process_batch(batch_size: int) -> tuple[BatchOutcome, list[ClaimedRow]]:
     outcome = BatchOutcome(batch_id=new_batch_id())
     now = timezone.now()
     with transaction.atomic(), projection_batch(outcome.batch_id):
-        rows = _claim(batch_size, now, outcome.batch_id)
+        rows = _claim_in_a_lane(batch_size, now, outcome.batch_id)
         if not rows:
             return outcome, rows
         outcome.claimed = len(rows)
-        _wait_for_the_projection_lock()
         for row in rows:
             if row.unreadable:
                 _fail(row, outcome, now, row.unreadable)
         readable = [row for row in rows if not row.unreadable]
+        aggregates_lock(named_aggregates([(row.event_type, row.data) for row in readable]))
         readable.sort(key=lambda row: (PROJECTION_ORDER[row.event_type], row.occurred_at, row.id))
         effects = ProjectionEffects()
         _project_rows(readable, effects, outcome, now)
@@ -238,6 +309,7 @@ def _derive_and_notify(effects: ProjectionEffects) -> None:
     """Re-derive what a projection touched and record the notifications it owes: part of
     the unit `_project_rows` bisects, so a shipment whose derivation fails (an ETA that
     overflows, a stored value Python cannot read) fails the events that touched it."""
+    derivation_lock(effects.shipment_ids, effects.order_ids)
     derivation = derive_shipments(effects.shipment_ids)
     derive_orders(effects.order_ids | derivation.order_ids)
     notifications_record([*derivation.transitions, *effects.occurrences])
@@ -288,21 +360,6 @@ def _release_after_commit(released_keys: set[HoldKey], rows: list[ClaimedRow]) -
     except Exception:
         logger.warning("releasing held events failed; the sweep will", exc_info=True)
         return 0
-
-
-# Any number guarded only by this module: the key of the transaction-level advisory lock.
-PROJECTION_LOCK_KEY = 7_214_001
-
-
-def _wait_for_the_projection_lock() -> None:
-    """Batches are projected one at a time. Two workers projecting concurrently touch the
-    same shipments and orders in different orders and deadlock (measured: 102 deadlocks
-    in 100,000 events). Locking each batch's shipments and orders in one global order
-    instead was measured too: consecutive batches share most of their shipments, so
-    they waited on each other anyway and throughput did not rise (docs/BENCHMARKS.md).
-    Claiming and parsing still overlap. Held until the batch's transaction ends."""
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [PROJECTION_LOCK_KEY])
 
 
 def _mark(
@@ -409,9 +466,18 @@ def _storable(text: str) -> str:
 def release_held_events(keys: Iterable[HoldKey]) -> int:
     """Make held events waiting for any of `keys` pending again."""
     waited_for = [key.format() for key in keys]
-    return InboxEvent.objects.filter(state=InboxState.HELD, waiting_for__in=waited_for).update(
-        state=InboxState.PENDING, waiting_for="", next_attempt_at=None
-    )
+    return _release(InboxEvent.objects.filter(state=InboxState.HELD, waiting_for__in=waited_for))
+
+
+def _release(held: QuerySet[InboxEvent]) -> int:
+    """Make `held` pending again. Batches of several lanes release at once and their sets
+    overlap: each locks its rows in id order and skips rows another holds (that batch
+    releases them, or re-checks them after it commits), so two releases never deadlock."""
+    with transaction.atomic():
+        locked = held.order_by("id").select_for_update(skip_locked=True).values("id")
+        return InboxEvent.objects.filter(id__in=locked).update(
+            state=InboxState.PENDING, waiting_for="", next_attempt_at=None
+        )
 
 
 def _existing(model_rows: QuerySet, field: str, kind: HoldKind) -> Q:
@@ -441,19 +507,38 @@ def release_satisfied_holds(keys: set[HoldKey] | None = None) -> int:
     held = InboxEvent.objects.filter(state=InboxState.HELD)
     if keys is not None:
         held = held.filter(waiting_for__in=[key.format() for key in keys])
-    return held.filter(satisfied).update(
-        state=InboxState.PENDING, waiting_for="", next_attempt_at=None
-    )
+    return _release(held.filter(satisfied))
+
+
+# How long a worker that finds no free lane keeps looking while due events are pending,
+# and how often it looks (seconds).
+LANE_WAIT_SECONDS = 10.0
+LANE_WAIT_PAUSE = 0.05
 
 
 def process_inbox_until_empty(*, batch_size: int | None = None, max_batches: int = 10_000) -> int:
-    """Drain the inbox (used by the Celery task, demo loading and tests)."""
+    """Drain the inbox (used by the Celery task, demo loading and tests).
+
+    A batch that claims nothing does not end the drain while due events are pending: their
+    lanes are held by other workers' batches. Each holder loops after its commit, but a
+    holder can look for work while another worker's empty probe still holds a lane's lock
+    (`_claim_in_a_lane` keeps the locks it tried until its transaction ends) just as
+    held events are released into that lane; if both then stopped, the events would wait
+    for the sweep. So it keeps looking for up to `LANE_WAIT_SECONDS`."""
     projected = 0
+    idle_since: float | None = None
     for _ in range(max_batches):
         outcome = process_inbox_batch(batch_size=batch_size)
         projected += outcome.processed
-        if outcome.claimed == 0:
+        if outcome.claimed:
+            idle_since = None
+            continue
+        if not pending_inbox_exists():
             break
+        idle_since = idle_since or time.monotonic()
+        if time.monotonic() - idle_since > LANE_WAIT_SECONDS:
+            break
+        time.sleep(LANE_WAIT_PAUSE)
     return projected
 
 

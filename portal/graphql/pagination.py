@@ -22,6 +22,7 @@ from portal.graphql.errors import bad_user_input, limit_exceeded
 from visibility import selectors
 
 MAX_PAGE_SIZE = 200
+MAX_KEY_LENGTH = 128
 DEFAULT_PAGE_SIZE = 50
 
 Row = TypeVar("Row", bound=Model)
@@ -38,8 +39,9 @@ class PageInfo:
 
 @dataclass(frozen=True)
 class Ordering:
-    """A list's order: `fields` newest or oldest first, each a key that never changes
-    for a row (an id, the time an exception was opened), the last one unique."""
+    """A list's order: `fields` descending or ascending, each a key that never changes
+    for a row (an id, a business key, the time an exception was opened), the last one
+    unique."""
 
     name: str
     fields: tuple[str, ...]
@@ -71,7 +73,10 @@ class Ordering:
             name, *values = json.loads(base64.urlsafe_b64decode(padded.encode()))
             if name != self.name or len(values) != len(self.fields):
                 raise ValueError(cursor)
-            return [_decode_value(value) for value in values]
+            return [
+                _decode_value(field, value)
+                for field, value in zip(self.fields, values, strict=True)
+            ]
         except (ValueError, TypeError, binascii.Error, UnicodeDecodeError):
             raise bad_user_input(
                 f"after: not a cursor of this list ({self.name}).", argument="after"
@@ -82,11 +87,20 @@ def _encode_value(value: Any) -> Any:
     return {"t": value.isoformat()} if isinstance(value, datetime) else value
 
 
-def _decode_value(value: Any) -> Any:
-    if isinstance(value, dict):
+def _decode_value(field: str, value: Any) -> Any:
+    """A cursor's value for `field`, of the field's kind: a hand-made cursor must not reach
+    the database with a value the column cannot compare (an error, not an answer)."""
+    if field.endswith("_at"):
+        if not isinstance(value, dict):
+            raise ValueError(value)
         return datetime.fromisoformat(value["t"])
-    # Keys are ids: a bigint's range (beyond it PostgreSQL would refuse the comparison).
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2**63:
+    if field == "id":
+        # Keys are ids: a bigint's range (beyond it PostgreSQL would refuse the comparison).
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2**63:
+            raise ValueError(value)
+        return value
+    # A business key (`ordering: "shipment_id"`): text as the models store it.
+    if not isinstance(value, str) or not 0 < len(value) <= MAX_KEY_LENGTH or "\x00" in value:
         raise ValueError(value)
     return value
 

@@ -10,12 +10,13 @@ nested list, whatever the page size."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection
+from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any, cast
 
 import strawberry
 import strawberry_django
+from django.db.models import QuerySet
 from rest_framework.exceptions import ValidationError
 from strawberry import auto
 from strawberry.extensions import FieldExtension
@@ -26,57 +27,50 @@ from accounts.authentication import actor_from_request
 from accounts.scoping import Actor
 from portal.graphql.audit import StaffReadEntryPoint
 from portal.graphql.errors import bad_user_input, cursor_expired
+from portal.graphql.filters import connection_ordering, filterset_of
 from portal.graphql.limits import LIMIT_EXTENSIONS
-from portal.graphql.pagination import (
-    DEFAULT_PAGE_SIZE,
-    Ordering,
-    PageInfo,
-    edges_of,
-    page_of,
-)
+from portal.graphql.pagination import DEFAULT_PAGE_SIZE, PageInfo, Row, edges_of, page_of
 from portal.graphql.selection import nodes_of, selected, shipment_parts
 from visibility import changes as change_feed
 from visibility import models, selectors
 from visibility.access import visible_object
 from visibility.api.changes import ChangesQuery, current_json
-from visibility.api.filters import selector_arguments
+from visibility.api.filters import (
+    DocumentFilterSet,
+    ExceptionFilterSet,
+    InvoiceFilterSet,
+    OrderFilterSet,
+    SelectorFilterSet,
+    ShipmentFilterSet,
+    selector_arguments,
+)
 
-# Lists page by a key that never changes, like REST's cursor pages: a row that changes
-# while a client pages is neither skipped nor repeated.
-SHIPMENTS = Ordering("shipments", ("id",), descending=True)
-ORDERS = Ordering("orders", ("id",), descending=True)
-INVOICES = Ordering("invoices", ("id",), descending=True)
-DOCUMENTS = Ordering("documents", ("id",), descending=True)
-EXCEPTIONS = Ordering("exceptions", ("opened_at", "id"), descending=False)
+# GraphQL argument -> FilterSet parameter, where a field kept its older name.
+ORDER_RENAMES = {"text": "q"}
+DOCUMENT_RENAMES = {
+    "shipment_id": "shipment",
+    "order_number": "order",
+    "invoice_number": "invoice",
+    "document_type": "kind",
+}
 
 # What the nested shipments of an order are read through (selectors.order_get/order_list).
 ORDER_SHIPMENTS_PATH = f"{selectors.VISIBLE_SHIPMENT_LINKS}__shipment__"
-MAX_TEXT_ARGUMENT = 128
 
 
 def _actor(info: Info) -> Actor:
     return actor_from_request(info.context.request)
 
 
-def _choices(argument: str, values: Collection[str] | None, allowed: Collection[str]) -> list[str]:
-    """`values`, each one of `allowed` (the model's choices, as REST's filters take them);
-    another is a BAD_USER_INPUT error naming the argument and what it takes."""
-    given = [values] if isinstance(values, str) else list(values or ())
-    unknown = sorted(set(given) - set(allowed))
-    if unknown:
-        raise bad_user_input(
-            f"{argument}: {', '.join(map(repr, unknown))} is not one of {', '.join(allowed)}.",
-            argument=argument,
-        )
-    return given
-
-
-def _text(argument: str, value: str | None) -> str:
-    if value is not None and len(value) > MAX_TEXT_ARGUMENT:
-        raise bad_user_input(
-            f"{argument}: at most {MAX_TEXT_ARGUMENT} characters.", argument=argument
-        )
-    return value or ""
+def _listed(
+    list_selector: Callable[..., QuerySet[Row]], actor: Actor, filters: SelectorFilterSet
+) -> QuerySet[Row]:
+    """The list selector's rows for the validated filters; an account the caller does not
+    see is a `BAD_USER_INPUT` naming `account`, as REST's 400."""
+    try:
+        return list_selector(actor, **filters.selector_arguments())
+    except selectors.InvisibleAccounts as error:
+        raise bad_user_input(f"account: {error}", argument="account") from None
 
 
 @strawberry_django.type(models.ShipmentEvent)
@@ -255,9 +249,7 @@ class ShipmentType:
 
     @strawberry.field
     def milestones(self, root: models.Shipment) -> list[MilestoneType]:
-        facts = root.history.all()
-        milestones = [fact for fact in facts if fact.kind == models.ShipmentEvent.Kind.MILESTONE]
-        return cast(list[MilestoneType], milestones)
+        return cast(list[MilestoneType], selectors.milestones_of_shipment(root))
 
     @strawberry.field
     def eta_history(self, root: models.Shipment) -> list[EtaUpdateType]:
@@ -513,63 +505,53 @@ class Query:
     def shipments(
         self,
         info: Info,
+        q: str | None = None,
         status: list[str] | None = None,
         delayed: bool | None = None,
-        at_risk: bool | None = None,
         late: bool | None = None,
         overdue: bool | None = None,
+        at_risk: bool | None = None,
+        exception_reason: list[str] | None = None,
+        open_exception: bool | None = None,
         account: list[str] | None = None,
+        carrier: str | None = None,
         carrier_scac: str | None = None,
         mode: str | None = None,
         load_id: str | None = None,
-        reference: str | None = None,
         origin_country: str | None = None,
         origin_city: str | None = None,
         destination_country: str | None = None,
         destination_city: str | None = None,
+        origin: str | None = None,
+        destination: str | None = None,
+        reference: str | None = None,
+        tracking_number: str | None = None,
+        order_number: str | None = None,
         eta_after: datetime | None = None,
         eta_before: datetime | None = None,
         promised_after: date | None = None,
         promised_before: date | None = None,
         delivered_after: datetime | None = None,
         delivered_before: datetime | None = None,
+        updated_after: datetime | None = None,
+        updated_before: datetime | None = None,
         updated_since: datetime | None = None,
+        documents_after: datetime | None = None,
+        ordering: str | None = None,
         first: int = DEFAULT_PAGE_SIZE,
         after: str | None = None,
     ) -> ShipmentConnection:
-        """Newest shipment first (by id, a key that never changes); `first` ≤ 200. Every
-        filter left out does not filter; `status` is any of those given."""
+        """Newest shipment first (by id, a key that never changes), or by `ordering`
+        (`created`, `-created`, `shipment_id`, `-shipment_id`); `first` ≤ 200. The filters
+        are REST's (`GET /api/v1/shipments`), validated by the same FilterSet; each left
+        out does not filter; a list (`status`) is any of those given."""
+        filters = filterset_of(ShipmentFilterSet, locals())
         actor = _actor(info)
-        try:
-            shipments = selectors.shipment_list(
-                actor,
-                statuses=_choices("status", status, models.ShipmentStatus.values),
-                delayed=delayed,
-                at_risk=at_risk,
-                late=late,
-                overdue=overdue,
-                carrier_scac=_text("carrierScac", carrier_scac),
-                mode="".join(_choices("mode", mode or None, models.TransportMode.values)),
-                load_id=_text("loadId", load_id),
-                updated_since=updated_since,
-                accounts=[_text("account", number) for number in account or ()],
-                reference=_text("reference", reference),
-                origin_country=_text("originCountry", origin_country),
-                origin_city=_text("originCity", origin_city),
-                destination_country=_text("destinationCountry", destination_country),
-                destination_city=_text("destinationCity", destination_city),
-                eta_after=eta_after,
-                eta_before=eta_before,
-                promised_after=promised_after,
-                promised_before=promised_before,
-                delivered_after=delivered_after,
-                delivered_before=delivered_before,
-            )
-        except selectors.InvisibleAccounts as error:
-            raise bad_user_input(f"account: {error}", argument="account") from None
+        shipments = _listed(selectors.shipment_list, actor, filters)
         parts = shipment_parts(nodes_of(selected(info)), annotated_account=True)
         shipments = selectors.with_shipment_parts(actor, shipments, parts)
-        page = page_of(shipments, SHIPMENTS, first=first, after=after)
+        ordering_of_page = connection_ordering("shipments", filters)
+        page = page_of(shipments, ordering_of_page, first=first, after=after)
         return ShipmentConnection(
             edges=edges_of(page, lambda row: row, ShipmentEdge), page_info=page.page_info
         )
@@ -588,28 +570,34 @@ class Query:
         self,
         info: Info,
         status: list[str] | None = None,
+        at_risk: bool | None = None,
+        account: list[str] | None = None,
+        order_number: str | None = None,
         text: str | None = None,
+        reference: str | None = None,
+        shipment_id: str | None = None,
         date_from: date | None = None,
         date_to: date | None = None,
+        requested_after: date | None = None,
+        requested_before: date | None = None,
+        updated_after: datetime | None = None,
+        updated_before: datetime | None = None,
         updated_since: datetime | None = None,
+        ordering: str | None = None,
         first: int = DEFAULT_PAGE_SIZE,
         after: str | None = None,
     ) -> OrderConnection:
-        """Newest order first (by id); `text` is a part of the order number or customer
-        PO, the dates bound the order date; `first` ≤ 200."""
+        """Newest order first (by id), or by `ordering` (`created`, `-created`,
+        `order_number`, `-order_number`); `text` is a part of the order number or customer
+        PO (REST's `q`), the dates bound the order date; `first` ≤ 200. Validated by
+        REST's FilterSet (`GET /api/v1/orders`)."""
+        filters = filterset_of(OrderFilterSet, locals(), renames=ORDER_RENAMES)
         actor = _actor(info)
         node = nodes_of(selected(info))
-        orders = selectors.order_list(
-            actor,
-            statuses=_choices("status", status, models.ShipmentStatus.values),
-            text=_text("text", text),
-            date_from=date_from,
-            date_to=date_to,
-            updated_since=updated_since,
-        )
+        orders = _listed(selectors.order_list, actor, filters)
         if "lines" in node:
             orders = selectors.with_order_lines(orders)
-        page = page_of(orders, ORDERS, first=first, after=after)
+        page = page_of(orders, connection_ordering("orders", filters), first=first, after=after)
         _order_nested_prefetches(actor, page.rows, node)
         return OrderConnection(
             edges=edges_of(page, lambda row: row, OrderEdge), page_info=page.page_info
@@ -628,21 +616,27 @@ class Query:
         self,
         info: Info,
         status: str | None = None,
+        account: list[str] | None = None,
+        order_number: str | None = None,
+        shipment_id: str | None = None,
         due_from: date | None = None,
         due_to: date | None = None,
+        issued_after: date | None = None,
+        issued_before: date | None = None,
+        updated_after: datetime | None = None,
+        updated_before: datetime | None = None,
         updated_since: datetime | None = None,
+        ordering: str | None = None,
         first: int = DEFAULT_PAGE_SIZE,
         after: str | None = None,
     ) -> InvoiceConnection:
-        """Newest invoice first (by id); `status`: open, paid or overdue; `first` ≤ 200."""
-        invoices = selectors.invoice_list(
-            _actor(info),
-            status="".join(_choices("status", status or None, models.Invoice.Status.values)),
-            due_from=due_from,
-            due_to=due_to,
-            updated_since=updated_since,
-        )
-        page = page_of(invoices, INVOICES, first=first, after=after)
+        """Newest invoice first (by id), or by `ordering` (`created`, `-created`,
+        `invoice_number`, `-invoice_number`); `status`: open, paid or overdue; `first` ≤
+        200. Validated by REST's FilterSet (`GET /api/v1/invoices`)."""
+        filters = filterset_of(InvoiceFilterSet, locals())
+        invoices = _listed(selectors.invoice_list, _actor(info), filters)
+        ordering_of_page = connection_ordering("invoices", filters)
+        page = page_of(invoices, ordering_of_page, first=first, after=after)
         return InvoiceConnection(
             edges=edges_of(page, InvoiceType.of, InvoiceEdge), page_info=page.page_info
         )
@@ -651,15 +645,20 @@ class Query:
     def exceptions(
         self,
         info: Info,
+        reason: list[str] | None = None,
+        status: list[str] | None = None,
         shipment_id: str | None = None,
+        opened_after: datetime | None = None,
+        opened_before: datetime | None = None,
         first: int = DEFAULT_PAGE_SIZE,
         after: str | None = None,
     ) -> ShipmentExceptionConnection:
-        """Unresolved exceptions, oldest first (of one shipment if `shipmentId`)."""
-        records = selectors.open_exceptions(
-            _actor(info), shipment_id=_text("shipmentId", shipment_id)
-        )
-        page = page_of(records, EXCEPTIONS, first=first, after=after)
+        """Unresolved exceptions, oldest first (by the time opened, then id). Validated by
+        REST's FilterSet (`GET /api/v1/exceptions`)."""
+        filters = filterset_of(ExceptionFilterSet, locals())
+        records = _listed(selectors.open_exceptions, _actor(info), filters)
+        ordering_of_page = connection_ordering("exceptions", filters)
+        page = page_of(records, ordering_of_page, first=first, after=after)
         return ShipmentExceptionConnection(
             edges=edges_of(page, ShipmentExceptionType.of, ShipmentExceptionEdge),
             page_info=page.page_info,
@@ -686,18 +685,11 @@ class Query:
         after: str | None = None,
     ) -> DocumentConnection:
         """Newest document first (by id), filed under a shipment, order or invoice; the
-        documents grant."""
-        documents = selectors.document_list(
-            _actor(info),
-            shipment_id=_text("shipmentId", shipment_id),
-            order_number=_text("orderNumber", order_number),
-            invoice_number=_text("invoiceNumber", invoice_number),
-            document_types=_choices(
-                "documentType", document_type, models.Document.DocumentType.values
-            ),
-            updated_since=updated_since,
-        )
-        page = page_of(documents, DOCUMENTS, first=first, after=after)
+        documents grant. Validated by REST's FilterSet (`GET /api/v1/documents`)."""
+        filters = filterset_of(DocumentFilterSet, locals(), renames=DOCUMENT_RENAMES)
+        documents = _listed(selectors.document_list, _actor(info), filters)
+        ordering_of_page = connection_ordering("documents", filters)
+        page = page_of(documents, ordering_of_page, first=first, after=after)
         return DocumentConnection(
             edges=edges_of(page, DocumentType.of, DocumentEdge), page_info=page.page_info
         )

@@ -3,7 +3,7 @@ every operation, with a partner token and with a bad one, never answer 5xx and e
 answer conforms to the document (status code, content type, headers, body schema).
 
 Bounded for `make test` (`API_FUZZ_EXAMPLES`, default 15 per operation and credential,
-derandomized, in-process WSGI); `make bench-api` runs more examples.
+derandomized, in-process WSGI); `make bench-api-fuzz` runs more examples.
 """
 
 from __future__ import annotations

@@ -1,17 +1,22 @@
 """Property: any permutation of an order-to-cash story, with duplicates, processed in any
-batch sizes, yields the same read models as in-order delivery (docs/ARCHITECTURE.md, decision 3)."""
+batch sizes, in one process or by four worker processes projecting lanes at once, yields
+the same read models as in-order delivery (docs/ARCHITECTURE.md, decision 3 and
+"Projection lanes")."""
 
 from __future__ import annotations
 
 import base64
 
 import pytest
+from django.db import transaction
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from integration.models import InboxEvent, InboxState
 from integration.services.intake import receive_events
 from integration.services.processing import process_inbox_batch, process_inbox_until_empty
 from tests.helpers import read_model_state, reset_read_models
+from tests.processes import start_worker, stop, wait_until, worker_log
 
 pytestmark = pytest.mark.django_db
 
@@ -188,3 +193,64 @@ def test_any_permutation_with_duplicates_gives_the_same_read_models(brenner, dat
     )
 
     assert deliver(shuffled, batch_sizes) == in_order
+
+
+def deliver_to_workers(events: list[dict]) -> dict:
+    """Post `events` a few at a time, as sources would, while the worker processes
+    project them (woken by intake); the read models once every event is projected."""
+    reset_read_models()
+    for offset in range(0, len(events), 4):
+        window = events[offset : offset + 4]
+        for source in ("erp", "tms"):
+            sent = [event for event in window if event["source"] == source]
+            results = receive_events(source=source, events=sent) if sent else []
+            assert all(result.status in ("accepted", "duplicate") for result in results)
+    settled = wait_until(
+        lambda: not InboxEvent.objects.exclude(state=InboxState.PROCESSED).exists(),
+        timeout=60,
+        interval=0.05,
+    )
+    assert settled, list(
+        InboxEvent.objects.exclude(state=InboxState.PROCESSED).values_list(
+            "event_id", "state", "waiting_for", "last_error"
+        )
+    )
+    return read_model_state()
+
+
+@pytest.fixture
+def four_worker_processes():
+    """Four worker processes, four lanes, batches of at most three events: a story's
+    events are projected by several batches of several lanes at once."""
+    workers = [start_worker(INBOX_LANES="4", INBOX_BATCH_SIZE="3") for _ in range(4)]
+    yield
+    logs = []
+    for worker in workers:
+        stop(worker)
+        logs.append(worker_log(worker))
+    assert not any("deadlock detected" in log for log in logs)
+    assert not any("Traceback" in log for log in logs), logs
+
+
+@pytest.mark.fault
+@pytest.mark.django_db(transaction=True)
+@settings(
+    max_examples=10,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(data=st.data())
+def test_any_permutation_projected_by_four_worker_processes_gives_the_same_read_models(
+    brenner, four_worker_processes, data
+):
+    story = data.draw(stories(), label="story")
+    # In order, in this process, inside a transaction that is rolled back: the workers
+    # never see these rows.
+    with transaction.atomic():
+        in_order = deliver(story, [1000])
+        transaction.set_rollback(True)
+
+    duplicates = data.draw(st.lists(st.sampled_from(story), max_size=5), label="duplicates")
+    shuffled = data.draw(st.permutations(story + duplicates), label="delivery order")
+
+    assert deliver_to_workers(shuffled) == in_order

@@ -1,8 +1,7 @@
-"""Several workers sharing the inbox build the same read models as one process."""
+"""Several workers sharing the inbox, four processes projecting lanes at once, build the
+same read models as one process (docs/ARCHITECTURE.md, "Projection lanes")."""
 
 from __future__ import annotations
-
-import os
 
 import pytest
 
@@ -11,7 +10,7 @@ from integration.services.intake import receive_events
 from integration.services.processing import process_inbox_until_empty
 from tests.factories import TenantFactory, order_to_cash_stories
 from tests.helpers import read_model_state, reset_read_models
-from tests.processes import start_worker, stop, wait_until
+from tests.processes import start_worker, stop, wait_until, worker_log
 
 TENANTS = {"acme": ["A-1001", "A-1002"], "brightline": ["B-2001"], "delta": ["D-4001", "D-4002"]}
 
@@ -19,6 +18,8 @@ TENANTS = {"acme": ["A-1001", "A-1002"], "brightline": ["B-2001"], "delta": ["D-
 @pytest.mark.fault
 @pytest.mark.django_db(transaction=True)
 def test_two_workers_with_two_processes_each_build_what_one_process_builds():
+    """Stories cross lanes (an order's lane is not its shipment's, an invoice names both),
+    so the four processes meet on rows: no deadlock, nothing left behind, the same rows."""
     for slug, accounts in TENANTS.items():
         TenantFactory(slug=slug, account_numbers=accounts)
     events = order_to_cash_stories(
@@ -40,8 +41,9 @@ def test_two_workers_with_two_processes_each_build_what_one_process_builds():
     reset_read_models()
 
     receive()
-    os.environ["INBOX_BATCH_SIZE"] = "100"
-    workers = [start_worker("--concurrency=2") for _ in range(2)]
+    workers = [
+        start_worker("--concurrency=2", INBOX_BATCH_SIZE="100", INBOX_LANES="8") for _ in range(2)
+    ]
     try:
         from portal.celery import app
 
@@ -53,14 +55,18 @@ def test_two_workers_with_two_processes_each_build_what_one_process_builds():
             interval=0.2,
         )
     finally:
-        del os.environ["INBOX_BATCH_SIZE"]
         logs = []
         for worker in workers:
             stop(worker)
-            logs.append(worker.stderr.read().decode())
+            logs.append(worker_log(worker))
 
-    assert drained, InboxEvent.objects.exclude(state=InboxState.PROCESSED).values_list(
-        "event_id", "state", "waiting_for", "last_error"
-    )[:10]
+    assert drained, (
+        list(
+            InboxEvent.objects.exclude(state=InboxState.PROCESSED).values_list(
+                "event_id", "state", "waiting_for", "last_error"
+            )[:10]
+        ),
+        [log[-3000:] for log in logs],
+    )
     assert not any("deadlock detected" in log for log in logs)
     assert read_model_state() == sequential

@@ -7,9 +7,12 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from accounts.models import AuditEntry, CustomerAccount
+from portal import exception_views
 from tests.factories import ShipmentFactory, StaffFactory
 from tests.helpers import sign_in_verified
 from visibility.models import ShipmentException
@@ -140,3 +143,53 @@ def test_exception_queue_names_and_filters_by_account(client, two_tenants_shipme
     assert '<th scope="col">Account</th>' in everything
     assert "SHP-2001001" in only_nordwind and "SHP-1002003" not in only_nordwind
     assert client.get("/exceptions/", {"account": "x" * 500}).status_code == 200
+
+
+def test_exception_queue_pages_oldest_first_without_counting_the_queue(
+    client, two_tenants_shipments, cs_staff, monkeypatch
+):
+    """The queue is read a page and one row at a time: no count of every unresolved
+    exception (tens of thousands at production size) for a page that shows no total."""
+    monkeypatch.setattr(exception_views, "QUEUE_PAGE_SIZE", 2)
+    brenner_shipments, _ = two_tenants_shipments
+    now = timezone.now()
+    for hours, shipment in zip((3, 2, 1), brenner_shipments, strict=False):
+        ShipmentException.objects.create(
+            shipment=shipment,
+            reason="damaged",
+            opened_by="milestone",
+            opened_at=now - timedelta(hours=hours),
+        )
+    sign_in_verified(client, cs_staff)
+
+    with CaptureQueriesContext(connection) as queries:
+        first = client.get("/exceptions/", {"reason": "damaged"}).content.decode()
+    second = client.get("/exceptions/", {"reason": "damaged", "page": "2"}).content.decode()
+
+    assert not any("COUNT(" in query["sql"].upper() for query in queries)
+    assert "SHP-1002000" in first and "SHP-1002001" in first and "SHP-1002002" not in first
+    assert "page=2" in first and "Previous" not in first
+    assert "SHP-1002002" in second and "SHP-1002000" not in second
+    assert "page=1" in second and "Next" not in second
+    assert client.get("/exceptions/", {"page": "x"}).status_code == 200
+
+
+def test_operations_pages_show_times_in_the_agents_zone_and_name_it(
+    client, two_tenants_shipments, cs_staff
+):
+    brenner_shipments, _ = two_tenants_shipments
+    record = ShipmentException.objects.create(
+        shipment=brenner_shipments[0],
+        reason="damaged",
+        opened_by="milestone",
+        opened_at=timezone.now().replace(hour=0, minute=0, second=0, microsecond=0),
+    )
+    sign_in_verified(client, cs_staff)
+    client.post("/profile/", {"time_zone": "Asia/Tokyo"})
+
+    queue = client.get("/exceptions/").content.decode()
+    detail = client.get(f"/exceptions/{record.id}/").content.decode()
+
+    assert "Opened (Asia/Tokyo)" in queue and "(UTC)" not in queue
+    assert " 09:00" in queue  # midnight UTC is 9 in the morning in Tokyo
+    assert " 09:00 JST" in detail

@@ -80,3 +80,16 @@ def test_anonymous_404_offers_a_way_back(client):
 
     assert response.status_code == 404
     assert "Go to the dashboard" in response.content.decode()
+
+
+def test_a_form_sent_without_its_csrf_token_is_the_branded_403(customer_user):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(customer_user)
+
+    response = client.post("/settings/notifications/", {"email": "on"})
+
+    body = response.content.decode()
+    assert response.status_code == 403
+    assert "The form could not be sent" in body and "reload the page" in body
+    assert 'aria-label="Main"' in body and "Go to the dashboard" in body
+    assert "CSRF verification failed" not in body  # Django's own page

@@ -8,9 +8,23 @@ import datetime as dt
 import io
 
 import pytest
+from django.http import QueryDict
+from django.utils import timezone
 
-from tests.factories import MemberFactory, ShipmentFactory, account
-from visibility.models import Milestone, SavedView, TransportMode
+from tests.factories import (
+    DocumentFactory,
+    MemberFactory,
+    ShipmentFactory,
+    account,
+)
+from visibility.models import (
+    ExceptionReason,
+    Milestone,
+    SavedView,
+    Shipment,
+    ShipmentException,
+    TransportMode,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -189,3 +203,74 @@ def test_a_view_without_a_name_is_refused_with_a_message(client, customer_user, 
     assert response.status_code == 200
     assert "was not saved" in response.content.decode()
     assert not SavedView.objects.exists()
+
+
+def test_day_filters_are_the_users_days(client, customer_user, fleet):
+    """An ETA at 00:30 in Tokyo on 3 March is on 2 March in UTC: the page's days are the
+    user's (the filter reaches the selector as instants at the day's bounds there)."""
+    client.force_login(customer_user)
+    client.post("/profile/time-zone", {"time_zone": "Asia/Tokyo"})
+    Shipment.objects.filter(shipment_id="SHP-A1").update(
+        eta=dt.datetime(2026, 3, 2, 15, 30, tzinfo=dt.UTC)
+    )
+
+    assert listed(client, eta_from="2026-03-03", eta_to="2026-03-03") == ["SHP-A1"]
+    assert listed(client, eta_to="2026-03-02") == []
+
+
+def test_open_exception_and_documents_flags(client, customer_user, fleet):
+    client.force_login(customer_user)
+    shipment = Shipment.objects.get(shipment_id="SHP-C3")
+    DocumentFactory(shipment=shipment, customer_account=shipment.customer_account)
+    ShipmentException.objects.update(status=ShipmentException.Status.RESOLVED)
+    ShipmentException.objects.create(
+        shipment=shipment,
+        reason=ExceptionReason.DAMAGED,
+        opened_by=ShipmentException.OpenedBy.MILESTONE,
+        opened_at=timezone.now(),
+    )
+
+    assert listed(client, flag="exception") == ["SHP-C3"]
+    assert listed(client, documents_from="2000-01-01") == ["SHP-C3"]
+
+
+def test_a_view_saved_with_the_pages_keys_filters_like_the_api(
+    client, customer_user, fleet, partner_token
+):
+    """Saved views and bookmarks keep the page's keys; the page translates them into the
+    API's filters, so both lists agree."""
+    client.force_login(customer_user)
+    client.post(
+        "/shipments/views/",
+        {"name": "DHL to Germany", "query_string": "carrier=DHLF&destination=de&flag=late"},
+    )
+    query_string = SavedView.objects.get(name="DHL to Germany").query_string
+
+    page = listed(client, **dict(QueryDict(query_string).items()))
+    api = client.get(
+        "/api/v1/shipments",
+        {"carrier_scac": "DHLF", "destination": "de", "late": "true"},
+        HTTP_AUTHORIZATION=f"Bearer {partner_token}",
+    ).json()["results"]
+
+    assert sorted(page) == sorted(row["shipment_id"] for row in api) == ["SHP-A1", "SHP-C3"]
+
+
+def test_the_carrier_filter_offers_the_carriers_of_the_users_accounts_only(
+    client, customer_user, limited_member, fleet
+):
+    from tests.factories import derive
+    from visibility.models import Shipment
+
+    client.force_login(customer_user)
+    offered = client.get("/shipments/").context["choices"].carriers
+    # One option per carrier; Nordwind's carrier is not Brenner's to see.
+    assert offered == [("DHLF", "DHL Freight"), ("UPSN", "UPS")]
+
+    client.force_login(limited_member)  # C-1002 only
+    assert client.get("/shipments/").context["choices"].carriers == [("UPSN", "UPS")]
+
+    # A carrier change reaches the choices through derivation, like every list key.
+    Shipment.objects.filter(shipment_id="SHP-B2").update(carrier_scac="GLSD", carrier_name="GLS")
+    derive(shipments=list(Shipment.objects.filter(shipment_id="SHP-B2")))
+    assert client.get("/shipments/").context["choices"].carriers == [("GLSD", "GLS")]

@@ -87,3 +87,48 @@ def test_all_data_is_stored_and_shown_as_a_choice(client, tenant_admin):
     assert "All data" in page and "Invoices and freight charges" in page
     assert "All accounts" in page
     assert "none ticked: all" not in page
+
+
+def test_a_tenant_admin_requires_a_second_factor_for_its_members_audited(
+    client, tenant_admin, customer_user, brenner
+):
+    from django.test import Client
+
+    from accounts.models import AuditAction, AuditEntry
+
+    sign_in_verified(client, tenant_admin)
+    assert "Not required" in client.get("/settings/members/").content.decode()
+
+    response = client.post("/settings/members/", {"require_second_factor": "1"})
+
+    assert response.status_code == 302
+    brenner.refresh_from_db()
+    assert brenner.require_second_factor
+    page = client.get("/settings/members/").content.decode()
+    assert "Required: every member signs in with a code" in page
+    entry = AuditEntry.objects.get(action=AuditAction.SECOND_FACTOR_POLICY_CHANGED)
+    assert entry.tenant_id == brenner.id and entry.details == {"required": True}
+    assert entry.actor.endswith("boss") or "boss" in entry.actor
+
+    # A member without an authenticator is now sent to set one up before any page.
+    member = Client()
+    member.force_login(customer_user)
+    assert member.get("/shipments/")["Location"].startswith("/account/second-factor/")
+
+    client.post("/settings/members/", {"require_second_factor": "0"})
+    client.post("/settings/members/", {"require_second_factor": "0"})  # no change: no entry
+    brenner.refresh_from_db()
+    assert not brenner.require_second_factor
+    assert member.get("/shipments/").status_code == 200
+    changes = AuditEntry.objects.filter(action=AuditAction.SECOND_FACTOR_POLICY_CHANGED)
+    assert [entry.details["required"] for entry in changes.order_by("id")] == [True, False]
+
+
+def test_members_cannot_change_the_second_factor_requirement(client, customer_user, brenner):
+    sign_in_verified(client, customer_user)
+
+    response = client.post("/settings/members/", {"require_second_factor": "1"})
+
+    assert response.status_code == 404
+    brenner.refresh_from_db()
+    assert not brenner.require_second_factor

@@ -124,3 +124,32 @@ def test_customers_read_their_open_exceptions_in_words_and_never_internal_notes(
     client.force_login(customer_user)
     assert client.get("/exceptions/").status_code == 404
     assert client.get(f"/exceptions/{record.pk}/").status_code == 404
+
+
+def test_a_record_is_open_since_the_problem_began_not_since_it_was_projected(
+    client, brenner, source_tokens, story, settings
+):
+    """Projected long after the fact (a backlog, a replay, the demo loading twelve weeks
+    at once), the delay's record is dated by the carrier's delay event and the clock
+    rules' records by the instant their rule flipped."""
+    from datetime import UTC
+
+    from tests.helpers import send_story
+
+    delayed = [event["event_id"] for event in story].index("tms-demo-0007")
+    send_story(client, source_tokens, story[: delayed + 1])  # the order, up to the delay
+    shipment = Shipment.objects.get(shipment_id="SHP-778120")
+    delay = ShipmentException.objects.get(shipment=shipment, opened_by="delay")
+    # tms-demo-0007, shipment.delayed, occurred 2026-11-18T06:30:00+01:00
+    assert delay.opened_at == datetime(2026, 11, 18, 5, 30, tzinfo=UTC)
+
+    much_later = shipment.last_event_at + timedelta(days=30)
+    shipments_clock_refresh([shipment], much_later)
+    stale = ShipmentException.objects.get(shipment=shipment, reason=ExceptionReason.TRACKING_STALE)
+    stale_hours = settings.TRACKING_STALE_HOURS.get(
+        shipment.mode, settings.TRACKING_STALE_HOURS_DEFAULT
+    )
+    assert stale.opened_at == shipment.last_event_at + timedelta(hours=stale_hours)
+    overdue = ShipmentException.objects.get(shipment=shipment, reason=ExceptionReason.OVERDUE)
+    assert overdue.opened_at == (shipment.eta_window_end or shipment.eta)
+    assert overdue.opened_at < much_later

@@ -14,6 +14,7 @@ from accounts.audit import audit_document_download
 from accounts.authentication import actor_from_request
 from accounts.scoping import Actor
 from core.api_schema import LIST_ERRORS, problem_responses
+from core.files import open_verified
 from visibility import selectors
 from visibility.access import visible_object_or_404
 from visibility.api import schema
@@ -25,11 +26,14 @@ from visibility.models import Document
 
 def document_response(request: HttpRequest, actor: Actor, document_id: str) -> FileResponse:
     """The file, with its SHA-256 as `Repr-Digest` (RFC 9530), as a strong `ETag` and as
-    `X-Content-SHA256` (hex, kept for existing clients): a mirror checks what it stored."""
+    `X-Content-SHA256` (hex, kept for existing clients): a mirror checks what it stored.
+    The stored bytes are checked against that SHA-256 before any is sent (core/files.py):
+    a file changed in storage is refused (500, logged), never served."""
     document = visible_object_or_404(actor, "document", document_id, request=request)
+    content = open_verified(document.file.storage, document.file.name or "", document.sha256)
     audit_document_download(actor=actor, document=document, request=request)
     response = FileResponse(
-        document.file.open("rb"),
+        content,
         as_attachment=True,
         filename=document.filename,
         content_type=document.content_type,

@@ -179,9 +179,26 @@ def validated_filterset(
     return filterset
 
 
+def filterset_without_errors(
+    filterset_class: type[SelectorFilterSet], params: QueryDict
+) -> SelectorFilterSet:
+    """The filterset of `params` less the parameters that do not validate: for a browser
+    page, which shows the list unfiltered by a bad value rather than an error page."""
+    filterset = filterset_class(data=params)
+    if filterset.is_valid():
+        return filterset
+    kept = params.copy()
+    for name in filterset.errors:
+        kept.pop(name, None)
+    filterset = filterset_class(data=kept)
+    filterset.is_valid()
+    return filterset
+
+
 class ShipmentFilterSet(SelectorFilterSet):
     """Parameters of `GET /api/v1/shipments` (`selectors.shipment_list`)."""
 
+    q = text("A part of the shipment id, ignoring case.")
     status = django_filters.MultipleChoiceFilter(
         choices=ShipmentStatus.choices, help_text="Status, repeatable (any of them)."
     )
@@ -193,6 +210,9 @@ class ShipmentFilterSet(SelectorFilterSet):
         choices=ExceptionReason.choices,
         help_text="Has an unresolved exception of this reason, repeatable (any of them).",
     )
+    open_exception = StrictBooleanFilter(
+        help_text="Has an unresolved exception of any reason (`false`: has none)."
+    )
     account = AnyValuesFilter(field_name="customer_account__number", help_text=ACCOUNT_HELP)
     carrier = text("Carrier SCAC or name, ignoring case.")
     carrier_scac = text("Carrier SCAC, ignoring case.")
@@ -202,6 +222,10 @@ class ShipmentFilterSet(SelectorFilterSet):
     origin_city = text("Origin city, ignoring case.")
     destination_country = text("Destination country code, ignoring case.")
     destination_city = text("Destination city, ignoring case.")
+    origin = text("A part of the origin city, or the origin country code; ignoring case.")
+    destination = text(
+        "A part of the destination city, or the destination country code; ignoring case."
+    )
     reference = text(
         "Any reference of the shipment (id, load id, tracking number, document id) or of the "
         "caller's orders on it (order number, customer PO); exact, ignoring case, spaces "
@@ -218,6 +242,7 @@ class ShipmentFilterSet(SelectorFilterSet):
     updated_after = moment("Changed at or after this server time")
     updated_before = moment("Changed at or before this server time")
     updated_since = moment(UPDATED_SINCE_HELP)
+    documents_after = moment("Has a document received at or after")
     expand = ChoicesCsvFilter(
         choices=[(name, name) for name in selectors.SHIPMENT_EXPANSIONS],
         help_text=(
@@ -228,6 +253,7 @@ class ShipmentFilterSet(SelectorFilterSet):
     )
 
     selector_names = {
+        "q": "text",
         "status": "statuses",
         "account": "accounts",
         "exception_reason": "exception_reasons",

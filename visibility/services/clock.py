@@ -1,11 +1,13 @@
 """Clock-driven states: what is overdue, late, stale or awaiting a document *now*.
 
 Derivation (visibility/services/derivation.py) calls `shipments_clock_refresh` for every
-shipment it derives; beat calls `clock_sweep` every `CLOCK_SWEEP_SECONDS`. Each shipment
-stores `next_check_at`, the earliest future instant at which one of the rules could flip
-(NULL when none can), so the sweep reads only the rows that are due, through a partial
-index, never the open shipments as a whole (docs/ARCHITECTURE.md, "Time is an input").
-`now` is always passed in, so tests fix the clock instead of sleeping.
+shipment it derives; beat calls `clock_sweep` every `CLOCK_SWEEP_SECONDS`. Each shipment's
+`ShipmentClock` row stores `next_check_at`, the earliest future instant at which one of
+the rules could flip (NULL when none can), so the sweep reads only the rows that are due,
+through a partial index, never the open shipments as a whole; it rewrites those narrow
+rows and writes a shipment only when a state readers see changed (docs/ARCHITECTURE.md,
+"Time is an input"). `now` is always passed in, so tests fix the clock instead of
+sleeping.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from visibility.models import (
     Document,
     Invoice,
     Shipment,
+    ShipmentClock,
     ShipmentStatus,
 )
 from visibility.services.exceptions import exceptions_sync
@@ -38,9 +41,11 @@ CLOCK_FIELDS = [
     "tracking_stale",
     "pod_missing",
     "not_invoiced",
-    "next_check_at",
 ]
 FRESHNESS_FIELDS = ["last_heard_at", "last_heard_source"]
+# What a notification's payload reads besides CLOCK_INPUTS (notifications._payload):
+# loaded with the flipped rows, else each was one deferred-field query.
+NOTIFICATION_INPUTS = ["received_by"]
 
 # What the rules read of a shipment, besides the fields they set.
 CLOCK_INPUTS = [
@@ -71,11 +76,14 @@ CLOSED = (ShipmentStatus.DELIVERED, ShipmentStatus.CANCELLED)
 # - tracking_stale: in transit, with no event for TRACKING_STALE_HOURS of its mode;
 # - pod_missing / not_invoiced: delivered POD_MISSING_HOURS / NOT_INVOICED_DAYS ago
 #   without a POD document / an invoice naming it;
-# - next_check_at: the earliest future instant at which one of them can flip, NULL when
-#   none can. A late open shipment without a future ETA grows its slip while it waits
-#   (shown in days): it is read again at the next whole day past the promised end,
-#   strictly after now (at an exact day boundary rounding up would give now itself: due
-#   again at once, forever).
+# - next_check_at (stored in visibility_shipmentclock, `clocked`): the earliest future
+#   instant at which one of them can flip, NULL when none can. A late open shipment
+#   without a future ETA grows its slip while it waits (shown in days): it is read again
+#   at the next whole day past the promised end, strictly after now (at an exact day
+#   boundary rounding up would give now itself: due again at once, forever).
+# The shipment row is written (`updated`) only when one of the states changed, the slip
+# included, or with `write_all` (`heard`: derivation's freshness): a re-check that changes
+# nothing a reader sees rewrites one narrow clock row, and records no change-feed entry.
 # `flags_changed`: one of the states exceptions and notifications follow flipped (not the
 # slip growing, not only the next check); `risk_changed`: the order's at-risk input did.
 _CLOCK_SQL = """
@@ -131,23 +139,34 @@ evaluated AS MATERIALIZED (
         ) AS next_check_at
     FROM base b
 ),
+clocked AS (
+    INSERT INTO visibility_shipmentclock AS c (shipment_id, next_check_at)
+    SELECT e.id, e.next_check_at FROM evaluated e
+    ON CONFLICT (shipment_id) DO UPDATE SET next_check_at = EXCLUDED.next_check_at
+    WHERE c.next_check_at IS DISTINCT FROM EXCLUDED.next_check_at
+),
 updated AS (
     UPDATE visibility_shipment s
     SET overdue = e.overdue, late_by_hours = e.late_by_hours,
         tracking_stale = e.tracking_stale, pod_missing = e.pod_missing,
-        not_invoiced = e.not_invoiced, next_check_at = e.next_check_at{heard}
+        not_invoiced = e.not_invoiced{heard}
     FROM evaluated e
-    WHERE s.id = e.id
-    RETURNING s.id, s.overdue, s.late_by_hours, s.tracking_stale, s.pod_missing,
-        s.not_invoiced, s.next_check_at, s.last_heard_at, s.last_heard_source,
+    WHERE s.id = e.id AND ({write_all} OR (e.was_overdue, e.was_late_by, e.was_stale,
+        e.was_pod_missing, e.was_not_invoiced) IS DISTINCT FROM (e.overdue, e.late_by_hours,
+        e.tracking_stale, e.pod_missing, e.not_invoiced))
+    RETURNING s.id, s.last_heard_at, s.last_heard_source
+)
+SELECT {returning} FROM (
+    SELECT e.id, e.overdue, e.late_by_hours, e.tracking_stale, e.pod_missing,
+        e.not_invoiced, e.next_check_at, u.last_heard_at, u.last_heard_source,
         (e.was_overdue, e.was_late_by IS NULL, e.was_stale, e.was_pod_missing,
             e.was_not_invoiced)
         IS DISTINCT FROM (e.overdue, e.late_by_hours IS NULL, e.tracking_stale,
             e.pod_missing, e.not_invoiced) AS flags_changed,
         (e.was_overdue, e.was_late_by IS NULL)
         IS DISTINCT FROM (e.overdue, e.late_by_hours IS NULL) AS risk_changed
-)
-SELECT {returning} FROM updated
+    FROM evaluated e LEFT JOIN updated u ON u.id = e.id
+) written
 """
 
 # Freshness, when an event touching them was just projected: heard now, from the source
@@ -180,12 +199,13 @@ def _clock_write(
     target: tuple[str, Sequence[Any]], now: datetime, *, heard: bool, returning: Sequence[str]
 ) -> list[tuple[Any, ...]]:
     """Evaluate the rules for the shipments `target` selects and store them; the
-    `returning` columns (`id`, CLOCK_FIELDS, FRESHNESS_FIELDS, `flags_changed`,
-    `risk_changed`) of every row written."""
+    `returning` columns (`id`, CLOCK_FIELDS, `next_check_at`, FRESHNESS_FIELDS (with
+    `heard`), `flags_changed`, `risk_changed`) of every row evaluated."""
     target_sql, target_params = target
     sql = _CLOCK_SQL.format(
         target=target_sql,
         heard=_HEARD_SQL if heard else "",
+        write_all="true" if heard else "false",
         returning=", ".join(returning),
         **_SQL_CONSTANTS,
     )
@@ -231,8 +251,7 @@ def shipments_clock_refresh(
 # `Exists` subquery) cost more to compile than to run on every batch, and orders whose
 # flag already holds are not rewritten.
 _ORDERS_AT_RISK = """
-UPDATE visibility_order o SET at_risk = flag.at_risk
-FROM (
+WITH flag AS (
     SELECT touched.order_id, EXISTS (
         SELECT 1 FROM visibility_shipmentorder link
         JOIN visibility_shipment s ON s.id = link.shipment_id
@@ -244,46 +263,68 @@ FROM (
         SELECT DISTINCT order_id FROM visibility_shipmentorder
         WHERE shipment_id = ANY(%s::bigint[])
     ) touched
-) flag
-WHERE o.id = flag.order_id AND o.at_risk IS DISTINCT FROM flag.at_risk
+), changed AS (
+    SELECT o.id, flag.at_risk FROM visibility_order o JOIN flag ON flag.order_id = o.id
+    WHERE o.at_risk IS DISTINCT FROM flag.at_risk
+    ORDER BY o.id
+    FOR NO KEY UPDATE OF o
+)
+UPDATE visibility_order o SET at_risk = changed.at_risk
+FROM changed WHERE o.id = changed.id
 """
 
 
 def orders_at_risk_refresh(shipment_ids: list[int]) -> int:
     """An order is at risk when any of its open shipments is late or overdue; returns how
-    many orders' flag changed."""
+    many orders' flag changed.
+
+    The orders whose flag changes are locked in id order before they are written, as
+    projection locks them (visibility/services/projection/locks.py): the sweep runs beside
+    projection batches, and an UPDATE alone locks its rows in whatever order its plan
+    reads them."""
     if not shipment_ids:
         return 0
     return execute_with_arrays(_ORDERS_AT_RISK, [[str(status) for status in CLOSED], shipment_ids])
 
 
-def _due(now: datetime) -> QuerySet[Shipment]:
-    return (
-        Shipment.objects.filter(next_check_at__lte=now)
+def _due(now: datetime, limit: int) -> QuerySet[Shipment]:
+    """The shipments whose next check has come, oldest first, at most `limit`, locked:
+    their clock rows, then the shipment rows, each skipping rows another transaction
+    holds. Derivation writes a shipment then its clock row; locking the shipment too,
+    without waiting, means a sweep never waits for a shipment while holding a clock row
+    that derivation waits for (a deadlock); a skipped row stays due for the next sweep."""
+    due_clocks = (
+        ShipmentClock.objects.filter(next_check_at__lte=now)
         .order_by("next_check_at")
-        .select_for_update(skip_locked=True, of=("self",))
+        .select_for_update(skip_locked=True)
+        .values("shipment_id")[:limit]
+    )
+    return Shipment.objects.filter(id__in=due_clocks).select_for_update(
+        skip_locked=True, no_key=True, of=("self",)
     )
 
 
 def due_shipments(now: datetime, limit: int) -> QuerySet[Shipment]:
-    """The shipments whose next check has come, oldest first, locked (skipping rows a
-    worker holds): reads the partial index `shipment_next_check`, never the whole table."""
-    return _due(now).only(*CLOCK_INPUTS, *CLOCK_FIELDS)[:limit]
+    """The shipments whose next check has come (`_due`): reads the partial index
+    `shipment_next_check` of the narrow clock table, never the whole table."""
+    return _due(now, limit).only(*CLOCK_INPUTS, *CLOCK_FIELDS)
 
 
 def clock_sweep(now: datetime, *, limit: int | None = None) -> int:
-    """Re-evaluate the shipments that are due, in one batch; return how many.
+    """Re-evaluate the shipments that are due, in one batch of at most `limit`
+    (CLOCK_SWEEP_BATCH); return how many.
 
-    Set-based: one statement locks the due batch, evaluates the rules and writes every
-    row's states and next check (`_CLOCK_SQL`); only the rows whose states flipped are
-    read back, to refresh their orders' at-risk flag, open or resolve their exception
-    records and record the notifications owed. A row whose states did not flip needs
-    neither: its records already follow those states (each evaluation syncs them)."""
+    Set-based: one statement locks the due batch, evaluates the rules, rewrites every
+    row's next check and writes the shipments whose states changed (`_CLOCK_SQL`); only
+    the rows whose states flipped are read back, to refresh their orders' at-risk flag,
+    open or resolve their exception records and record the notifications owed. A row
+    whose states did not flip needs neither: its records already follow those states
+    (each evaluation syncs them)."""
     limit = limit or settings.CLOCK_SWEEP_BATCH
     with transaction.atomic():
         # Compiled inside the transaction: Django refuses to compile a FOR UPDATE outside
         # one (the beat task runs in autocommit; a test's own transaction hid this).
-        due_sql, due_params = _due(now).values("id")[:limit].query.sql_with_params()
+        due_sql, due_params = _due(now, limit).values("id").query.sql_with_params()
         rows = _clock_write(
             (due_sql, due_params),
             now,
@@ -296,7 +337,9 @@ def clock_sweep(now: datetime, *, limit: int | None = None) -> int:
         flipped = [shipment_id for shipment_id, flags_changed, _ in rows if flags_changed]
         if flipped:
             shipments = list(
-                Shipment.objects.filter(id__in=flipped).only(*CLOCK_INPUTS, *CLOCK_FIELDS)
+                Shipment.objects.filter(id__in=flipped).only(
+                    *CLOCK_INPUTS, *CLOCK_FIELDS, *NOTIFICATION_INPUTS
+                )
             )
             notifications_record(exceptions_sync(shipments, now))
     return len(rows)

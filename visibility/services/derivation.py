@@ -155,17 +155,20 @@ def derive_shipments(shipment_ids: Iterable[int]) -> ShipmentDerivation:
 
 
 _COPY_LIST_KEYS = """
-UPDATE visibility_shipmentaccount link SET last_event_at = s.last_event_at
+UPDATE visibility_shipmentaccount link SET last_event_at = s.last_event_at,
+    carrier_scac = s.carrier_scac, carrier_name = s.carrier_name
 FROM visibility_shipment s
 WHERE s.id = ANY(%s::bigint[]) AND link.shipment_id = s.id
-AND link.last_event_at IS DISTINCT FROM s.last_event_at
+AND (link.last_event_at, link.carrier_scac, link.carrier_name)
+    IS DISTINCT FROM (s.last_event_at, s.carrier_scac, s.carrier_name)
 """
 
 
 def _copy_list_keys(shipment_ids: list[int]) -> None:
     """Give the batch's `ShipmentAccount` rows (those just added too) their shipment's
-    `last_event_at`, which an account's list is ordered by: one statement per batch, and
-    rows already equal are not rewritten."""
+    `last_event_at`, which an account's list is ordered by, and its carrier, which the
+    list's carrier filter offers: one statement per batch, and rows already equal are
+    not rewritten."""
     if shipment_ids:
         execute_with_arrays(_COPY_LIST_KEYS, [shipment_ids])
 

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import transaction
 
@@ -38,8 +39,11 @@ from visibility.services.notifications import Occurrence, notifications_record
 OpenedBy = ShipmentException.OpenedBy
 Status = ShipmentException.Status
 
-# (reason, opened by, occurrence key, raw code, detail)
-Problem = tuple[str, str, str, str, str]
+# (reason, opened by, occurrence key, raw code, detail, since): `since` is the business
+# moment the problem began (see `_problems`).
+Problem = tuple[str, str, str, str, str, datetime | None]
+# The newest matching history fact of a shipment: (event key, code, text, occurred at).
+Fact = tuple[str, str, str, datetime]
 
 
 def _stamp(moment: datetime | None) -> str:
@@ -51,15 +55,15 @@ def _stamp(moment: datetime | None) -> str:
 # queries cost more to compile than to run).
 _LATEST_FACTS = """
 SELECT DISTINCT ON (shipment_id, kind)
-    shipment_id, kind, event_key, reason_code, carrier_status_code, remarks
+    shipment_id, kind, event_key, reason_code, carrier_status_code, remarks, occurred_at
 FROM visibility_shipmentevent
 WHERE shipment_id = ANY(%s::bigint[])
 AND (kind = %s OR (kind = %s AND milestone = %s))
 ORDER BY shipment_id, kind, occurred_at DESC, event_key DESC
 """
 
-# (event key, code, text) of a fact, by shipment.
-LatestFacts = dict[int, tuple[str, str, str]]
+# (event key, code, text, when) of a fact, by shipment.
+LatestFacts = dict[int, Fact]
 
 
 def _latest_facts(shipment_ids: list[int]) -> tuple[LatestFacts, LatestFacts]:
@@ -78,39 +82,71 @@ def _latest_facts(shipment_ids: list[int]) -> tuple[LatestFacts, LatestFacts]:
                 str(Milestone.EXCEPTION),
             ],
         )
-        for shipment_id, kind, key, reason_code, status_code, remarks in cursor.fetchall():
+        for (
+            shipment_id,
+            kind,
+            key,
+            reason_code,
+            status_code,
+            remarks,
+            occurred_at,
+        ) in cursor.fetchall():
             found = delays if kind == ShipmentEvent.Kind.DELAY else raised
-            found[shipment_id] = (key, reason_code or status_code, remarks)
+            found[shipment_id] = (key, reason_code or status_code, remarks, occurred_at)
     return delays, raised
 
 
+def _after(moment: datetime | None, hours: float) -> datetime | None:
+    return moment + timedelta(hours=hours) if moment else None
+
+
+def _promised_end(shipment: Shipment) -> datetime | None:
+    """The end of the promised day (UTC), as the clock rule reads it (services/clock.py)."""
+    if shipment.promised_date is None:
+        return None
+    return datetime.combine(shipment.promised_date + timedelta(days=1), time(), tzinfo=UTC)
+
+
 def _problems(
-    shipment: Shipment,
-    delay: tuple[str, str, str] | None,
-    exception: tuple[str, str, str] | None,
+    shipment: Shipment, delay: Fact | None, exception: Fact | None, now: datetime
 ) -> list[Problem]:
+    """The shipment's problems now, each with the business moment it began: the event's
+    own time for a reported delay or carrier exception, the instant its clock rule
+    flipped for the others (services/clock.py). The projection may run long after (a
+    backlog, a replay, the demo loading twelve weeks at once): "open since" is the
+    problem's age, not the projection's."""
     problems: list[Problem] = []
     if shipment.delayed and delay is not None:
-        key, code, _ = delay
-        problems.append((reason_for_delay(code), OpenedBy.DELAY, key, code, ""))
+        key, code, _, occurred_at = delay
+        problems.append((reason_for_delay(code), OpenedBy.DELAY, key, code, "", occurred_at))
     if shipment.status == ShipmentStatus.EXCEPTION and exception is not None:
-        key, code, remarks = exception
+        key, code, remarks, occurred_at = exception
         reason = reason_for_exception_milestone(code)
-        problems.append((reason, OpenedBy.MILESTONE, key, code, remarks[:1000]))
+        problems.append((reason, OpenedBy.MILESTONE, key, code, remarks[:1000], occurred_at))
     clock = OpenedBy.CLOCK
     if shipment.overdue:
         deadline = shipment.eta_window_end or shipment.eta
-        problems.append((ExceptionReason.OVERDUE, clock, _stamp(deadline), "", ""))
+        problems.append((ExceptionReason.OVERDUE, clock, _stamp(deadline), "", "", deadline))
     if shipment.late_by_hours is not None:
         key = str(shipment.promised_date or "")
-        problems.append((ExceptionReason.LATE, clock, key, "", ""))
+        # Late once the promised day ended undelivered; before that only an ETA past the
+        # promise foretells it, since the newest event (the one that moved the ETA).
+        promised_end = _promised_end(shipment)
+        since = promised_end if promised_end and promised_end <= now else shipment.last_event_at
+        problems.append((ExceptionReason.LATE, clock, key, "", "", since))
     if shipment.tracking_stale:
         key = _stamp(shipment.last_event_at)
-        problems.append((ExceptionReason.TRACKING_STALE, clock, key, "", ""))
+        stale_hours = settings.TRACKING_STALE_HOURS.get(
+            shipment.mode, settings.TRACKING_STALE_HOURS_DEFAULT
+        )
+        since = _after(shipment.last_event_at, stale_hours)
+        problems.append((ExceptionReason.TRACKING_STALE, clock, key, "", "", since))
     if shipment.pod_missing:
-        problems.append((ExceptionReason.MISSING_POD, clock, "", "", ""))
+        since = _after(shipment.delivered_at, settings.POD_MISSING_HOURS)
+        problems.append((ExceptionReason.MISSING_POD, clock, "", "", "", since))
     if shipment.not_invoiced:
-        problems.append((ExceptionReason.NOT_INVOICED, clock, "", "", ""))
+        since = _after(shipment.delivered_at, settings.NOT_INVOICED_DAYS * 24)
+        problems.append((ExceptionReason.NOT_INVOICED, clock, "", "", "", since))
     # A delay and a carrier exception can name the same reason: one record per reason.
     unique: dict[str, Problem] = {}
     for problem in problems:
@@ -171,7 +207,7 @@ def exceptions_sync(shipments: list[Shipment], now: datetime) -> list[Occurrence
     resolved: list[Occurrence] = []
     announced: list[Shipment] = []
     for shipment in shipments:
-        problems = _problems(shipment, delays.get(shipment.id), raised.get(shipment.id))
+        problems = _problems(shipment, delays.get(shipment.id), raised.get(shipment.id), now)
         records = known.get(shipment.id, [])
         unresolved = {r.reason: r for r in records if r.status != Status.RESOLVED}
         # What a person resolved stays resolved for that occurrence; what resolved itself
@@ -189,7 +225,7 @@ def exceptions_sync(shipments: list[Shipment], now: datetime) -> list[Occurrence
             for r in gone
             if _is_customer_news(r)
         ]
-        for reason, opened_by, key, code, detail in problems:
+        for reason, opened_by, key, code, detail, since in problems:
             if reason in unresolved or (reason, key) in settled:
                 continue
             to_open.append(
@@ -200,7 +236,8 @@ def exceptions_sync(shipments: list[Shipment], now: datetime) -> list[Occurrence
                     occurrence_key=key[:200],
                     source_code=code[:8],
                     detail=detail,
-                    opened_at=now,
+                    # Never in the future: an event may carry a time ahead of ours.
+                    opened_at=min(since, now) if since else now,
                 )
             )
         last_notified = max(

@@ -4,11 +4,10 @@
 from __future__ import annotations
 
 import base64
-import hashlib
 
-from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 
+from core.files import save_content_addressed
 from visibility.holds import HoldKey, HoldKind
 from visibility.models import Document, Invoice, NotificationTrigger, Order, Reference, Shipment
 from visibility.services.notifications import Occurrence
@@ -79,7 +78,9 @@ def _owners(events: list[ProjectedEvent]) -> dict[str, dict[str, Owner]]:
 def _document(event: ProjectedEvent, owner: Owner) -> Document:
     data = event.data
     content = base64.b64decode(data["content_base64"])
-    checksum = hashlib.sha256(content).hexdigest()
+    # Content-addressed name: replaying or rebuilding reuses the stored file. The client's
+    # filename (up to 255 characters) stays out of the path; downloads send it back.
+    name, checksum = save_content_addressed(default_storage, "documents", content)
     document = Document(
         document_id=data["document_id"],
         document_type=data["document_type"],
@@ -94,10 +95,5 @@ def _document(event: ProjectedEvent, owner: Owner) -> Document:
         occurred_at=event.occurred_at,
         event_key=event.key,
     )
-    # Content-addressed name: replaying or rebuilding reuses the stored file. The client's
-    # filename (up to 255 characters) stays out of the path; downloads send it back.
-    name = f"documents/sha256/{checksum[:2]}/{checksum}"
-    if not default_storage.exists(name):
-        default_storage.save(name, ContentFile(content))
     document.file.name = name
     return document
