@@ -262,7 +262,7 @@ def exceptions_sync(shipments: list[Shipment], now: datetime) -> list[Occurrence
         ShipmentException.objects.filter(id__in=to_resolve).update(
             status=Status.RESOLVED, resolved_at=now, resolved_automatically=True
         )
-    _insert_opened(to_open, now)
+    _insert_opened(to_open)
     if announced:
         bulk_update_rows(announced, ["delay_notified_eta"])
     occurrences += [
@@ -282,26 +282,27 @@ INSERT INTO visibility_shipmentexception
     (shipment_id, reason, opened_by, occurrence_key, source_code, detail, opened_at,
      status, resolved_automatically, customer_account_id, source)
 SELECT new.shipment_id, new.reason, new.opened_by, new.occurrence_key, new.source_code,
-    new.detail, %s, %s, false, s.customer_account_id, s.last_heard_source
+    new.detail, new.opened_at, %s, false, s.customer_account_id, s.last_heard_source
 FROM unnest(%s::bigint[], %s::varchar[], %s::varchar[], %s::varchar[], %s::varchar[],
-    %s::varchar[]) AS new(shipment_id, reason, opened_by, occurrence_key, source_code, detail)
+    %s::varchar[], %s::timestamptz[])
+    AS new(shipment_id, reason, opened_by, occurrence_key, source_code, detail, opened_at)
 JOIN visibility_shipment s ON s.id = new.shipment_id
 """
 
 
-def _insert_opened(records: list[ShipmentException], now: datetime) -> None:
+def _insert_opened(records: list[ShipmentException]) -> None:
     if not records:
         return
     execute_with_arrays(
         _INSERT_OPENED,
         [
-            now,
             str(Status.OPEN),
             [record.shipment_id for record in records],
             *(
                 [getattr(record, name) for record in records]
                 for name in ("reason", "opened_by", "occurrence_key", "source_code", "detail")
             ),
+            [record.opened_at for record in records],
         ],
     )
 
