@@ -16,8 +16,8 @@ DEMO_ENV := SECRET_KEY="$${SECRET_KEY:-$$(cat $(DEMO_SECRET_KEY_FILE))}" DEBUG=0
 	ALLOWED_HOSTS="$${ALLOWED_HOSTS:-localhost,127.0.0.1}"
 
 .PHONY: demo test test-steps install browser lint openapi graphql-schema bench bench-load \
-	bench-pipeline bench-data bench-reads bench-time bench-api bench-api-fuzz bench-pages \
-	bench-scaling bench-partitioning bench-wal bench-replica clean
+	bench-pipeline bench-projection bench-data bench-reads bench-time bench-api bench-api-fuzz \
+	bench-pages bench-scaling bench-partitioning bench-wal bench-replica clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -96,6 +96,11 @@ bench-api-fuzz: install
 # The event pipeline end to end (bench/pipeline.py). BENCH_EVENTS=20000 for a quicker run.
 bench-pipeline: install
 	$(TOOL_KEY) $(PY) -m bench.pipeline
+
+# The projection's CPU per event in process, against DATABASE_URL, which it FLUSHES
+# (bench/projection_cpu.py; BENCH_WINDOW=200 for the small batches of a steady load).
+bench-projection: install
+	$(TOOL_KEY) $(PY) -m bench.projection_cpu
 
 # 1,000,000 shipments and their orders, milestones and invoices across 50 tenants.
 bench-data: install

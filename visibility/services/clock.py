@@ -19,18 +19,17 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import QuerySet
 from django.db.models.functions import Now
 from django.utils import timezone
 
+from core.db.bulk import execute_with_arrays
 from visibility.models import (
     ChangeFeedMarks,
     Document,
     Invoice,
-    Order,
     Shipment,
     ShipmentClock,
-    ShipmentOrder,
     ShipmentStatus,
 )
 from visibility.services.exceptions import exceptions_sync
@@ -248,28 +247,44 @@ def shipments_clock_refresh(
     return exceptions_sync(shipments, now)
 
 
-def orders_at_risk_refresh(shipment_ids: list[int]) -> int:
-    """An order is at risk when any of its open shipments is late or overdue.
+# One statement with the shipment ids as an array: the ORM form (an update over an
+# `Exists` subquery) cost more to compile than to run on every batch, and orders whose
+# flag already holds are not rewritten.
+_ORDERS_AT_RISK = """
+WITH flag AS (
+    SELECT touched.order_id, EXISTS (
+        SELECT 1 FROM visibility_shipmentorder link
+        JOIN visibility_shipment s ON s.id = link.shipment_id
+        WHERE link.order_id = touched.order_id
+        AND (s.overdue OR s.late_by_hours IS NOT NULL)
+        AND NOT (s.status = ANY(%s::varchar[]))
+    ) AS at_risk
+    FROM (
+        SELECT DISTINCT order_id FROM visibility_shipmentorder
+        WHERE shipment_id = ANY(%s::bigint[])
+    ) touched
+), changed AS (
+    SELECT o.id, flag.at_risk FROM visibility_order o JOIN flag ON flag.order_id = o.id
+    WHERE o.at_risk IS DISTINCT FROM flag.at_risk
+    ORDER BY o.id
+    FOR NO KEY UPDATE OF o
+)
+UPDATE visibility_order o SET at_risk = changed.at_risk
+FROM changed WHERE o.id = changed.id
+"""
 
-    The orders are locked in id order first, as projection locks them
-    (visibility/services/projection/locks.py): the sweep runs beside projection batches
-    and an UPDATE alone locks its rows in whatever order its plan reads them."""
-    risky = ShipmentOrder.objects.filter(order_id=OuterRef("id")).filter(
-        Q(shipment__overdue=True) | Q(shipment__late_by_hours__isnull=False),
-        ~Q(shipment__status__in=CLOSED),
-    )
-    locked = (
-        Order.objects.filter(
-            id__in=ShipmentOrder.objects.filter(shipment_id__in=shipment_ids).values("order_id")
-        )
-        .order_by("id")
-        .select_for_update(no_key=True)
-        .values("id")
-    )
-    # Its own transaction when called in autocommit (Django compiles no FOR UPDATE outside
-    # one); a savepoint inside a batch's or the sweep's.
-    with transaction.atomic():
-        return Order.objects.filter(id__in=locked).update(at_risk=Exists(risky))
+
+def orders_at_risk_refresh(shipment_ids: list[int]) -> int:
+    """An order is at risk when any of its open shipments is late or overdue; returns how
+    many orders' flag changed.
+
+    The orders whose flag changes are locked in id order before they are written, as
+    projection locks them (visibility/services/projection/locks.py): the sweep runs beside
+    projection batches, and an UPDATE alone locks its rows in whatever order its plan
+    reads them."""
+    if not shipment_ids:
+        return 0
+    return execute_with_arrays(_ORDERS_AT_RISK, [[str(status) for status in CLOSED], shipment_ids])
 
 
 def _due(now: datetime, limit: int) -> QuerySet[Shipment]:

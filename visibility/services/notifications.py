@@ -77,12 +77,18 @@ def _shipment_list_url() -> str:
     return settings.PORTAL_BASE_URL.rstrip("/") + reverse("shipment-list")
 
 
+# `ExceptionReason.values` builds a list on each access: looked up once.
+_REASON_LABELS: dict[str, str] = {
+    str(value): str(label) for value, label in ExceptionReason.choices
+}
+
+
 def _payload(shipment: Shipment, trigger: str, occurrence: str) -> dict:
     """What an email tells of a shipment occurrence."""
     reason = occurrence.partition(":")[0] if trigger == NotificationTrigger.EXCEPTION else ""
     return {
         "trigger": trigger,
-        "reason": ExceptionReason(reason).label if reason in ExceptionReason.values else None,
+        "reason": _REASON_LABELS.get(reason),
         "shipment_id": shipment.shipment_id,
         "status": shipment.status,
         "eta": shipment.eta.isoformat() if shipment.eta else None,
@@ -185,11 +191,9 @@ def notifications_record(transitions: Sequence[tuple[Subject, str] | Occurrence]
     for subject, trigger, occurrence in occurrences:
         accounts = tenants_of.get((type(subject).__name__.lower(), subject.id), {})
         key = subject_key(subject)
-        email_payload = (
-            _payload(subject, trigger, occurrence)
-            if isinstance(subject, Shipment) and trigger in EMAIL_TRIGGERS
-            else None
-        )
+        emailed = isinstance(subject, Shipment) and trigger in EMAIL_TRIGGERS
+        # Built for the first subscriber it goes to: most occurrences have none.
+        email_payload: dict | None = None
         event_type, _ = WEBHOOK_EVENT_OF_TRIGGER[trigger]
         for tenant_id in sorted(set(accounts.values())):
             common = {
@@ -199,13 +203,16 @@ def notifications_record(transitions: Sequence[tuple[Subject, str] | Occurrence]
                 "tenant_id": tenant_id,
                 "batch_id": batch_id,
             }
-            if email_payload is not None:
+            if emailed:
                 for subscription in subscriptions:
                     if (
                         subscription.tenant_id == tenant_id
                         and subscription.trigger == trigger
                         and accounts.keys() & visible.get(subscription.user_id, set())
                     ):
+                        if email_payload is None:
+                            assert isinstance(subject, Shipment)
+                            email_payload = _payload(subject, trigger, occurrence)
                         rows.append(
                             Notification(
                                 subscriber=f"user:{subscription.user_id}",

@@ -101,6 +101,9 @@ def project_history_events(events: list[ProjectedEvent], effects: ProjectionEffe
     mappings = _status_code_mappings()
     held: Held = {}
     facts: list[dict] = []
+    # One subject per shipment, not per milestone: a model instance costs a default per
+    # field to build, and most of a batch's milestones share their shipment with others.
+    subjects: dict[int, Shipment] = {}
     for event in events:
         shipment_pk = pks.get(event.data["shipment_id"])
         if shipment_pk is None:
@@ -119,9 +122,14 @@ def project_history_events(events: list[ProjectedEvent], effects: ProjectionEffe
         if fields["kind"] == ShipmentEvent.Kind.MILESTONE and fields.get("milestone"):
             # Once per milestone and time: the outbox's unique key drops a replayed one.
             occurred_at = event.occurred_at.isoformat()
+            subject = subjects.get(shipment_pk)
+            if subject is None:
+                subject = subjects[shipment_pk] = Shipment(
+                    id=shipment_pk, shipment_id=event.data["shipment_id"]
+                )
             effects.occurrences.append(
                 Occurrence(
-                    Shipment(id=shipment_pk, shipment_id=event.data["shipment_id"]),
+                    subject,
                     NotificationTrigger.MILESTONE,
                     f"{fields['milestone']}@{occurred_at}",
                 )

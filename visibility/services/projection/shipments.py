@@ -7,7 +7,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from core.db.bulk import bulk_insert_rows, bulk_update_rows
+from core.db.bulk import bulk_insert_rows, bulk_update_rows, insert_rows
 from visibility.holds import HoldKey
 from visibility.models import (
     FreightCharge,
@@ -148,17 +148,20 @@ def _replace_stops_and_links(
     shipment_ids = [shipment.id for shipment, _ in winners]
     ShipmentStop.objects.filter(shipment_id__in=shipment_ids).delete()
     ShipmentOrder.objects.filter(shipment_id__in=shipment_ids).delete()
-    stops, links = [], []
+    # Rows as dicts, not model instances: a snapshot batch writes thousands of stops and
+    # links, and an instance costs a default per field to build.
+    stops: list[dict[str, Any]] = []
+    links: list[dict[str, Any]] = []
     for shipment, event in winners:
         by_sequence = {stop["sequence"]: stop for stop in event.data.get("stops") or []}
         stops += [
-            ShipmentStop(
-                shipment=shipment,
-                sequence=stop["sequence"],
-                stop_type=stop["type"],
-                location=stop.get("location"),
-                planned_arrival=timestamp(stop.get("planned_arrival")),
-            )
+            {
+                "shipment_id": shipment.id,
+                "sequence": stop["sequence"],
+                "stop_type": stop["type"],
+                "location": stop.get("location"),
+                "planned_arrival": timestamp(stop.get("planned_arrival")),
+            }
             for stop in by_sequence.values()
         ]
         line_numbers: dict[str, set[int]] = {}
@@ -167,15 +170,15 @@ def _replace_stops_and_links(
                 link.get("line_numbers") or []
             )
         links += [
-            ShipmentOrder(
-                shipment=shipment,
-                order_id=orders[number][0],
-                line_numbers=sorted(line_numbers[number]),
-            )
+            {
+                "shipment_id": shipment.id,
+                "order_id": orders[number][0],
+                "line_numbers": sorted(line_numbers[number]),
+            }
             for number in sorted(line_numbers)
         ]
-    bulk_insert_rows(stops)
-    bulk_insert_rows(links)
+    insert_rows(ShipmentStop, stops)
+    insert_rows(ShipmentOrder, links)
 
 
 def set_carrier(shipment: Shipment, carrier: dict[str, Any], event: ProjectedEvent) -> bool:
