@@ -246,13 +246,13 @@ def _grouped(rows: Iterable[Any], key: str) -> dict[Any, list[Row]]:
 
 def _shipments(actor: Actor, keys: Collection[str]) -> dict[str, Row]:
     rows = list(
-        selectors.shipments_for(actor).filter(shipment_id__in=list(keys)).values(*SHIPMENT_COLUMNS)
+        selectors.shipments_for(actor).filter(shipment_id__any=keys).values(*SHIPMENT_COLUMNS)
     )
     if not rows:
         return {}
     ids = [row["id"] for row in rows]
     history = _grouped(
-        ShipmentEvent.objects.filter(shipment_id__in=ids)
+        ShipmentEvent.objects.filter(shipment_id__any=ids)
         .order_by("shipment_id", "occurred_at", "id")
         .values(*HISTORY_COLUMNS),
         "shipment_id",
@@ -272,13 +272,13 @@ def _shipments(actor: Actor, keys: Collection[str]) -> dict[str, Row]:
     exceptions: list[Row] = [
         dict(record)
         for record in selectors.open_exceptions(actor)
-        .filter(shipment_id__in=ids)
+        .filter(shipment_id__any=ids)
         .prefetch_related(None)
         .values("id", "shipment_id", "shipment__shipment_id", "reason", "status", "opened_at")
     ]
     notes = _grouped(
         selectors.notes_shown_to(actor)
-        .filter(exception_id__in=[record["id"] for record in exceptions])
+        .filter(exception_id__any=[record["id"] for record in exceptions])
         .values("exception_id", "text", "visible_to_customer", "created_at"),
         "exception_id",
     )
@@ -294,14 +294,12 @@ def _shipments(actor: Actor, keys: Collection[str]) -> dict[str, Row]:
 
 
 def _orders(actor: Actor, keys: Collection[str]) -> dict[str, Row]:
-    rows = list(
-        selectors.orders_for(actor).filter(order_number__in=list(keys)).values(*ORDER_COLUMNS)
-    )
+    rows = list(selectors.orders_for(actor).filter(order_number__any=keys).values(*ORDER_COLUMNS))
     if not rows:
         return {}
     ids = [row["id"] for row in rows]
     lines = _grouped(
-        OrderLine.objects.filter(order_id__in=ids)
+        OrderLine.objects.filter(order_id__any=ids)
         .order_by("order_id", "line_number")
         .values("order_id", "line_number", "sku", "description", "quantity", "uom", "weight_kg"),
         "order_id",
@@ -329,11 +327,11 @@ def _orders(actor: Actor, keys: Collection[str]) -> dict[str, Row]:
 def _invoices(actor: Actor, keys: Collection[str]) -> dict[str, Row]:
     rows = list(
         selectors.with_invoice_status(selectors.invoices_for(actor))
-        .filter(invoice_number__in=list(keys))
+        .filter(invoice_number__any=keys)
         .values(*INVOICE_COLUMNS)
     )
     lines = _grouped(
-        InvoiceLine.objects.filter(invoice_id__in=[row["id"] for row in rows])
+        InvoiceLine.objects.filter(invoice_id__any=[row["id"] for row in rows])
         .order_by("invoice_id", "position")
         .values("invoice_id", "position", "description", "amount"),
         "invoice_id",
@@ -347,7 +345,7 @@ def _documents(actor: Actor, keys: Collection[str]) -> dict[str, Row]:
     return {
         row["document_id"]: row
         for row in selectors.documents_for(actor)
-        .filter(document_id__in=list(keys))
+        .filter(document_id__any=keys)
         .values(*DOCUMENT_COLUMNS)
     }
 
@@ -372,7 +370,7 @@ def _existing_keys(kind: str, keys: set[str]) -> set[str]:
     "deleted or not" for objects the actor's feed already named."""
     model, key_field = _MODELS[kind]
     return set(
-        model._default_manager.filter(**{f"{key_field}__in": list(keys)}).values_list(
+        model._default_manager.filter(**{f"{key_field}__any": keys}).values_list(
             key_field, flat=True
         )
     )
