@@ -1002,6 +1002,16 @@ def visible_documents_prefetch(actor: Actor, lookup: str = "documents") -> Prefe
     )
 
 
+def documents_of_shipments(actor: Actor, shipment_ids: list[int]) -> QuerySet[Document]:
+    """The documents of the shipments that the actor may see, oldest first (as
+    `visible_documents_prefetch` gives them)."""
+    return (
+        _documents_of(visible_account_ids(actor, TokenScope.DOCUMENTS))
+        .filter(shipment_id__any=shipment_ids)
+        .order_by("occurred_at", "id")
+    )
+
+
 @dataclass(frozen=True)
 class SearchHit:
     kind: str
