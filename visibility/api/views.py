@@ -22,6 +22,7 @@ from rest_framework.views import APIView
 from accounts.authentication import actor_from_request
 from core.api_schema import LIST_ERRORS, READ_ERRORS, problem_responses
 from core.conditional import PageLastModifiedMixin, with_last_modified
+from core.renderers import FastJSONRenderer
 from visibility import selectors
 from visibility.access import visible_object_or_404
 from visibility.api import schema
@@ -145,6 +146,7 @@ class SelectorListApi(PageLastModifiedMixin, ListAPIView):
 @schema.SHIPMENT_LIST
 class ShipmentListApi(SelectorListApi):
     serializer_class = ShipmentListSerializer
+    renderer_classes = (FastJSONRenderer,)
     filterset_class = ShipmentFilterSet
     list_selector = selectors.shipment_list
     model = Shipment
