@@ -162,11 +162,11 @@ class ShipmentSerializer(serializers.ModelSerializer):
         return eta_updates.data  # type: ignore[return-value]  # as above: a ReturnList
 
 
+# A row of `/api/v1/shipments`: the shape (and the OpenAPI schema); the list builds its
+# rows from `values()` with these fields (visibility/api/rows.py), `expand=` adding the
+# parts in the shapes of their serializers below. (A comment, not a docstring: drf-spectacular
+# would publish a docstring in the OpenAPI document.)
 class ShipmentListSerializer(serializers.ModelSerializer):
-    """A row of `/api/v1/shipments`: the shape (and the OpenAPI schema); the list builds
-    its rows from `values()` with these fields (visibility/api/rows.py), `expand=` adding
-    the parts in the shapes of their serializers below."""
-
     customer_account = serializers.CharField(source="account_number")
     orders = serializers.ListField(
         source="order_numbers", child=serializers.CharField(), read_only=True
