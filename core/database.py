@@ -18,11 +18,20 @@ import datetime
 from typing import Any
 
 import psycopg
+from psycopg import abc
 from psycopg.adapt import Loader
 from psycopg.pq import Format
 
 TIMESTAMPTZ_OID = psycopg.adapters.types["timestamptz"].oid
-_COMPILED = psycopg.adapters.get_loader(TIMESTAMPTZ_OID, Format.TEXT)
+
+
+def _psycopg_loader() -> type[abc.Loader]:
+    loader = psycopg.adapters.get_loader(TIMESTAMPTZ_OID, Format.TEXT)
+    assert loader is not None  # psycopg always has one
+    return loader
+
+
+_COMPILED = _psycopg_loader()
 
 
 class CompiledUtcTimestampLoader(Loader):
