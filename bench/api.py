@@ -53,6 +53,8 @@ query ($after: String) {
   }
 }"""
 MIRROR_LIMIT = 1000
+# Stop the mirror after this many pages (0: to the end), for a quicker A/B.
+MIRROR_PAGES = int(os.environ.get("BENCH_API_MIRROR_PAGES", "0"))
 # Enough for page 10 of 100 of any account's list (see prepare_charges).
 CHARGED_PER_ACCOUNT = int(os.environ.get("BENCH_API_CHARGED_PER_ACCOUNT", "1500"))
 
@@ -222,7 +224,7 @@ def mirror(port: int, headers: dict[str, str]) -> dict[str, Any]:
             kinds[change["kind"]] = kinds.get(change["kind"], 0) + 1
             if change["kind"] == "shipment":
                 shipments.add(change["id"])
-        if not page["changes"]:
+        if not page["changes"] or pages == MIRROR_PAGES:
             break
         after = str(page["next"])
         if pages % 50 == 0:

@@ -40,6 +40,9 @@ class PageLastModifiedMixin:
         paginator = getattr(self, "_paginator", None)
         rows = getattr(paginator, "page", None)
         if response.status_code == 200 and rows:
-            moment = newest(getattr(row, "updated_at", None) for row in rows)
+            moment = newest(
+                row.get("updated_at") if isinstance(row, dict) else getattr(row, "updated_at", None)
+                for row in rows
+            )
             with_last_modified(response, moment, exact=False)
         return response

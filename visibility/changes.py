@@ -12,14 +12,14 @@ selectors, so scoped like any read), or a tombstone when the actor no longer see
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
 from django.db.models import Max, Model, Q
 
 from accounts.models import TokenScope
 from accounts.scoping import Actor
+from visibility import rows as rows_of
 from visibility import selectors
 from visibility.flags import FLAG_FIELDS
 from visibility.models import (
@@ -30,12 +30,10 @@ from visibility.models import (
     Order,
     OrderLine,
     Shipment,
-    ShipmentEvent,
     VisibilityChange,
 )
+from visibility.rows import Row, grouped
 from visibility.services.changes import stamp_positions
-
-Row = dict[str, Any]
 
 MAX_PAGE = 1000
 DEFAULT_PAGE = 100
@@ -176,23 +174,6 @@ SHIPMENT_COLUMNS = (
     "received_by",
     "last_event_at",
 )
-HISTORY_COLUMNS = (
-    "shipment_id",
-    "kind",
-    "milestone",
-    "carrier_status_code",
-    "occurred_at",
-    "location",
-    "stop_sequence",
-    "remarks",
-    "received_by",
-    "eta",
-    "eta_window_start",
-    "eta_window_end",
-    "eta_basis",
-    "reason_code",
-    "reason_text",
-)
 ORDER_COLUMNS = (
     "id",
     "order_number",
@@ -237,54 +218,37 @@ DOCUMENT_COLUMNS = (
 )
 
 
-def _grouped(rows: Iterable[Any], key: str) -> dict[Any, list[Row]]:
-    groups: dict[Any, list[Row]] = {}
-    for row in rows:
-        groups.setdefault(row[key], []).append(row)
-    return groups
-
-
 def _shipments(actor: Actor, keys: Collection[str]) -> dict[str, Row]:
     rows = list(
-        selectors.shipments_for(actor).filter(shipment_id__in=list(keys)).values(*SHIPMENT_COLUMNS)
+        selectors.shipments_for(actor).filter(shipment_id__any=keys).values(*SHIPMENT_COLUMNS)
     )
     if not rows:
         return {}
     ids = [row["id"] for row in rows]
-    history = _grouped(
-        ShipmentEvent.objects.filter(shipment_id__in=ids)
-        .order_by("shipment_id", "occurred_at", "id")
-        .values(*HISTORY_COLUMNS),
-        "shipment_id",
-    )
-    order_links = _grouped(
+    history = rows_of.history_rows(ids)
+    order_links = grouped(
         selectors.order_links_of_shipments(actor, ids).values(
             "shipment_id", "order__order_number", "order__customer_po", "line_numbers"
         ),
         "shipment_id",
     )
-    charges = _grouped(
-        selectors.charges_of_shipments(actor, ids).values(
-            "shipment_id", "charge_id", "charge_type", "amount", "currency", "occurred_at"
-        ),
-        "shipment_id",
-    )
+    charges = rows_of.charge_rows(actor, ids)
     exceptions: list[Row] = [
         dict(record)
         for record in selectors.open_exceptions(actor)
-        .filter(shipment_id__in=ids)
+        .filter(shipment_id__any=ids)
         .prefetch_related(None)
         .values("id", "shipment_id", "shipment__shipment_id", "reason", "status", "opened_at")
     ]
-    notes = _grouped(
+    notes = grouped(
         selectors.notes_shown_to(actor)
-        .filter(exception_id__in=[record["id"] for record in exceptions])
+        .filter(exception_id__any=[record["id"] for record in exceptions])
         .values("exception_id", "text", "visible_to_customer", "created_at"),
         "exception_id",
     )
     for record in exceptions:
         record["notes"] = notes.get(record["id"], [])
-    exceptions_by_shipment = _grouped(exceptions, "shipment_id")
+    exceptions_by_shipment = grouped(exceptions, "shipment_id")
     for row in rows:
         row["history"] = history.get(row["id"], [])
         row["order_links"] = order_links.get(row["id"], [])
@@ -294,19 +258,17 @@ def _shipments(actor: Actor, keys: Collection[str]) -> dict[str, Row]:
 
 
 def _orders(actor: Actor, keys: Collection[str]) -> dict[str, Row]:
-    rows = list(
-        selectors.orders_for(actor).filter(order_number__in=list(keys)).values(*ORDER_COLUMNS)
-    )
+    rows = list(selectors.orders_for(actor).filter(order_number__any=keys).values(*ORDER_COLUMNS))
     if not rows:
         return {}
     ids = [row["id"] for row in rows]
-    lines = _grouped(
-        OrderLine.objects.filter(order_id__in=ids)
+    lines = grouped(
+        OrderLine.objects.filter(order_id__any=ids)
         .order_by("order_id", "line_number")
         .values("order_id", "line_number", "sku", "description", "quantity", "uom", "weight_kg"),
         "order_id",
     )
-    shipment_links = _grouped(
+    shipment_links = grouped(
         selectors.shipment_links_of_orders(actor, ids).values(
             "order_id",
             "line_numbers",
@@ -329,11 +291,11 @@ def _orders(actor: Actor, keys: Collection[str]) -> dict[str, Row]:
 def _invoices(actor: Actor, keys: Collection[str]) -> dict[str, Row]:
     rows = list(
         selectors.with_invoice_status(selectors.invoices_for(actor))
-        .filter(invoice_number__in=list(keys))
+        .filter(invoice_number__any=keys)
         .values(*INVOICE_COLUMNS)
     )
-    lines = _grouped(
-        InvoiceLine.objects.filter(invoice_id__in=[row["id"] for row in rows])
+    lines = grouped(
+        InvoiceLine.objects.filter(invoice_id__any=[row["id"] for row in rows])
         .order_by("invoice_id", "position")
         .values("invoice_id", "position", "description", "amount"),
         "invoice_id",
@@ -347,7 +309,7 @@ def _documents(actor: Actor, keys: Collection[str]) -> dict[str, Row]:
     return {
         row["document_id"]: row
         for row in selectors.documents_for(actor)
-        .filter(document_id__in=list(keys))
+        .filter(document_id__any=keys)
         .values(*DOCUMENT_COLUMNS)
     }
 
@@ -372,7 +334,7 @@ def _existing_keys(kind: str, keys: set[str]) -> set[str]:
     "deleted or not" for objects the actor's feed already named."""
     model, key_field = _MODELS[kind]
     return set(
-        model._default_manager.filter(**{f"{key_field}__in": list(keys)}).values_list(
+        model._default_manager.filter(**{f"{key_field}__any": keys}).values_list(
             key_field, flat=True
         )
     )

@@ -1002,6 +1002,16 @@ def visible_documents_prefetch(actor: Actor, lookup: str = "documents") -> Prefe
     )
 
 
+def documents_of_shipments(actor: Actor, shipment_ids: list[int]) -> QuerySet[Document]:
+    """The documents of the shipments that the actor may see, oldest first (as
+    `visible_documents_prefetch` gives them)."""
+    return (
+        _documents_of(visible_account_ids(actor, TokenScope.DOCUMENTS))
+        .filter(shipment_id__any=shipment_ids)
+        .order_by("occurred_at", "id")
+    )
+
+
 @dataclass(frozen=True)
 class SearchHit:
     kind: str
@@ -1535,13 +1545,13 @@ def shipment_flags_of(actor: Actor, shipment_ids: Collection[str]) -> dict[str, 
 
 def order_links_of_shipments(actor: Actor, shipment_ids: list[int]) -> QuerySet[ShipmentOrder]:
     """The shipments' links to the orders the actor may see, by order number."""
-    return _order_links_visible_to(actor).filter(shipment_id__in=shipment_ids)
+    return _order_links_visible_to(actor).filter(shipment_id__any=shipment_ids)
 
 
 def charges_of_shipments(actor: Actor, shipment_ids: list[int]) -> QuerySet[FreightCharge]:
     """The freight charges of the shipments the actor may see (`_charges_visible_to`)."""
     return FreightCharge.objects.filter(
-        _charges_visible_to(actor), shipment_id__in=shipment_ids
+        _charges_visible_to(actor), shipment_id__any=shipment_ids
     ).order_by("occurred_at", "id")
 
 
@@ -1551,7 +1561,7 @@ def shipment_links_of_orders(actor: Actor, order_ids: list[int]) -> QuerySet[Shi
     set of every shipment the actor sees (a hash of ~190,000 ids for a large tenant)."""
     accounts = visible_accounts(actor)
     return (
-        ShipmentOrder.objects.filter(order_id__in=order_ids)
+        ShipmentOrder.objects.filter(order_id__any=order_ids)
         .filter(
             Exists(
                 ShipmentAccount.objects.filter(
@@ -1581,7 +1591,7 @@ def invoices_of_orders(actor: Actor, order_numbers: Collection[str]) -> QuerySet
         naming = [row[0] for row in cursor.fetchall()]
     return (
         with_invoice_status(invoices_for(actor))
-        .filter(id__in=naming)
+        .filter(id__any=naming)
         .order_by("-issue_date", "-id")
     )
 

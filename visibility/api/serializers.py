@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from functools import cached_property
 from typing import Any
 
 from rest_framework import serializers
@@ -163,6 +162,10 @@ class ShipmentSerializer(serializers.ModelSerializer):
         return eta_updates.data  # type: ignore[return-value]  # as above: a ReturnList
 
 
+# A row of `/api/v1/shipments`: the shape (and the OpenAPI schema); the list builds its
+# rows from `values()` with these fields (visibility/api/rows.py), `expand=` adding the
+# parts in the shapes of their serializers below. (A comment, not a docstring: drf-spectacular
+# would publish a docstring in the OpenAPI document.)
 class ShipmentListSerializer(serializers.ModelSerializer):
     customer_account = serializers.CharField(source="account_number")
     orders = serializers.ListField(
@@ -191,53 +194,6 @@ class ShipmentListSerializer(serializers.ModelSerializer):
             "last_event_at",
             "orders",
         ]
-
-    def to_representation(self, instance: Shipment) -> dict[str, Any]:
-        """The row, plus what the request expands (`expand` in the context: names of
-        selectors.SHIPMENT_EXPANSIONS), read from the selector's prefetches."""
-        data = dict(super().to_representation(instance))
-        expand = self.context.get("expand", ())
-        if not expand:
-            return data
-        parts = self._expansion_serializers
-        if "milestones" in expand:
-            data["milestones"] = parts.rows(
-                "milestones", selectors.milestones_of_shipment(instance)
-            )
-        if "eta_history" in expand:
-            data["eta_history"] = parts.rows("eta_history", selectors.eta_history(instance))
-        if "stops" in expand:
-            data["stops"] = parts.rows("stops", selectors.stops_of_shipment(instance))
-        if "charges" in expand:
-            # Prefetched with the finance grant's scope: [] without it.
-            data["freight_charges"] = parts.rows(
-                "charges", getattr(instance, selectors.VISIBLE_CHARGES)
-            )
-        if "documents" in expand:
-            data["documents"] = parts.rows(
-                "documents", getattr(instance, selectors.VISIBLE_DOCUMENTS)
-            )
-        return data
-
-    @cached_property
-    def _expansion_serializers(self) -> ExpansionSerializers:
-        return ExpansionSerializers()
-
-
-class ExpansionSerializers:
-    """One serializer per expansion for a whole list page, each reused for every row:
-    a serializer built per row rebuilds its fields each time, which was most of an
-    expanded page's time (100 rows with ~10 milestones each: 2.7 of 4.2 s in five
-    requests, bench/expand.py profiled)."""
-
-    def __init__(self) -> None:
-        self.serializers: dict[str, serializers.Serializer] = {}
-
-    def rows(self, expansion: str, objects: list[Any]) -> list[dict[str, Any]]:
-        serializer = self.serializers.get(expansion)
-        if serializer is None:
-            serializer = self.serializers[expansion] = EXPANSION_SERIALIZERS[expansion]()
-        return [serializer.to_representation(item) for item in objects]
 
 
 class ShipmentStopSerializer(serializers.ModelSerializer):
@@ -417,15 +373,6 @@ class OrderListSerializer(serializers.ModelSerializer):
 
     def get_shipments(self, order: Order) -> list[str]:
         return [link.shipment.shipment_id for link in selectors.prefetched_shipment_links(order)]
-
-
-EXPANSION_SERIALIZERS: dict[str, type[serializers.Serializer]] = {
-    "milestones": MilestoneSerializer,
-    "eta_history": EtaUpdateSerializer,
-    "stops": ShipmentStopSerializer,
-    "charges": FreightChargeSerializer,
-    "documents": ShipmentDocumentSerializer,
-}
 
 
 # What a REST detail answers, in one place: the detail views and the change feed's objects

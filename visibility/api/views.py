@@ -9,6 +9,7 @@ from typing import Any, ClassVar
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import QuerySet
+from django.utils import timezone
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.exceptions import NotFound
@@ -21,6 +22,7 @@ from rest_framework.views import APIView
 from accounts.authentication import actor_from_request
 from core.api_schema import LIST_ERRORS, READ_ERRORS, problem_responses
 from core.conditional import PageLastModifiedMixin, with_last_modified
+from core.renderers import FastJSONRenderer
 from visibility import selectors
 from visibility.access import visible_object_or_404
 from visibility.api import schema
@@ -33,6 +35,7 @@ from visibility.api.filters import (
     ShipmentFilterSet,
     validated_filterset,
 )
+from visibility.api.rows import SHIPMENT_LIST_COLUMNS, shipment_list_json
 from visibility.api.serializers import (
     EtaUpdateSerializer,
     FreightChargeSerializer,
@@ -48,6 +51,7 @@ from visibility.api.serializers import (
     shipment_detail_data,
 )
 from visibility.models import Invoice, Order, Shipment, ShipmentException
+from visibility.rows import expansion_rows
 
 
 class ListCursor(CursorPagination):
@@ -142,13 +146,26 @@ class SelectorListApi(PageLastModifiedMixin, ListAPIView):
 @schema.SHIPMENT_LIST
 class ShipmentListApi(SelectorListApi):
     serializer_class = ShipmentListSerializer
+    renderer_classes = (FastJSONRenderer,)
     filterset_class = ShipmentFilterSet
     list_selector = selectors.shipment_list
     model = Shipment
 
-    def get_serializer_context(self) -> dict[str, Any]:
-        expand = getattr(self, "list_arguments", {}).get("expand", ())
-        return {**super().get_serializer_context(), "expand": expand}
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """The page read as rows and shaped by `ShipmentListSerializer`'s fields
+        (visibility/api/rows.py), its expansions one query each (visibility/rows.py):
+        no model instance, no serializer per row (docs/BENCHMARKS.md, issue #17)."""
+        queryset = self.get_queryset()
+        expand = self.list_arguments.get("expand", ())
+        page = self.paginate_queryset(
+            queryset.select_related(None).prefetch_related(None).values(*SHIPMENT_LIST_COLUMNS)
+        )
+        assert page is not None  # a list is always paginated
+        parts = expansion_rows(actor_from_request(request), [row["id"] for row in page], expand)
+        tz = timezone.get_current_timezone()
+        return self.get_paginated_response(
+            [shipment_list_json(row, parts, expand, tz) for row in page]
+        )
 
 
 @schema.ORDER_LIST

@@ -1,0 +1,176 @@
+"""`python -m bench.feed_profile`: where a 1,000-entry change-feed page and a REST page of
+100 with `expand=milestones,charges` spend their time at production size.
+
+Against BENCH_READS_DATABASE (a copy of `make bench-data`'s database; the change rows are
+stamped and freight charges posted first, as bench/api.py does). For a partner token of
+the largest tenant (every account) and random cursors, prints: wall time of the feed
+page split into rows (`changes.change_page`), objects (`page_json`) and JSON text, each
+query of one page with its time and EXPLAIN (ANALYZE, BUFFERS), and a cProfile of a few
+pages (top functions by own time and by cumulative time). Then the same for the REST
+list page, through Django's test client. BENCH_PROFILE_GC_FREEZE=1 tunes the garbage
+collector as portal/wsgi.py does for the served process.
+"""
+
+from __future__ import annotations
+
+import cProfile
+import json
+import os
+import pstats
+import random
+import time
+from functools import partial
+from typing import Any
+
+from bench import read_data
+from bench.reads import stats
+
+RUNS = int(os.environ.get("BENCH_PROFILE_RUNS", "10"))
+LIMIT = int(os.environ.get("BENCH_PROFILE_LIMIT", "1000"))
+PARTS = os.environ.get("BENCH_PROFILE_PARTS", "feed,rest").split(",")
+
+
+def explain(sql: str, params: Any) -> str:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + sql, params)
+        return "\n".join(row[0] for row in cursor.fetchall())
+
+
+def queries_of(function: Any) -> list[dict[str, Any]]:
+    """Each query `function` runs, with its time, as Django's cursor wrapper saw it."""
+    from django.db import connection
+
+    captured: list[dict[str, Any]] = []
+
+    def record(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+        started = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            captured.append(
+                {"sql": sql, "params": params, "ms": (time.perf_counter() - started) * 1000}
+            )
+
+    with connection.execute_wrapper(record):
+        function()
+    return captured
+
+
+def profile(function: Any, runs: int, label: str) -> None:
+    profiler = cProfile.Profile()
+    profiler.enable()
+    for index in range(runs):
+        function(index)
+    profiler.disable()
+    for order in ("tottime", "cumulative"):
+        print(f"--- cProfile {label}: {runs} runs, by {order}")
+        pstats.Stats(profiler).sort_stats(order).print_stats(28)
+
+
+def main() -> None:
+    read_data.setup_django()
+    from django.contrib.auth import get_user_model
+    from django.db import connection
+
+    from accounts.services import api_token_create
+    from bench.api import prepare_charges, prepare_feed
+    from visibility.api.changes import page_json
+    from visibility.changes import change_page
+
+    print(json.dumps({"charges": prepare_charges(), "feed": prepare_feed()}), flush=True)
+    member = get_user_model().objects.get(username="bench-t01-all")
+    token, _ = api_token_create(tenant=member.membership.tenant, name="profile", account_numbers=[])
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT min(position), max(position) FROM visibility_change")
+        low, high = cursor.fetchone()
+    rng = random.Random(11)
+    afters = [rng.randrange(low, max(high - 200_000, low + 1)) for _ in range(RUNS + 3)]
+
+    from rest_framework.renderers import JSONRenderer
+
+    from visibility.api import changes as feed_api
+
+    # What the tree's ChangeFeedApi writes the page with (orjson, or DRF's renderer).
+    encode = JSONRenderer().render
+    if hasattr(feed_api, "orjson"):
+        encode = partial(feed_api.orjson.dumps, option=feed_api.orjson.OPT_UTC_Z)
+
+    if os.environ.get("BENCH_PROFILE_GC_FREEZE"):
+        # As portal/wsgi.py tunes the served process: start-up objects frozen out of
+        # the collections, a young generation of 7,000 objects.
+        import gc
+
+        gc.freeze()
+        gc.set_threshold(7_000, 10, 10)
+
+    if "feed" in PARTS:
+        rows_ms, objects_ms, text_ms, total_ms, sizes = [], [], [], [], []
+        for index, after in enumerate(afters):
+            started = time.perf_counter()
+            page = change_page(token, after=after, limit=LIMIT)
+            middle = time.perf_counter()
+            data = page_json(token, page)
+            built = time.perf_counter()
+            text = encode(data)
+            done = time.perf_counter()
+            if index >= 3:
+                rows_ms.append((middle - started) * 1000)
+                objects_ms.append((built - middle) * 1000)
+                text_ms.append((done - built) * 1000)
+                total_ms.append((done - started) * 1000)
+                sizes.append(len(text))
+        print("feed rows (change_page)", stats(rows_ms))
+        print("feed objects (page_json)", stats(objects_ms))
+        print("feed JSON text", stats(text_ms), "bytes", sum(sizes) // len(sizes))
+        print("feed page total", stats(total_ms), "load", os.getloadavg())
+        captured = queries_of(lambda: change_page(token, after=afters[0], limit=LIMIT))
+        print(f"--- feed queries: {len(captured)}, {sum(q['ms'] for q in captured):.1f} ms")
+        for query in captured:
+            print(f"{query['ms']:8.1f} ms  {query['sql'][:160]}")
+        if os.environ.get("BENCH_PROFILE_EXPLAIN"):
+            for query in captured:
+                print("=" * 80)
+                print(query["sql"][:400])
+                print(explain(query["sql"], query["params"]))
+        profile(
+            lambda index: page_json(token, change_page(token, after=afters[index], limit=LIMIT)),
+            3,
+            "feed page",
+        )
+
+    if "rest" in PARTS:
+        from django.test import Client
+
+        from bench import reads
+
+        people = {"tenant-all": member}
+        headers = reads.credentials(people)["tenant-all"]["token"]
+        extra = {f"HTTP_{key.upper()}": value for key, value in headers.items()}
+        client = Client()
+        path = reads.list_path({"expand": "milestones,charges"}, 100)
+        client.get(path, **extra)
+        samples = []
+        for _ in range(RUNS):
+            started = time.perf_counter()
+            response = client.get(path, **extra)
+            samples.append((time.perf_counter() - started) * 1000)
+            assert response.status_code == 200
+        print(
+            "REST page wall (test client)",
+            stats(samples),
+            "bytes",
+            len(response.content),
+            "load",
+            os.getloadavg(),
+        )
+        captured = queries_of(lambda: client.get(path, **extra))
+        print(f"--- REST queries: {len(captured)}, {sum(q['ms'] for q in captured):.1f} ms")
+        for query in captured:
+            print(f"{query['ms']:8.1f} ms  {query['sql'][:160]}")
+        profile(lambda index: client.get(path, **extra), 10, "REST page")
+
+
+if __name__ == "__main__":
+    main()
