@@ -410,6 +410,12 @@ def account_number_of_shipment(shipment: Shipment) -> str:
     return links[0].customer_account.number if links else ""
 
 
+def as_rows(listed: QuerySet, columns: Collection[str]) -> QuerySet:
+    """A selector's list read as plain rows of `columns`: no model instances and no
+    related reads (the REST shipment list builds its page from rows: visibility/api/rows.py)."""
+    return listed.select_related(None).prefetch_related(None).values(*columns)
+
+
 def shipment_list(
     actor: Actor,
     *,

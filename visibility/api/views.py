@@ -157,9 +157,7 @@ class ShipmentListApi(SelectorListApi):
         no model instance, no serializer per row (docs/BENCHMARKS.md, issue #17)."""
         queryset = self.get_queryset()
         expand = self.list_arguments.get("expand", ())
-        page = self.paginate_queryset(
-            queryset.select_related(None).prefetch_related(None).values(*SHIPMENT_LIST_COLUMNS)
-        )
+        page = self.paginate_queryset(selectors.as_rows(queryset, SHIPMENT_LIST_COLUMNS))
         assert page is not None  # a list is always paginated
         parts = expansion_rows(actor_from_request(request), [row["id"] for row in page], expand)
         tz = timezone.get_current_timezone()
