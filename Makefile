@@ -3,6 +3,9 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
+# Benchmarks run under it: the embedded servers they start (DATABASE_URL / REDIS_URL unset)
+# are stopped when they end, as `make test`'s are.
+EMBEDDED := $(PY) -m portal.embedded run --
 # mypy's Django plugin imports the settings but never connects: without DATABASE_URL /
 # REDIS_URL, placeholders spare a type check starting the embedded servers.
 # DEBUG is off unless asked, and then SECRET_KEY is required: tools that only import the
@@ -68,68 +71,68 @@ bench: bench-pipeline bench-reads bench-time bench-api bench-api-fuzz bench-page
 # The projection's lag at given rates and lane counts from the measured per-batch costs
 # (bench/queueing.py, a simulation; docs/SCALING.md). Seconds, stdlib only.
 bench-scaling: install
-	$(PY) -m bench.queueing
+	$(EMBEDDED) $(PY) -m bench.queueing
 
 # Monthly partitions of the shipment history against one table at BENCH_HISTORY_ROWS
 # (10,000,000) in a scratch database (bench/partitioning.py; docs/SCALING.md). Not part of
 # `make bench`: it needs ~6 GB of disk for a while and about ten minutes.
 bench-partitioning: install
-	$(PY) -m bench.partitioning
+	$(EMBEDDED) $(PY) -m bench.partitioning
 
 # WAL, table, index and archive bytes per event on a PostgreSQL cluster of its own
 # (bench/wal.py, port BENCH_WAL_PORT; docs/SCALING.md).
 bench-wal: install
-	$(TOOL_KEY) $(PY) -m bench.wal
+	$(TOOL_KEY) $(EMBEDDED) $(PY) -m bench.wal
 
 # The partner API at 1,000,000 shipments (bench/api.py, needs bench-data; best on a copy:
 # BENCH_READS_DATABASE=...): the REST mirror page with expand, the GraphQL page of 100
 # with nested lists (queries and p95), a full change-feed mirror of the largest tenant.
 bench-api: install
-	$(TOOL_KEY) $(PY) -m bench.api
+	$(TOOL_KEY) $(EMBEDDED) $(PY) -m bench.api
 
 # The API against docs/openapi.yaml with many more examples per operation than `make test`
 # (tests/api/test_schemathesis.py; API_FUZZ_EXAMPLES=N to choose).
 bench-api-fuzz: install
-	API_FUZZ_EXAMPLES=$${API_FUZZ_EXAMPLES:-200} $(PY) -m pytest tests/api/test_schemathesis.py \
+	API_FUZZ_EXAMPLES=$${API_FUZZ_EXAMPLES:-200} $(EMBEDDED) $(PY) -m pytest tests/api/test_schemathesis.py \
 		-q -n0 -p no:cacheprovider --durations=0
 
 # The event pipeline end to end (bench/pipeline.py). BENCH_EVENTS=20000 for a quicker run.
 bench-pipeline: install
-	$(TOOL_KEY) $(PY) -m bench.pipeline
+	$(TOOL_KEY) $(EMBEDDED) $(PY) -m bench.pipeline
 
 # The projection's CPU per event in process, against DATABASE_URL, which it FLUSHES
 # (bench/projection_cpu.py; BENCH_WINDOW=200 for the small batches of a steady load).
 bench-projection: install
-	$(TOOL_KEY) $(PY) -m bench.projection_cpu
+	$(TOOL_KEY) $(EMBEDDED) $(PY) -m bench.projection_cpu
 
 # 1,000,000 shipments and their orders, milestones and invoices across 50 tenants.
 bench-data: install
-	$(TOOL_KEY) $(PY) -m bench.read_data
+	$(TOOL_KEY) $(EMBEDDED) $(PY) -m bench.read_data
 
 # Reads at production size through the selectors and HTTP (runs bench-data when needed).
 bench-reads: install
-	$(TOOL_KEY) $(PY) -m bench.reads
+	$(TOOL_KEY) $(EMBEDDED) $(PY) -m bench.reads
 
 # Clock sweep, exception queue and change feed at production size (bench/time_and_change.py;
 # needs bench-data).
 bench-time: install
-	$(TOOL_KEY) $(PY) -m bench.time_and_change
+	$(TOOL_KEY) $(EMBEDDED) $(PY) -m bench.time_and_change
 
 # List and search through the replica router vs the primary, on a streaming replica this
 # starts itself (bench/replica_reads.py; BENCH_REPLICA_SHIPMENTS=20000).
 bench-replica: install
-	$(TOOL_KEY) $(PY) -m bench.replica_reads
+	$(TOOL_KEY) $(EMBEDDED) $(PY) -m bench.replica_reads
 
 # LOAD_CLIENTS (64) partner API clients for LOAD_SECONDS (60) against gunicorn and PostgreSQL
 # on loopback (bench/load.py); fails on any 5xx. Results in docs/BENCHMARKS.md.
 bench-load: install
-	$(TOOL_KEY) $(PY) -m bench.load
+	$(TOOL_KEY) $(EMBEDDED) $(PY) -m bench.load
 
 # Every portal page per demo persona: weight (HTML+CSS+JS), p50/p95 server time over
 # PAGES_ROUNDS (20) loads, axe serious/critical, 390 px overflow (bench/pages.py; needs
 # Chromium, `make browser`). Results in docs/BENCHMARKS.md.
 bench-pages: install browser
-	$(TOOL_KEY) $(PY) -m bench.pages
+	$(TOOL_KEY) $(EMBEDDED) $(PY) -m bench.pages
 
 # The committed OpenAPI document (docs/openapi.yaml), regenerated from the code; zero
 # warnings allowed. tests/api/test_openapi_document.py fails when the two differ.
