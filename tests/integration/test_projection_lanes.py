@@ -19,34 +19,93 @@ from integration.services.processing import (
 )
 from tests.factories import (
     DocumentEventFactory,
+    FreightChargeEventFactory,
+    InvoicePaidEventFactory,
+    InvoicePostedEventFactory,
     MilestoneEventFactory,
+    OrderReleasedEventFactory,
+    ShipmentCreatedEventFactory,
     TenantFactory,
     order_to_cash_stories,
 )
 from tests.helpers import read_model_state, reset_read_models
 from visibility.event_types import EventType
-from visibility.lanes import AGGREGATE_KEYS, lane_slot
+from visibility.lanes import AGGREGATE_KEYS, slot_of
 
 
 def test_every_event_type_has_an_aggregate_key():
     assert set(AGGREGATE_KEYS) == set(EventType)
 
 
-def test_the_events_of_one_shipment_share_a_lane_and_shipments_spread_over_lanes():
-    milestone = MilestoneEventFactory(shipment_id="SHP-1")
-    document = DocumentEventFactory(shipment_id="SHP-1")
-    assert lane_slot(milestone["event_type"], milestone["data"]) == lane_slot(
-        document["event_type"], document["data"]
-    )
-    slots = {lane_slot("shipment.milestone", {"shipment_id": f"SHP-{n}"}) for n in range(50)}
-    assert len({slot % 4 for slot in slots}) == 4
+def _slots() -> dict[str, int]:
+    return dict(InboxEvent.objects.values_list("event_id", "lane_slot"))
 
 
 @pytest.mark.django_db
-def test_intake_stores_the_lane_slot(brenner):
-    [event] = [MilestoneEventFactory(shipment_id="SHP-778120")]
-    receive_events(source="tms", events=[event])
-    assert InboxEvent.objects.get().lane_slot == lane_slot(event["event_type"], event["data"])
+def test_an_orders_shipments_invoices_and_their_events_share_the_orders_lane(brenner):
+    """So an order's story is projected in order by one lane, not held across lanes."""
+    receive_events(
+        source="erp", events=[OrderReleasedEventFactory(event_id="o", order_number="SO-1")]
+    )
+    receive_events(
+        source="tms",
+        events=[
+            ShipmentCreatedEventFactory(
+                event_id="s", shipment_id="SHP-1", order_numbers=["SO-1", "SO-2"]
+            ),
+        ],
+    )
+    receive_events(
+        source="tms",
+        events=[
+            MilestoneEventFactory(event_id="m", shipment_id="SHP-1"),
+            DocumentEventFactory(event_id="d", shipment_id="SHP-1"),
+            FreightChargeEventFactory(event_id="c", shipment_id="SHP-1"),
+        ],
+    )
+    receive_events(
+        source="erp",
+        events=[
+            InvoicePostedEventFactory(
+                event_id="i", invoice_number="INV-1", order_numbers=["SO-1"], shipment_ids=[]
+            ),
+            InvoicePaidEventFactory(event_id="p", invoice_number="INV-1"),
+        ],
+    )
+    assert _slots() == dict.fromkeys(["o", "s", "m", "d", "c", "i", "p"], slot_of("order:SO-1"))
+
+
+@pytest.mark.django_db
+def test_a_shipment_keeps_the_lane_of_the_first_event_seen_for_it(brenner):
+    """A milestone that comes before its shipment.created routes the shipment to its own
+    key's lane, and the shipment.created follows it there: one shipment, one lane."""
+    receive_events(source="tms", events=[MilestoneEventFactory(event_id="m", shipment_id="S-9")])
+    receive_events(
+        source="tms",
+        events=[
+            ShipmentCreatedEventFactory(event_id="s", shipment_id="S-9", order_numbers=["SO-7"]),
+            MilestoneEventFactory(event_id="m2", shipment_id="S-9"),
+        ],
+    )
+    assert slot_of("shipment:S-9") != slot_of("order:SO-7")
+    assert _slots() == dict.fromkeys(["m", "s", "m2"], slot_of("shipment:S-9"))
+
+
+@pytest.mark.django_db
+def test_in_one_request_the_shipment_created_decides_a_new_shipments_lane(brenner):
+    receive_events(
+        source="tms",
+        events=[
+            MilestoneEventFactory(event_id="m", shipment_id="S-9"),
+            ShipmentCreatedEventFactory(event_id="s", shipment_id="S-9", order_numbers=["SO-7"]),
+        ],
+    )
+    assert _slots() == dict.fromkeys(["m", "s"], slot_of("order:SO-7"))
+
+
+def test_orders_spread_over_lanes():
+    slots = {slot_of(f"order:SO-{n}") for n in range(50)}
+    assert len({slot % 4 for slot in slots}) == 4
 
 
 TENANTS = {"acme": ["A-1001", "A-1002"], "delta": ["D-4001"]}
