@@ -108,6 +108,17 @@ def test_orders_spread_over_lanes():
     assert len({slot % 4 for slot in slots}) == 4
 
 
+@pytest.mark.django_db
+def test_a_batch_takes_lanes_until_they_hold_a_batchs_worth(settings, brenner):
+    """Fewer, fuller batches: each batch has fixed costs, so a batch does not stop at one
+    lane while others have due events and no batch holds them."""
+    settings.INBOX_LANES = 4
+    orders = [OrderReleasedEventFactory(order_number=f"SO-{n}") for n in range(12)]
+    assert len({slot_of(f"order:SO-{n}") % 4 for n in range(12)}) > 1
+    receive_events(source="erp", events=orders)
+    assert process_inbox_batch(batch_size=100).claimed == 12
+
+
 TENANTS = {"acme": ["A-1001", "A-1002"], "delta": ["D-4001"]}
 
 
@@ -167,7 +178,9 @@ def test_two_lanes_project_at_the_same_time_and_build_what_one_lane_builds(setti
 
     def project_one_batch() -> None:
         try:
-            outcomes[threading.current_thread().name] = process_inbox_batch()
+            # A batch takes lanes until they hold a batch's worth: five events leave the
+            # other lane to the other thread.
+            outcomes[threading.current_thread().name] = process_inbox_batch(batch_size=5)
         except BaseException as error:
             errors.append(error)
         finally:
