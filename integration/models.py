@@ -25,9 +25,9 @@ WAITING_FOR_MAX_LENGTH = 200
 
 
 class LaneRoute(models.Model):
-    """The lane slot of a shipment or an invoice, decided by the first event intake stored
-    for it (its first order's slot, `visibility.lanes.lane_anchor`) and kept for good, so
-    that all its events share a lane (integration/services/lane_routes.py)."""
+    """The lane slot of a shipment or an invoice, decided by the first event that creates
+    it (its first order's slot, `visibility.lanes.lane_anchor`) and kept for good, so that
+    its events share its order's lane (integration/services/lane_routes.py)."""
 
     aggregate_key = models.TextField(primary_key=True)
     lane_slot = models.PositiveSmallIntegerField()

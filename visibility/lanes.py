@@ -3,11 +3,11 @@
 Intake stores each event's lane slot, and a projection batch takes the events of one lane
 only (integration/services/processing.py), so concurrent batches project different
 shipments, orders and invoices. An order's slot is a hash of its key (`slot_of`). A
-shipment or an invoice joins the lane of the order it is first seen with (`lane_anchor`:
-the first order a `shipment.created` or `invoice.posted` names), and keeps that slot for
-good (integration/services/lane_routes.py stores it): an order's story then lands in one
-lane, where its events are projected in order instead of held for an aggregate another
-lane has not projected yet. What an event
+shipment or an invoice joins the lane of the order its first creating event names
+(`lane_anchor`: the first order a `shipment.created` or `invoice.posted` names), and
+keeps that slot for good (integration/services/lane_routes.py stores it): an order's
+story then lands in one lane, where its events are projected in order instead of held
+for an aggregate another lane has not projected yet. What an event
 names beyond its own aggregate (`named_aggregates`: a shipment's orders, an invoice's
 orders and shipments, a document's owner) is what the batch locks before writing, in one
 global order (`visibility.services.projection.locks`); docs/ARCHITECTURE.md, "Projection
@@ -83,8 +83,11 @@ def slot_of(key: str | None) -> int:
     return zlib.crc32((key or "").encode()) % LANE_SLOTS
 
 
-# Aggregates whose slot is routed: decided once, by the first event intake sees for them.
+# Aggregates whose slot is routed: decided by the first event that creates them, stored.
 ROUTED_KINDS = ("shipment:", "invoice:")
+
+# The events that create a routed aggregate (the only ones that store its route).
+CREATING_TYPES = frozenset({EventType.SHIPMENT_CREATED, EventType.INVOICE_POSTED})
 
 
 def is_routed(key: str | None) -> bool:
@@ -93,8 +96,8 @@ def is_routed(key: str | None) -> bool:
 
 
 def lane_anchor(event_type: str, data: Any) -> str | None:
-    """The order whose lane a shipment or invoice joins when this event is the first seen
-    for it: the first order a `shipment.created` or an `invoice.posted` names."""
+    """The order whose lane a shipment or invoice joins when this event is the first to
+    create it: the first order a `shipment.created` or an `invoice.posted` names."""
     if not isinstance(data, dict):
         return None
     if event_type == EventType.SHIPMENT_CREATED and isinstance(data.get("orders"), list):

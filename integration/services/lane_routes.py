@@ -1,10 +1,13 @@
-"""Lane routes: the slot each stored event gets, its aggregate's for good.
+"""Lane routes: the slot each stored event gets.
 
 An order's slot is a hash of its key. A shipment or an invoice is routed: the first event
-intake stores for it decides its slot (the lane of the first order it names, if it names
-one: `visibility.lanes.lane_anchor`), stored in `LaneRoute` and kept, so an order's
-shipments, invoices and their events share the order's lane and every event of one
-aggregate is projected by one batch at a time (docs/ARCHITECTURE.md, "Projection lanes").
+that creates it (`shipment.created`, `invoice.posted`) decides its slot — the lane of the
+first order it names, else its own key's hash (`visibility.lanes.lane_anchor`) — stored
+in `LaneRoute` and kept, so an order's shipments, invoices and their events share the
+order's lane (docs/ARCHITECTURE.md, "Projection lanes"). An event of a shipment or
+invoice not created yet takes its own key's slot and stores nothing: had a milestone
+that overtook its `shipment.created` decided the route, the whole shipment would leave
+its order's lane.
 
 Called inside intake's transaction. Two requests routing one new aggregate at once:
 `ON CONFLICT DO NOTHING` makes the second wait for the first's commit and keep its
@@ -18,7 +21,7 @@ from typing import Any
 
 from django.db import connection
 
-from visibility.lanes import aggregate_key, is_routed, lane_anchor, slot_of
+from visibility.lanes import CREATING_TYPES, aggregate_key, is_routed, lane_anchor, slot_of
 
 _ROUTES = """
 SELECT aggregate_key, lane_slot FROM integration_laneroute
@@ -47,25 +50,28 @@ def _route(first_slots: dict[str, int]) -> dict[str, int]:
 
 
 def lane_slots_route(events: list[dict[str, Any]]) -> list[int]:
-    """The lane slot of each valid event (`event_type`, `data`), in order; routes the
-    shipments and invoices seen for the first time."""
+    """The lane slot of each valid event (`event_type`, `data`), in order; stores the
+    route of each shipment and invoice created here for the first time."""
     keys = [aggregate_key(event["event_type"], event["data"]) for event in events]
     routed = {key for key in keys if is_routed(key)}
     slots = _routes(routed) if routed else {}
-    if new := routed - slots.keys():
-        # Its own key's slot, unless an event of the request names its order (a milestone
-        # may come before its shipment.created in one request).
-        first_slots = {key: slot_of(key) for key in new}
-        anchored: set[str] = set()
-        for event, key in zip(events, keys, strict=True):
-            if (
-                key in new
-                and key not in anchored
-                and (anchor := lane_anchor(event["event_type"], event["data"]))
-            ):
-                first_slots[key] = slot_of(anchor)
-                anchored.add(key)
+    first_slots: dict[str, int] = {}
+    for event, key in zip(events, keys, strict=True):
+        if (
+            key in routed
+            and key not in slots
+            and key not in first_slots
+            and event["event_type"] in CREATING_TYPES
+        ):
+            anchor = lane_anchor(event["event_type"], event["data"])
+            first_slots[key] = slot_of(anchor or key)
+    if first_slots:
         slots.update(_route(first_slots))
-        if lost := new - slots.keys():
+        if lost := first_slots.keys() - slots.keys():
             slots.update(_routes(lost))
+    # Not created yet (a milestone before its shipment.created): its own key's slot, not
+    # stored. It is held until its aggregate exists, and then projected in that lane
+    # while the aggregate's later events are in the route's: rows are locked in one
+    # order (visibility.services.projection.locks), and only creating events, which
+    # always follow the route, insert the aggregate's row.
     return [slots.get(key, slot_of(key)) if key in routed else slot_of(key) for key in keys]

@@ -37,7 +37,9 @@ def test_two_workers_with_two_processes_each_build_what_one_process_builds():
     events = order_to_cash_stories(
         [number for numbers in TENANTS.values() for number in numbers], per_account=110
     )
-    events = sorted(events + _crossing_lanes(events), key=lambda event: event["occurred_at"])
+    crossing = _crossing_lanes(events)
+    events += [event for pair in crossing.values() for event in pair]
+    events.sort(key=lambda event: event["occurred_at"])
     assert len(events) > 2_500
 
     def receive() -> None:
@@ -55,13 +57,15 @@ def test_two_workers_with_two_processes_each_build_what_one_process_builds():
 
     receive()
     lanes = dict(InboxEvent.objects.values_list("event_id", "lane_slot"))
-    first_orders = {
-        event["event_id"]: "order:" + event["data"]["orders"][0]["order_number"]
-        for event in events
-        if event["event_type"] == "shipment.created"
+    assert any(lanes[f"tms-x{n}-m"] != lanes[f"tms-x{n}-s"] for n in crossing), (
+        "no milestone left in its own lane"
+    )
+    second_orders = {
+        n: created["data"]["orders"][1]["order_number"] for n, (_, created) in crossing.items()
     }
-    own_lane = [key for key, order in first_orders.items() if lanes[key] != slot_of(order)]
-    assert own_lane, "no shipment routed away from its order's lane"
+    assert any(
+        lanes[f"tms-x{n}-s"] != slot_of(f"order:{second}") for n, second in second_orders.items()
+    ), "no consolidated shipment away from its second order's lane"
     workers = [
         start_worker("--concurrency=2", INBOX_BATCH_SIZE="100", INBOX_LANES="8") for _ in range(2)
     ]
@@ -93,20 +97,20 @@ def test_two_workers_with_two_processes_each_build_what_one_process_builds():
     assert read_model_state() == sequential
 
 
-def _crossing_lanes(events: list[dict]) -> list[dict]:
+def _crossing_lanes(events: list[dict]) -> dict[int, list[dict]]:
     """For every fifth order, a shipment consolidating it with the account's previous
-    order (in the lane of the newer one), its milestone sent a window earlier (so that
-    it routes the shipment to the shipment's own lane) or an hour earlier."""
+    order (in the lane of the newer one), and its milestone, sent a window earlier
+    (it then waits in the shipment's own lane) or an hour earlier; by their number."""
     released = sorted(
         (event for event in events if event["event_type"] == "order.released"),
         key=lambda event: (event["data"]["customer_account"], event["occurred_at"]),
     )
-    crossing: list[dict] = []
+    crossing: dict[int, list[dict]] = {}
     for index, (previous, order) in enumerate(pairwise(released)):
         if index % 5 or previous["data"]["customer_account"] != order["data"]["customer_account"]:
             continue
         shipment_id, at = f"SHP-X{index}", parse_timestamp(order["occurred_at"])
-        crossing += [
+        crossing[index] = [
             MilestoneEventFactory(
                 event_id=f"tms-x{index}-m",
                 occurred_at=stamp(at - timedelta(hours=100 if index % 10 else 1)),

@@ -76,9 +76,11 @@ def test_an_orders_shipments_invoices_and_their_events_share_the_orders_lane(bre
 
 
 @pytest.mark.django_db
-def test_a_shipment_keeps_the_lane_of_the_first_event_seen_for_it(brenner):
-    """A milestone that comes before its shipment.created routes the shipment to its own
-    key's lane, and the shipment.created follows it there: one shipment, one lane."""
+def test_a_milestone_that_overtakes_its_shipment_does_not_take_the_shipment_from_its_orders_lane(
+    brenner,
+):
+    """The milestone has its own key's lane (it waits there for its shipment); the
+    shipment, created later, and its later events join the order's lane."""
     receive_events(source="tms", events=[MilestoneEventFactory(event_id="m", shipment_id="S-9")])
     receive_events(
         source="tms",
@@ -87,8 +89,32 @@ def test_a_shipment_keeps_the_lane_of_the_first_event_seen_for_it(brenner):
             MilestoneEventFactory(event_id="m2", shipment_id="S-9"),
         ],
     )
+    receive_events(source="tms", events=[MilestoneEventFactory(event_id="m3", shipment_id="S-9")])
     assert slot_of("shipment:S-9") != slot_of("order:SO-7")
-    assert _slots() == dict.fromkeys(["m", "s", "m2"], slot_of("shipment:S-9"))
+    assert _slots() == {
+        "m": slot_of("shipment:S-9"),
+        **dict.fromkeys(["s", "m2", "m3"], slot_of("order:SO-7")),
+    }
+
+
+@pytest.mark.django_db
+def test_a_shipment_keeps_the_lane_its_first_creation_chose(brenner):
+    """A later snapshot naming other orders does not move it: one shipment's snapshots are
+    projected by one lane, never inserted by two batches at once."""
+    receive_events(
+        source="tms",
+        events=[
+            ShipmentCreatedEventFactory(event_id="s1", shipment_id="S-9", order_numbers=["SO-7"])
+        ],
+    )
+    receive_events(
+        source="tms",
+        events=[
+            ShipmentCreatedEventFactory(event_id="s2", shipment_id="S-9", order_numbers=["SO-8"])
+        ],
+    )
+    assert slot_of("order:SO-8") != slot_of("order:SO-7")
+    assert _slots() == dict.fromkeys(["s1", "s2"], slot_of("order:SO-7"))
 
 
 @pytest.mark.django_db
