@@ -101,12 +101,14 @@ def lane_anchor(event_type: str, data: Any) -> str | None:
     if not isinstance(data, dict):
         return None
     if event_type == EventType.SHIPMENT_CREATED and isinstance(data.get("orders"), list):
-        numbers = [order.get("order_number") for order in data["orders"] if isinstance(order, dict)]
+        numbers = _texts(
+            [order.get("order_number") for order in data["orders"] if isinstance(order, dict)]
+        )
     elif event_type == EventType.INVOICE_POSTED:
         numbers = _texts(data.get("order_numbers"))
     else:
         return None
-    first = next((number for number in numbers if _text(number)), None)
+    first = next(iter(numbers), None)
     return f"order:{first}" if first else None
 
 

@@ -53,12 +53,13 @@ def lane_slots_route(events: list[dict[str, Any]]) -> list[int]:
     """The lane slot of each valid event (`event_type`, `data`), in order; stores the
     route of each shipment and invoice created here for the first time."""
     keys = [aggregate_key(event["event_type"], event["data"]) for event in events]
-    routed = {key for key in keys if is_routed(key)}
+    routed = {key for key in keys if key is not None and is_routed(key)}
     slots = _routes(routed) if routed else {}
     first_slots: dict[str, int] = {}
     for event, key in zip(events, keys, strict=True):
         if (
-            key in routed
+            key is not None
+            and key in routed
             and key not in slots
             and key not in first_slots
             and event["event_type"] in CREATING_TYPES
@@ -74,4 +75,4 @@ def lane_slots_route(events: list[dict[str, Any]]) -> list[int]:
     # while the aggregate's later events are in the route's: rows are locked in one
     # order (visibility.services.projection.locks), and only creating events, which
     # always follow the route, insert the aggregate's row.
-    return [slots.get(key, slot_of(key)) if key in routed else slot_of(key) for key in keys]
+    return [slots[key] if key in slots else slot_of(key) for key in keys]
