@@ -298,6 +298,7 @@ def stage_worker_processes(context: dict, streams: dict[int, list[dict]]) -> dic
             "machine_ms_per_event": 1000 * busy / measured["events"],
             "deadlocks": errors["deadlocks"],
             "errors": errors["errors"],
+            "max_held": measured["max_held"],
         }
     start_worker(context, CONFIG["worker_concurrency"], "worker-after-scaling.log")
     return runs

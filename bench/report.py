@@ -191,9 +191,9 @@ def _worker_process_rows(runs: dict) -> list[tuple[str, str, str]]:
         rows.append(
             (
                 f"end to end with {processes} worker process(es) ({run['events']:,} events), "
-                "machine CPU per event",
+                "machine CPU per event, max held rows",
                 f"{run['events_per_second']:,.0f} events/s ({gain:.2f} x one process), "
-                f"{run['machine_ms_per_event']:.3f} ms",
+                f"{run['machine_ms_per_event']:.3f} ms, {run.get('max_held', 0):,}",
                 "",
             )
         )
@@ -216,14 +216,16 @@ def _worker_process_lines(runs: dict) -> list[str]:
         "CPU milliseconds per event by process group, with 1 and 2 worker processes "
         "(projection lanes, `INBOX_LANES` 16):",
         "",
-        "| worker processes | events/s | " + " | ".join(groups) + " | whole machine | deadlocks |",
-        "|---|---|" + "---|" * len(groups) + "---|---|",
+        "| worker processes | events/s | "
+        + " | ".join(groups)
+        + " | whole machine | max held rows | deadlocks |",
+        "|---|---|" + "---|" * len(groups) + "---|---|---|",
     ]
     for processes, run in runs.items():
         per_group = " | ".join(f"{run['cpu_ms_per_event'].get(g, 0):.3f}" for g in groups)
         lines.append(
             f"| {processes} | {run['events_per_second']:,.0f} | {per_group} | "
-            f"{run['machine_ms_per_event']:.3f} | {run['deadlocks']} |"
+            f"{run['machine_ms_per_event']:.3f} | {run.get('max_held', 0):,} | {run['deadlocks']} |"
         )
     return [*lines, ""]
 

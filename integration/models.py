@@ -24,6 +24,15 @@ class InboxState(models.TextChoices):
 WAITING_FOR_MAX_LENGTH = 200
 
 
+class LaneRoute(models.Model):
+    """The lane slot of a shipment or an invoice, decided by the first event that creates
+    it (its first order's slot, `visibility.lanes.lane_anchor`) and kept for good, so that
+    its events share its order's lane (integration/services/lane_routes.py)."""
+
+    aggregate_key = models.TextField(primary_key=True)
+    lane_slot = models.PositiveSmallIntegerField()
+
+
 class InboxEvent(models.Model):
     """An accepted event, stored before intake answers. (source, event_id) is unique."""
 
@@ -40,8 +49,9 @@ class InboxEvent(models.Model):
     attempts = models.PositiveIntegerField(default=0)
     last_error = models.TextField(blank=True, default="")
     next_attempt_at = models.DateTimeField(null=True, blank=True)
-    # The hash of the event's shipment, order or invoice (`visibility.lanes.lane_slot`): a
-    # batch projects the events of one lane, `lane_slot % INBOX_LANES`.
+    # The slot of the event's shipment, order or invoice (`visibility.lanes`,
+    # integration/services/lane_routes.py): a batch projects the events of one lane,
+    # `lane_slot % INBOX_LANES`.
     lane_slot = models.PositiveSmallIntegerField(db_default=0)
     # When the batch that projected the event claimed it (it commits a little later).
     processed_at = models.DateTimeField(null=True, blank=True)

@@ -14,7 +14,7 @@ from django_otp.oath import totp
 from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from integration.models import InboxEvent
+from integration.models import InboxEvent, LaneRoute
 from integration.services.processing import process_inbox_until_empty
 from visibility.models import (
     Document,
@@ -95,8 +95,9 @@ def milestone_flood(shipments: int, milestones_per_shipment: int) -> list[dict]:
 
 
 def reset_read_models() -> None:
-    """Forget every read model and inbox row (search references go with their owners)."""
-    for model in (Document, FreightCharge, Invoice, Shipment, Order, InboxEvent):
+    """Forget every read model, inbox row and lane route (search references go with
+    their owners)."""
+    for model in (Document, FreightCharge, Invoice, Shipment, Order, InboxEvent, LaneRoute):
         model.objects.all().delete()
 
 

@@ -1,8 +1,13 @@
 """Projection lanes: which aggregate an event belongs to, and what else it names.
 
-Intake stores each event's lane slot (`lane_slot`, a hash of its aggregate's key), and a
-projection batch takes the events of one lane only (integration/services/processing.py),
-so concurrent batches project different shipments, orders and invoices. What an event
+Intake stores each event's lane slot, and a projection batch takes the events of one lane
+only (integration/services/processing.py), so concurrent batches project different
+shipments, orders and invoices. An order's slot is a hash of its key (`slot_of`). A
+shipment or an invoice joins the lane of the order its first creating event names
+(`lane_anchor`: the first order a `shipment.created` or `invoice.posted` names), and
+keeps that slot for good (integration/services/lane_routes.py stores it): an order's
+story then lands in one lane, where its events are projected in order instead of held
+for an aggregate another lane has not projected yet. What an event
 names beyond its own aggregate (`named_aggregates`: a shipment's orders, an invoice's
 orders and shipments, a document's owner) is what the batch locks before writing, in one
 global order (`visibility.services.projection.locks`); docs/ARCHITECTURE.md, "Projection
@@ -68,12 +73,43 @@ AGGREGATE_KEYS: dict[str, Callable[[dict], str | None]] = {
 }
 
 
-def lane_slot(event_type: str, data: Any) -> int:
-    """The slot of the event's aggregate: events of one shipment, order or invoice always
-    share a slot, hence a lane, so one batch at a time projects them."""
+def aggregate_key(event_type: str, data: Any) -> str | None:
+    """The event's aggregate as `kind:key` (`shipment:S-1`), or None if it names none."""
     key_of = AGGREGATE_KEYS.get(event_type)
-    key = key_of(data) if key_of and isinstance(data, dict) else None
+    return key_of(data) if key_of and isinstance(data, dict) else None
+
+
+def slot_of(key: str | None) -> int:
     return zlib.crc32((key or "").encode()) % LANE_SLOTS
+
+
+# Aggregates whose slot is routed: decided by the first event that creates them, stored.
+ROUTED_KINDS = ("shipment:", "invoice:")
+
+# The events that create a routed aggregate (the only ones that store its route).
+CREATING_TYPES = frozenset({EventType.SHIPMENT_CREATED, EventType.INVOICE_POSTED})
+
+
+def is_routed(key: str | None) -> bool:
+    """Whether the aggregate's slot is routed (decided once and stored), not hashed."""
+    return key is not None and key.startswith(ROUTED_KINDS)
+
+
+def lane_anchor(event_type: str, data: Any) -> str | None:
+    """The order whose lane a shipment or invoice joins when this event is the first to
+    create it: the first order a `shipment.created` or an `invoice.posted` names."""
+    if not isinstance(data, dict):
+        return None
+    if event_type == EventType.SHIPMENT_CREATED and isinstance(data.get("orders"), list):
+        numbers = _texts(
+            [order.get("order_number") for order in data["orders"] if isinstance(order, dict)]
+        )
+    elif event_type == EventType.INVOICE_POSTED:
+        numbers = _texts(data.get("order_numbers"))
+    else:
+        return None
+    first = next(iter(numbers), None)
+    return f"order:{first}" if first else None
 
 
 @dataclass

@@ -19,9 +19,9 @@ from core.db.bulk import server_bound_cursor
 from core.timestamps import parse_timestamp
 from integration.contract import storable_copy, validate_event
 from integration.models import InboxState, RejectedEvent
+from integration.services.lane_routes import lane_slots_route
 from integration.services.processing import wake_inbox_worker
 from integration.source_policy import SourcePolicy
-from visibility.lanes import lane_slot
 
 MAX_BATCH_EVENTS = 1000
 
@@ -125,6 +125,7 @@ def _insert_inbox_rows(
 ) -> set[str]:
     if not events:
         return set()
+    lane_slots = lane_slots_route(events)
     with server_bound_cursor() as cursor:
         cursor.execute(
             _INSERT_INBOX,
@@ -139,7 +140,7 @@ def _insert_inbox_rows(
                 [parse_timestamp(event["occurred_at"]) for event in events],
                 [event.get("sequence") for event in events],
                 [json.dumps(event["data"]) for event in events],
-                [lane_slot(event["event_type"], event["data"]) for event in events],
+                lane_slots,
             ],
         )
         return {event_id for (event_id,) in cursor.fetchall()}

@@ -19,34 +19,130 @@ from integration.services.processing import (
 )
 from tests.factories import (
     DocumentEventFactory,
+    FreightChargeEventFactory,
+    InvoicePaidEventFactory,
+    InvoicePostedEventFactory,
     MilestoneEventFactory,
+    OrderReleasedEventFactory,
+    ShipmentCreatedEventFactory,
     TenantFactory,
     order_to_cash_stories,
 )
 from tests.helpers import read_model_state, reset_read_models
 from visibility.event_types import EventType
-from visibility.lanes import AGGREGATE_KEYS, lane_slot
+from visibility.lanes import AGGREGATE_KEYS, slot_of
 
 
 def test_every_event_type_has_an_aggregate_key():
     assert set(AGGREGATE_KEYS) == set(EventType)
 
 
-def test_the_events_of_one_shipment_share_a_lane_and_shipments_spread_over_lanes():
-    milestone = MilestoneEventFactory(shipment_id="SHP-1")
-    document = DocumentEventFactory(shipment_id="SHP-1")
-    assert lane_slot(milestone["event_type"], milestone["data"]) == lane_slot(
-        document["event_type"], document["data"]
+def _slots() -> dict[str, int]:
+    return dict(InboxEvent.objects.values_list("event_id", "lane_slot"))
+
+
+@pytest.mark.django_db
+def test_an_orders_shipments_invoices_and_their_events_share_the_orders_lane(brenner):
+    """So an order's story is projected in order by one lane, not held across lanes."""
+    receive_events(
+        source="erp", events=[OrderReleasedEventFactory(event_id="o", order_number="SO-1")]
     )
-    slots = {lane_slot("shipment.milestone", {"shipment_id": f"SHP-{n}"}) for n in range(50)}
+    receive_events(
+        source="tms",
+        events=[
+            ShipmentCreatedEventFactory(
+                event_id="s", shipment_id="SHP-1", order_numbers=["SO-1", "SO-2"]
+            ),
+        ],
+    )
+    receive_events(
+        source="tms",
+        events=[
+            MilestoneEventFactory(event_id="m", shipment_id="SHP-1"),
+            DocumentEventFactory(event_id="d", shipment_id="SHP-1"),
+            FreightChargeEventFactory(event_id="c", shipment_id="SHP-1"),
+        ],
+    )
+    receive_events(
+        source="erp",
+        events=[
+            InvoicePostedEventFactory(
+                event_id="i", invoice_number="INV-1", order_numbers=["SO-1"], shipment_ids=[]
+            ),
+            InvoicePaidEventFactory(event_id="p", invoice_number="INV-1"),
+        ],
+    )
+    assert _slots() == dict.fromkeys(["o", "s", "m", "d", "c", "i", "p"], slot_of("order:SO-1"))
+
+
+@pytest.mark.django_db
+def test_a_milestone_that_overtakes_its_shipment_does_not_take_the_shipment_from_its_orders_lane(
+    brenner,
+):
+    """The milestone has its own key's lane (it waits there for its shipment); the
+    shipment, created later, and its later events join the order's lane."""
+    receive_events(source="tms", events=[MilestoneEventFactory(event_id="m", shipment_id="S-9")])
+    receive_events(
+        source="tms",
+        events=[
+            ShipmentCreatedEventFactory(event_id="s", shipment_id="S-9", order_numbers=["SO-7"]),
+            MilestoneEventFactory(event_id="m2", shipment_id="S-9"),
+        ],
+    )
+    receive_events(source="tms", events=[MilestoneEventFactory(event_id="m3", shipment_id="S-9")])
+    assert slot_of("shipment:S-9") != slot_of("order:SO-7")
+    assert _slots() == {
+        "m": slot_of("shipment:S-9"),
+        **dict.fromkeys(["s", "m2", "m3"], slot_of("order:SO-7")),
+    }
+
+
+@pytest.mark.django_db
+def test_a_shipment_keeps_the_lane_its_first_creation_chose(brenner):
+    """A later snapshot naming other orders does not move it: one shipment's snapshots are
+    projected by one lane, never inserted by two batches at once."""
+    receive_events(
+        source="tms",
+        events=[
+            ShipmentCreatedEventFactory(event_id="s1", shipment_id="S-9", order_numbers=["SO-7"])
+        ],
+    )
+    receive_events(
+        source="tms",
+        events=[
+            ShipmentCreatedEventFactory(event_id="s2", shipment_id="S-9", order_numbers=["SO-8"])
+        ],
+    )
+    assert slot_of("order:SO-8") != slot_of("order:SO-7")
+    assert _slots() == dict.fromkeys(["s1", "s2"], slot_of("order:SO-7"))
+
+
+@pytest.mark.django_db
+def test_in_one_request_the_shipment_created_decides_a_new_shipments_lane(brenner):
+    receive_events(
+        source="tms",
+        events=[
+            MilestoneEventFactory(event_id="m", shipment_id="S-9"),
+            ShipmentCreatedEventFactory(event_id="s", shipment_id="S-9", order_numbers=["SO-7"]),
+        ],
+    )
+    assert _slots() == dict.fromkeys(["m", "s"], slot_of("order:SO-7"))
+
+
+def test_orders_spread_over_lanes():
+    slots = {slot_of(f"order:SO-{n}") for n in range(50)}
     assert len({slot % 4 for slot in slots}) == 4
 
 
 @pytest.mark.django_db
-def test_intake_stores_the_lane_slot(brenner):
-    [event] = [MilestoneEventFactory(shipment_id="SHP-778120")]
-    receive_events(source="tms", events=[event])
-    assert InboxEvent.objects.get().lane_slot == lane_slot(event["event_type"], event["data"])
+def test_a_batch_takes_lanes_until_they_hold_a_batchs_worth(settings, brenner):
+    """Fewer, fuller batches: each batch has fixed costs, so a batch does not stop at one
+    lane while others have due events and no batch holds them."""
+    settings.INBOX_LANES = 4
+    orders = [OrderReleasedEventFactory(order_number=f"SO-{n}") for n in range(12)]
+    assert len({slot_of(f"order:SO-{n}") % 4 for n in range(12)}) > 1
+    receive_events(source="erp", events=orders)
+    assert process_inbox_batch(batch_size=100).claimed == 12
 
 
 TENANTS = {"acme": ["A-1001", "A-1002"], "delta": ["D-4001"]}
@@ -108,7 +204,9 @@ def test_two_lanes_project_at_the_same_time_and_build_what_one_lane_builds(setti
 
     def project_one_batch() -> None:
         try:
-            outcomes[threading.current_thread().name] = process_inbox_batch()
+            # A batch takes lanes until they hold a batch's worth: five events leave the
+            # other lane to the other thread.
+            outcomes[threading.current_thread().name] = process_inbox_batch(batch_size=5)
         except BaseException as error:
             errors.append(error)
         finally:
