@@ -208,6 +208,7 @@ def shipments_json(actor: Actor, keys: Collection[str], shapes: FeedShapes) -> d
         "shown_notes": "coalesce(notes.list, '[]')",
     }
     milestone = _object_sql(shapes.milestone, "e", {"milestone": "nullif(e.milestone, '')"})
+    note = _object_sql(shapes.note, "n", {})
     order_link = _object_sql(
         shapes.shipment_order,
         "l",
@@ -259,7 +260,7 @@ def shipments_json(actor: Actor, keys: Collection[str], shapes: FeedShapes) -> d
             JOIN visibility_shipment s ON s.id = x.shipment_id
             LEFT JOIN (
                 SELECT n.exception_id,
-                    json_agg({_object_sql(shapes.note, "n", {})} ORDER BY n.created_at, n.id) AS list
+                    json_agg({note} ORDER BY n.created_at, n.id) AS list
                 FROM ({notes_sql}) n
                 GROUP BY n.exception_id
             ) notes ON notes.exception_id = x.id
@@ -280,9 +281,7 @@ def shipments_json(actor: Actor, keys: Collection[str], shapes: FeedShapes) -> d
 def orders_json(actor: Actor, keys: Collection[str], shapes: FeedShapes) -> dict[str, str]:
     """Each order the actor sees among `keys`, as its REST detail's JSON text."""
     found = list(
-        selectors.orders_for(actor)
-        .filter(order_number__any=keys)
-        .values_list("id", "order_number")
+        selectors.orders_for(actor).filter(order_number__any=keys).values_list("id", "order_number")
     )
     if not found:
         return {}
@@ -400,4 +399,3 @@ OBJECTS_JSON = {
     VisibilityChange.Kind.INVOICE: invoices_json,
     VisibilityChange.Kind.DOCUMENT: documents_json,
 }
-

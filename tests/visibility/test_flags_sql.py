@@ -34,11 +34,13 @@ def test_every_combination_of_states_reads_the_same_flags_in_sql():
             )
         )
     ]
-    columns = ", ".join(f"{name} boolean" for name in BOOLEAN_FLAGS)
+    columns = ", ".join(
+        [*(f"{name} boolean" for name in BOOLEAN_FLAGS), "late_by_hours integer", "index integer"]
+    )
     with connection.cursor() as cursor:
         cursor.execute(
             f"SELECT {shipment_flags_sql('s')}::text, {slip_in_words_sql('s.late_by_hours')}"
-            f" FROM json_to_recordset(%s::json) AS s({columns}, late_by_hours integer, index integer)"
+            f" FROM json_to_recordset(%s::json) AS s({columns})"
             " ORDER BY s.index",
             [json.dumps(combinations)],
         )

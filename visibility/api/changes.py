@@ -16,8 +16,8 @@ from accounts.scoping import Actor
 from core.problems import problem_response
 from visibility import changes
 from visibility.api import schema
-from visibility.api.filters import selector_arguments
 from visibility.api.feed_shapes import FEED_SHAPES
+from visibility.api.filters import selector_arguments
 
 
 class PositionField(serializers.Field):
