@@ -64,7 +64,7 @@ def shape_of(serializer: type[serializers.Serializer], model: type[Model]) -> li
     """A `JsonField` per field of the serializer, in its order."""
     shape = []
     for name, field in serializer().fields.items():
-        source = name if field.source == "*" else field.source
+        source = field.source if field.source and field.source != "*" else name
         if isinstance(field, serializers.BaseSerializer | serializers.SerializerMethodField):
             shape.append(JsonField(name, source, "special"))
         elif _column(model, source):
