@@ -329,13 +329,15 @@ def orders_json(actor: Actor, keys: Collection[str], shapes: FeedShapes) -> dict
             FROM ({links_sql}) l JOIN visibility_shipment s ON s.id = l.shipment_id
             GROUP BY l.order_id
         ) shipment_links ON shipment_links.order_id = o.id
-        LEFT JOIN LATERAL (
-            SELECT json_agg({invoice} ORDER BY i.issue_date DESC NULLS FIRST, i.id DESC) AS list
-            FROM visibility_invoice i
-            JOIN status ON status.id = i.id
+        LEFT JOIN (
+            SELECT named.order_number,
+                json_agg({invoice} ORDER BY i.issue_date DESC, i.id DESC) AS list
+            FROM status
+            JOIN visibility_invoice i ON i.id = status.id
             JOIN accounts_customeraccount ia ON ia.id = i.customer_account_id
-            WHERE i.order_numbers @> ARRAY[o.order_number]::varchar(128)[]
-        ) invoices ON true
+            CROSS JOIN LATERAL (SELECT DISTINCT unnest(i.order_numbers)) AS named(order_number)
+            GROUP BY named.order_number
+        ) invoices ON invoices.order_number = o.order_number
     """
     params = [
         ids,
