@@ -4,7 +4,8 @@
 Against BENCH_READS_DATABASE (a copy of `make bench-data`'s database; the change rows are
 stamped and freight charges posted first, as bench/api.py does). For a partner token of
 the largest tenant (every account) and random cursors, prints: wall time of the feed
-page split into rows (`changes.change_page`), objects (`page_json`) and JSON text, each
+page split into its rows and objects (`read_page`: PostgreSQL writes each object's JSON)
+and the page's bytes (`page_bytes`), each
 query of one page with its time and EXPLAIN (ANALYZE, BUFFERS), and a cProfile of a few
 pages (top functions by own time and by cumulative time). Then the same for the REST
 list page, through Django's test client. BENCH_PROFILE_GC_FREEZE=1 tunes the garbage
@@ -19,7 +20,6 @@ import os
 import pstats
 import random
 import time
-from functools import partial
 from typing import Any
 
 from bench import read_data
@@ -76,8 +76,7 @@ def main() -> None:
 
     from accounts.services import api_token_create
     from bench.api import prepare_charges, prepare_feed
-    from visibility.api.changes import page_json
-    from visibility.changes import change_page
+    from visibility.api.changes import page_bytes, read_page
 
     print(json.dumps({"charges": prepare_charges(), "feed": prepare_feed()}), flush=True)
     member = get_user_model().objects.get(username="bench-t01-all")
@@ -88,14 +87,8 @@ def main() -> None:
     rng = random.Random(11)
     afters = [rng.randrange(low, max(high - 200_000, low + 1)) for _ in range(RUNS + 3)]
 
-    from rest_framework.renderers import JSONRenderer
-
-    from visibility.api import changes as feed_api
-
-    # What the tree's ChangeFeedApi writes the page with (orjson, or DRF's renderer).
-    encode = JSONRenderer().render
-    if hasattr(feed_api, "orjson"):
-        encode = partial(feed_api.orjson.dumps, option=feed_api.orjson.OPT_UTC_Z)
+    def change_page(token: Any, *, after: int, limit: int) -> Any:
+        return read_page(token, after=after, limit=limit)
 
     if os.environ.get("BENCH_PROFILE_GC_FREEZE"):
         # As portal/wsgi.py tunes the served process: start-up objects frozen out of
@@ -106,24 +99,20 @@ def main() -> None:
         gc.set_threshold(7_000, 10, 10)
 
     if "feed" in PARTS:
-        rows_ms, objects_ms, text_ms, total_ms, sizes = [], [], [], [], []
+        rows_ms, text_ms, total_ms, sizes = [], [], [], []
         for index, after in enumerate(afters):
             started = time.perf_counter()
             page = change_page(token, after=after, limit=LIMIT)
             middle = time.perf_counter()
-            data = page_json(token, page)
-            built = time.perf_counter()
-            text = encode(data)
+            text = page_bytes(page)
             done = time.perf_counter()
             if index >= 3:
                 rows_ms.append((middle - started) * 1000)
-                objects_ms.append((built - middle) * 1000)
-                text_ms.append((done - built) * 1000)
+                text_ms.append((done - middle) * 1000)
                 total_ms.append((done - started) * 1000)
                 sizes.append(len(text))
-        print("feed rows (change_page)", stats(rows_ms))
-        print("feed objects (page_json)", stats(objects_ms))
-        print("feed JSON text", stats(text_ms), "bytes", sum(sizes) // len(sizes))
+        print("feed rows and objects (read_page)", stats(rows_ms))
+        print("feed JSON text (page_bytes)", stats(text_ms), "bytes", sum(sizes) // len(sizes))
         print("feed page total", stats(total_ms), "load", os.getloadavg())
         captured = queries_of(lambda: change_page(token, after=afters[0], limit=LIMIT))
         print(f"--- feed queries: {len(captured)}, {sum(q['ms'] for q in captured):.1f} ms")
@@ -135,7 +124,7 @@ def main() -> None:
                 print(query["sql"][:400])
                 print(explain(query["sql"], query["params"]))
         profile(
-            lambda index: page_json(token, change_page(token, after=afters[index], limit=LIMIT)),
+            lambda index: page_bytes(change_page(token, after=afters[index], limit=LIMIT)),
             3,
             "feed page",
         )

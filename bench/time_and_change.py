@@ -13,8 +13,8 @@ measures p50/p95 over BENCH_TIME_RUNS (30) runs of:
 - (b) the exception queue's first page as the page reads it (`selectors.exception_queue(staff)`,
   a page of 100 and one row more, in a request's remembered standing), the count the page
   no longer makes, and a customer's `open_exceptions(member)[:50]`, each evaluated;
-- (c) a change-feed page of 1,000 rows (`changes.change_page(token, after=…, limit=1000)`
-  and its JSON, `api.changes.page_json`: what the API answers short of HTTP) and of the
+- (c) a change-feed page of 1,000 rows (`api.changes.read_page(token, after=…, limit=1000)`
+  and its bytes, `api.changes.page_bytes`: what the API answers short of HTTP) and of the
   default size, for a partner token of the largest tenant, at random positions;
 - (d) EXPLAIN (ANALYZE, BUFFERS) of the due-set query at several due-set sizes: it reads
   the partial index `shipment_next_check` and only the due rows.
@@ -293,8 +293,8 @@ def main() -> None:
     from accounts.services import api_token_create
     from portal.exception_views import QUEUE_PAGE_SIZE
     from visibility import selectors
-    from visibility.api.changes import page_json
-    from visibility.changes import change_page
+    from visibility.api.changes import page_bytes, read_page
+    from visibility.changes import DEFAULT_PAGE
     from visibility.models import Shipment, VisibilityChange
     from visibility.services import clock
 
@@ -369,14 +369,16 @@ def main() -> None:
         rng.randrange(low or 0, max((high or 0) - 200_000, (low or 0) + 1)) for _ in range(RUNS + 3)
     ]
 
-    # What the API answers, short of HTTP: the page's rows and their JSON objects.
+    # What the API answers, short of HTTP: the page's rows, objects and bytes.
     def feed(index: int) -> int:
-        page = change_page(token, after=afters[index], limit=1000)
-        return len(page_json(token, page)["changes"])
+        page = read_page(token, after=afters[index], limit=1000)
+        page_bytes(page)
+        return len(page.entries)
 
     def feed_default(index: int) -> int:
-        page = change_page(token, after=afters[index])
-        return len(page_json(token, page)["changes"])
+        page = read_page(token, after=afters[index], limit=DEFAULT_PAGE)
+        page_bytes(page)
+        return len(page.entries)
 
     if "feed" in parts:
         log("change feed")

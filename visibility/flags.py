@@ -47,6 +47,34 @@ def shipment_flags(shipment: Any) -> list[str]:
     return flags
 
 
+# The same wording as SQL, for objects PostgreSQL writes as JSON (visibility/feed_objects.py);
+# tests/visibility/test_flags_sql.py holds both to the same answers.
+
+
+def slip_in_words_sql(hours: str) -> str:
+    """`slip_in_words` of the integer column `hours`."""
+    days = f"greatest(ceil({hours} / 24.0), 1)::int"
+    return (
+        f"CASE WHEN {hours} IS NULL THEN '' WHEN {days} = 1 THEN '+1 day'"
+        f" ELSE '+' || {days} || ' days' END"
+    )
+
+
+def shipment_flags_sql(shipment: str) -> str:
+    """`shipment_flags` of the shipment row `shipment`, as a JSON array."""
+    late = f"{shipment}.late_by_hours"
+    flags = [
+        f"CASE WHEN {shipment}.overdue THEN 'Overdue' END",
+        f"CASE WHEN {late} IS NOT NULL THEN 'Late ' || {slip_in_words_sql(late)} END",
+        f"CASE WHEN {shipment}.delayed THEN 'Delayed' END",
+        f"CASE WHEN {shipment}.at_risk AND {late} IS NULL THEN 'At risk' END",
+        f"CASE WHEN {shipment}.tracking_stale THEN 'Tracking stale' END",
+        f"CASE WHEN {shipment}.pod_missing THEN 'Delivered, no proof of delivery' END",
+        f"CASE WHEN {shipment}.not_invoiced THEN 'Delivered, not invoiced' END",
+    ]
+    return f"to_json(array_remove(ARRAY[{', '.join(flags)}]::text[], NULL))"
+
+
 def age_in_words(moment: datetime | None, now: datetime) -> str:
     """ "3 h ago", "2 days ago", "just now"."""
     if moment is None:

@@ -1,8 +1,8 @@
 """A shipment's parts read as rows (`values()`), for many shipments in one query each:
-what the change feed's objects (visibility/changes.py) and the REST list's `expand=`
-(visibility/api/views.py) carry. Model instances and DRF's field machinery cost ~1 ms
-an object at a page of 1,000 (docs/BENCHMARKS.md); rows are shaped as the REST details
-by visibility/api/rows.py. Every read is scoped as the selectors scope it."""
+what the REST list's `expand=` (visibility/api/views.py) carries. Model instances and
+DRF's field machinery cost ~1 ms an object at a page of 1,000 (docs/BENCHMARKS.md); rows
+are shaped as the REST details by visibility/api/rows.py. Every read is scoped as the
+selectors scope it."""
 
 from __future__ import annotations
 
@@ -59,7 +59,7 @@ def grouped(rows: Iterable[Any], key: str) -> dict[Any, list[Row]]:
 
 def history_rows(ids: list[int], *, milestones_only: bool = False) -> dict[int, list[Row]]:
     """Each shipment's history facts, oldest first. The location (JSON) is read as text
-    and parsed by orjson: a 1,000-entry feed page holds ~3,000-9,000 facts, and the
+    and parsed by orjson: a list page of 100 with `expand` holds ~1,000 facts, and the
     standard library's parser through Django's JSONField took ~5 us each."""
     facts = ShipmentEvent.objects.filter(shipment_id__any=ids)
     if milestones_only:

@@ -14,8 +14,11 @@ from typing import Any
 
 from accounts.models import ApiToken
 from visibility import selectors
-from visibility.api.changes import DocumentSerializer
-from visibility.api.serializers import InvoiceSerializer, shipment_detail_data
+from visibility.api.serializers import (
+    DocumentSerializer,
+    InvoiceSerializer,
+    shipment_detail_data,
+)
 
 
 def tenant_reader(tenant_id: int) -> ApiToken:

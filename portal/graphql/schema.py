@@ -34,7 +34,7 @@ from portal.graphql.selection import nodes_of, selected, shipment_parts
 from visibility import changes as change_feed
 from visibility import models, selectors
 from visibility.access import visible_object
-from visibility.api.changes import ChangesQuery, current_json
+from visibility.api.changes import ChangesQuery, current_json, read_page
 from visibility.api.filters import (
     DocumentFilterSet,
     ExceptionFilterSet,
@@ -707,7 +707,7 @@ class Query:
             argument = "first" if name == "limit" else name
             raise bad_user_input(f"{argument}: {messages[0]}", argument=argument) from None
         try:
-            page = change_feed.change_page(actor, **arguments)
+            page = read_page(actor, **arguments)
         except change_feed.CursorExpired as expired:
             raise cursor_expired(expired.pruned_through) from None
         return ChangePageType(
@@ -716,7 +716,7 @@ class Query:
                     kind=entry.kind,
                     id=entry.key,
                     position=str(entry.position),
-                    object=cast(JSON, current_json(actor, entry)),
+                    object=cast(JSON, current_json(entry)),
                 )
                 for entry in page.entries
             ],

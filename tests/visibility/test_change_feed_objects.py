@@ -26,7 +26,7 @@ from tests.factories import (
     account,
 )
 from tests.helpers import sign_in_verified
-from visibility.api.changes import DocumentSerializer
+from visibility.api.serializers import DocumentSerializer
 from visibility.models import Document, Milestone, Shipment, ShipmentException
 from visibility.services.clock import shipments_clock_refresh
 from visibility.services.exceptions import exception_add_note

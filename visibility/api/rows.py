@@ -1,10 +1,10 @@
 """Objects shaped from rows (`values()`, visibility/rows.py) as the REST serializers
-shape model instances: the change feed's objects (visibility/api/changes.py) and the
-REST shipment list with its `expand=` (visibility/api/views.py).
+shape model instances: the REST shipment list with its `expand=`
+(visibility/api/views.py). (The change feed's objects are written by PostgreSQL:
+visibility/feed_objects.py.)
 
 Each value goes through the serializer's own field, so a value reads the same in both
-(tests/visibility/test_change_feed_objects.py compares feed objects with REST details,
-tests/visibility/test_rest_mirror.py lists with `expand` with the dataset); the
+(tests/visibility/test_rest_mirror.py compares lists with `expand` with the dataset); the
 serializers stay the one definition of each shape (and of the OpenAPI document). Building
 model instances and running DRF's field machinery per object was most of a page's time
 (docs/BENCHMARKS.md).
@@ -17,7 +17,6 @@ from datetime import tzinfo
 from types import SimpleNamespace
 from typing import Any
 
-from django.db.models import Field, Model
 from rest_framework import ISO_8601, serializers
 from rest_framework.settings import api_settings
 
@@ -94,12 +93,6 @@ def plain(row: Row, converters: list[Converter], tz: tzinfo) -> dict:
         else:
             data[name] = convert(value)
     return data
-
-
-def labels(model: type[Model], field_name: str) -> dict[str, str]:
-    field = model._meta.get_field(field_name)
-    assert isinstance(field, Field)
-    return {str(value): str(label) for value, label in field.flatchoices}
 
 
 _MILESTONE = fields_of(
