@@ -1495,6 +1495,22 @@ def accounts_served(actor: Actor) -> QuerySet[CustomerAccount]:
     )
 
 
+def queue_filter_choices(actor: Actor) -> tuple[list[dict], list[dict]]:
+    """The exception queue's customer and account filters: the tenants served (`id`,
+    `name`, by name) and their accounts (`number`, `tenant_name`, by tenant name and
+    number), as rows of one query. Read as `tenants_served` and `accounts_served`, they
+    were two more queries and ~1,000 model instances on every queue page."""
+    accounts = list(
+        accounts_served(actor).values("number", "tenant_id", tenant_name=F("tenant__name"))
+    )
+    tenants: dict[int, dict] = {}
+    for account in accounts:
+        tenants.setdefault(
+            account["tenant_id"], {"id": account["tenant_id"], "name": account["tenant_name"]}
+        )
+    return list(tenants.values()), accounts
+
+
 def tenants_served_overview(actor: Actor) -> list[dict]:
     """Each served tenant with its accounts and counts of open exceptions and shipments
     in transit: the console's first screen (two grouped queries)."""
