@@ -332,7 +332,9 @@ def measure_queue_pages(staff: Any, tenant: Any) -> dict[str, Any]:
     for label, query in queries.items():
         statements: list[str] = []
 
-        def count(execute: Any, sql: str, *args: Any, **kwargs: Any) -> Any:
+        def count(
+            execute: Any, sql: str, *args: Any, statements: list[str] = statements, **kwargs: Any
+        ) -> Any:
             statements.append(sql)
             return execute(sql, *args, **kwargs)
 

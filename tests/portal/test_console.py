@@ -244,7 +244,7 @@ def test_exception_queue_page_reads_the_same_queries_for_any_number_of_rows(
     with CaptureQueriesContext(connection) as ten_rows:
         page = client.get("/exceptions/").content.decode()
 
-    assert page.count("<td>Damaged</td>") == 10, page[page.index("<tbody>"):]
+    assert page.count("<td>Damaged</td>") == 10
     assert len(ten_rows.captured_queries) == len(one_row.captured_queries) - 1
     assert not any("exceptionnote" in query["sql"] for query in ten_rows.captured_queries)
 
