@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
 from django import forms
@@ -119,15 +120,27 @@ class QueueRow:
     owner: str
 
 
-def _queue_row(row: dict[str, Any], now: datetime) -> QueueRow:
+# An id no exception has, to reverse the detail's URL once per page and place each row's
+# id in it: `reverse` costs ~10-30 us, a hundred times a page.
+_ANY_ID = 4_611_686_018_427_387_903
+
+
+def _detail_url_of() -> Callable[[int], str]:
+    before, _, after = reverse("exception-detail", args=[_ANY_ID]).partition(str(_ANY_ID))
+    return lambda exception_id: f"{before}{exception_id}{after}"
+
+
+def _queue_row(
+    row: dict[str, Any], detail_url_of: Callable[[int], str], now: datetime, zone: tzinfo
+) -> QueueRow:
     return QueueRow(
-        detail_url=reverse("exception-detail", args=[row["id"]]),
+        detail_url=detail_url_of(row["id"]),
         shipment_id=row["shipment__shipment_id"],
         tenant_name=row["shipment__customer_account__tenant__name"],
         account_number=row["shipment__customer_account__number"],
         reason=REASON_LABELS.get(row["reason"], row["reason"]),
-        # As the `date:"Y-m-d H:i"` filter shows it: in the agent's time zone.
-        opened=timezone.localtime(row["opened_at"]).strftime("%Y-%m-%d %H:%M"),
+        # As the `date:"Y-m-d H:i"` filter showed it: in the agent's time zone.
+        opened=row["opened_at"].astimezone(zone).strftime("%Y-%m-%d %H:%M"),
         age=age_in_words(row["opened_at"], now),
         status=STATUS_LABELS.get(row["status"], row["status"]),
         owner=row["owner__username"] or "—",
@@ -154,7 +167,8 @@ def exception_queue_page(request: HttpRequest) -> HttpResponse:
     start = (number - 1) * QUEUE_PAGE_SIZE
     records = list(selectors.as_rows(queue, QUEUE_COLUMNS)[start : start + QUEUE_PAGE_SIZE + 1])
     page = QueuePage(number=number, has_next=len(records) > QUEUE_PAGE_SIZE)
-    rows = [_queue_row(row, now) for row in records[:QUEUE_PAGE_SIZE]]
+    detail_url_of, zone = _detail_url_of(), timezone.get_current_timezone()
+    rows = [_queue_row(row, detail_url_of, now, zone) for row in records[:QUEUE_PAGE_SIZE]]
     tenants, accounts = selectors.queue_filter_choices(request.user)
     return render(
         request,

@@ -15,9 +15,10 @@ register = template.Library()
 @register.simple_tag
 def select_options(choices: Iterable[tuple[Any, Any]], chosen: Any) -> SafeString:
     """The `<option>`s of a `<select>`, `chosen` selected. One format_html per option
-    rather than a template loop: an operator serving every tenant filters by ~1,000
-    accounts, and the loop (a tag and three variables per option) was the largest part of
-    the queue page's rendering (docs/BENCHMARKS.md, "The exception queue page from rows")."""
+    rather than a template loop: an operator serving every tenant filters by hundreds of
+    accounts (315 in the bench's data), and the loop (a tag and three variables per
+    option) was the largest part of the queue page's rendering (docs/BENCHMARKS.md,
+    "The exception queue page from rows")."""
     return format_html_join(
         "",
         '<option value="{}"{}>{}</option>',
