@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from accounts.models import AuditEntry, CustomerAccount
 from portal import exception_views
+from portal.templatetags.portal_forms import select_options
 from tests.factories import ShipmentFactory, StaffFactory
 from tests.helpers import sign_in_verified
 from visibility.models import ShipmentException
@@ -268,3 +269,13 @@ def test_operations_pages_show_times_in_the_agents_zone_and_name_it(
     assert "Opened (Asia/Tokyo)" in queue and "(UTC)" not in queue
     assert " 09:00" in queue  # midnight UTC is 9 in the morning in Tokyo
     assert " 09:00 JST" in detail
+
+
+def test_filter_options_escape_what_the_data_holds():
+    """A tenant or account named with markup shows as text in the queue's filters."""
+    written = select_options([('C-"1', "<b>A & B</b>"), (7, "Seven")], 7)
+
+    assert written == (
+        '<option value="C-&quot;1">&lt;b&gt;A &amp; B&lt;/b&gt;</option>'
+        '<option value="7" selected>Seven</option>'
+    )
