@@ -12,7 +12,12 @@ measures p50/p95 over BENCH_TIME_RUNS (30) runs of:
   as the clock set it, falls in the window; best with BENCH_TIME_EVALUATE_ALL=1);
 - (b) the exception queue's first page as the page reads it (`selectors.exception_queue(staff)`,
   a page of 100 and one row more, in a request's remembered standing), the count the page
-  no longer makes, and a customer's `open_exceptions(member)[:50]`, each evaluated;
+  no longer makes, and a customer's `open_exceptions(member)[:50]`, each evaluated; then
+  the whole page `/exceptions/` (rows, template, middleware: Django's test client in this
+  process, a staff session past the second factor), unfiltered and with each of the
+  queue's filters (a reason, the largest tenant, its carrier, older than 48 hours);
+  BENCH_TIME_GC_FREEZE=1 tunes the garbage collector as portal/wsgi.py does the served
+  process;
 - (c) a change-feed page of 1,000 rows (`api.changes.read_page(token, after=…, limit=1000)`
   and its bytes, `api.changes.page_bytes`: what the API answers short of HTTP) and of the
   default size, for a partner token of the largest tenant, at random positions;
@@ -144,6 +149,10 @@ def setup() -> dict[str, Any]:
         cursor.execute("VACUUM ANALYZE visibility_change")
         cursor.execute("VACUUM ANALYZE visibility_shipment")
         cursor.execute("VACUUM ANALYZE visibility_shipmentclock")
+        # The exception records the clock just opened: with the statistics from before
+        # them the planner took a reason's 20,000 open records for one and read them all
+        # for a filtered queue page (~1 s; autoanalyze would have caught up in production).
+        cursor.execute("VACUUM ANALYZE visibility_shipmentexception")
     info["vacuum_seconds"] = round(time.monotonic() - started, 1)
     with connection.cursor() as cursor:
         for name, sql in {
@@ -283,6 +292,82 @@ def timed_runs(function: Any, runs: int = RUNS) -> tuple[dict[str, float], Any]:
     return stats(samples), result
 
 
+def measure_queue_pages(staff: Any, tenant: Any) -> dict[str, Any]:
+    """The queue page `/exceptions/` as a request renders it, in this process (Django's
+    test client: the same middleware, view and template), first page unfiltered and with
+    each filter of the queue."""
+    from django.db import connection
+    from django.test import Client
+    from django_otp import DEVICE_ID_SESSION_KEY
+    from django_otp.plugins.otp_static.models import StaticDevice
+
+    from visibility.models import ShipmentException
+
+    if os.environ.get("BENCH_TIME_GC_FREEZE"):
+        # As portal/wsgi.py tunes the served process.
+        import gc
+
+        gc.freeze()
+        gc.set_threshold(7_000, 10, 10)
+    client = Client()
+    client.force_login(staff)
+    device, _ = StaticDevice.objects.get_or_create(
+        user=staff, name="bench", defaults={"confirmed": True}
+    )
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session.save()
+    oldest = (
+        ShipmentException.objects.exclude(status="resolved")
+        .filter(shipment__customer_account__tenant=tenant)
+        .select_related("shipment")
+        .order_by("opened_at", "id")
+        .first()
+    )
+    assert oldest is not None
+    queries = {
+        "first page": {},
+        "reason": {"reason": oldest.reason},
+        "tenant": {"tenant": str(tenant.id)},
+        "carrier": {"carrier": oldest.shipment.carrier_scac},
+        "older than 48 h": {"older_than_hours": "48"},
+    }
+    pages: dict[str, Any] = {}
+    for label, query in queries.items():
+        statements: list[str] = []
+
+        def count(
+            execute: Any, sql: str, *args: Any, statements: list[str] = statements, **kwargs: Any
+        ) -> Any:
+            statements.append(sql)
+            return execute(sql, *args, **kwargs)
+
+        with connection.execute_wrapper(count):
+            response = client.get("/exceptions/", query)
+        assert response.status_code == 200, response.status_code
+        body = response.content.decode()
+
+        cpu: list[float] = []
+
+        def page(_: int, query: dict[str, str] = query, cpu: list[float] = cpu) -> int:
+            started = time.process_time()
+            size = len(client.get("/exceptions/", query).content)
+            cpu.append((time.process_time() - started) * 1000)
+            return size
+
+        timing, size = timed_runs(page)
+        pages[label] = {
+            "query": query,
+            "rows": body.count("<tr>") - 1,
+            "queries": len(statements),
+            "bytes": size,
+            **timing,
+            "cpu": stats(cpu[3:]),
+        }
+        log(f"queue page {label}: {pages[label]}")
+    return pages
+
+
 def main() -> None:
     read_data.setup_django()
     from django.contrib.auth import get_user_model
@@ -359,6 +444,7 @@ def main() -> None:
         results["exception_queue"], results["exception_queue_rows"] = timed_runs(queue)
         results["exception_queue_count"], results["exception_queue_total"] = timed_runs(queue_count)
         results["open_exceptions"], results["open_exceptions_rows"] = timed_runs(customer)
+        results["queue_pages"] = measure_queue_pages(staff, member.membership.tenant)
 
     tenant = member.membership.tenant
     token, _secret = api_token_create(tenant=tenant, name="bench time", account_numbers=[])

@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from accounts.models import AuditEntry, CustomerAccount
 from portal import exception_views
+from portal.templatetags.portal_forms import select_options
 from tests.factories import ShipmentFactory, StaffFactory
 from tests.helpers import sign_in_verified
 from visibility.models import ShipmentException
@@ -174,6 +175,81 @@ def test_exception_queue_pages_oldest_first_without_counting_the_queue(
     assert client.get("/exceptions/", {"page": "x"}).status_code == 200
 
 
+def test_exception_queue_row_names_the_work_and_the_filters_keep_what_was_chosen(
+    client, two_tenants_shipments, brenner, cs_staff
+):
+    brenner_shipments, nordwind_shipment = two_tenants_shipments
+    now = timezone.now()
+    owned = ShipmentException.objects.create(
+        shipment=brenner_shipments[0],
+        reason="damaged",
+        opened_by="milestone",
+        status=ShipmentException.Status.ACKNOWLEDGED,
+        owner=cs_staff,
+        opened_at=now - timedelta(days=3, hours=1),
+    )
+    ShipmentException.objects.create(
+        shipment=nordwind_shipment, reason="weather", opened_by="delay", opened_at=now
+    )
+    sign_in_verified(client, cs_staff)
+
+    page = client.get("/exceptions/").content.decode()
+    chosen = client.get(
+        "/exceptions/", {"tenant": brenner.id, "account": "C-1002", "reason": "damaged"}
+    ).content.decode()
+
+    assert (
+        f'<td><a href="/exceptions/{owned.id}/">SHP-1002000</a></td>\n'
+        "      <td>Brenner Tools</td>\n"
+        '      <td class="nowrap">C-1002</td>\n'
+        "      <td>Damaged</td>\n"
+        f"      <td>{owned.opened_at:%Y-%m-%d %H:%M}</td>\n"
+        "      <td>3 days ago</td>\n"
+        "      <td>Acknowledged</td>\n"
+        "      <td>cs</td>"
+    ) in page
+    assert "<td>Weather</td>" in page and "<td>Open</td>\n      <td>—</td>" in page
+    assert '<option value="C-2001">C-2001 (Nordwind Retail)</option>' in page
+    assert f'<option value="{brenner.id}" selected>Brenner Tools</option>' in chosen
+    assert '<option value="C-1002" selected>C-1002 (Brenner Tools)</option>' in chosen
+    assert '<option value="damaged" selected>Damaged</option>' in chosen
+    assert "SHP-2001001" not in chosen
+
+
+def test_exception_queue_page_reads_the_same_queries_for_any_number_of_rows(
+    client, two_tenants_shipments, cs_staff, django_assert_num_queries
+):
+    """The rows, their shipment, account, tenant and owner in one query, the filters'
+    tenants and accounts in one more: no query per row, no notes (the queue shows none)."""
+    brenner_shipments, _ = two_tenants_shipments
+    sign_in_verified(client, cs_staff)
+    client.get("/exceptions/")
+    with CaptureQueriesContext(connection) as one_row:
+        ShipmentException.objects.create(
+            shipment=brenner_shipments[0],
+            reason="damaged",
+            opened_by="milestone",
+            owner=cs_staff,
+            opened_at=timezone.now(),
+        )
+        client.get("/exceptions/")
+    for shipment in brenner_shipments[1:]:
+        ShipmentException.objects.create(
+            shipment=shipment,
+            reason="damaged",
+            opened_by="milestone",
+            owner=StaffFactory(),
+            opened_at=timezone.now(),
+        )
+
+    with CaptureQueriesContext(connection) as ten_rows:
+        page = client.get("/exceptions/").content.decode()
+
+    assert page.count("<td>Damaged</td>") == 10
+    assert len(ten_rows.captured_queries) == len(one_row.captured_queries) - 1
+    assert not any("exceptionnote" in query["sql"] for query in ten_rows.captured_queries)
+
+
 def test_operations_pages_show_times_in_the_agents_zone_and_name_it(
     client, two_tenants_shipments, cs_staff
 ):
@@ -193,3 +269,13 @@ def test_operations_pages_show_times_in_the_agents_zone_and_name_it(
     assert "Opened (Asia/Tokyo)" in queue and "(UTC)" not in queue
     assert " 09:00" in queue  # midnight UTC is 9 in the morning in Tokyo
     assert " 09:00 JST" in detail
+
+
+def test_filter_options_escape_what_the_data_holds():
+    """A tenant or account named with markup shows as text in the queue's filters."""
+    written = select_options([('C-"1', "<b>A & B</b>"), (7, "Seven")], 7)
+
+    assert written == (
+        '<option value="C-&quot;1">&lt;b&gt;A &amp; B&lt;/b&gt;</option>'
+        '<option value="7" selected>Seven</option>'
+    )

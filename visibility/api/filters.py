@@ -129,6 +129,19 @@ class SelectorFilterSet(django_filters.FilterSet):
     selector_names: ClassVar[dict[str, str]] = {}
     orderings: ClassVar[dict[str, tuple[str, ...]]] = {}
     default_ordering: ClassVar[str] = ""
+    _form_classes: ClassVar[dict[type, type[forms.Form]]] = {}
+
+    def get_form_class(self) -> type[forms.Form]:
+        """The form class built once per FilterSet: its fields are the class's filters',
+        the same for every request (none depends on the request or a queryset), and
+        building a field per filter and a class per request was about half of
+        validating a REST list's query string (~1 ms; docs/BENCHMARKS.md). Each form
+        still copies its fields, as Django forms do."""
+        form_class = SelectorFilterSet._form_classes.get(type(self))
+        if form_class is None:
+            form_class = super().get_form_class()
+            SelectorFilterSet._form_classes[type(self)] = form_class
+        return form_class
 
     def selector_arguments(self) -> dict[str, Any]:
         """The cleaned values that were given, named as the selector's keywords."""

@@ -125,6 +125,8 @@ class SelectorListApi(PageLastModifiedMixin, ListAPIView):
     filterset_class: ClassVar[type[SelectorFilterSet]]
     list_selector: ClassVar[Callable[..., QuerySet]]
     model: ClassVar[type]
+    # Parameters the view answers with rather than the selector filters by.
+    view_parameters: ClassVar[frozenset[str]] = frozenset()
     cursor_ordering: tuple[str, ...] = ()
 
     def get_queryset(self) -> QuerySet:
@@ -135,8 +137,13 @@ class SelectorListApi(PageLastModifiedMixin, ListAPIView):
         )
         self.cursor_ordering = filterset.cursor_ordering()
         self.list_arguments = filterset.selector_arguments()
+        filters = {
+            name: value
+            for name, value in self.list_arguments.items()
+            if name not in self.view_parameters
+        }
         try:
-            return type(self).list_selector(actor_from_request(self.request), **self.list_arguments)
+            return type(self).list_selector(actor_from_request(self.request), **filters)
         except selectors.InvisibleAccounts as error:
             raise serializers.ValidationError(
                 {"account": [f"Unknown account: {number}." for number in error.numbers]}
@@ -150,6 +157,9 @@ class ShipmentListApi(SelectorListApi):
     filterset_class = ShipmentFilterSet
     list_selector = selectors.shipment_list
     model = Shipment
+    # Read for the page's rows (visibility/rows.py): prefetches built by the selector
+    # would be dropped with the model instances.
+    view_parameters = frozenset({"expand"})
 
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         """The page read as rows and shaped by `ShipmentListSerializer`'s fields
