@@ -128,7 +128,7 @@ def eta_history_json(history: list[Row], tz: tzinfo) -> list[dict]:
     return [
         {**plain(fact, _ETA_UPDATE, tz), "basis": _BASIS(fact["eta_basis"])}
         for fact in history
-        if fact["kind"] in selectors.ETA_KINDS or fact["eta"] or fact["eta_window_start"]
+        if selectors.is_eta_update(fact["kind"], fact["eta"], fact["eta_window_start"])
     ]
 
 
