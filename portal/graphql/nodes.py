@@ -14,14 +14,19 @@ row, so ShipmentType has one source shape.
 from __future__ import annotations
 
 from collections.abc import Collection
+from types import SimpleNamespace
 from typing import Any
 
 from accounts.scoping import Actor
 from portal.graphql.selection import Tree, shipment_parts
 from visibility import models, rows, selectors
-from visibility.flags import FLAG_FIELDS
+from visibility.api.rows import labels
+from visibility.flags import FLAG_FIELDS, shipment_flags, slip_in_words
 
 ShipmentNode = dict[str, Any]
+
+STATUS_LABELS = labels(models.Shipment, "status")
+MILESTONE = models.ShipmentEvent.Kind.MILESTONE
 
 # The shipment columns ShipmentType shows as they are, in its order.
 SHIPMENT_FIELDS = (
@@ -101,7 +106,30 @@ def listed_shipment_nodes(
     for row in page:
         for part, by_shipment in found.items():
             row[part] = by_shipment.get(row["id"], [])
+        shaped(row)
     return page
+
+
+def shaped(node: ShipmentNode) -> ShipmentNode:
+    """ShipmentType's computed fields and nested lists (those read) under its field names,
+    so that they resolve as plain fields, without a resolver call per node and field."""
+    node["customer_account"] = str(node["account_number"] or "")
+    node["status_label"] = STATUS_LABELS[node["status"]]
+    node["late_by"] = slip_in_words(node["late_by_hours"])
+    node["flags"] = shipment_flags(SimpleNamespace(**{name: node[name] for name in FLAG_FIELDS}))
+    history = node.get(HISTORY)
+    if history is not None:
+        node["milestones"] = [fact for fact in history if fact["kind"] == MILESTONE]
+        node["eta_history"] = [
+            fact
+            for fact in history
+            if selectors.is_eta_update(fact["kind"], fact["eta"], fact["eta_window_start"])
+        ]
+    if CHARGES in node:
+        node["freight_charges"] = [
+            {**charge, "amount": str(charge["amount"])} for charge in node[CHARGES]
+        ]
+    return node
 
 
 def shipment_node(actor: Actor, shipment: models.Shipment, parts: Collection[str]) -> ShipmentNode:
@@ -135,4 +163,4 @@ def shipment_node(actor: Actor, shipment: models.Shipment, parts: Collection[str
         node[DOCUMENTS] = selectors.documents_of_shipment(actor, shipment)
     if EXCEPTIONS in parts:
         node[EXCEPTIONS] = selectors.open_exceptions_of_shipment(actor, shipment)
-    return node
+    return shaped(node)

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date, datetime
-from types import SimpleNamespace
 from typing import Any, cast
 
 import strawberry
@@ -48,8 +47,6 @@ from visibility.api.filters import (
     ShipmentFilterSet,
     selector_arguments,
 )
-from visibility.api.rows import labels
-from visibility.flags import FLAG_FIELDS, shipment_flags, slip_in_words
 
 # GraphQL argument -> FilterSet parameter, where a field kept its older name.
 ORDER_RENAMES = {"text": "q"}
@@ -59,9 +56,6 @@ DOCUMENT_RENAMES = {
     "invoice_number": "invoice",
     "document_type": "kind",
 }
-
-SHIPMENT_STATUS_LABELS = labels(models.Shipment, "status")
-MILESTONE = models.ShipmentEvent.Kind.MILESTONE
 
 # What the nested shipments of an order are read through (selectors.order_get/order_list).
 ORDER_SHIPMENTS_PATH = f"{selectors.VISIBLE_SHIPMENT_LINKS}__shipment__"
@@ -250,66 +244,30 @@ class ShipmentType:
     received_by: str
     last_event_at: datetime | None
 
-    @strawberry.field
-    def customer_account(self, root: ShipmentNode) -> str:
-        """The first (by number) of the shipment's accounts the caller sees."""
-        return str(root["account_number"] or "")
-
-    @strawberry.field
-    def status_label(self, root: ShipmentNode) -> str:
-        return SHIPMENT_STATUS_LABELS[root["status"]]
-
-    @strawberry.field
-    def late_by(self, root: ShipmentNode) -> str:
-        """The slip past the promised date in words ("+1 day"); empty when on time."""
-        return slip_in_words(root["late_by_hours"])
-
-    @strawberry.field
-    def flags(self, root: ShipmentNode) -> list[str]:
-        """Every flag the shipment carries, in words, most urgent first."""
-        return shipment_flags(SimpleNamespace(**{name: root[name] for name in FLAG_FIELDS}))
-
-    @strawberry.field
-    def milestones(self, root: ShipmentNode) -> list[MilestoneType]:
-        return cast(
-            list[MilestoneType],
-            [fact for fact in root[nodes.HISTORY] if fact["kind"] == MILESTONE],
-        )
-
-    @strawberry.field
-    def eta_history(self, root: ShipmentNode) -> list[EtaUpdateType]:
-        """The facts `selectors.eta_history` keeps: ETA and delay facts, and any other
-        that carried an ETA."""
-        return cast(
-            list[EtaUpdateType],
-            [
-                fact
-                for fact in root[nodes.HISTORY]
-                if selectors.is_eta_update(fact["kind"], fact["eta"], fact["eta_window_start"])
-            ],
-        )
-
-    @strawberry.field
-    def stops(self, root: ShipmentNode) -> list[StopType]:
-        return cast(list[StopType], root[nodes.STOPS])
-
-    @strawberry.field
-    def orders(self, root: ShipmentNode) -> list[ShipmentOrderType]:
-        """Only the caller's orders: a consolidated shipment also carries others'."""
-        return cast(list[ShipmentOrderType], root[nodes.ORDERS])
+    # Computed by portal/graphql/nodes.py (`shaped`), plain fields here: the first (by
+    # number) of the shipment's accounts the caller sees; the status and the slip past the
+    # promised date in words ("+1 day", empty when on time); every flag, most urgent
+    # first; the nested lists, only the caller's orders (a consolidated shipment also
+    # carries others') and charges (none without the finance grant).
+    customer_account: str
+    status_label: str
+    late_by: str
+    flags: list[str]
+    milestones: list[MilestoneType]
+    eta_history: list[EtaUpdateType]
+    stops: list[StopType]
+    orders: list[ShipmentOrderType]
 
     @strawberry.field
     def documents(self, root: ShipmentNode) -> list[DocumentType]:
         """The shipment's documents the caller may see (documents grant)."""
         return [DocumentType.of(document) for document in root[nodes.DOCUMENTS]]
 
+    # A resolver, not a plain field, only to keep the schema's field order (strawberry
+    # lists plain fields first).
     @strawberry.field
     def freight_charges(self, root: ShipmentNode) -> list[FreightChargeType]:
-        """The caller's accounts' charges; empty without the finance grant."""
-        return cast(
-            list[FreightChargeType],
-            [{**charge, "amount": str(charge["amount"])} for charge in root[nodes.CHARGES]],
-        )
+        return cast(list[FreightChargeType], root["freight_charges"])
 
     @strawberry.field
     def exceptions(self, root: ShipmentNode) -> list[ShipmentExceptionType]:
