@@ -26,9 +26,7 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from graphql import (
-    ExecutionResult as GraphQLExecutionResult,
-)
-from graphql import (
+    ASTValidationRule,
     FieldNode,
     FragmentDefinitionNode,
     FragmentSpreadNode,
@@ -42,6 +40,9 @@ from graphql import (
     SelectionSetNode,
     VariableNode,
     get_named_type,
+)
+from graphql import (
+    ExecutionResult as GraphQLExecutionResult,
 )
 from strawberry.extensions import (
     AddValidationRules,
@@ -245,7 +246,7 @@ class QueryCostLimiter(SchemaExtension):
 # strawberry's alias and depth limiters as validation rules made once: those extensions
 # make a new rule class per instance (per request), which no validation cache would
 # recognise.
-VALIDATION_RULES = [
+VALIDATION_RULES: list[type[ASTValidationRule]] = [
     max_aliases_rule(MAX_ALIASES),
     query_depth_rule(MAX_DEPTH, should_ignore=_is_introspection),
 ]
