@@ -8,7 +8,8 @@ page split into its rows and objects (`read_page`: PostgreSQL writes each object
 and the page's bytes (`page_bytes`), each
 query of one page with its time and EXPLAIN (ANALYZE, BUFFERS), and a cProfile of a few
 pages (top functions by own time and by cumulative time). Then the same for the REST
-list page, through Django's test client. BENCH_PROFILE_GC_FREEZE=1 tunes the garbage
+list page, through Django's test client, and for bench/api.py's GraphQL page of 100
+(BENCH_PROFILE_PARTS=graphql). BENCH_PROFILE_GC_FREEZE=1 tunes the garbage
 collector as portal/wsgi.py does for the served process.
 """
 
@@ -28,6 +29,7 @@ from bench.reads import stats
 RUNS = int(os.environ.get("BENCH_PROFILE_RUNS", "10"))
 LIMIT = int(os.environ.get("BENCH_PROFILE_LIMIT", "1000"))
 PARTS = os.environ.get("BENCH_PROFILE_PARTS", "feed,rest").split(",")
+LINES = int(os.environ.get("BENCH_PROFILE_LINES", "28"))
 
 
 def explain(sql: str, params: Any) -> str:
@@ -66,7 +68,7 @@ def profile(function: Any, runs: int, label: str) -> None:
     profiler.disable()
     for order in ("tottime", "cumulative"):
         print(f"--- cProfile {label}: {runs} runs, by {order}")
-        pstats.Stats(profiler).sort_stats(order).print_stats(28)
+        pstats.Stats(profiler).sort_stats(order).print_stats(LINES)
 
 
 def main() -> None:
@@ -78,14 +80,17 @@ def main() -> None:
     from bench.api import prepare_charges, prepare_feed
     from visibility.api.changes import page_bytes, read_page
 
-    print(json.dumps({"charges": prepare_charges(), "feed": prepare_feed()}), flush=True)
+    feed = prepare_feed() if "feed" in PARTS else {}
+    print(json.dumps({"charges": prepare_charges(), "feed": feed}), flush=True)
     member = get_user_model().objects.get(username="bench-t01-all")
     token, _ = api_token_create(tenant=member.membership.tenant, name="profile", account_numbers=[])
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT min(position), max(position) FROM visibility_change")
-        low, high = cursor.fetchone()
-    rng = random.Random(11)
-    afters = [rng.randrange(low, max(high - 200_000, low + 1)) for _ in range(RUNS + 3)]
+    afters: list[int] = []
+    if "feed" in PARTS:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT min(position), max(position) FROM visibility_change")
+            low, high = cursor.fetchone()
+        rng = random.Random(11)
+        afters = [rng.randrange(low, max(high - 200_000, low + 1)) for _ in range(RUNS + 3)]
 
     def change_page(token: Any, *, after: int, limit: int) -> Any:
         return read_page(token, after=after, limit=limit)
@@ -159,6 +164,37 @@ def main() -> None:
         for query in captured:
             print(f"{query['ms']:8.1f} ms  {query['sql'][:160]}")
         profile(lambda index: client.get(path, **extra), 10, "REST page")
+
+    if "graphql" in PARTS:
+        from django.test import Client
+
+        from bench import reads
+        from bench.api import GRAPHQL_PAGE
+
+        people = {"tenant-all": member}
+        headers = reads.credentials(people)["tenant-all"]["token"]
+        extra = {f"HTTP_{key.upper()}": value for key, value in headers.items()}
+        client = Client()
+        body = {"query": GRAPHQL_PAGE, "variables": {"after": None}}
+
+        def graphql_page(index: int = 0) -> Any:
+            return client.post("/graphql", body, content_type="application/json", **extra)
+
+        graphql_page()
+        samples, cpu = [], []
+        for _ in range(RUNS):
+            started, started_cpu = time.perf_counter(), time.process_time()
+            response = graphql_page()
+            samples.append((time.perf_counter() - started) * 1000)
+            cpu.append((time.process_time() - started_cpu) * 1000)
+            assert response.status_code == 200 and "errors" not in response.json()
+        print("GraphQL page wall (test client)", stats(samples), "bytes", len(response.content))
+        print("GraphQL page CPU", stats(cpu), "load", os.getloadavg())
+        captured = queries_of(graphql_page)
+        print(f"--- GraphQL queries: {len(captured)}, {sum(q['ms'] for q in captured):.1f} ms")
+        for query in captured:
+            print(f"{query['ms']:8.1f} ms  {query['sql'][:160]}")
+        profile(graphql_page, 10, "GraphQL page")
 
 
 if __name__ == "__main__":

@@ -1,8 +1,8 @@
 """A shipment's parts read as rows (`values()`), for many shipments in one query each:
-what the REST list's `expand=` (visibility/api/views.py) carries. Model instances and
-DRF's field machinery cost ~1 ms an object at a page of 1,000 (docs/BENCHMARKS.md); rows
-are shaped as the REST details by visibility/api/rows.py. Every read is scoped as the
-selectors scope it."""
+what the REST list's `expand=` (visibility/api/views.py) and GraphQL's shipment connection
+(portal/graphql/nodes.py) carry. Model instances and DRF's field machinery cost ~1 ms an
+object at a page of 1,000 (docs/BENCHMARKS.md); rows are shaped as the REST details by
+visibility/api/rows.py. Every read is scoped as the selectors scope it."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from collections.abc import Collection, Iterable
 from typing import Any
 
 import orjson
-from django.db.models import TextField
+from django.db.models import F, Model, TextField
 from django.db.models.functions import Cast
 
 from accounts.scoping import Actor
@@ -37,6 +37,7 @@ HISTORY_COLUMNS = (
     "reason_text",
 )
 CHARGE_COLUMNS = ("shipment_id", "charge_id", "charge_type", "amount", "currency", "occurred_at")
+ORDER_LINK_COLUMNS = ("shipment_id", "line_numbers")
 STOP_COLUMNS = ("shipment_id", "sequence", "stop_type", "location", "planned_arrival")
 DOCUMENT_COLUMNS = (
     "shipment_id",
@@ -57,6 +58,14 @@ def grouped(rows: Iterable[Any], key: str) -> dict[Any, list[Row]]:
     return groups
 
 
+def instances_by_shipment(instances: Iterable[Any]) -> dict[int, list[Any]]:
+    """Model instances of a shipment's part (a document, an exception) by shipment id."""
+    groups: dict[int, list[Any]] = {}
+    for instance in instances:
+        groups.setdefault(instance.shipment_id, []).append(instance)
+    return groups
+
+
 def history_rows(ids: list[int], *, milestones_only: bool = False) -> dict[int, list[Row]]:
     """Each shipment's history facts, oldest first. The location (JSON) is read as text
     and parsed by orjson: a list page of 100 with `expand` holds ~1,000 facts, and the
@@ -74,6 +83,25 @@ def history_rows(ids: list[int], *, milestones_only: bool = False) -> dict[int, 
         row["location"] = None if text is None else orjson.loads(text)
         groups.setdefault(row["shipment_id"], []).append(row)
     return groups
+
+
+def order_link_rows(actor: Actor, ids: list[int]) -> dict[int, list[Row]]:
+    """The actor's orders on each shipment (a consolidated shipment also carries others'),
+    by order number: `order_number`, `customer_po`, `line_numbers`."""
+    return grouped(
+        selectors.order_links_of_shipments(actor, ids).values(
+            *ORDER_LINK_COLUMNS,
+            order_number=F("order__order_number"),
+            customer_po=F("order__customer_po"),
+        ),
+        "shipment_id",
+    )
+
+
+def row_of(instance: Model, columns: Iterable[str]) -> Row:
+    """A model instance already read, as the row `values(*columns)` would give: for a
+    detail, whose parts its selector prefetched as instances."""
+    return {name: getattr(instance, name) for name in columns}
 
 
 def charge_rows(actor: Actor, ids: list[int]) -> dict[int, list[Row]]:

@@ -198,12 +198,18 @@ def shipment_get(actor: Actor, shipment_id: str) -> Shipment | None:
 ETA_KINDS = (ShipmentEvent.Kind.ETA, ShipmentEvent.Kind.DELAY)
 
 
+def is_eta_update(kind: str, eta: object, eta_window_start: object) -> bool:
+    """A history fact the ETA history shows: an ETA update or a delay, or any other fact
+    that carried an ETA."""
+    return kind in ETA_KINDS or bool(eta) or bool(eta_window_start)
+
+
 def eta_history(shipment: Shipment) -> list[ShipmentEvent]:
     """Each ETA update and delay, oldest first, from the prefetched history."""
     return [
         fact
         for fact in history_of(shipment)
-        if fact.kind in ETA_KINDS or fact.eta or fact.eta_window_start
+        if is_eta_update(fact.kind, fact.eta, fact.eta_window_start)
     ]
 
 
@@ -343,10 +349,7 @@ def shipment_part_prefetches(
         ),
         "exceptions": Prefetch(
             f"{path}exceptions",
-            queryset=ShipmentException.objects.exclude(status=ShipmentException.Status.RESOLVED)
-            .select_related("shipment")
-            .prefetch_related(_notes_prefetch(actor))
-            .order_by("opened_at", "id"),
+            queryset=_open_exceptions_with_notes(actor),
             to_attr=OPEN_EXCEPTIONS,
         ),
         "account": Prefetch(
@@ -362,11 +365,13 @@ def shipment_part_prefetches(
     return [prefetches[part] for part in SHIPMENT_PARTS if part in parts]
 
 
-def with_shipment_parts(
-    actor: Actor, shipments: QuerySet[Shipment], parts: Collection[str]
-) -> QuerySet[Shipment]:
-    """`shipments` (read through a selector) with `shipment_part_prefetches`."""
-    return shipments.prefetch_related(*shipment_part_prefetches(actor, parts))
+def _open_exceptions_with_notes(actor: Actor) -> QuerySet[ShipmentException]:
+    return (
+        ShipmentException.objects.exclude(status=ShipmentException.Status.RESOLVED)
+        .select_related("shipment")
+        .prefetch_related(_notes_prefetch(actor))
+        .order_by("opened_at", "id")
+    )
 
 
 def prefetch_shipment_parts(
@@ -986,10 +991,11 @@ def visible_documents_prefetch(actor: Actor, lookup: str = "documents") -> Prefe
 
 def documents_of_shipments(actor: Actor, shipment_ids: list[int]) -> QuerySet[Document]:
     """The documents of the shipments that the actor may see, oldest first (as
-    `visible_documents_prefetch` gives them)."""
+    `visible_documents_prefetch` gives them), with what each is filed under."""
     return (
         _documents_of(visible_account_ids(actor, TokenScope.DOCUMENTS))
         .filter(shipment_id__any=shipment_ids)
+        .select_related("shipment", "customer_account", "order", "invoice")
         .order_by("occurred_at", "id")
     )
 
@@ -1380,6 +1386,15 @@ def open_exceptions_of_shipment(actor: Actor, shipment: Shipment) -> list[Shipme
     if prefetched is not None:
         return prefetched
     return list(open_exceptions(actor).filter(shipment_id=shipment.id))
+
+
+def open_exceptions_of_shipments(
+    actor: Actor, shipment_ids: list[int]
+) -> QuerySet[ShipmentException]:
+    """The unresolved exceptions of shipments read through a selector (so visible), oldest
+    first, with the notes the actor may read, as `shipment_part_prefetches(...,
+    ["exceptions"])` gives them."""
+    return _open_exceptions_with_notes(actor).filter(shipment_id__any=shipment_ids)
 
 
 def exception_queue(

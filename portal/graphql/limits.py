@@ -26,9 +26,7 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from graphql import (
-    ExecutionResult as GraphQLExecutionResult,
-)
-from graphql import (
+    ASTValidationRule,
     FieldNode,
     FragmentDefinitionNode,
     FragmentSpreadNode,
@@ -43,13 +41,19 @@ from graphql import (
     VariableNode,
     get_named_type,
 )
-from strawberry.extensions import (
-    MaxAliasesLimiter,
-    MaxTokensLimiter,
-    QueryDepthLimiter,
-    SchemaExtension,
+from graphql import (
+    ExecutionResult as GraphQLExecutionResult,
 )
+from strawberry.extensions import (
+    AddValidationRules,
+    MaxTokensLimiter,
+    ParserCache,
+    SchemaExtension,
+    ValidationCache,
+)
+from strawberry.extensions.max_aliases import create_validator as max_aliases_rule
 from strawberry.extensions.query_depth_limiter import IgnoreContext
+from strawberry.extensions.query_depth_limiter import create_validator as query_depth_rule
 
 from accounts.models import ApiToken
 from accounts.throttling import token_rate_charge
@@ -239,10 +243,24 @@ class QueryCostLimiter(SchemaExtension):
         response["Retry-After"] = str(wait)
 
 
-# Factories, so that each request gets its own extension instances.
+# strawberry's alias and depth limiters as validation rules made once: those extensions
+# make a new rule class per instance (per request), which no validation cache would
+# recognise.
+VALIDATION_RULES: list[type[ASTValidationRule]] = [
+    max_aliases_rule(MAX_ALIASES),
+    query_depth_rule(MAX_DEPTH, should_ignore=_is_introspection),
+]
+# How many distinct documents keep their parse and validation (a partner's client sends
+# the same few; each entry is one document's tree).
+DOCUMENT_CACHE_SIZE = 256
+
+# Factories, so that each request gets its own extension instances. A repeated document
+# is parsed and validated once (per process, per limit settings): ~3 ms of a page of 100
+# shipments (docs/BENCHMARKS.md). Validation runs after the rules are added.
 LIMIT_EXTENSIONS: list[Callable[[], SchemaExtension]] = [
     functools.partial(MaxTokensLimiter, max_token_count=MAX_TOKENS),
-    functools.partial(MaxAliasesLimiter, max_alias_count=MAX_ALIASES),
-    functools.partial(QueryDepthLimiter, max_depth=MAX_DEPTH, should_ignore=_is_introspection),
+    functools.partial(ParserCache, maxsize=DOCUMENT_CACHE_SIZE),
+    functools.partial(AddValidationRules, VALIDATION_RULES),
+    functools.partial(ValidationCache, maxsize=DOCUMENT_CACHE_SIZE),
     QueryCostLimiter,
 ]

@@ -25,7 +25,7 @@ MAX_PAGE_SIZE = 200
 MAX_KEY_LENGTH = 128
 DEFAULT_PAGE_SIZE = 50
 
-Row = TypeVar("Row", bound=Model)
+Row = TypeVar("Row", bound=Model | dict[str, Any])
 
 
 @strawberry.type
@@ -50,7 +50,11 @@ class Ordering:
     def sort_keys(self) -> list[str]:
         return [f"-{field}" if self.descending else field for field in self.fields]
 
-    def key(self, row: Model) -> list[Any]:
+    def key(self, row: Model | dict[str, Any]) -> list[Any]:
+        """The row's values of the ordering's fields: a model instance's, or a row's read
+        with `values()` (the shipment connection's: portal/graphql/nodes.py)."""
+        if isinstance(row, dict):
+            return [_encode_value(row[field]) for field in self.fields]
         return [_encode_value(getattr(row, field)) for field in self.fields]
 
     def after(self, values: Sequence[Any]) -> Q:
@@ -63,7 +67,7 @@ class Ordering:
             equal &= Q(**{field: value})
         return condition
 
-    def cursor(self, row: Model) -> str:
+    def cursor(self, row: Model | dict[str, Any]) -> str:
         raw = json.dumps([self.name, *self.key(row)], separators=(",", ":")).encode()
         return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
@@ -128,7 +132,7 @@ class Page(Generic[Row]):
 
 
 def page_of(
-    queryset: QuerySet[Row], ordering: Ordering, *, first: int, after: str | None
+    queryset: QuerySet[Any, Row], ordering: Ordering, *, first: int, after: str | None
 ) -> Page[Row]:
     """One page of `queryset` in `ordering`: `first` rows after the cursor `after`, and
     whether more follow (one row more is read, no count)."""

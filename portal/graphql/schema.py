@@ -21,15 +21,18 @@ from rest_framework.exceptions import ValidationError
 from strawberry import auto
 from strawberry.extensions import FieldExtension
 from strawberry.scalars import JSON
+from strawberry.schema.config import StrawberryConfig
 from strawberry.types import Info
 
 from accounts.authentication import actor_from_request
 from accounts.scoping import Actor
+from portal.graphql import nodes
 from portal.graphql.audit import StaffReadEntryPoint
 from portal.graphql.errors import bad_user_input, cursor_expired
 from portal.graphql.filters import connection_ordering, filterset_of
 from portal.graphql.limits import LIMIT_EXTENSIONS
-from portal.graphql.pagination import DEFAULT_PAGE_SIZE, PageInfo, Row, edges_of, page_of
+from portal.graphql.nodes import ShipmentNode
+from portal.graphql.pagination import DEFAULT_PAGE_SIZE, PageInfo, edges_of, page_of
 from portal.graphql.selection import nodes_of, selected, shipment_parts
 from visibility import changes as change_feed
 from visibility import models, selectors
@@ -58,13 +61,21 @@ DOCUMENT_RENAMES = {
 ORDER_SHIPMENTS_PATH = f"{selectors.VISIBLE_SHIPMENT_LINKS}__shipment__"
 
 
+def field_value(source: Any, name: str) -> Any:
+    """A plain field's value: a row's key (portal/graphql/nodes.py) or an object's
+    attribute, as graphql-core's default resolver reads either."""
+    if type(source) is dict:
+        return source[name]
+    return getattr(source, name)
+
+
 def _actor(info: Info) -> Actor:
     return actor_from_request(info.context.request)
 
 
 def _listed(
-    list_selector: Callable[..., QuerySet[Row]], actor: Actor, filters: SelectorFilterSet
-) -> QuerySet[Row]:
+    list_selector: Callable[..., QuerySet[Any]], actor: Actor, filters: SelectorFilterSet
+) -> QuerySet[Any]:
     """The list selector's rows for the validated filters; an account the caller does not
     see is a `BAD_USER_INPUT` naming `account`, as REST's 400."""
     try:
@@ -73,30 +84,32 @@ def _listed(
         raise bad_user_input(f"account: {error}", argument="account") from None
 
 
-@strawberry_django.type(models.ShipmentEvent)
+# The types a shipment node carries read their fields from rows (dicts: portal/graphql/
+# nodes.py) through `field_value`, as plain fields: no resolver, no Info per value.
+@strawberry.type
 class MilestoneType:
-    milestone: auto
-    carrier_status_code: auto
-    occurred_at: auto
+    milestone: str
+    carrier_status_code: str
+    occurred_at: datetime
     location: JSON | None
     stop_sequence: int | None
-    remarks: auto
-    received_by: auto
+    remarks: str
+    received_by: str
 
 
-@strawberry_django.type(models.ShipmentEvent)
+@strawberry.type
 class EtaUpdateType:
-    occurred_at: auto
+    occurred_at: datetime
     kind: str
     eta: datetime | None
     eta_window_start: datetime | None
     eta_window_end: datetime | None
-    eta_basis: auto
-    reason_code: auto
-    reason_text: auto
+    eta_basis: str
+    reason_code: str
+    reason_text: str
 
 
-@strawberry_django.type(models.ShipmentStop)
+@strawberry.type
 class StopType:
     sequence: int
     stop_type: str
@@ -195,16 +208,19 @@ class ShipmentExceptionType:
         )
 
 
-@strawberry_django.type(models.Shipment)
+@strawberry.type
 class ShipmentType:
-    shipment_id: auto
-    load_id: auto
+    """Resolved from a shipment node (portal/graphql/nodes.py): a row with the nested
+    lists the query selects, read for a whole page at once and scoped by the selectors."""
+
+    shipment_id: str
+    load_id: str
     status: str
     status_at: datetime | None
-    carrier_scac: auto
-    carrier_name: auto
+    carrier_scac: str
+    carrier_name: str
     mode: str
-    service_level: auto
+    service_level: str
     tracking_numbers: list[str]
     origin: JSON | None
     destination: JSON | None
@@ -213,93 +229,50 @@ class ShipmentType:
     eta: datetime | None
     eta_window_start: datetime | None
     eta_window_end: datetime | None
-    eta_basis: auto
+    eta_basis: str
     promised_date: date | None
-    delayed: auto
-    at_risk: auto
-    overdue: auto
-    late_by_hours: auto
-    tracking_stale: auto
-    pod_missing: auto
-    not_invoiced: auto
-    last_heard_at: auto
-    last_heard_source: auto
-    delivered_at: auto
-    received_by: auto
-    last_event_at: auto
+    delayed: bool
+    at_risk: bool
+    overdue: bool
+    late_by_hours: int | None
+    tracking_stale: bool
+    pod_missing: bool
+    not_invoiced: bool
+    last_heard_at: datetime | None
+    last_heard_source: str
+    delivered_at: datetime | None
+    received_by: str
+    last_event_at: datetime | None
+
+    # Computed by portal/graphql/nodes.py (`shaped`), plain fields here: the first (by
+    # number) of the shipment's accounts the caller sees; the status and the slip past the
+    # promised date in words ("+1 day", empty when on time); every flag, most urgent
+    # first; the nested lists, only the caller's orders (a consolidated shipment also
+    # carries others') and charges (none without the finance grant).
+    customer_account: str
+    status_label: str
+    late_by: str
+    flags: list[str]
+    milestones: list[MilestoneType]
+    eta_history: list[EtaUpdateType]
+    stops: list[StopType]
+    orders: list[ShipmentOrderType]
 
     @strawberry.field
-    def customer_account(self, root: models.Shipment) -> str:
-        """The first (by number) of the shipment's accounts the caller sees."""
-        return selectors.account_number_of_shipment(root)
-
-    @strawberry.field
-    def status_label(self, root: models.Shipment) -> str:
-        return root.get_status_display()
-
-    @strawberry.field
-    def late_by(self, root: models.Shipment) -> str:
-        """The slip past the promised date in words ("+1 day"); empty when on time."""
-        return root.late_by
-
-    @strawberry.field
-    def flags(self, root: models.Shipment) -> list[str]:
-        """Every flag the shipment carries, in words, most urgent first."""
-        return root.flags
-
-    @strawberry.field
-    def milestones(self, root: models.Shipment) -> list[MilestoneType]:
-        return cast(list[MilestoneType], selectors.milestones_of_shipment(root))
-
-    @strawberry.field
-    def eta_history(self, root: models.Shipment) -> list[EtaUpdateType]:
-        return cast(list[EtaUpdateType], selectors.eta_history(root))
-
-    @strawberry.field
-    def stops(self, root: models.Shipment) -> list[StopType]:
-        return cast(list[StopType], selectors.stops_of_shipment(root))
-
-    @strawberry.field
-    def orders(self, root: models.Shipment, info: Info) -> list[ShipmentOrderType]:
-        """Only the caller's orders: a consolidated shipment also carries others'."""
-        return [
-            ShipmentOrderType(
-                order_number=link.order.order_number,
-                customer_po=link.order.customer_po,
-                line_numbers=list(link.line_numbers),
-            )
-            for link in selectors.order_links_of_shipment(_actor(info), root)
-        ]
-
-    @strawberry.field
-    def documents(self, root: models.Shipment, info: Info) -> list[DocumentType]:
+    def documents(self, root: ShipmentNode) -> list[DocumentType]:
         """The shipment's documents the caller may see (documents grant)."""
-        return [
-            DocumentType.of(document)
-            for document in selectors.documents_of_shipment(_actor(info), root)
-        ]
+        return [DocumentType.of(document) for document in root[nodes.DOCUMENTS]]
+
+    # A resolver, not a plain field, only to keep the schema's field order (strawberry
+    # lists plain fields first).
+    @strawberry.field
+    def freight_charges(self, root: ShipmentNode) -> list[FreightChargeType]:
+        return cast(list[FreightChargeType], root["freight_charges"])
 
     @strawberry.field
-    def freight_charges(self, root: models.Shipment, info: Info) -> list[FreightChargeType]:
-        """The caller's accounts' charges; empty without the finance grant."""
-        return [
-            FreightChargeType(
-                charge_id=charge.charge_id,
-                charge_type=charge.charge_type,
-                amount=str(charge.amount),
-                currency=charge.currency,
-                occurred_at=charge.occurred_at,
-            )
-            for charge in selectors.charges_of_shipment(_actor(info), root)
-        ]
-
-    @strawberry.field
-    def exceptions(self, root: models.Shipment, info: Info) -> list[ShipmentExceptionType]:
+    def exceptions(self, root: ShipmentNode) -> list[ShipmentExceptionType]:
         """The open exceptions, oldest first, with the notes the caller may read."""
-        return [
-            ShipmentExceptionType.of(record)
-            for record in selectors.open_exceptions_of_shipment(_actor(info), root)
-        ]
+        return [ShipmentExceptionType.of(record) for record in root[nodes.EXCEPTIONS]]
 
 
 @strawberry_django.type(models.OrderLine)
@@ -377,9 +350,14 @@ class OrderDetailType:
     def shipments(self, root: models.Order, info: Info) -> list[ShipmentType]:
         """The shipments the caller sees, with what the query asks of them prefetched,
         scoped, for all the orders of the page at once."""
+        actor = _actor(info)
+        parts = shipment_parts(selected(info), annotated_account=False)
         return cast(
             list[ShipmentType],
-            [link.shipment for link in selectors.shipment_links_of_order(_actor(info), root)],
+            [
+                nodes.shipment_node(actor, link.shipment, parts)
+                for link in selectors.shipment_links_of_order(actor, root)
+            ],
         )
 
     @strawberry.field
@@ -493,13 +471,14 @@ class Query:
         """Null when the caller does not see it."""
         actor = _actor(info)
         shipment = visible_object(actor, "shipment", shipment_id, request=info.context.request)
-        if shipment is not None:
-            # The detail selector prefetched its history, the caller's orders and charges.
-            parts = shipment_parts(selected(info), annotated_account=True)
-            selectors.prefetch_shipment_parts(
-                actor, [shipment], parts - {"history", "orders", "charges"}
-            )
-        return cast(ShipmentType | None, shipment)
+        if shipment is None:
+            return None
+        # The detail selector prefetched its history, the caller's orders and charges.
+        parts = shipment_parts(selected(info), annotated_account=True)
+        selectors.prefetch_shipment_parts(
+            actor, [shipment], parts - {"history", "orders", "charges"}
+        )
+        return cast(ShipmentType, nodes.shipment_node(actor, shipment, parts))
 
     @strawberry.field(extensions=[TextArguments()])
     def shipments(
@@ -548,10 +527,14 @@ class Query:
         filters = filterset_of(ShipmentFilterSet, locals())
         actor = _actor(info)
         shipments = _listed(selectors.shipment_list, actor, filters)
-        parts = shipment_parts(nodes_of(selected(info)), annotated_account=True)
-        shipments = selectors.with_shipment_parts(actor, shipments, parts)
         ordering_of_page = connection_ordering("shipments", filters)
-        page = page_of(shipments, ordering_of_page, first=first, after=after)
+        page = page_of(
+            selectors.as_rows(shipments, nodes.SHIPMENT_NODE_COLUMNS),
+            ordering_of_page,
+            first=first,
+            after=after,
+        )
+        nodes.listed_shipment_nodes(actor, page.rows, nodes_of(selected(info)))
         return ShipmentConnection(
             edges=edges_of(page, lambda row: row, ShipmentEdge), page_info=page.page_info
         )
@@ -724,4 +707,8 @@ class Query:
         )
 
 
-schema = strawberry.Schema(query=Query, extensions=[*LIMIT_EXTENSIONS, StaffReadEntryPoint])
+schema = strawberry.Schema(
+    query=Query,
+    extensions=[*LIMIT_EXTENSIONS, StaffReadEntryPoint],
+    config=StrawberryConfig(default_resolver=field_value),
+)

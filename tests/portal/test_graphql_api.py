@@ -14,8 +14,10 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
+from graphql import GraphQLObjectType, get_named_type
 
 from accounts.services import api_token_create
+from portal.graphql.schema import schema
 from tests.factories import (
     DocumentFactory,
     FreightChargeFactory,
@@ -25,7 +27,7 @@ from tests.factories import (
     account,
 )
 from tests.helpers import connection_nodes, graphql_post
-from visibility.models import Shipment
+from visibility.models import ExceptionNote, Shipment, ShipmentException
 
 pytestmark = pytest.mark.django_db
 
@@ -316,6 +318,60 @@ def test_the_shipment_has_the_fields_of_its_rest_detail(client, delivered_story,
     assert [s["stopType"] for s in shipment["stops"]] == ["pickup", "delivery"]
     assert {d["documentType"] for d in shipment["documents"]} == {"pod"}
     assert all(d["shipmentId"] == "SHP-778120" for d in shipment["documents"])
+
+
+def every_field(type_name: str) -> str:
+    """A selection of every field of a type of the schema, nested types' too."""
+    fields = []
+    for name, field in schema._schema.get_type(type_name).fields.items():
+        named = get_named_type(field.type)
+        nested = isinstance(named, GraphQLObjectType)
+        fields.append(f"{name} {{ {every_field(named.name)} }}" if nested else name)
+    return " ".join(fields)
+
+
+def test_a_shipment_reads_the_same_in_a_page_in_its_detail_and_under_its_order(
+    client, delivered_story, partner_token
+):
+    """A page's shipments are read as rows, a detail and an order's shipments as model
+    instances (portal/graphql/nodes.py): every field, nested lists included, reads the same."""
+    shipment = Shipment.objects.get(shipment_id="SHP-778120")
+    exception = ShipmentException.objects.create(
+        shipment=shipment, reason="weather", opened_by="milestone", opened_at=timezone.now()
+    )
+    for text, shown in (("Rebooked for Monday", True), ("Carrier blamed us", False)):
+        ExceptionNote.objects.create(
+            exception=exception, text=text, visible_to_customer=shown, created_at=timezone.now()
+        )
+    fields = every_field("ShipmentType")
+    detail = data_of(
+        graphql_post(
+            client, f'{{ shipment(shipmentId: "SHP-778120") {{ {fields} }} }}', token=partner_token
+        )
+    )["shipment"]
+    page = data_of(
+        graphql_post(
+            client,
+            f"{{ shipments(first: 20) {{ edges {{ node {{ {fields} }} }} }} }}",
+            token=partner_token,
+        )
+    )["shipments"]
+    orders = data_of(
+        graphql_post(
+            client,
+            f'{{ order(orderNumber: "SO-100045") {{ shipments {{ {fields} }} }} }}',
+            token=partner_token,
+        )
+    )["order"]
+
+    [listed] = [node for node in connection_nodes(page) if node["shipmentId"] == "SHP-778120"]
+    [under_order] = [node for node in orders["shipments"] if node["shipmentId"] == "SHP-778120"]
+    assert detail["milestones"] and detail["etaHistory"] and detail["stops"]
+    assert detail["orders"] and detail["freightCharges"] and detail["documents"]
+    [shown] = [record for record in detail["exceptions"] if record["reason"] == "weather"]
+    assert [note["text"] for note in shown["notes"]] == ["Rebooked for Monday"]
+    assert listed == detail
+    assert under_order == detail
 
 
 def test_another_tenant_sees_none_of_it(client, delivered_story, other_tenant_token):

@@ -17,6 +17,7 @@ from datetime import tzinfo
 from types import SimpleNamespace
 from typing import Any
 
+from django.db.models import Field, Model
 from rest_framework import ISO_8601, serializers
 from rest_framework.settings import api_settings
 
@@ -107,6 +108,13 @@ _STOP = fields_of(ShipmentStopSerializer, list(ShipmentStopSerializer.Meta.field
 _DOCUMENT = fields_of(ShipmentDocumentSerializer, list(ShipmentDocumentSerializer.Meta.fields))
 
 
+def labels(model: type[Model], field_name: str) -> dict[str, str]:
+    """A choice field's labels by value, as `get_<field>_display` gives them."""
+    field = model._meta.get_field(field_name)
+    assert isinstance(field, Field)
+    return {str(value): str(label) for value, label in field.flatchoices}
+
+
 def milestones_json(history: list[Row], tz: tzinfo) -> list[dict]:
     """`MilestoneSerializer` of a shipment's history facts (oldest first)."""
     return [
@@ -121,7 +129,7 @@ def eta_history_json(history: list[Row], tz: tzinfo) -> list[dict]:
     return [
         {**plain(fact, _ETA_UPDATE, tz), "basis": _BASIS(fact["eta_basis"])}
         for fact in history
-        if fact["kind"] in selectors.ETA_KINDS or fact["eta"] or fact["eta_window_start"]
+        if selectors.is_eta_update(fact["kind"], fact["eta"], fact["eta_window_start"])
     ]
 
 
