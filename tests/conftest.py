@@ -26,6 +26,14 @@ from tests.processes import FAULT_FIGURES
 _STARTED = pytest.StashKey[str]()
 
 
+def pytest_configure(config) -> None:
+    """A pytest-xdist worker without tests/parallel_workers.py would share the Redis
+    databases and ports of the others (`make test` loads it)."""
+    workers = getattr(config.option, "numprocesses", None)
+    if workers and not config.pluginmanager.has_plugin("tests.parallel_workers"):
+        raise pytest.UsageError("run pytest -n N as `python -m pytest -p tests.parallel_workers`")
+
+
 def pytest_sessionstart(session) -> None:
     session.config.stash[_STARTED] = datetime.now(UTC).isoformat()
 
