@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from django.test import Client
+from django.test.utils import override_settings
 
 from tests.factories import (
     ApiTokenFactory,
@@ -27,11 +28,19 @@ _STARTED = pytest.StashKey[str]()
 
 
 def pytest_configure(config) -> None:
-    """A pytest-xdist worker without tests/parallel_workers.py would share the Redis
-    databases and ports of the others (`make test` loads it)."""
+    """Refuses pytest-xdist without tests/parallel_workers.py (its workers would share
+    Redis databases and ports; `make test` loads it), and hashes passwords quickly."""
     workers = getattr(config.option, "numprocesses", None)
     if workers and not config.pluginmanager.has_plugin("tests.parallel_workers"):
         raise pytest.UsageError("run pytest -n N as `python -m pytest -p tests.parallel_workers`")
+    # Django's PBKDF2 (1,000,000 iterations) costs about 0.3 s of CPU per hash, paid for
+    # every user a test makes and every password checked: the tests sign in, they do not
+    # measure the hash. The real hashers stay listed, to check hashes made by processes a
+    # test starts (which hash as in production).
+    from django.conf import settings
+
+    fast = "django.contrib.auth.hashers.MD5PasswordHasher"
+    override_settings(PASSWORD_HASHERS=[fast, *settings.PASSWORD_HASHERS]).enable()
 
 
 def pytest_sessionstart(session) -> None:
