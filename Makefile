@@ -3,6 +3,9 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
+# pytest-xdist workers; tests/parallel_workers.py gives each its own Redis databases and
+# ports (pytest-django its own test database). PYTEST_WORKERS=0 runs in one process.
+PYTEST_WORKERS ?= 2
 # Benchmarks run under it: the embedded servers they start (DATABASE_URL / REDIS_URL unset)
 # are stopped when they end, as `make test`'s are.
 EMBEDDED := $(PY) -m portal.embedded run --
@@ -59,7 +62,7 @@ test-steps:
 	$(PY) -m ruff format --check .
 	$(MYPY)
 	$(TOOL_KEY) $(PY) manage.py makemigrations --check --dry-run
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest -p tests.parallel_workers -n $(PYTEST_WORKERS) --dist worksteal $(PYTEST_ARGS)
 
 # The GraphQL schema as SDL, committed at the root (a test fails when it is stale).
 graphql-schema: install

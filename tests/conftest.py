@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from django.test import Client
+from django.test.utils import override_settings
 
 from tests.factories import (
     ApiTokenFactory,
@@ -24,6 +25,22 @@ from tests.helpers import read_jsonl, send_story, sign_in_verified
 from tests.processes import FAULT_FIGURES
 
 _STARTED = pytest.StashKey[str]()
+
+
+def pytest_configure(config) -> None:
+    """Refuses pytest-xdist without tests/parallel_workers.py (its workers would share
+    Redis databases and ports; `make test` loads it), and hashes passwords quickly."""
+    workers = getattr(config.option, "numprocesses", None)
+    if workers and not config.pluginmanager.has_plugin("tests.parallel_workers"):
+        raise pytest.UsageError("run pytest -n N as `python -m pytest -p tests.parallel_workers`")
+    # Django's PBKDF2 (1,000,000 iterations) costs about 0.3 s of CPU per hash, paid for
+    # every user a test makes and every password checked: the tests sign in, they do not
+    # measure the hash. The real hashers stay listed, to check hashes made by processes a
+    # test starts (which hash as in production).
+    from django.conf import settings
+
+    fast = "django.contrib.auth.hashers.MD5PasswordHasher"
+    override_settings(PASSWORD_HASHERS=[fast, *settings.PASSWORD_HASHERS]).enable()
 
 
 def pytest_sessionstart(session) -> None:

@@ -6,21 +6,19 @@ violations of impact serious or critical, each as "rule: help (n nodes: selector
 
 from __future__ import annotations
 
-from functools import cache
 from typing import Any
 
 SERIOUS = {"serious", "critical"}
 
 
-@cache
-def _axe() -> Any:
-    from axe_playwright_python.sync_playwright import Axe
-
-    return Axe()
-
-
 def violations(page: Any) -> list[dict[str, Any]]:
-    return list(_axe().run(page).response["violations"])
+    """axe's violations on the page as it is. axe-core (570 kB of script) is evaluated once
+    per document: a page checked at two widths is not sent it twice."""
+    from axe_playwright_python.base import AXE_SCRIPT
+
+    if not page.evaluate("typeof window.axe === 'object' && typeof window.axe.run === 'function'"):
+        page.evaluate(AXE_SCRIPT)
+    return list(page.evaluate("axe.run({resultTypes: ['violations']})")["violations"])
 
 
 def serious_violations(page: Any) -> list[str]:
