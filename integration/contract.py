@@ -127,6 +127,11 @@ def json_limit_errors(value: Any) -> list[dict[str, str]]:
     return errors.items
 
 
+def is_storable_text(value: str) -> bool:
+    """Whether PostgreSQL can hold `value` as text: no NUL and no lone surrogate."""
+    return "\x00" not in value and not _SURROGATE.search(value)
+
+
 def _check_json_string(errors: Errors, path: str, value: str, *, what: str = "text") -> None:
     if _SURROGATE.search(value):
         errors.add(path, f"{what} is not valid Unicode (a lone surrogate such as \\ud800)")

@@ -21,6 +21,7 @@ from typing import Any
 from django.db import connection
 
 from accounts.models import SourceRole, SourceSystem
+from integration.contract import is_storable_text
 from integration.models import EventType
 from visibility.models import Invoice, ShipmentOrder
 from visibility.services.projection.orders import order_owned_by_message
@@ -225,9 +226,9 @@ def _data_of(events: Iterable[Any]) -> Iterable[dict[str, Any]]:
 
 
 def _lookable(value: Any) -> bool:
-    """Whether `value` can be looked up (PostgreSQL refuses NUL in text; such an event
-    is rejected by intake anyway)."""
-    return isinstance(value, str) and "\x00" not in value
+    """Whether `value` can be looked up (PostgreSQL refuses NUL and lone surrogates in
+    text; such an event is rejected by intake anyway)."""
+    return isinstance(value, str) and is_storable_text(value)
 
 
 def _named(events: Iterable[Any], name: str) -> set[str]:
