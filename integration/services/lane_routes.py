@@ -21,11 +21,12 @@ their lane, so an event is in one lane only and no batch waits on intake or the 
 from __future__ import annotations
 
 import json
+from collections.abc import Collection
 from typing import Any
 
 from django.db import connection
 
-from integration.models import InboxState
+from integration.models import InboxState, LaneRoute
 from visibility.lanes import CREATING_TYPES, aggregate_key, is_routed, lane_anchor, slot_of
 
 _ROUTES = """
@@ -123,3 +124,12 @@ def lane_slots_route(events: list[dict[str, Any]]) -> list[int]:
     # are locked in one order (visibility.services.projection.locks), and only creating
     # events, which always follow the route, insert the aggregate's row.
     return [slots[key] if key in slots else slot_of(key) for key in keys]
+
+
+def lane_routes_forget(*, shipment_ids: Collection[str]) -> int:
+    """Delete the routes of shipments that are gone (retention deleted them); answer how
+    many. One that comes back is routed again by its next creating event."""
+    deleted, _ = LaneRoute.objects.filter(
+        aggregate_key__in=[f"shipment:{shipment_id}" for shipment_id in shipment_ids]
+    ).delete()
+    return deleted
