@@ -31,7 +31,8 @@ TENANTS = {"acme": ["A-1001", "A-1002"], "brightline": ["B-2001"], "delta": ["D-
 def test_two_workers_with_two_processes_each_build_what_one_process_builds():
     """An order's story shares its lane, but consolidated shipments link orders of other
     lanes, and a milestone that came first stays in its shipment's own lane when a batch
-    had claimed it as the route was decided, so the four processes meet on rows: no deadlock, nothing left behind, the same rows."""
+    had claimed it as the route was decided, so the four processes meet on rows: no
+    deadlock, nothing left behind, the same rows."""
     for slug, accounts in TENANTS.items():
         TenantFactory(slug=slug, account_numbers=accounts)
     events = order_to_cash_stories(

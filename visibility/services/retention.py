@@ -38,7 +38,7 @@ from visibility.models import (
 Progress = Callable[[int], None]
 # Told the business keys of each chunk of deleted shipments, inside its transaction: what
 # other layers keep per shipment (integration's lane routes) goes with them.
-ShipmentsDeleted = Callable[[list[str]], None]
+ShipmentsDeleted = Callable[[list[str]], object]
 
 CLOSED_STATUSES = (ShipmentStatus.DELIVERED, ShipmentStatus.CANCELLED)
 # Shipments deleted per transaction (and per audit entry).
