@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.db import models
+from django.db.models.fields.json import KeyTextTransform
 
 from visibility.event_types import EventType
 
@@ -75,6 +76,16 @@ class InboxEvent(models.Model):
                 fields=["waiting_for"],
                 name="inbox_held_waiting_for",
                 condition=models.Q(state=InboxState.HELD),
+            ),
+            # The events that overtook their shipment's or invoice's creation, moved into
+            # its lane when the route is decided (integration/services/lane_routes.py).
+            *(
+                models.Index(
+                    KeyTextTransform(field, "data"),
+                    name=f"inbox_waiting_{kind}",
+                    condition=models.Q(state__in=[InboxState.PENDING, InboxState.HELD]),
+                )
+                for kind, field in (("shipment", "shipment_id"), ("invoice", "invoice_number"))
             ),
             models.Index(fields=["received_at"], name="inbox_received_at"),
             # Dead letters are few: `/metrics` counts them at every scrape.

@@ -20,9 +20,9 @@ from integration.services.processing import (
     process_inbox_until_empty,
     release_satisfied_holds,
 )
+from integration.services.retention import shipment_retention_apply_with_routes
 from visibility.enqueue import enqueue_deliver_notifications
 from visibility.services.notifications import pending_notifications_exist
-from visibility.services.retention import shipment_retention_apply
 
 logger = logging.getLogger(__name__)
 
@@ -62,5 +62,6 @@ def archive_events() -> int:
 
 @shared_task(name=APPLY_RETENTION)
 def apply_retention() -> int:
-    """Delete closed shipments past their tenant's retention (visibility/services/retention.py)."""
-    return sum(shipment_retention_apply(timezone.now()).shipments.values())
+    """Delete closed shipments past their tenant's retention, with their lane routes
+    (integration/services/retention.py)."""
+    return sum(shipment_retention_apply_with_routes(timezone.now()).shipments.values())

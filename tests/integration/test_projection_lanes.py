@@ -5,9 +5,10 @@ lanes")."""
 from __future__ import annotations
 
 import threading
+import time
 
 import pytest
-from django.db import connection
+from django.db import connection, connections, transaction
 
 from integration.models import InboxEvent, InboxState
 from integration.services import processing
@@ -91,10 +92,81 @@ def test_a_milestone_that_overtakes_its_shipment_does_not_take_the_shipment_from
     )
     receive_events(source="tms", events=[MilestoneEventFactory(event_id="m3", shipment_id="S-9")])
     assert slot_of("shipment:S-9") != slot_of("order:SO-7")
-    assert _slots() == {
-        "m": slot_of("shipment:S-9"),
-        **dict.fromkeys(["s", "m2", "m3"], slot_of("order:SO-7")),
-    }
+    assert _slots() == dict.fromkeys(["m", "s", "m2", "m3"], slot_of("order:SO-7"))
+
+
+@pytest.mark.django_db
+def test_an_early_milestone_moves_to_its_orders_lane_and_projects_without_a_hold(settings, brenner):
+    """A milestone posted before its shipment.created is moved into the lane the creation
+    decides, so one batch of that lane projects both, creation first: no hold."""
+    settings.INBOX_LANES = 4096
+    receive_events(
+        source="erp", events=[OrderReleasedEventFactory(event_id="o", order_number="SO-7")]
+    )
+    receive_events(source="tms", events=[MilestoneEventFactory(event_id="m", shipment_id="S-9")])
+    assert _slots()["m"] == slot_of("shipment:S-9")
+    receive_events(
+        source="tms",
+        events=[
+            ShipmentCreatedEventFactory(event_id="s", shipment_id="S-9", order_numbers=["SO-7"])
+        ],
+    )
+    assert _slots()["m"] == slot_of("order:SO-7")
+
+    outcomes = []
+    while (outcome := process_inbox_batch()).claimed:
+        outcomes.append(outcome)
+    assert sum(outcome.held for outcome in outcomes) == 0
+    assert set(InboxEvent.objects.values_list("state", flat=True)) == {InboxState.PROCESSED}
+
+
+@pytest.mark.django_db
+def test_an_early_payment_moves_to_its_invoices_lane(brenner):
+    receive_events(
+        source="erp", events=[InvoicePaidEventFactory(event_id="p", invoice_number="I-9")]
+    )
+    receive_events(
+        source="erp",
+        events=[
+            InvoicePostedEventFactory(
+                event_id="i", invoice_number="I-9", order_numbers=["SO-7"], shipment_ids=[]
+            )
+        ],
+    )
+    assert _slots() == dict.fromkeys(["p", "i"], slot_of("order:SO-7"))
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_early_event_that_a_batch_has_claimed_keeps_its_lane(brenner):
+    """Moving never waits for a batch: a row locked by one stays where it is."""
+    receive_events(source="tms", events=[MilestoneEventFactory(event_id="m", shipment_id="S-9")])
+    locked, release = threading.Event(), threading.Event()
+
+    def hold_the_row_like_a_batch():
+        try:
+            with transaction.atomic():
+                InboxEvent.objects.select_for_update().get(event_id="m")
+                locked.set()
+                release.wait(timeout=10)
+        finally:
+            connections.close_all()
+
+    holder = threading.Thread(target=hold_the_row_like_a_batch)
+    holder.start()
+    try:
+        assert locked.wait(timeout=10)
+        started = time.monotonic()
+        receive_events(
+            source="tms",
+            events=[
+                ShipmentCreatedEventFactory(event_id="s", shipment_id="S-9", order_numbers=["SO-7"])
+            ],
+        )
+        assert time.monotonic() - started < 5
+    finally:
+        release.set()
+        holder.join()
+    assert _slots() == {"m": slot_of("shipment:S-9"), "s": slot_of("order:SO-7")}
 
 
 @pytest.mark.django_db

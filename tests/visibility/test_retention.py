@@ -1,5 +1,5 @@
 """Retention per tenant of closed shipments (`apply_retention`,
-visibility/services/retention.py)."""
+visibility/services/retention.py), with their lane routes (integration/services/retention.py)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,8 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from accounts.models import AuditAction, AuditEntry
+from integration.models import LaneRoute
+from integration.tasks import apply_retention as apply_retention_task
 from tests.factories import OrderFactory, ShipmentFactory, account
 from visibility.models import Order, Shipment, ShipmentEvent, ShipmentStatus, ShipmentStop
 
@@ -109,3 +111,32 @@ def test_dry_run_only_counts(brenner):
     assert "brenner: would delete 1 shipments, 1 orders" in printed
     assert shipment_ids() == {"SHP-OLD"}
     assert not AuditEntry.objects.filter(action=AuditAction.RETENTION_APPLIED).exists()
+
+
+def lane_routes() -> set[str]:
+    return set(LaneRoute.objects.values_list("aggregate_key", flat=True))
+
+
+@pytest.mark.parametrize("run", ["command", "beat task"])
+def test_the_lane_routes_of_deleted_shipments_go_with_them(brenner, run):
+    """A route is kept per shipment (integration/services/lane_routes.py): retention
+    removes it with its shipment, and keeps the others'."""
+    shipment("SHP-OLD", status=ShipmentStatus.DELIVERED, quiet_days=800)
+    shipment("SHP-RECENT", status=ShipmentStatus.DELIVERED, quiet_days=700)
+    for key in ("shipment:SHP-OLD", "shipment:SHP-RECENT", "invoice:SHP-OLD"):
+        LaneRoute.objects.create(aggregate_key=key, lane_slot=7)
+
+    if run == "command":
+        apply_retention()
+    else:
+        assert apply_retention_task() == 1
+
+    assert shipment_ids() == {"SHP-RECENT"}
+    assert lane_routes() == {"shipment:SHP-RECENT", "invoice:SHP-OLD"}
+
+
+def test_a_dry_run_keeps_the_lane_routes(brenner):
+    shipment("SHP-OLD", status=ShipmentStatus.DELIVERED, quiet_days=800)
+    LaneRoute.objects.create(aggregate_key="shipment:SHP-OLD", lane_slot=7)
+    apply_retention("--dry-run")
+    assert lane_routes() == {"shipment:SHP-OLD"}

@@ -36,6 +36,9 @@ from visibility.models import (
 )
 
 Progress = Callable[[int], None]
+# Told the business keys of each chunk of deleted shipments, inside its transaction: what
+# other layers keep per shipment (integration's lane routes) goes with them.
+ShipmentsDeleted = Callable[[list[str]], object]
 
 CLOSED_STATUSES = (ShipmentStatus.DELIVERED, ShipmentStatus.CANCELLED)
 # Shipments deleted per transaction (and per audit entry).
@@ -118,7 +121,9 @@ def _remove_unreferenced_files(names: set[str]) -> None:
             default_storage.delete(name)
 
 
-def _delete_chunk(tenant: Tenant, shipment_ids: list[int], now: datetime) -> int:
+def _delete_chunk(
+    tenant: Tenant, shipment_ids: list[int], now: datetime, on_deleted: ShipmentsDeleted | None
+) -> int:
     """Delete one chunk of shipments and the orders they leave alone; answer the orders."""
     days = tenant_retention_days(tenant)
     with transaction.atomic():
@@ -139,6 +144,8 @@ def _delete_chunk(tenant: Tenant, shipment_ids: list[int], now: datetime) -> int
         )
         Shipment.objects.filter(id__in=shipment_ids).delete()
         Order.objects.filter(id__in=order_ids).delete()
+        if on_deleted:
+            on_deleted(shipment_keys)
         audit_record(
             action=AuditAction.RETENTION_APPLIED,
             actor=RETENTION_ACTOR,
@@ -156,7 +163,11 @@ def _delete_chunk(tenant: Tenant, shipment_ids: list[int], now: datetime) -> int
 
 
 def shipment_retention_apply(
-    now: datetime, *, dry_run: bool = False, progress: Progress | None = None
+    now: datetime,
+    *,
+    dry_run: bool = False,
+    progress: Progress | None = None,
+    on_deleted: ShipmentsDeleted | None = None,
 ) -> RetentionOutcome:
     """Delete, tenant by tenant, the closed shipments past retention (see the module)."""
     outcome = RetentionOutcome()
@@ -172,7 +183,7 @@ def shipment_retention_apply(
         while shipment_ids := list(
             due.order_by("id").values_list("id", flat=True)[:RETENTION_CHUNK]
         ):
-            orders = _delete_chunk(tenant, shipment_ids, now)
+            orders = _delete_chunk(tenant, shipment_ids, now, on_deleted)
             outcome.shipments[tenant.slug] = outcome.shipments.get(tenant.slug, 0) + len(
                 shipment_ids
             )

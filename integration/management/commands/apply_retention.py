@@ -4,10 +4,8 @@ from django.core.management.base import BaseCommand
 from django.utils import timezone
 
 from integration.progress import ProgressBar
-from visibility.services.retention import (
-    shipment_retention_apply,
-    shipments_past_retention_count,
-)
+from integration.services.retention import shipment_retention_apply_with_routes
+from visibility.services.retention import shipments_past_retention_count
 
 
 class Command(BaseCommand):
@@ -29,7 +27,7 @@ class Command(BaseCommand):
             label="would delete" if dry_run else "deleting",
             stream=options.get("stderr") or sys.stderr,
         )
-        outcome = shipment_retention_apply(now, dry_run=dry_run, progress=bar.advance)
+        outcome = shipment_retention_apply_with_routes(now, dry_run=dry_run, progress=bar.advance)
         bar.finish()
         verb = "would delete" if dry_run else "deleted"
         for tenant, shipments in outcome.shipments.items():
