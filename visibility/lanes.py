@@ -114,11 +114,15 @@ def lane_anchor(event_type: str, data: Any) -> str | None:
 
 @dataclass
 class NamedAggregates:
-    """The business keys of the shipments, orders and invoices a batch's events name."""
+    """The business keys of the shipments, orders, invoices and customer accounts a batch's
+    events name."""
 
     shipments: set[str] = field(default_factory=set)
     orders: set[str] = field(default_factory=set)
     invoices: set[str] = field(default_factory=set)
+    # An account first named by an event is created by the batch projecting it, whatever
+    # its lane (`owned_account_ids`).
+    accounts: set[str] = field(default_factory=set)
 
     def add(self, event_type: str, data: Any) -> None:
         if not isinstance(data, dict):
@@ -127,6 +131,7 @@ class NamedAggregates:
             (self.shipments, "shipment_id"),
             (self.orders, "order_number"),
             (self.invoices, "invoice_number"),
+            (self.accounts, "customer_account"),
         ):
             if key := _text(data.get(name)):
                 kind.add(key)
