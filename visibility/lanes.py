@@ -1,17 +1,17 @@
 """Projection lanes: which aggregate an event belongs to, and what else it names.
 
-Intake stores each event's lane slot, and a projection batch takes the events of one lane
-only (integration/services/processing.py), so concurrent batches project different
-shipments, orders and invoices. An order's slot is a hash of its key (`slot_of`). A
-shipment or an invoice joins the lane of the order its first creating event names
-(`lane_anchor`: the first order a `shipment.created` or `invoice.posted` names), and
-keeps that slot for good (integration/services/lane_routes.py stores it): an order's
-story then lands in one lane, where its events are projected in order instead of held
-for an aggregate another lane has not projected yet. What an event
-names beyond its own aggregate (`named_aggregates`: a shipment's orders, an invoice's
-orders and shipments, a document's owner) is what the batch locks before writing, in one
-global order (`visibility.services.projection.locks`); docs/ARCHITECTURE.md, "Projection
-lanes".
+Intake stores each event's lane slot, and a projection batch takes the events of lanes
+no other batch holds (integration/services/processing.py), so concurrent batches project
+different shipments, orders and invoices. An order's slot is a hash of its key
+(`slot_of`). A shipment or an invoice joins the lane of the order its first creating
+event names (`lane_anchor`: the first order a `shipment.created` or `invoice.posted`
+names), and keeps that slot for good (integration/services/lane_routes.py stores it): an
+order's story then lands in one lane, where its events are projected in order instead of
+held for an aggregate another lane has not projected yet. What an event names beyond its
+own aggregate (`named_aggregates`: a shipment's orders, an invoice's orders and
+shipments, a document's owner, a customer account) is what the batch locks before
+writing, in one global order (`visibility.services.projection.locks`);
+docs/ARCHITECTURE.md, "Projection lanes".
 
 Both read event data that the contract validated, but defensively: a batch's locks are
 taken before projection isolates failing events, so a value of an unexpected shape is

@@ -4,14 +4,15 @@ Batches of different lanes run at once (integration/services/processing.py) and 
 meet on rows: a shipment links orders of other lanes, derivation follows shipments to
 their orders and orders to their shipments, an invoice touches the orders it names. So
 before writing anything, a batch locks every existing shipment, order and invoice it may
-write — shipments, then orders, then invoices, each kind by primary key — and, once
-projected, locks what derivation found beyond that with NOWAIT. Every wait for a row
-lock therefore happens while holding only rows earlier in that order, so no cycle of
-waits (a deadlock) can form; a NOWAIT that fails rolls the batch back and it is retried
-(`LockNotAvailable`), never waited on. Locking a row before reading what its derived
-fields come from is also what makes concurrent derivation converge: the last batch to
-lock a row reads everything the batches before it committed (docs/ARCHITECTURE.md,
-"Projection lanes").
+write — shipments, then orders, then invoices, each kind by primary key — then the
+account numbers it names that no row has yet (advisory locks, by key: a new account is
+inserted by whichever lane names it first), and, once projected, locks what derivation
+found beyond that with NOWAIT. Every wait for a lock therefore happens while holding
+only locks earlier in that order, so no cycle of waits (a deadlock) can form; a NOWAIT
+that fails rolls the batch back and it is retried (`LockNotAvailable`), never waited on.
+Locking a row before reading what its derived fields come from is also what makes
+concurrent derivation converge: the last batch to lock a row reads everything the
+batches before it committed (docs/ARCHITECTURE.md, "Projection lanes").
 
 `FOR NO KEY UPDATE`, the lock an UPDATE takes: foreign-key checks of rows inserted
 elsewhere (`FOR KEY SHARE`) do not wait for it.
