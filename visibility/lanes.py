@@ -1,17 +1,17 @@
 """Projection lanes: which aggregate an event belongs to, and what else it names.
 
-Intake stores each event's lane slot, and a projection batch takes the events of one lane
-only (integration/services/processing.py), so concurrent batches project different
-shipments, orders and invoices. An order's slot is a hash of its key (`slot_of`). A
-shipment or an invoice joins the lane of the order its first creating event names
-(`lane_anchor`: the first order a `shipment.created` or `invoice.posted` names), and
-keeps that slot for good (integration/services/lane_routes.py stores it): an order's
-story then lands in one lane, where its events are projected in order instead of held
-for an aggregate another lane has not projected yet. What an event
-names beyond its own aggregate (`named_aggregates`: a shipment's orders, an invoice's
-orders and shipments, a document's owner) is what the batch locks before writing, in one
-global order (`visibility.services.projection.locks`); docs/ARCHITECTURE.md, "Projection
-lanes".
+Intake stores each event's lane slot, and a projection batch takes the events of lanes
+no other batch holds (integration/services/processing.py), so concurrent batches project
+different shipments, orders and invoices. An order's slot is a hash of its key
+(`slot_of`). A shipment or an invoice joins the lane of the order its first creating
+event names (`lane_anchor`: the first order a `shipment.created` or `invoice.posted`
+names), and keeps that slot for good (integration/services/lane_routes.py stores it): an
+order's story then lands in one lane, where its events are projected in order instead of
+held for an aggregate another lane has not projected yet. What an event names beyond its
+own aggregate (`named_aggregates`: a shipment's orders, an invoice's orders and
+shipments, a document's owner, a customer account) is what the batch locks before
+writing, in one global order (`visibility.services.projection.locks`);
+docs/ARCHITECTURE.md, "Projection lanes".
 
 Both read event data that the contract validated, but defensively: a batch's locks are
 taken before projection isolates failing events, so a value of an unexpected shape is
@@ -114,11 +114,15 @@ def lane_anchor(event_type: str, data: Any) -> str | None:
 
 @dataclass
 class NamedAggregates:
-    """The business keys of the shipments, orders and invoices a batch's events name."""
+    """The business keys of the shipments, orders, invoices and customer accounts a batch's
+    events name."""
 
     shipments: set[str] = field(default_factory=set)
     orders: set[str] = field(default_factory=set)
     invoices: set[str] = field(default_factory=set)
+    # An account first named by an event is created by the batch projecting it, whatever
+    # its lane (`owned_account_ids`).
+    accounts: set[str] = field(default_factory=set)
 
     def add(self, event_type: str, data: Any) -> None:
         if not isinstance(data, dict):
@@ -127,6 +131,7 @@ class NamedAggregates:
             (self.shipments, "shipment_id"),
             (self.orders, "order_number"),
             (self.invoices, "invoice_number"),
+            (self.accounts, "customer_account"),
         ):
             if key := _text(data.get(name)):
                 kind.add(key)

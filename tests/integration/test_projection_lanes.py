@@ -4,12 +4,15 @@ lanes")."""
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import threading
 import time
 
 import pytest
 from django.db import connection, connections, transaction
 
+from accounts.models import CustomerAccount
 from integration.models import InboxEvent, InboxState
 from integration.services import processing
 from integration.services.intake import receive_events
@@ -32,6 +35,7 @@ from tests.factories import (
 from tests.helpers import read_model_state, reset_read_models
 from visibility.event_types import EventType
 from visibility.lanes import AGGREGATE_KEYS, slot_of
+from visibility.services.projection import snapshots
 
 
 def test_every_event_type_has_an_aggregate_key():
@@ -304,3 +308,95 @@ def test_two_lanes_project_at_the_same_time_and_build_what_one_lane_builds(setti
     process_inbox_until_empty()
     assert not InboxEvent.objects.exclude(state=InboxState.PROCESSED).exists()
     assert read_model_state() == one_lane
+
+
+def _in_lane(kind: str, lane: int, lanes: int = 2) -> str:
+    """A key of `kind` (order numbers, shipment ids) whose slot falls in `lane`."""
+    prefix = {"order": "SO-L", "shipment": "SHP-L"}[kind]
+    return next(
+        key for n in range(100) if slot_of(f"{kind}:{(key := f'{prefix}{n}')}") % lanes == lane
+    )
+
+
+def _charge(shipment_id: str, account: str) -> dict:
+    event = FreightChargeEventFactory(shipment_id=shipment_id)
+    event["data"]["customer_account"] = account
+    return event
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_batches_creating_the_same_new_accounts_in_opposite_orders_do_not_deadlock(
+    settings, monkeypatch, caplog
+):
+    """Issue #20. Each lane's batch creates two new accounts, in opposite orders: its
+    order's account (orders project first), then its charge's, which the other lane's
+    order names. Were each insert to wait for the other batch's, the two would wait for
+    each other (PostgreSQL breaks the cycle: "deadlock detected"). Instead the second
+    batch waits for the first's accounts before projecting anything."""
+    settings.INBOX_LANES = 2
+    first, second = "C-NEW-1", "C-NEW-2"
+    receive_events(
+        source="erp",
+        events=[
+            OrderReleasedEventFactory(order_number=_in_lane("order", 0), account=second),
+            OrderReleasedEventFactory(order_number=_in_lane("order", 1), account=first),
+        ],
+    )
+    receive_events(
+        source="tms",
+        events=[_charge(_in_lane("shipment", 0), first), _charge(_in_lane("shipment", 1), second)],
+    )
+    assert sorted(slot % 2 for slot in _slots().values()) == [0, 0, 1, 1]
+
+    # Both batches have claimed their lane before either locks; each creates its order's
+    # account, then waits until the other has too, so each holds one new account when it
+    # goes on to the other. Only on a batch's first attempt (a batch rolled back is
+    # retried), and only a while: a batch waiting for the other's accounts never comes.
+    both_claimed = threading.Barrier(2, timeout=30)
+    both_created_one = threading.Barrier(2, timeout=3)
+    met: set[tuple[str, threading.Barrier]] = set()
+
+    def meet(barrier: threading.Barrier) -> None:
+        if (threading.current_thread().name, barrier) in met:
+            return
+        met.add((threading.current_thread().name, barrier))
+        with contextlib.suppress(threading.BrokenBarrierError):
+            barrier.wait()
+
+    lock, create = processing.aggregates_lock, snapshots.owned_account_ids
+
+    def meet_then_lock(named):
+        meet(both_claimed)
+        lock(named)
+
+    def create_then_meet(numbers):
+        accounts = create(numbers)
+        meet(both_created_one)
+        return accounts
+
+    monkeypatch.setattr(processing, "aggregates_lock", meet_then_lock)
+    monkeypatch.setattr(snapshots, "owned_account_ids", create_then_meet)
+    outcomes: list[BatchOutcome] = []
+    errors: list[BaseException] = []
+
+    def project_one_batch() -> None:
+        try:
+            outcomes.append(process_inbox_batch(batch_size=2))
+        except BaseException as error:
+            errors.append(error)
+        finally:
+            connection.close()
+
+    caplog.set_level(logging.INFO, logger=processing.__name__)
+    threads = [threading.Thread(target=project_one_batch, name=f"lane-{n}") for n in (0, 1)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    assert not errors, errors
+    assert [outcome.claimed for outcome in outcomes] == [2, 2]
+    assert [record.getMessage() for record in caplog.records if "rolled back" in record.msg] == []
+    assert sorted(CustomerAccount.objects.values_list("number", flat=True)) == [first, second]
+    # Held: the orders for an owner of their accounts, the charges for their shipments.
+    assert set(InboxEvent.objects.values_list("state", flat=True)) == {InboxState.HELD}

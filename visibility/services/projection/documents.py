@@ -49,7 +49,8 @@ def project_documents(events: list[ProjectedEvent], effects: ProjectionEffects) 
         stored.add(data["document_id"])
         if isinstance(owner, Shipment):
             effects.shipment_ids.add(owner.id)
-    Document.objects.bulk_create(documents)
+    # In key order: two lanes' batches inserting one id wait for each other in that order.
+    Document.objects.bulk_create(sorted(documents, key=lambda document: document.document_id))
     references_add(references)
     effects.occurrences += [
         Occurrence(document, NotificationTrigger.DOCUMENT) for document in documents

@@ -4,14 +4,15 @@ Batches of different lanes run at once (integration/services/processing.py) and 
 meet on rows: a shipment links orders of other lanes, derivation follows shipments to
 their orders and orders to their shipments, an invoice touches the orders it names. So
 before writing anything, a batch locks every existing shipment, order and invoice it may
-write — shipments, then orders, then invoices, each kind by primary key — and, once
-projected, locks what derivation found beyond that with NOWAIT. Every wait for a row
-lock therefore happens while holding only rows earlier in that order, so no cycle of
-waits (a deadlock) can form; a NOWAIT that fails rolls the batch back and it is retried
-(`LockNotAvailable`), never waited on. Locking a row before reading what its derived
-fields come from is also what makes concurrent derivation converge: the last batch to
-lock a row reads everything the batches before it committed (docs/ARCHITECTURE.md,
-"Projection lanes").
+write — shipments, then orders, then invoices, each kind by primary key — then the
+account numbers it names that no row has yet (advisory locks, by key: a new account is
+inserted by whichever lane names it first), and, once projected, locks what derivation
+found beyond that with NOWAIT. Every wait for a lock therefore happens while holding
+only locks earlier in that order, so no cycle of waits (a deadlock) can form; a NOWAIT
+that fails rolls the batch back and it is retried (`LockNotAvailable`), never waited on.
+Locking a row before reading what its derived fields come from is also what makes
+concurrent derivation converge: the last batch to lock a row reads everything the
+batches before it committed (docs/ARCHITECTURE.md, "Projection lanes").
 
 `FOR NO KEY UPDATE`, the lock an UPDATE takes: foreign-key checks of rows inserted
 elsewhere (`FOR KEY SHARE`) do not wait for it.
@@ -54,6 +55,21 @@ ORDER BY id FOR NO KEY UPDATE
 """
 
 
+# The accounts among those named that do not exist yet, in the order of their locks.
+_NEW_ACCOUNTS = """
+SELECT DISTINCT hashtext(named.number) AS lock_key
+FROM unnest(%s::text[]) AS named(number)
+WHERE NOT EXISTS (
+    SELECT FROM accounts_customeraccount account WHERE account.number = named.number
+)
+ORDER BY lock_key
+"""
+
+# The first key of the transaction-level advisory locks on new account numbers (the
+# second is the number's hash), guarded only by this module.
+NEW_ACCOUNT_LOCK_CLASS = 7_215
+
+
 def _locked(sql: str, params: list) -> list[int]:
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
@@ -72,6 +88,28 @@ def aggregates_lock(named: NamedAggregates) -> None:
     shipment_ids = _locked(_SHIPMENTS, [shipments, orders])
     _locked(_ORDERS, [orders, invoices, shipment_ids])
     _locked(_INVOICES, [invoices])
+    if named.accounts:
+        _new_accounts_lock(sorted(named.accounts))
+
+
+def _new_accounts_lock(numbers: list[str]) -> None:
+    """Lock, waiting, each account number among `numbers` that no committed row has yet,
+    in the order of the lock keys: the last step of the ordered phase.
+
+    An account is inserted by whichever batch first projects an event naming it, in any
+    lane (`owned_account_ids`), and the insert of a key another open transaction inserted
+    waits for that one's commit — a wait outside the row order. Holding this lock, a
+    batch creating an account is the only one that may: another batch naming it waits
+    here, before projecting, and afterwards finds the account committed. An account
+    that exists is only read, so naming it takes no lock and serializes nothing. Keys
+    are taken in their own order (two numbers with one hash are one lock), one
+    statement each, so the order is the order they are taken in."""
+    with connection.cursor() as cursor:
+        cursor.execute(_NEW_ACCOUNTS, [numbers])
+        for (lock_key,) in cursor.fetchall():
+            cursor.execute(
+                "SELECT pg_advisory_xact_lock(%s, %s)", [NEW_ACCOUNT_LOCK_CLASS, lock_key]
+            )
 
 
 _MORE_SHIPMENTS = """

@@ -253,7 +253,9 @@ def project_freight_charges(events: list[ProjectedEvent], effects: ProjectionEff
             occurred_at=event.occurred_at,
             event_key=event.key,
         )
+    # In key order: two lanes' batches writing one charge wait for each other in that order.
     bulk_insert_rows(
-        list(charges.values()), newest_wins=("charge_id", ("occurred_at", "event_key"))
+        [charges[charge_id] for charge_id in sorted(charges)],
+        newest_wins=("charge_id", ("occurred_at", "event_key")),
     )
     return held
