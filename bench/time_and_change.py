@@ -369,6 +369,8 @@ def measure_queue_pages(staff: Any, tenant: Any) -> dict[str, Any]:
 
 
 def main() -> None:
+    # The queue's page renders templates: plain static names, no collectstatic first.
+    os.environ.setdefault("STATIC_MANIFEST", "0")
     read_data.setup_django()
     from django.contrib.auth import get_user_model
     from django.db import connection
