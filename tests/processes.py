@@ -107,6 +107,12 @@ def wait_until(
 
 
 def stop(process: subprocess.Popen) -> None:
+    """Stop `process`; one that leads a process group of its own (a Celery worker with its
+    pool and embedded beat, a server) with everything in its group, so that nothing is left
+    behind when the leader does not end its children in time."""
+    if process.poll() is None and _leads_group(process.pid):
+        stop_group(process)
+        return
     if process.poll() is None:
         process.terminate()
         try:
@@ -114,6 +120,13 @@ def stop(process: subprocess.Popen) -> None:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+def _leads_group(pid: int) -> bool:
+    try:
+        return os.getpgid(pid) == pid
+    except ProcessLookupError:
+        return False
 
 
 def stop_group(process: subprocess.Popen, *, timeout: float = 15) -> None:
